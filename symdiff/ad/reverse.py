@@ -1,0 +1,64 @@
+"""Reverse mode on the IR: the backward pass is appended to the same graph.
+
+Contract: ``backward(graph, output, wrt)`` appends nodes computing d output / d w for each ``w``
+in ``wrt`` and returns them, each with the shape and dtype of its ``w``. Cotangents flow from
+the output in reverse topological order; each primitive's ``vjp`` gives the contributions to its
+inputs, which ``unbroadcast`` sums to the inputs' shapes. Only nodes on a path from ``wrt`` to
+the output are visited. The total adjoint of a named value ``v`` is named ``bv``.
+"""
+
+from __future__ import annotations
+
+from symdiff.ir.build import const
+from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.rules import primitive
+from symdiff.rules.shape_ops import unbroadcast
+
+
+def _active(graph: Graph, wrt: list[Node]) -> list[bool]:
+    """Which nodes depend on some ``wrt`` through differentiable primitives."""
+    active = [False] * len(graph.nodes)
+    for w in wrt:
+        active[w.id] = True
+    for n in graph.nodes:
+        if not active[n.id] and primitive(n.op).differentiable and n.is_float:
+            active[n.id] = any(active[i] for i in n.inputs)
+    return active
+
+
+def backward(graph: Graph, output: Node, wrt: list[Node],
+             cotangent: Node | None = None) -> list[Node]:
+    n_forward = len(graph.nodes)
+    active = _active(graph, wrt)
+    saved_origin, graph.adjoint = graph.origin, True
+    cts: dict[int, list[Node]] = {output.id: [cotangent or const(graph, 1.0)]}
+    totals: dict[int, Node] = {}
+    for node in reversed(graph.nodes[:n_forward]):
+        contributions = cts.pop(node.id, None)
+        if contributions is None or not active[node.id]:
+            continue
+        graph.origin = node.origin
+        ct = contributions[0]
+        for c in contributions[1:]:
+            ct = graph.add("add", [ct, c])
+        if node.name and ct.adjoint and ct.name is None:
+            ct = graph.rename(ct, "b" + node.name)
+        totals[node.id] = ct
+        prim = primitive(node.op)
+        if prim.vjp is None:
+            continue
+        for i, c in zip(node.inputs, prim.vjp(graph, node, ct), strict=True):
+            if c is not None and active[i]:
+                cts.setdefault(i, []).append(unbroadcast(graph, c, graph[i].shape))
+    grads = []
+    for w in wrt:
+        graph.origin = None
+        g = totals.get(w.id)
+        if g is None:
+            g = graph.add("fill", [w], make_params(value=0.0))
+        g = unbroadcast(graph, g, w.shape, exact=True)
+        if g.dtype != w.dtype:
+            g = graph.add("astype", [g], make_params(dtype=w.dtype))
+        grads.append(g)
+    graph.origin, graph.adjoint = saved_origin, False
+    return grads

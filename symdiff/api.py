@@ -1,0 +1,204 @@
+"""The public API: ``grad``, ``value_and_grad`` and ``stop_gradient``.
+
+A gradient function generates code the first time it sees an argument signature (ranks,
+dtypes, which dimensions are 1, static values), then reuses it: later calls with the same
+signature do no generation work.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import linecache
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from symdiff.errors import ArgumentError
+from symdiff.pipeline import ArgSpec, GeneratedModule, Options, generate
+
+BACKENDS = ("numpy",)
+
+
+def stop_gradient(x: Any) -> Any:
+    """The identity in value; its derivative is zero, so no gradient flows through ``x``."""
+    return x
+
+
+def _normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
+                       wrt: str | Sequence[str] | None) -> tuple[tuple[int, ...], bool]:
+    params = list(inspect.signature(fun).parameters.values())
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise ArgumentError(f"{fun.__qualname__} takes *args or **kwargs; symdiff needs named "
+                            "positional parameters")
+    if wrt is not None and argnums is not None:
+        raise ArgumentError("give either argnums or wrt, not both")
+    if wrt is not None:
+        single = isinstance(wrt, str)
+        wanted = (wrt,) if single else tuple(wrt)
+        for w in wanted:
+            if w not in names:
+                raise ArgumentError(f"wrt={w!r}: {fun.__qualname__} has no parameter {w!r} "
+                                    f"(its parameters: {', '.join(names)})")
+        positions = tuple(names.index(w) for w in wanted)
+    else:
+        argnums = 0 if argnums is None else argnums
+        single = isinstance(argnums, int)
+        raw = (argnums,) if single else tuple(argnums)
+        positions = []
+        for a in raw:
+            if not isinstance(a, int) or isinstance(a, bool):
+                raise ArgumentError(f"argnums must be integers, got {a!r}")
+            if not -len(names) <= a < len(names):
+                raise ArgumentError(f"argnums={a} is out of range: {fun.__qualname__} has "
+                                    f"{len(names)} positional parameters")
+            positions.append(a % len(names))
+        positions = tuple(positions)
+    if len(set(positions)) != len(positions):
+        raise ArgumentError(f"argnums/wrt names an argument twice: {positions}")
+    if not positions:
+        raise ArgumentError("argnums/wrt is empty: nothing to differentiate")
+    return positions, single
+
+
+def _arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
+    if isinstance(value, float):
+        return ArgSpec(name, "float")
+    if isinstance(value, (np.ndarray, np.generic)):
+        kind = value.dtype.kind
+        if differentiated and kind != "f":
+            what = {"i": "an integer", "u": "an unsigned integer", "b": "a boolean",
+                    "c": "a complex"}.get(kind, f"a {value.dtype}")
+            raise ArgumentError(f"argument {name!r} is {what} array; only float arrays can be "
+                                "differentiated")
+        if kind not in "fiub":
+            raise ArgumentError(f"argument {name!r} has dtype {value.dtype}, which symdiff does "
+                                "not support")
+        return ArgSpec(name, "array", value.dtype.name, tuple(d == 1 for d in value.shape))
+    if differentiated:
+        raise ArgumentError(f"argument {name!r} is {type(value).__name__} {value!r}; only "
+                            "floats and float arrays can be differentiated")
+    if isinstance(value, (int, str, bool, type(None), tuple)):
+        return ArgSpec(name, "static", value=value)
+    raise ArgumentError(f"argument {name!r} of type {type(value).__name__} is not supported; "
+                        "pass NumPy arrays, floats, or static ints/strings")
+
+
+class GradFunction:
+    """A gradient function, specialised and cached per argument signature."""
+
+    def __init__(self, fun: Callable, argnums: tuple[int, ...], single: bool, has_aux: bool,
+                 backend: str, with_value: bool):
+        if backend not in BACKENDS:
+            raise ArgumentError(f"backend={backend!r} is not available; choose from "
+                                f"{', '.join(BACKENDS)}")
+        self.fun = fun
+        self.options = Options(argnums, single, has_aux, backend)
+        self.with_value = with_value
+        self._signature = inspect.signature(fun)
+        self._names = list(self._signature.parameters)
+        self._cache: dict[tuple, tuple[GeneratedModule, Callable]] = {}
+        self._lock = threading.Lock()
+        self._last: GeneratedModule | None = None
+        functools.update_wrapper(self, fun)
+
+    def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ArgumentError(f"{self.fun.__qualname__}: {exc}") from None
+        bound.apply_defaults()
+        return [bound.arguments[n] for n in self._names]
+
+    def specialise(self, *args: Any, **kwargs: Any) -> GeneratedModule:
+        """Generate (or fetch) the code for the signature of these arguments."""
+        return self._compiled(self._bind(args, kwargs))[0]
+
+    def _compiled(self, values: list[Any]) -> tuple[GeneratedModule, Callable]:
+        specs = tuple(
+            _arg_spec(name, _as_array(v), i in self.options.argnums)
+            for i, (name, v) in enumerate(zip(self._names, values, strict=True)))
+        entry = self._cache.get(specs)
+        if entry is None:
+            with self._lock:
+                entry = self._cache.get(specs)
+                if entry is None:
+                    entry = _load(generate(self.fun, specs, self.options), self.with_value)
+                    self._cache[specs] = entry
+        self._last = entry[0]
+        return entry
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values = self._bind(args, kwargs)
+        _, compiled = self._compiled(values)
+        return compiled(*(_as_array(v) for v in values))
+
+    @property
+    def source(self) -> str:
+        """The generated module for the most recent call's signature."""
+        if self._last is None:
+            raise ArgumentError("no code has been generated yet: call the gradient function "
+                                "(or .specialise(*args)) first")
+        return self._last.source
+
+    def _repr_markdown_(self) -> str | None:
+        if self._last is None:
+            return None
+        return f"```python\n{self._last.source}\n```"
+
+
+def _as_array(value: Any) -> Any:
+    if isinstance(value, list):
+        return np.asarray(value, dtype=float)
+    return value
+
+
+def _load(module: GeneratedModule, with_value: bool) -> tuple[GeneratedModule, Callable]:
+    filename = f"<symdiff-generated {module.grad_name} {abs(hash(module.source)):x}>"
+    linecache.cache[filename] = (len(module.source), None, module.source.splitlines(True),
+                                 filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(module.source, filename, "exec"), namespace)
+    name = module.value_and_grad_name if with_value else module.grad_name
+    return module, namespace[name]
+
+
+def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
+          with_value: bool) -> Any:
+    if fun is None:
+        return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value)
+    positions, single = _normalise_argnums(fun, argnums, wrt)
+    return GradFunction(fun, positions, single, has_aux, backend, with_value)
+
+
+def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
+         wrt: str | Sequence[str] | None = None, has_aux: bool = False,
+         backend: str = "numpy") -> GradFunction:
+    """The gradient of a scalar function, generated from its source.
+
+    Args:
+        fun: a Python function of NumPy arrays and floats returning a scalar. Also usable as a
+            bare decorator, ``@symdiff.grad``, or with options, ``@symdiff.grad(argnums=1)``.
+        argnums: which positional argument(s) to differentiate (default 0). An int gives one
+            gradient; a tuple gives a tuple of gradients in that order.
+        wrt: the same, by parameter name (``"w"`` or ``("w", "b")``); not with ``argnums``.
+        has_aux: ``fun`` returns ``(loss, aux)``; the result is then ``(grads, aux)`` and aux is
+            not differentiated.
+        backend: ``"numpy"``.
+
+    Returns:
+        A callable with ``fun``'s parameters returning the gradient(s); ``.source`` shows the
+        generated code.
+    """
+    return _make(fun, argnums, wrt, has_aux, backend, with_value=False)
+
+
+def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
+                   wrt: str | Sequence[str] | None = None, has_aux: bool = False,
+                   backend: str = "numpy") -> GradFunction:
+    """Like :func:`grad`, returning ``(value, grads)``; with ``has_aux``,
+    ``((value, aux), grads)``."""
+    return _make(fun, argnums, wrt, has_aux, backend, with_value=True)

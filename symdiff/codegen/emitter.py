@@ -1,0 +1,217 @@
+"""Emitting a graph as a readable Python function, built as libcst syntax trees.
+
+Contract: ``emit_function(graph, spec)`` turns a fused, dead-code-free graph into a
+``libcst.FunctionDef``: one assignment per materialised node in topological order, named after
+the source (``z``, adjoints ``bz``, temporaries ``_t0``), each block headed by a comment quoting
+the source line it comes from. Leaves (arguments, sizes, constants) are written inline. Only leaf
+expressions are text, from the kernel printer or a primitive's ``emit``.
+``emit_module`` wraps functions in a module with a header, imports and the helpers they use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+import sympy as sp
+
+from symdiff.codegen.helpers import HELPERS
+from symdiff.codegen.printer import NumpyPrinter
+from symdiff.ir.fused import arg_symbol
+from symdiff.ir.graph import Graph, Node
+from symdiff.ir.shapes import broadcast_shapes, same_shape
+from symdiff.rules import primitive
+from symdiff.rules.shape_ops import shape_text
+
+_SIMPLE = re.compile(r"^[\w.]+(\[[\w.\[\]]*\])*$")
+_INLINE = ("input", "dim")
+
+
+@dataclass
+class Output:
+    """A leaf of a function's result: a node, optionally converted to a Python float."""
+
+    node: int
+    as_float: bool = False
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    params: list[str]
+    result: Any  # nested tuples of Output
+    doc: str = ""
+
+
+@dataclass
+class _Names:
+    taken: set[str]
+    temp_counter: int = 0
+    # named subexpressions already computed in this function, in terms of node ids
+    available: list[tuple[sp.Basic, str]] = field(default_factory=list)
+
+    def fresh(self, hint: str | None) -> str:
+        if hint is None:
+            while f"_t{self.temp_counter}" in self.taken:
+                self.temp_counter += 1
+            hint = f"_t{self.temp_counter}"
+        name, k = hint, 1
+        while name in self.taken:
+            name, k = f"{hint}_{k}", k + 1
+        self.taken.add(name)
+        return name
+
+
+def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str]) -> cst.FunctionDef:
+    names = _Names(taken=set(spec.params) | {"np"} | set(HELPERS))
+    body: list[cst.BaseStatement] = []
+    if spec.doc:
+        body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
+    text: dict[int, str] = {}
+    last_origin, in_backward = None, False
+    for node in graph.nodes:
+        if node.op in _INLINE or (node.op == "const"):
+            text[node.id] = _inline(node)
+            continue
+        comments: list[str] = []
+        if node.adjoint and not in_backward:
+            in_backward = True
+            comments.append("# backward pass")
+            last_origin = None
+        if node.origin is not None and node.origin != last_origin:
+            comments.append("# " + node.origin.text.strip())
+            last_origin = node.origin
+        statements = _assign(graph, node, text, names, helpers)
+        if comments and statements:
+            lines = [cst.EmptyLine(comment=cst.Comment(c)) for c in comments]
+            if comments[0] == "# backward pass" and body and not _is_docstring(body[-1]):
+                lines.insert(0, cst.EmptyLine(indent=False))
+            statements[0] = statements[0].with_changes(leading_lines=lines)
+        body.extend(statements)
+    body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, text))]))
+    params = cst.Parameters([cst.Param(cst.Name(p)) for p in spec.params])
+    return cst.FunctionDef(name=cst.Name(spec.name), params=params,
+                           body=cst.IndentedBlock(body),
+                           leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and \
+        isinstance(statement.body[0], cst.Expr) and \
+        isinstance(statement.body[0].value, cst.SimpleString)
+
+
+def _inline(node: Node) -> str:
+    if node.op == "input":
+        return node.param("name")
+    if node.op == "const":
+        return repr(node.param("value"))
+    return primitive(node.op).emit([], node)
+
+
+def _operand(text: str) -> str:
+    return text if _SIMPLE.match(text) else f"({text})"
+
+
+def _assign(graph: Graph, node: Node, text: dict[int, str], names: _Names,
+            helpers: set[str]) -> list[cst.SimpleStatementLine]:
+    statements: list[cst.SimpleStatementLine] = []
+    if node.op == "fused":
+        value = _fused_text(graph, node, text, names, helpers, statements)
+    else:
+        prim = primitive(node.op)
+        args = [_operand(text[i]) for i in node.inputs]
+        value = prim.emit(args, node)
+        helpers.update(h for h in prim.helpers if h in value)
+    target = names.fresh(node.name)
+    text[node.id] = target
+    statements.append(_assignment(target, value))
+    return statements
+
+
+def _assignment(target: str, value: str) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([cst.Assign(
+        targets=[cst.AssignTarget(cst.Name(target))], value=cst.parse_expression(value))])
+
+
+def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: _Names,
+                helpers: set[str], statements: list[cst.SimpleStatementLine]) -> str:
+    by_id = {arg_symbol(i): _node_symbol(a) for i, a in enumerate(node.inputs)}
+    expr = node.param("expr").xreplace(by_id)
+    symbols = {_node_symbol(a): _operand(text[a]) for a in node.inputs}
+    printer = NumpyPrinter(symbols)
+    expr = _reuse_names(expr, node, by_id, names, printer, statements)
+    temps = sp.numbered_symbols("_cse")
+    replacements, (reduced,) = sp.cse([expr], symbols=temps, order="none")
+    for sym, sub in replacements:
+        name = names.fresh(None)
+        statements.append(_assignment(name, printer.doprint(sub)))
+        symbols[sym] = name
+    value = printer.doprint(reduced)
+    helpers.update(printer.helpers)
+    used = [graph[a] for a in node.inputs]
+    if not same_shape(broadcast_shapes(*(n.shape for n in used)), node.shape) or (
+            not used and node.shape != ()):
+        if node.shape == ():
+            return f"np.{node.dtype}({value})"
+        return f"np.full({shape_text(node.shape)}, {value}, dtype=np.{node.dtype})"
+    return value
+
+
+def _node_symbol(node_id: int) -> sp.Symbol:
+    return sp.Symbol(f"_n{node_id}", real=True)
+
+
+def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: _Names, printer: NumpyPrinter,
+                 statements: list[cst.SimpleStatementLine]) -> sp.Basic:
+    """Call subexpressions by their source names: reuse those computed earlier in the function,
+    and compute here, under its name, a named value this kernel uses more than once."""
+    def substitute(e: sp.Basic) -> sp.Basic:
+        for sub, var in names.available:
+            if e.has(sub):
+                e = e.subs(sub, sp.Symbol(var, real=True))
+        return e
+
+    expr = substitute(expr)
+    for sub, name in node.param("names", ()):
+        sub = substitute(sub.xreplace(by_id))
+        marker = sp.Symbol(name, real=True)
+        replaced = expr.subs(sub, marker)
+        if sub != expr and replaced.count(marker) >= 2:
+            var = names.fresh(name)
+            statements.append(_assignment(var, printer.doprint(sub)))
+            names.available.append((sub, var))
+            expr = replaced.xreplace({marker: sp.Symbol(var, real=True)})
+    return expr
+
+
+def _result_expr(result: Any, text: dict[int, str]) -> cst.BaseExpression:
+    if isinstance(result, Output):
+        name = cst.parse_expression(text[result.node])
+        if result.as_float:
+            return cst.Call(cst.Name("float"), [cst.Arg(name)])
+        return name
+    if isinstance(result, tuple):
+        elements = [cst.Element(_result_expr(r, text)) for r in result]
+        if len(elements) == 1:
+            elements[0] = elements[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return cst.Tuple(elements)
+        return cst.Tuple(elements, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    if result is None:
+        return cst.Name("None")
+    return cst.parse_expression(repr(result))
+
+
+def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
+                header: list[str]) -> str:
+    body: list[cst.BaseStatement] = [cst.parse_statement("import numpy as np\n")]
+    for name in sorted(helpers):
+        helper = cst.parse_module(HELPERS[name].lstrip("\n")).body[0]
+        body.append(helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]))
+    body.extend(functions)
+    module = cst.Module(body=body, header=[cst.EmptyLine(comment=cst.Comment(f"# {h}".rstrip()))
+                                           for h in header])
+    return module.code

@@ -1,0 +1,117 @@
+"""Printing fused SymPy kernels as NumPy expressions.
+
+A ``_print_<Node>`` method per SymPy node and one table of function names. Anything not in the
+table raises: generated code never contains a name that means nothing to NumPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+from sympy.printing.precedence import precedence
+from sympy.printing.str import StrPrinter
+
+from symdiff.rules import scalar as S
+
+FUNCTIONS: dict[type, str] = {
+    sp.exp: "np.exp", sp.log: "np.log", S.log1p: "np.log1p", S.expm1: "np.expm1",
+    sp.sin: "np.sin", sp.cos: "np.cos", sp.tan: "np.tan", sp.tanh: "np.tanh",
+    sp.sinh: "np.sinh", sp.cosh: "np.cosh", sp.asin: "np.arcsin", sp.acos: "np.arccos",
+    sp.atan: "np.arctan", S.absolute: "np.abs", sp.Abs: "np.abs", S.sign: "np.sign",
+    S.logaddexp: "np.logaddexp", S.maximum: "np.maximum", S.minimum: "np.minimum",
+    S.sigmoid: "_sigmoid",
+}
+HELPER_FUNCTIONS = {S.sigmoid: "_sigmoid"}
+
+
+class UnprintableError(TypeError):
+    pass
+
+
+class NumpyPrinter(StrPrinter):
+    """Prints a scalar kernel as a broadcasting NumPy expression."""
+
+    def __init__(self, names: Mapping[sp.Symbol, str]):
+        super().__init__({"order": "none"})
+        self.names = names
+        self.helpers: set[str] = set()
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return self.names.get(expr, expr.name)
+
+    def _print_Function(self, expr: sp.Function) -> str:
+        if isinstance(expr, S.stop_gradient):
+            return self._print(expr.args[0])
+        name = FUNCTIONS.get(type(expr))
+        if name is None:
+            raise UnprintableError(f"no NumPy spelling for {type(expr).__name__}")
+        if type(expr) in HELPER_FUNCTIONS:
+            self.helpers.add(name)
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        base, e = expr.args
+        if e == sp.S.Half:
+            return f"np.sqrt({self._print(base)})"
+        if e == -sp.S.Half:
+            return f"1/np.sqrt({self._print(base)})"
+        if e == -1:
+            return f"1/{self.parenthesize(base, precedence(expr))}"
+        return super()._print_Pow(expr, rational)
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Exp1(self, expr) -> str:
+        return "np.e"
+
+    def _print_Pi(self, expr) -> str:
+        return "np.pi"
+
+    def _print_Infinity(self, expr) -> str:
+        return "np.inf"
+
+    def _print_NegativeInfinity(self, expr) -> str:
+        return "-np.inf"
+
+    def _print_NaN(self, expr) -> str:
+        return "np.nan"
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        *pieces, (last, cond) = expr.args
+        text = self._print(last) if cond == sp.true else f"np.where({self._print(cond)}, " \
+            f"{self._print(last)}, np.nan)"
+        for value, c in reversed(pieces):
+            text = f"np.where({self._print(c)}, {self._print(value)}, {text})"
+        return text
+
+    def _print_Relational(self, expr) -> str:
+        op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
+        return f"{self.parenthesize(expr.lhs, 45)} {op} {self.parenthesize(expr.rhs, 45)}"
+
+    def _print_And(self, expr) -> str:
+        return " & ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Or(self, expr) -> str:
+        return " | ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Not(self, expr) -> str:
+        return f"~({self._print(expr.args[0])})"
+
+    def _print_BooleanTrue(self, expr) -> str:
+        return "True"
+
+    def _print_BooleanFalse(self, expr) -> str:
+        return "False"
+
+    def emptyPrinter(self, expr) -> str:
+        raise UnprintableError(f"no NumPy spelling for {type(expr).__name__}")
+
+    def _print_Derivative(self, expr) -> str:
+        raise UnprintableError("unevaluated derivative")
+
+    _print_Subs = _print_Derivative
+    _print_DiracDelta = _print_Derivative
+    _print_Heaviside = _print_Derivative
+    _print_ComplexInfinity = _print_Derivative

@@ -1,0 +1,51 @@
+"""The errors symdiff raises. Every one of them derives from :class:`SymdiffError`."""
+
+from __future__ import annotations
+
+
+class SymdiffError(Exception):
+    """Base class of every error symdiff raises on purpose."""
+
+
+class UnsupportedError(SymdiffError):
+    """Source that symdiff cannot differentiate, located like a compiler error.
+
+    Attributes:
+        filename: the file the offending code is in.
+        lineno: 1-based line number in that file.
+        col: 1-based column number.
+        reason: the message without the location and the caret.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        filename: str = "<unknown>",
+        lineno: int = 0,
+        col: int = 0,
+        source_line: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.filename = filename
+        self.lineno = lineno
+        self.col = col
+        self.source_line = source_line
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        text = f"{self.filename}:{self.lineno}:{self.col}: {self.reason}"
+        if self.source_line is not None:
+            line = self.source_line.rstrip("\n")
+            stripped = line.lstrip()
+            indent = len(line) - len(stripped)
+            caret = " " * max(self.col - 1 - indent, 0) + "^"
+            text += f"\n    {stripped}\n    {caret}"
+        return text
+
+
+class ArgumentError(SymdiffError, ValueError):
+    """Misuse of arguments: bad ``argnums``/``wrt``, wrong arity, non-float inputs."""
+
+
+class GradientCheckError(SymdiffError, AssertionError):
+    """A gradient disagrees with finite differences (raised by :func:`symdiff.check_grad`)."""

@@ -1,0 +1,281 @@
+"""What calls mean: NumPy, ``math`` and symdiff functions, and array methods, mapped to the IR.
+
+Functions are recognised by identity, so every import spelling works (``np.exp``,
+``numpy.exp``, ``from numpy import exp``). Each handler has the Python signature of the function
+it stands for, so arguments bind exactly as they do in NumPy; it receives the graph first.
+Anything not in these tables is not differentiable by symdiff and is reported as such.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor, wrap_dim
+from symdiff.ir.graph import Graph, make_params
+from symdiff.ir.shapes import dim_product
+from symdiff.rules.reductions import reduce
+from symdiff.rules.shape_ops import reshape_shape
+
+Handler = Callable[..., Any]
+
+
+def elementwise(g: Graph, op: str, *values: Any) -> Tensor:
+    return Tensor(g.add(op, [to_tensor(g, v).node for v in values]))
+
+
+def _axes(x: Tensor, axis: Any) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise StaticError(f"axis must be an integer known when the gradient is generated, "
+                              f"got {describe(a)}")
+        if not -x.rank <= a < x.rank:
+            raise StaticError(f"axis {a} is out of bounds for an array of rank {x.rank}")
+        out.append(a % x.rank)
+    return tuple(out)
+
+
+def _reduction(op: str) -> Handler:
+    def handler(g: Graph, x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+        x = to_tensor(g, x)
+        return Tensor(reduce(g, op, x.node, _axes(x, axis), bool(keepdims)))
+    return handler
+
+
+def _unary(op: str) -> Handler:
+    return lambda g, x: elementwise(g, op, x)
+
+
+def _binary(op: str) -> Handler:
+    return lambda g, a, b: elementwise(g, op, a, b)
+
+
+def matmul(g: Graph, a: Any, b: Any) -> Tensor:
+    a, b = to_tensor(g, a), to_tensor(g, b)
+    return Tensor(g.add("matmul", [a.node, b.node]))
+
+
+def dot(g: Graph, a: Any, b: Any) -> Tensor:
+    a, b = to_tensor(g, a), to_tensor(g, b)
+    if a.rank == 0 or b.rank == 0:
+        return elementwise(g, "mul", a, b)
+    return matmul(g, a, b)
+
+
+def outer(g: Graph, a: Any, b: Any) -> Tensor:
+    a, b = to_tensor(g, a), to_tensor(g, b)
+    if a.rank != 1 or b.rank != 1:
+        raise StaticError("np.outer is supported for 1-D arrays")
+    return Tensor(g.add("outer", [a.node, b.node]))
+
+
+def transpose(g: Graph, x: Any, axes: Any = None) -> Tensor:
+    x = to_tensor(g, x)
+    if x.rank < 2:
+        return x
+    order = tuple(reversed(range(x.rank))) if axes is None else tuple(a % x.rank for a in axes)
+    return Tensor(g.add("transpose", [x.node], make_params(axes=order)))
+
+
+def reshape(g: Graph, x: Any, *shape: Any) -> Tensor:
+    x = to_tensor(g, x)
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    dims = []
+    for d in shape:
+        if isinstance(d, SymDim):
+            dims.append(d.dim)
+        elif isinstance(d, int) and not isinstance(d, bool):
+            dims.append(d)
+        else:
+            raise StaticError(f"reshape sizes must be integers or sizes of arguments, "
+                              f"got {describe(d)}")
+    new = reshape_shape(x.node, tuple(dims))
+    if new == x.shape:
+        return x
+    return Tensor(g.add("reshape", [x.node], make_params(shape=new)))
+
+
+def np_reshape(g: Graph, a: Any, newshape: Any) -> Tensor:
+    return reshape(g, a, newshape)
+
+
+def ravel(g: Graph, x: Any) -> Tensor:
+    return reshape(g, x, -1)
+
+
+def expand_dims(g: Graph, x: Any, axis: Any) -> Tensor:
+    x = to_tensor(g, x)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    rank = x.rank + len(axes)
+    normal = tuple(sorted(a % rank for a in axes))
+    return Tensor(g.add("expand_dims", [x.node], make_params(axes=normal)))
+
+
+def squeeze(g: Graph, x: Any, axis: Any = None) -> Tensor:
+    x = to_tensor(g, x)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
+    else:
+        axes = _axes(x, axis) or ()
+    if not axes:
+        return x
+    return Tensor(g.add("squeeze", [x.node], make_params(axes=tuple(sorted(axes)))))
+
+
+def broadcast_to(g: Graph, x: Any, shape: Any) -> Tensor:
+    x = to_tensor(g, x)
+    dims = tuple(d.dim if isinstance(d, SymDim) else d for d in shape)
+    return Tensor(g.add("broadcast_to", [x.node], make_params(shape=dims)))
+
+
+def where(g: Graph, condition: Any, x: Any, y: Any) -> Tensor:
+    return elementwise(g, "where", condition, x, y)
+
+
+def clip(g: Graph, a: Any, a_min: Any, a_max: Any) -> Tensor:
+    out = a
+    if a_min is not None:
+        out = elementwise(g, "maximum", out, a_min)
+    if a_max is not None:
+        out = elementwise(g, "minimum", out, a_max)
+    return to_tensor(g, out)
+
+
+def _fill(value: float | None) -> Handler:
+    def handler(g: Graph, a: Any, fill_value: Any = None, dtype: Any = None) -> Tensor:
+        x = to_tensor(g, a)
+        v = value if value is not None else fill_value
+        if not isinstance(v, (int, float)):
+            raise StaticError("the fill value must be a number known when the gradient is "
+                              "generated")
+        params = make_params(value=float(v), dtype=np.dtype(dtype).name if dtype else None)
+        return Tensor(g.add("fill", [x.node], params))
+    if value is None:
+        return handler
+    return lambda g, a, dtype=None: handler(g, a, value, dtype)
+
+
+def arange(g: Graph, stop: Any) -> Tensor:
+    if isinstance(stop, SymDim):
+        return Tensor(g.add("arange", [], make_params(stop=stop.dim)))
+    if isinstance(stop, int) and not isinstance(stop, bool):
+        return Tensor(g.add("arange", [], make_params(stop=stop)))
+    raise StaticError("np.arange is supported with one integer argument (a size)")
+
+
+def take_along_axis(g: Graph, arr: Any, indices: Any, axis: int) -> Tensor:
+    arr, indices = to_tensor(g, arr), to_tensor(g, indices)
+    if not indices.node.dtype.startswith("int"):
+        raise StaticError("take_along_axis needs integer indices")
+    (axis,) = _axes(arr, axis)
+    return Tensor(g.add("take_along_axis", [arr.node, indices.node], make_params(axis=axis)))
+
+
+def astype(g: Graph, x: Any, dtype: Any) -> Tensor:
+    x = to_tensor(g, x)
+    name = np.dtype(dtype).name
+    if name == x.node.dtype:
+        return x
+    if not name.startswith("float"):
+        raise StaticError(f"astype({name}) is not differentiable; only float casts are supported")
+    return Tensor(g.add("astype", [x.node], make_params(dtype=name)))
+
+
+def stop_gradient(g: Graph, x: Any) -> Tensor:
+    return elementwise(g, "stop_gradient", x)
+
+
+def _log_base(base: float) -> Handler:
+    return lambda g, x: elementwise(g, "div", elementwise(g, "log", x), math.log(base))
+
+
+def math_log(g: Graph, x: Any, base: Any = None) -> Tensor:
+    out = elementwise(g, "log", x)
+    return out if base is None else elementwise(g, "div", out, elementwise(g, "log", base))
+
+
+_UNARY_OPS = {
+    "exp": (np.exp, math.exp), "log": (np.log,), "log1p": (np.log1p, math.log1p),
+    "expm1": (np.expm1, math.expm1), "sqrt": (np.sqrt, math.sqrt), "sin": (np.sin, math.sin),
+    "cos": (np.cos, math.cos), "tan": (np.tan, math.tan), "tanh": (np.tanh, math.tanh),
+    "sinh": (np.sinh, math.sinh), "cosh": (np.cosh, math.cosh),
+    "arcsin": (np.arcsin, math.asin), "arccos": (np.arccos, math.acos),
+    "arctan": (np.arctan, math.atan), "abs": (np.abs, np.absolute, np.fabs, math.fabs, abs),
+    "square": (np.square,), "neg": (np.negative,), "sign": (np.sign,),
+    "logical_not": (np.logical_not,),
+}
+_BINARY_OPS = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "logaddexp": np.logaddexp,
+    "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+    "eq": np.equal, "ne": np.not_equal, "logical_and": np.logical_and,
+    "logical_or": np.logical_or,
+}
+
+
+def _function_table() -> dict[Any, Handler]:
+    import symdiff
+
+    table: dict[Any, Handler] = {}
+    for op, functions in _UNARY_OPS.items():
+        for f in functions:
+            table[f] = _unary(op)
+    for op, f in _BINARY_OPS.items():
+        table[f] = _binary(op)
+    table.update({
+        np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
+        np.amax: _reduction("max"), np.min: _reduction("min"), np.amin: _reduction("min"),
+        np.matmul: matmul, np.dot: dot, np.outer: outer, np.transpose: transpose,
+        np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
+        np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
+        np.ones_like: _fill(1.0), np.zeros_like: _fill(0.0), np.full_like: _fill(None),
+        np.arange: arange, np.take_along_axis: take_along_axis,
+        np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
+        symdiff.stop_gradient: stop_gradient,
+    })
+    return table
+
+
+_TABLE: dict[Any, Handler] | None = None
+
+
+def function_handler(fun: Any) -> Handler | None:
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _function_table()
+    try:
+        return _TABLE.get(fun)
+    except TypeError:  # unhashable
+        return None
+
+
+METHODS: dict[str, Handler] = {
+    "sum": _reduction("sum"), "mean": _reduction("mean"), "max": _reduction("max"),
+    "min": _reduction("min"), "reshape": reshape, "dot": dot, "transpose":
+        lambda g, x, *axes: transpose(g, x, axes[0] if len(axes) == 1 and
+                                      isinstance(axes[0], tuple) else (axes or None)),
+    "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
+    "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
+}
+
+
+def tensor_attribute(g: Graph, x: Tensor, name: str) -> Any:
+    if name == "T":
+        return transpose(g, x)
+    if name == "shape":
+        return tuple(wrap_dim(d) for d in x.shape)
+    if name == "ndim":
+        return x.rank
+    if name == "size":
+        return wrap_dim(dim_product(x.shape))
+    if name == "dtype":
+        return np.dtype(x.node.dtype)
+    raise StaticError(f"array attribute .{name} is not supported")

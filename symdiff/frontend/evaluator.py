@@ -1,0 +1,510 @@
+"""The frontend: evaluate a function's libcst tree into the IR graph.
+
+Contract: ``trace(graph, fun, args)`` evaluates the source of ``fun`` with ``args`` (tensors
+for arrays, Python values for static arguments) and returns its result value. Python values are
+computed at generation time (a partial evaluator), so ``if`` on a constant, ``reduction="mean"``
+and ``x.shape[0]`` resolve while generating; arrays become graph nodes. Calls to other Python
+functions are evaluated from their own source (inlined). Anything else raises
+:class:`~symdiff.errors.UnsupportedError` at its file, line and column: this is the syntax fence.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import libcst as cst
+
+from symdiff.errors import SymdiffError, UnsupportedError
+from symdiff.frontend import calls
+from symdiff.frontend.source import FunctionSource, function_source
+from symdiff.frontend.values import (
+    BoundMethod,
+    StaticError,
+    SymDim,
+    Tensor,
+    describe,
+    is_number,
+    to_tensor,
+)
+from symdiff.ir.graph import Graph, Origin, make_params
+from symdiff.ir.shapes import ShapeError
+
+_BINARY = {
+    cst.Add: ("add", operator.add), cst.Subtract: ("sub", operator.sub),
+    cst.Multiply: ("mul", operator.mul), cst.Divide: ("div", operator.truediv),
+    cst.Power: ("pow", operator.pow), cst.MatrixMultiply: ("matmul", None),
+    cst.FloorDivide: (None, operator.floordiv), cst.Modulo: (None, operator.mod),
+}
+_AUGMENTED = {
+    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power,
+    cst.MatrixMultiplyAssign: cst.MatrixMultiply, cst.FloorDivideAssign: cst.FloorDivide,
+}
+_COMPARE = {
+    cst.LessThan: ("lt", operator.lt), cst.LessThanEqual: ("le", operator.le),
+    cst.GreaterThan: ("gt", operator.gt), cst.GreaterThanEqual: ("ge", operator.ge),
+    cst.Equal: ("eq", operator.eq), cst.NotEqual: ("ne", operator.ne),
+    cst.Is: (None, operator.is_), cst.IsNot: (None, operator.is_not),
+    cst.In: (None, lambda a, b: a in b), cst.NotIn: (None, lambda a, b: a not in b),
+}
+# Builtins that are pure functions of static values, safe to call while generating.
+_STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, min, max, abs, round, isinstance,
+                    sum, str, enumerate, zip, any, all}
+_LOOP_MESSAGE = ("{} loops are not supported yet: statement-level control flow on arrays "
+                 "is planned; write the computation with array operations")
+
+
+class _Return(Exception):
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class Tracer:
+    """Evaluates one function body; calls to other functions make a new Tracer."""
+
+    def __init__(self, graph: Graph, fun: Any, source: FunctionSource, env: dict[str, Any],
+                 stack: tuple[Any, ...], top_level: bool):
+        self.graph = graph
+        self.fun = fun
+        self.source = source
+        self.env = env
+        self.stack = stack
+        self.top_level = top_level
+        closure = inspect.getclosurevars(fun) if fun.__closure__ else None
+        self.nonlocals = dict(closure.nonlocals) if closure else {}
+
+    # --- statements -------------------------------------------------------------------------
+
+    def run(self) -> Any:
+        node = self.source.node
+        if isinstance(node, cst.Lambda):
+            return self.expr(node.body)
+        try:
+            self.block(node.body.body, docstring_allowed=True)
+        except _Return as ret:
+            return ret.value
+        return None
+
+    def block(self, statements: Sequence[cst.BaseStatement], docstring_allowed=False) -> None:
+        for i, statement in enumerate(statements):
+            if self.top_level:
+                loc = self.source.location(statement)
+                self.graph.origin = Origin(loc.filename, loc.lineno, loc.text)
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    self.small_statement(small, docstring_allowed and i == 0)
+            elif isinstance(statement, cst.If):
+                self.if_statement(statement)
+            elif isinstance(statement, (cst.For, cst.While)):
+                kind = "for" if isinstance(statement, cst.For) else "while"
+                raise self.error(statement, _LOOP_MESSAGE.format(kind))
+            elif isinstance(statement, cst.FunctionDef):
+                raise self.error(statement, "nested function definitions are not supported; "
+                                 "define the function at module level")
+            else:
+                raise self.error(statement, f"{_describe_node(statement)} statements are not "
+                                 "supported in differentiated code")
+
+    def if_statement(self, statement: cst.If) -> None:
+        condition = self.expr(statement.test)
+        if isinstance(condition, (Tensor, SymDim)):
+            raise self.error(statement.test, "if on an array value is not supported yet (the "
+                             "branch depends on data); use np.where(condition, a, b)")
+        if condition:
+            self.block(statement.body.body)
+        elif isinstance(statement.orelse, cst.If):
+            self.if_statement(statement.orelse)
+        elif statement.orelse is not None:
+            self.block(statement.orelse.body.body)
+
+    def small_statement(self, small: cst.BaseSmallStatement, is_docstring: bool) -> None:
+        if isinstance(small, cst.Return):
+            raise _Return(None if small.value is None else self.expr(small.value))
+        if isinstance(small, cst.Assign):
+            value = self.expr(small.value)
+            for target in small.targets:
+                self.bind(target.target, value)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.bind(small.target, self.expr(small.value))
+        elif isinstance(small, cst.AugAssign):
+            op = _AUGMENTED.get(type(small.operator))
+            if op is None or not isinstance(small.target, cst.Name):
+                raise self.error(small, "this augmented assignment is not supported")
+            current = self.name(small.target)
+            self.bind(small.target, self.binary(op(), current, self.expr(small.value), small))
+        elif isinstance(small, cst.Expr):
+            if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)) and \
+                    is_docstring or isinstance(small.value, cst.Ellipsis):
+                return
+            raise self.error(small, "an expression statement has no effect on the result; "
+                             "symdiff supports assignments and return")
+        elif isinstance(small, cst.Pass):
+            return
+        elif isinstance(small, cst.Assert):
+            test = self.expr(small.test)
+            if isinstance(test, (Tensor, SymDim)):
+                raise self.error(small, "assert on an array value is not supported")
+            if not test:
+                raise self.error(small, "this assertion fails for these arguments")
+        elif isinstance(small, cst.Raise):
+            raise self.error(small, "the function raises an exception for these arguments")
+        elif isinstance(small, (cst.Global, cst.Nonlocal)):
+            raise self.error(small, "global and nonlocal variables cannot be assigned in "
+                             "differentiated code")
+        else:
+            raise self.error(small, f"{_describe_node(small)} statements are not supported in "
+                             "differentiated code")
+
+    def bind(self, target: cst.BaseExpression, value: Any) -> None:
+        if isinstance(target, cst.Name):
+            if isinstance(value, Tensor) and value.node.name is None and \
+                    value.node.op not in ("input", "const", "dim"):
+                value = Tensor(self.graph.rename(value.node, target.value))
+            self.env[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            items = self.unpack(value, len(target.elements), target)
+            for element, item in zip(target.elements, items, strict=True):
+                if isinstance(element, cst.StarredElement):
+                    raise self.error(element, "starred assignment is not supported")
+                self.bind(element.value, item)
+        elif isinstance(target, cst.Subscript):
+            raise self.error(target, "assigning to elements of an array is not supported yet; "
+                             "build the array with np.where or arithmetic instead")
+        else:
+            raise self.error(target, "only assignments to names and tuples of names are "
+                             "supported")
+
+    def unpack(self, value: Any, count: int, where: cst.CSTNode) -> list[Any]:
+        if isinstance(value, (tuple, list)):
+            if len(value) != count:
+                raise self.error(where, f"cannot unpack {len(value)} values into {count} names")
+            return list(value)
+        if isinstance(value, Tensor) and value.rank >= 1 and value.shape[0] == count:
+            return [self.index(value, (i,), where) for i in range(count)]
+        raise self.error(where, f"cannot unpack {describe(value)} into {count} names")
+
+    # --- expressions ------------------------------------------------------------------------
+
+    def expr(self, node: cst.BaseExpression) -> Any:
+        try:
+            return self._expr(node)
+        except (StaticError, ShapeError) as exc:
+            raise self.error(node, str(exc)) from None
+
+    def _expr(self, node: cst.BaseExpression) -> Any:
+        if isinstance(node, cst.Name):
+            return self.name(node)
+        if isinstance(node, cst.Integer):
+            return int(node.evaluated_value)
+        if isinstance(node, cst.Float):
+            return float(node.evaluated_value)
+        if isinstance(node, cst.Imaginary):
+            raise StaticError("complex numbers are not supported")
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            return node.evaluated_value
+        if isinstance(node, cst.Tuple):
+            return tuple(self.elements(node.elements))
+        if isinstance(node, cst.List):
+            return list(self.elements(node.elements))
+        if isinstance(node, cst.BinaryOperation):
+            return self.binary(node.operator, self.expr(node.left), self.expr(node.right), node)
+        if isinstance(node, cst.UnaryOperation):
+            return self.unary(node)
+        if isinstance(node, cst.BooleanOperation):
+            return self.boolean(node)
+        if isinstance(node, cst.Comparison):
+            return self.comparison(node)
+        if isinstance(node, cst.IfExp):
+            return self.if_expression(node)
+        if isinstance(node, cst.Call):
+            return self.call(node)
+        if isinstance(node, cst.Attribute):
+            return self.attribute(self.expr(node.value), node.attr.value)
+        if isinstance(node, cst.Subscript):
+            return self.subscript(node)
+        if isinstance(node, cst.Ellipsis):
+            return Ellipsis
+        raise StaticError(f"{_describe_node(node)} expressions are not supported in "
+                          "differentiated code")
+
+    def elements(self, elements: Sequence[cst.BaseElement]) -> list[Any]:
+        out = []
+        for e in elements:
+            if isinstance(e, cst.StarredElement):
+                value = self.expr(e.value)
+                if not isinstance(value, (tuple, list)):
+                    raise StaticError(f"cannot unpack {describe(value)} with *")
+                out.extend(value)
+            else:
+                out.append(self.expr(e.value))
+        return out
+
+    def name(self, node: cst.Name) -> Any:
+        ident = node.value
+        for scope in (self.env, self.nonlocals, self.fun.__globals__):
+            if ident in scope:
+                return scope[ident]
+        if hasattr(builtins, ident):
+            return getattr(builtins, ident)
+        raise self.error(node, f"name {ident!r} is not defined")
+
+    def binary(self, op: cst.BaseBinaryOp, left: Any, right: Any, where: cst.CSTNode) -> Any:
+        prim, python = _BINARY.get(type(op), (None, None))
+        if not isinstance(left, (Tensor, SymDim)) and not isinstance(right, (Tensor, SymDim)):
+            if python is None:
+                raise StaticError("@ needs arrays")
+            try:
+                return python(left, right)
+            except Exception as exc:  # a static computation failed: report it at its place
+                raise StaticError(f"{type(exc).__name__}: {exc}") from None
+        if isinstance(left, SymDim) and isinstance(right, int) and python is not None:
+            result = python(left, right) if type(op) in (cst.Add, cst.Subtract) else NotImplemented
+            if result is not NotImplemented:
+                return result
+        if prim is None:
+            raise StaticError(f"the operator {_describe_node(op)} is not differentiable")
+        if prim == "matmul":
+            return calls.matmul(self.graph, left, right)
+        return calls.elementwise(self.graph, prim, left, right)
+
+    def unary(self, node: cst.UnaryOperation) -> Any:
+        value = self.expr(node.expression)
+        if isinstance(node.operator, cst.Not):
+            if isinstance(value, Tensor):
+                raise StaticError("`not` on an array is ambiguous; use np.logical_not")
+            return not value
+        if isinstance(node.operator, cst.Plus):
+            return value
+        if isinstance(node.operator, cst.Minus):
+            if isinstance(value, (Tensor, SymDim)):
+                return calls.elementwise(self.graph, "neg", value)
+            return -value
+        if isinstance(value, Tensor) and value.node.dtype == "bool":
+            return calls.elementwise(self.graph, "logical_not", value)
+        raise StaticError("the ~ operator is supported on boolean arrays only")
+
+    def boolean(self, node: cst.BooleanOperation) -> Any:
+        left = self.expr(node.left)
+        if isinstance(left, Tensor):
+            raise StaticError("`and`/`or` on arrays is ambiguous; use np.logical_and/np.logical_or")
+        is_and = isinstance(node.operator, cst.And)
+        if bool(left) != is_and:
+            return left
+        right = self.expr(node.right)
+        if isinstance(right, Tensor):
+            raise StaticError("`and`/`or` on arrays is ambiguous; use np.logical_and/np.logical_or")
+        return right
+
+    def comparison(self, node: cst.Comparison) -> Any:
+        left = self.expr(node.left)
+        result: Any = True
+        for target in node.comparisons:
+            right = self.expr(target.comparator)
+            prim, python = _COMPARE[type(target.operator)]
+            if isinstance(target.operator, (cst.Is, cst.IsNot)):
+                value = python(left, right)  # identity: an array is never None
+            elif isinstance(left, (Tensor, SymDim)) or isinstance(right, (Tensor, SymDim)):
+                if prim is None:
+                    raise StaticError(f"{_describe_node(target.operator)} cannot compare arrays")
+                value = calls.elementwise(self.graph, prim, left, right)
+            else:
+                value = python(left, right)
+            result = value if result is True else calls.elementwise(
+                self.graph, "logical_and", result, value)
+            left = right
+        return result
+
+    def if_expression(self, node: cst.IfExp) -> Any:
+        test = self.expr(node.test)
+        if isinstance(test, Tensor):
+            return calls.where(self.graph, test, self.expr(node.body), self.expr(node.orelse))
+        return self.expr(node.body) if test else self.expr(node.orelse)
+
+    def attribute(self, value: Any, name: str) -> Any:
+        if isinstance(value, Tensor):
+            if name in calls.METHODS:
+                return BoundMethod(value, name)
+            return calls.tensor_attribute(self.graph, value, name)
+        if isinstance(value, SymDim):
+            raise StaticError(f"a size has no attribute {name!r}")
+        try:
+            return getattr(value, name)
+        except AttributeError:
+            raise StaticError(f"{describe(value)} has no attribute {name!r}") from None
+
+    def subscript(self, node: cst.Subscript) -> Any:
+        value = self.expr(node.value)
+        items = []
+        for element in node.slice:
+            inner = element.slice
+            if isinstance(inner, cst.Slice):
+                parts = [None if p is None else self.expr(p)
+                         for p in (inner.lower, inner.upper, inner.step)]
+                items.append(slice(*parts))
+            else:
+                items.append(self.expr(inner.value))
+        key = items[0] if len(items) == 1 and not isinstance(node.slice[0].comma, cst.Comma) \
+            else tuple(items)
+        if isinstance(value, Tensor):
+            return self.index(value, key if isinstance(key, tuple) else (key,), node)
+        try:
+            return value[key]
+        except Exception as exc:
+            raise StaticError(f"{type(exc).__name__}: {exc}") from None
+
+    def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
+        consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
+        index: list[Any] = []
+        arrays = []
+        for k in key:
+            if k is Ellipsis:
+                index.extend([("slice", None, None, None)] * (x.rank - consumed))
+            elif k is None or (isinstance(k, int) and not isinstance(k, bool)):
+                index.append(k)
+            elif isinstance(k, slice):
+                for part in (k.start, k.stop, k.step):
+                    if part is not None and not (isinstance(part, int)
+                                                 and not isinstance(part, bool)):
+                        raise StaticError("slice bounds must be integers known when the "
+                                          f"gradient is generated, got {describe(part)}")
+                index.append(("slice", k.start, k.stop, k.step))
+            elif isinstance(k, Tensor):
+                if not k.node.dtype.startswith("int"):
+                    raise StaticError(f"indexing with a {k.node.dtype} array is not supported; "
+                                      "use integer arrays (boolean masks: use np.where)")
+                index.append(("array", len(arrays)))
+                arrays.append(k.node)
+            else:
+                raise StaticError(f"unsupported index {describe(k)}")
+        return Tensor(self.graph.add("getitem", [x.node, *arrays],
+                                     make_params(index=tuple(index))))
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def call(self, node: cst.Call) -> Any:
+        callee = self.expr(node.func)
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            value = self.expr(arg.value)
+            if arg.star == "*":
+                args.extend(value)
+            elif arg.star == "**":
+                kwargs.update(value)
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        if isinstance(callee, BoundMethod):
+            return _bind_call(calls.METHODS[callee.name], self.graph,
+                              [callee.tensor, *args], kwargs, f".{callee.name}()")
+        handler = calls.function_handler(callee)
+        if handler is not None:
+            if all(_static_number(a) for a in [*args, *kwargs.values()]) and callee is not abs:
+                return callee(*args, **kwargs)
+            return _bind_call(handler, self.graph, args, kwargs, _callee_name(callee))
+        if callee in _STATIC_BUILTINS:
+            return self.static_builtin(callee, args, kwargs)
+        if inspect.isfunction(callee):
+            return self.inline(callee, args, kwargs, node)
+        raise StaticError(f"{_callee_name(callee)} is not supported: symdiff has no "
+                          "derivative rule for it")
+
+    def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if fun is len and len(args) == 1 and isinstance(args[0], Tensor):
+            from symdiff.frontend.values import wrap_dim
+
+            if args[0].rank == 0:
+                raise StaticError("len() of a scalar")
+            return wrap_dim(args[0].shape[0])
+        if fun is float and len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].rank != 0:
+                raise StaticError("float() needs a scalar")
+            return calls.astype(self.graph, args[0], "float64")
+        if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
+            raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
+                              "function")
+        return fun(*args, **kwargs)
+
+    def inline(self, fun: Any, args: list[Any], kwargs: dict[str, Any],
+               node: cst.Call) -> Any:
+        if fun.__code__ in self.stack:
+            raise StaticError(f"recursive call of {fun.__qualname__} is not supported")
+        signature = inspect.signature(fun)
+        for param in signature.parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise StaticError(f"{fun.__qualname__} takes *args or **kwargs, which are not "
+                                  "supported")
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise StaticError(f"calling {fun.__qualname__}: {exc}") from None
+        bound.apply_defaults()
+        source = function_source(fun)
+        tracer = Tracer(self.graph, fun, source, dict(bound.arguments),
+                        self.stack + (fun.__code__,), top_level=False)
+        return tracer.run()
+
+    def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
+        return self.source.error(node, reason)
+
+
+def _bind_call(handler: calls.Handler, graph: Graph, args: list[Any], kwargs: dict[str, Any],
+               name: str) -> Any:
+    try:
+        inspect.signature(handler).bind(graph, *args, **kwargs)
+    except TypeError as exc:
+        raise StaticError(f"{name}: {exc}; symdiff supports the arguments "
+                          f"{_handler_params(handler)}") from None
+    return handler(graph, *args, **kwargs)
+
+
+def _handler_params(handler: calls.Handler) -> str:
+    params = list(inspect.signature(handler).parameters)[1:]
+    return "(" + ", ".join(params) + ")"
+
+
+def _static_number(value: Any) -> bool:
+    return is_number(value) and not isinstance(value, (Tensor, SymDim))
+
+
+def _callee_name(callee: Any) -> str:
+    module = getattr(callee, "__module__", None) or ""
+    name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None)
+    if name is None:
+        return describe(callee)
+    prefix = {"numpy": "np."}.get(module.split(".")[0], f"{module}." if module else "")
+    if isinstance(callee, type(__builtins__)):
+        return f"module {callee.__name__}"
+    return f"{prefix}{name}()" if callable(callee) else f"{prefix}{name}"
+
+
+def _describe_node(node: cst.CSTNode) -> str:
+    name = type(node).__name__
+    return {"Lambda": "lambda", "ListComp": "list comprehension", "Dict": "dict",
+            "GeneratorExp": "generator", "Yield": "yield", "Await": "await",
+            "Try": "try", "With": "with", "Import": "import", "ImportFrom": "import",
+            "Del": "del", "ClassDef": "class", "Modulo": "%", "FloorDivide": "//",
+            "NamedExpr": "walrus (:=)", "FormattedString": "f-string",
+            "SetComp": "set comprehension", "DictComp": "dict comprehension",
+            "Set": "set"}.get(name, name)
+
+
+def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
+    """Evaluate ``fun`` on ``args`` (parameter name -> value) into ``graph``."""
+    source = function_source(fun)
+    try:
+        return Tracer(graph, fun, source, dict(args), (fun.__code__,), top_level=True).run()
+    except SymdiffError:
+        raise
+    except RecursionError:
+        raise UnsupportedError("the function is too deeply nested to trace",
+                               source.filename, source.first_line, 1) from None
+
+
+__all__ = ["Tracer", "to_tensor", "trace"]

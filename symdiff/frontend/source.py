@@ -1,0 +1,136 @@
+"""Finding and parsing the source of a Python function.
+
+Contract: ``function_source(fun)`` returns a :class:`FunctionSource` holding the parsed libcst
+function definition (or lambda), its metadata wrapper for positions, and enough about the file to
+turn any CST node into a ``file:line:col`` location. Nothing here evaluates code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from symdiff.errors import UnsupportedError
+
+
+@dataclass(frozen=True)
+class Location:
+    """A point in a source file: 1-based line and column, plus the line's text."""
+
+    filename: str
+    lineno: int
+    col: int
+    text: str
+
+    def error(self, reason: str) -> UnsupportedError:
+        return UnsupportedError(reason, self.filename, self.lineno, self.col, self.text)
+
+
+@dataclass
+class FunctionSource:
+    """A parsed function: its definition node and how to locate its nodes in the file."""
+
+    name: str
+    filename: str
+    first_line: int  # file line number of the first line of ``text``
+    indent: int  # columns removed by dedenting
+    text: str  # the dedented source
+    file_lines: list[str]
+    node: cst.FunctionDef | cst.Lambda
+    positions: Any = field(repr=False)  # node -> CodeRange
+    sha256: str = ""
+
+    def location(self, node: cst.CSTNode) -> Location:
+        pos = self.positions.get(node)
+        if pos is None:
+            return Location(self.filename, self.first_line, 1, self.line_text(self.first_line))
+        lineno = self.first_line + pos.start.line - 1
+        return Location(self.filename, lineno, pos.start.column + 1 + self.indent,
+                        self.line_text(lineno))
+
+    def line_text(self, lineno: int) -> str:
+        if 1 <= lineno <= len(self.file_lines):
+            return self.file_lines[lineno - 1].rstrip("\n")
+        return ""
+
+    def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
+        return self.location(node).error(reason)
+
+
+_CACHE: dict[Any, FunctionSource] = {}
+
+
+def function_source(fun: Any) -> FunctionSource:
+    """Parse the source of ``fun`` (a Python function or lambda)."""
+    code = getattr(fun, "__code__", None)
+    if code is None:
+        raise UnsupportedError(f"{fun!r} is not a Python function with source code")
+    key = (code, code.co_filename, code.co_firstlineno)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    filename = code.co_filename
+    try:
+        lines, first_line = inspect.getsourcelines(fun)
+    except (OSError, TypeError) as exc:
+        raise UnsupportedError(
+            f"cannot read the source of {getattr(fun, '__qualname__', fun)!r} ({exc}); "
+            "symdiff reads functions from their source, so define them in a file",
+            filename, code.co_firstlineno, 1) from None
+    file_lines = _file_lines(filename, lines, first_line)
+    raw = "".join(lines)
+    text = textwrap.dedent(raw)
+    indent = _leading_width(raw) - _leading_width(text)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        lineno = first_line + exc.raw_line - 1
+        line = file_lines[lineno - 1] if 0 < lineno <= len(file_lines) else None
+        raise UnsupportedError(f"syntax error: {exc.message}", filename, lineno,
+                               exc.raw_column + 1 + indent, line) from None
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    node = _find_definition(module, fun, positions, filename, first_line, file_lines)
+    source = FunctionSource(
+        name=fun.__name__, filename=filename, first_line=first_line, indent=indent, text=text,
+        file_lines=file_lines, node=node, positions=positions,
+        sha256=hashlib.sha256(text.encode()).hexdigest())
+    _CACHE[key] = source
+    return source
+
+
+def _leading_width(text: str) -> int:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return len(first) - len(first.lstrip())
+
+
+def _file_lines(filename: str, lines: list[str], first_line: int) -> list[str]:
+    import linecache
+
+    all_lines = linecache.getlines(filename)
+    if all_lines:
+        return all_lines
+    return [""] * (first_line - 1) + list(lines)
+
+
+def _find_definition(module: cst.Module, fun: Any, positions: Any, filename: str,
+                     first_line: int, file_lines: list[str]) -> cst.FunctionDef | cst.Lambda:
+    if fun.__name__ == "<lambda>":
+        lambdas = [n for n in positions if isinstance(n, cst.Lambda)]
+        if len(lambdas) != 1:
+            raise UnsupportedError(
+                "cannot tell which lambda on this line to differentiate; "
+                "give it a name with def", filename, first_line, 1,
+                file_lines[first_line - 1] if first_line <= len(file_lines) else None)
+        return lambdas[0]
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            return statement
+    raise UnsupportedError(f"no function definition found in the source of {fun.__name__}",
+                           filename, first_line, 1)

@@ -1,0 +1,52 @@
+"""Fused elementwise nodes: one SymPy expression over placeholder symbols, one per input array.
+
+A ``fused`` node's expression uses the symbols ``_a0, _a1, ...`` for its inputs in order. Building
+goes through :func:`make_fused`, which renumbers the symbols canonically (by input node id), so two
+kernels with the same formula over the same arrays are the same node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+import sympy as sp
+
+from symdiff.ir.graph import Graph, Node
+from symdiff.ir.shapes import Shape
+
+
+@cache
+def arg_symbol(i: int) -> sp.Symbol:
+    return sp.Symbol(f"_a{i}", real=True)
+
+
+def arg_index(symbol: sp.Symbol) -> int:
+    return int(symbol.name[2:])
+
+
+def make_fused(graph: Graph, expr: sp.Basic, symbols: Mapping[sp.Symbol, Node], shape: Shape,
+               dtype: str, name: str | None = None,
+               names: Mapping[sp.Basic, str] | None = None) -> Node:
+    """Add the elementwise kernel ``expr`` whose free symbols stand for ``symbols[s]``.
+
+    ``names`` maps subexpressions to the source names they had (``z`` in ``z = x @ w + b``),
+    so that generated code can call them by those names.
+    """
+    used = sorted({symbols[s].id for s in expr.free_symbols})
+    if isinstance(expr, sp.Symbol):
+        node = symbols[expr]
+        if node.shape == shape and node.dtype == dtype:
+            return node
+    renumber = {s: arg_symbol(used.index(symbols[s].id)) for s in expr.free_symbols}
+    canonical = expr.xreplace(renumber)
+    params: tuple = (("expr", canonical),)
+    kept = tuple((sub.xreplace(renumber), n) for sub, n in (names or {}).items()
+                 if not sub.is_Atom and sub.free_symbols <= expr.free_symbols and expr.has(sub))
+    if kept:
+        params += (("names", kept),)
+    return graph.add_raw("fused", tuple(used), params, shape, dtype, name)
+
+
+def fused_expr(node: Node) -> sp.Basic:
+    return node.param("expr")

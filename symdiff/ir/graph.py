@@ -1,0 +1,132 @@
+"""The expression DAG: whole arrays as nodes.
+
+Contract: a :class:`Graph` is an append-only list of :class:`Node` in topological order (a node's
+inputs always come before it). ``Graph.add`` hash-conses pure nodes, so building the same
+expression twice gives the same node; this is the forward pass's common-subexpression
+elimination and it also shares work between the forward and the backward pass.
+
+Nodes are frozen. Name hints (from the source), source origins (for comments) and whether a node
+belongs to the backward pass are kept beside the structure, so that passes can rebuild a graph
+and carry them over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from symdiff.ir.shapes import Shape
+
+Params = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The source line a node comes from, quoted by generated code."""
+
+    filename: str
+    lineno: int
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    id: int
+    op: str
+    inputs: tuple[int, ...]
+    params: Params
+    shape: Shape
+    dtype: str  # a NumPy dtype name: float64, float32, int64, bool
+    name: str | None = None
+    origin: Origin | None = None
+    adjoint: bool = False  # built by the backward pass
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def param(self, key: str, default: Any = None) -> Any:
+        for k, v in self.params:
+            if k == key:
+                return v
+        return default
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype.startswith("float")
+
+
+def make_params(**kwargs: Any) -> Params:
+    return tuple(sorted(kwargs.items()))
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)
+    inputs: list[int] = field(default_factory=list)
+    # state used while building
+    origin: Origin | None = None
+    adjoint: bool = False
+    _interned: dict[tuple, int] = field(default_factory=dict)
+
+    def __getitem__(self, node_id: int) -> Node:
+        return self.nodes[node_id]
+
+    def add(self, op: str, inputs: Sequence[Node], params: Params = (),
+            name: str | None = None) -> Node:
+        """Append (or find) the node ``op(*inputs)``; shape and dtype come from the rule table."""
+        from symdiff.rules import primitive
+
+        prim = primitive(op)
+        shape, dtype = prim.infer(list(inputs), dict(params))
+        return self.add_raw(op, tuple(n.id for n in inputs), params, shape, dtype, name,
+                            intern=prim.pure)
+
+    def add_raw(self, op: str, inputs: tuple[int, ...], params: Params, shape: Shape,
+                dtype: str, name: str | None = None, intern: bool = True,
+                origin: Origin | None = None, adjoint: bool | None = None) -> Node:
+        key = (op, inputs, params, shape, dtype)
+        if intern:
+            found = self._interned.get(key)
+            if found is not None:
+                node = self.nodes[found]
+                if name and node.name is None and not node.adjoint:
+                    node = self.rename(node, name)
+                return node
+        node = Node(len(self.nodes), op, inputs, params, shape, dtype, name,
+                    origin if origin is not None else self.origin,
+                    self.adjoint if adjoint is None else adjoint)
+        self.nodes.append(node)
+        if intern:
+            self._interned[key] = node.id
+        return node
+
+    def rename(self, node: Node, name: str) -> Node:
+        from dataclasses import replace
+
+        renamed = replace(node, name=name)
+        self.nodes[node.id] = renamed
+        return renamed
+
+    def args(self, node: Node) -> list[Node]:
+        return [self.nodes[i] for i in node.inputs]
+
+    def consumers(self, roots: Iterable[int] | None = None) -> dict[int, list[int]]:
+        """Map each node id to the ids of the nodes that use it."""
+        users: dict[int, list[int]] = {n.id: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                users[i].append(n.id)
+        return users
+
+    def reachable(self, outputs: Iterable[int]) -> list[bool]:
+        """Which nodes the outputs depend on (dead-code elimination's mark phase)."""
+        live = [False] * len(self.nodes)
+        stack = list(outputs)
+        while stack:
+            i = stack.pop()
+            if not live[i]:
+                live[i] = True
+                stack.extend(self.nodes[i].inputs)
+        return live

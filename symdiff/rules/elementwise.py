@@ -1,0 +1,144 @@
+"""Elementwise primitives: each is its scalar SymPy formula and nothing more.
+
+No elementwise derivative is written by hand here. Before differentiation, connected elementwise
+nodes are fused into ``fused`` kernels (``symdiff.simplify.fuse``); a kernel's adjoint is
+``cotangent * d expr / d input`` with the partial from SymPy (``symdiff.simplify.derive``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+
+from symdiff.ir.fused import arg_symbol, make_fused
+from symdiff.ir.graph import Graph, Node
+from symdiff.ir.shapes import broadcast_shapes
+from symdiff.rules import scalar as S
+from symdiff.rules.registry import Primitive, promote, register
+
+
+def _infer(dtype_rule: str):
+    def infer(inputs: list[Node], params: dict) -> tuple:
+        shape = broadcast_shapes(*(n.shape for n in inputs))
+        if dtype_rule == "bool":
+            return shape, "bool"
+        return shape, promote(inputs, floating=dtype_rule == "float")
+    return infer
+
+
+def defelementwise(name: str, formula: Callable[..., sp.Basic], dtype: str = "float",
+                   differentiable: bool = True, numeric: bool = True) -> None:
+    """Register an elementwise primitive by its scalar formula.
+
+    ``dtype`` is "float" (the result is floating), "same" (NumPy promotion) or "bool".
+    ``numeric`` arguments are converted from booleans to 0/1 first, as NumPy does.
+    """
+    def scalar(*args: sp.Basic, **params) -> sp.Basic:
+        return formula(*map(S.as_number, args)) if numeric else formula(*args)
+    register(Primitive(name, _infer(dtype), scalar=scalar, differentiable=differentiable))
+
+
+for _name, _f in {
+    "exp": sp.exp, "log": sp.log, "log1p": S.log1p, "expm1": S.expm1, "sqrt": sp.sqrt,
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sinh": sp.sinh,
+    "cosh": sp.cosh, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
+    "div": lambda a, b: a / b, "logaddexp": S.logaddexp,
+}.items():
+    defelementwise(_name, _f, "float")
+
+for _name, _f in {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "pow": lambda a, b: a ** b, "neg": lambda a: -a, "abs": S.absolute,
+    "square": lambda a: a ** 2, "maximum": S.maximum, "minimum": S.minimum,
+}.items():
+    defelementwise(_name, _f, "same")
+
+defelementwise("sign", S.sign, "same", differentiable=False)
+defelementwise("stop_gradient", S.stop_gradient, "same")
+defelementwise("where", lambda c, a, b: sp.Piecewise(
+    (S.as_number(a), S.as_condition(c)), (S.as_number(b), True)), "same", numeric=False)
+
+for _name, _rel in {"lt": sp.StrictLessThan, "le": sp.LessThan, "gt": sp.StrictGreaterThan,
+                    "ge": sp.GreaterThan, "eq": sp.Eq, "ne": sp.Ne}.items():
+    defelementwise(_name, _rel, "bool", differentiable=False)
+for _name, _logic in {"logical_and": sp.And, "logical_or": sp.Or,
+                      "logical_not": sp.Not}.items():
+    defelementwise(_name, lambda *a, _f=_logic: _f(*map(S.as_condition, a)), "bool",
+                   differentiable=False, numeric=False)
+
+
+# --- constants -------------------------------------------------------------------------------
+
+def _const_infer(inputs: list[Node], params: dict) -> tuple:
+    value = params["value"]
+    return (), "bool" if isinstance(value, bool) else \
+        "int64" if isinstance(value, int) else "float64"
+
+
+def _const_scalar(*inputs: sp.Basic, value, **params) -> sp.Basic:
+    if isinstance(value, bool):
+        return sp.true if value else sp.false
+    if isinstance(value, int) or float(value).is_integer():
+        return sp.Integer(int(value))  # 2.0 * x is 2*x: no spurious 1.0* factors
+    return sp.Float(value)
+
+
+register(Primitive("const", _const_infer, scalar=_const_scalar, differentiable=False))
+
+
+def _fill_infer(inputs: list[Node], params: dict) -> tuple:
+    return inputs[0].shape, params.get("dtype") or inputs[0].dtype
+
+
+# ones_like(x) and friends: elementwise in x, but only x's shape and dtype matter
+register(Primitive("fill", _fill_infer, scalar=_const_scalar, differentiable=False))
+
+
+def node_scalar(node: Node, args: list[sp.Basic]) -> sp.Basic:
+    """The scalar formula of an elementwise node applied to SymPy ``args``."""
+    from symdiff.rules.registry import lookup
+
+    return lookup(node.op).scalar(*args, **dict(node.params))
+
+
+# --- fused kernels -----------------------------------------------------------------------------
+
+OUTPUT = sp.Symbol("_out", real=True)
+COTANGENT = sp.Symbol("_ct", real=True)
+
+
+def _fused_infer(inputs: list[Node], params: dict) -> tuple:
+    raise TypeError("fused nodes are built with symdiff.ir.fused.make_fused")
+
+
+def fused_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
+    from symdiff.simplify.derive import partial
+
+    expr = node.param("expr")
+    args = graph.args(node)
+    symbols = {arg_symbol(i): a for i, a in enumerate(args)}
+    symbols[OUTPUT] = node
+    symbols[COTANGENT] = ct
+    out: list[Node | None] = []
+    for i, arg in enumerate(args):
+        if not arg.is_float:
+            out.append(None)
+            continue
+        d = partial(expr, arg_symbol(i), OUTPUT)
+        if d == 0:
+            out.append(None)
+            continue
+        contribution = COTANGENT * d
+        used = [symbols[s] for s in contribution.free_symbols]
+        shape = broadcast_shapes(*(n.shape for n in used))
+        dtype = promote([n for n in used if n.is_float] or [arg])
+        out.append(make_fused(graph, contribution, symbols, shape, dtype))
+    return out
+
+
+def _fused_scalar(*args: sp.Basic, expr: sp.Basic, names: tuple = ()) -> sp.Basic:
+    return expr.xreplace({arg_symbol(i): a for i, a in enumerate(args)})
+
+
+register(Primitive("fused", _fused_infer, scalar=_fused_scalar, vjp=fused_vjp))

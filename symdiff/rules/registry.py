@@ -1,0 +1,74 @@
+"""The one table from primitive name to everything symdiff knows about it.
+
+A primitive is registered once, in the file of its family, with:
+- ``infer``: the shape and dtype of its result from its inputs and static parameters;
+- ``scalar``: for elementwise primitives, its SymPy formula (the derivative comes from SymPy);
+- ``vjp``: for array primitives, the adjoint rule ``vjp(graph, node, cotangent)`` returning one
+  cotangent per input (``None`` where no gradient flows);
+- ``emit``: for array primitives, how generated code spells it, from its inputs' spellings;
+- ``helpers``: names of runtime helpers (``symdiff.codegen.helpers``) its spelling uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from symdiff.ir.graph import Graph, Node
+from symdiff.ir.shapes import Shape
+
+Infer = Callable[[list[Node], dict[str, Any]], tuple[Shape, str]]
+Vjp = Callable[[Graph, Node, Node], Sequence[Node | None]]
+Emit = Callable[[list[str], Node], str]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    infer: Infer
+    scalar: Callable[..., Any] | None = None
+    vjp: Vjp | None = None
+    emit: Emit | None = None
+    helpers: tuple[str, ...] = ()
+    pure: bool = True
+    differentiable: bool = True
+
+    @property
+    def elementwise(self) -> bool:
+        return self.scalar is not None
+
+
+_TABLE: dict[str, Primitive] = {}
+
+
+def register(prim: Primitive) -> Primitive:
+    if prim.name in _TABLE:
+        raise ValueError(f"primitive {prim.name!r} is registered twice")
+    _TABLE[prim.name] = prim
+    return prim
+
+
+def lookup(name: str) -> Primitive:
+    return _TABLE[name]
+
+
+def all_primitives() -> dict[str, Primitive]:
+    return dict(_TABLE)
+
+
+def promote(inputs: Sequence[Node], floating: bool = False) -> str:
+    """NumPy's result dtype; Python number constants are weak, as under NEP 50."""
+    strong = [n.dtype for n in inputs if n.op != "const"]
+    weak = [n.dtype for n in inputs if n.op == "const"]
+    if strong:
+        dtype = np.result_type(*strong)
+        if any(w.startswith("float") for w in weak) and dtype.kind in "biu":
+            dtype = np.dtype("float64")
+    else:
+        dtype = np.result_type(*weak) if weak else np.dtype("float64")
+    if floating and dtype.kind in "biu":
+        dtype = np.dtype("float64")
+    return dtype.name

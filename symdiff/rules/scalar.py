@@ -1,0 +1,181 @@
+"""Scalar functions that SymPy lacks, each with its derivative stated once.
+
+These are the vocabulary of fused elementwise kernels: the stable forms that the stability
+rewrites produce (``sigmoid``, ``logaddexp``, ``log1p``, ``expm1``), NumPy's subgradient
+conventions (``maximum``/``minimum``), and ``stop_gradient``. Derivatives are written in terms
+of the function's own value where that is the stable form (``sigmoid' = s * (1 - s)``).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+class _RealFunction(sp.Function):
+    """A real function of real arguments."""
+
+    def _eval_is_extended_real(self):
+        return all(a.is_extended_real for a in self.args) or None
+
+
+class sigmoid(_RealFunction):
+    """The logistic function 1 / (1 + exp(-x)), finite for every finite x."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return 1 / (1 + sp.exp(-x))
+        if x.could_extract_minus_sign():
+            return 1 - cls(-x)
+        return None
+
+    def fdiff(self, argindex=1):
+        return self * (1 - self)
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_extended_real else None
+
+
+class logaddexp(_RealFunction):
+    """log(exp(a) + exp(b)) without overflow; ``logaddexp(0, x)`` is softplus."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a is sp.S.NegativeInfinity:
+            return b
+        if b is sp.S.NegativeInfinity:
+            return a
+        if a.is_Number and b.is_Number:
+            return sp.log(sp.exp(a) + sp.exp(b))
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sigmoid(a - b) if argindex == 1 else sigmoid(b - a)
+
+
+def softplus(x: sp.Expr) -> sp.Expr:
+    return logaddexp(sp.S.Zero, x)
+
+
+class log1p(_RealFunction):
+    """log(1 + x), accurate for small x."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + self.args[0])
+
+
+class expm1(_RealFunction):
+    """exp(x) - 1, accurate for small x."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.exp(self.args[0])
+
+
+def _tie_break(a: sp.Expr, b: sp.Expr, wins: sp.Basic) -> sp.Expr:
+    """Derivative of max/min with respect to ``a``: 1 where ``a`` wins, 0 where ``b`` does.
+
+    At a tie with a constant (``maximum(x, 0)`` at 0) the derivative is 0, so relu'(0) = 0;
+    at a tie between two variables each side gets 1/2, so maximum(x, x) has derivative 1.
+    """
+    if b.is_number:
+        return sp.Piecewise((sp.S.One, wins), (sp.S.Zero, True))
+    return sp.Piecewise((sp.S.One, wins), (sp.S.Half, sp.Eq(a, b)), (sp.S.Zero, True))
+
+
+class maximum(_RealFunction):
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return sp.Max(a, b)
+        if a == b:
+            return a
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args if argindex == 1 else self.args[::-1]
+        return _tie_break(a, b, sp.StrictGreaterThan(a, b))
+
+
+class minimum(_RealFunction):
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return sp.Min(a, b)
+        if a == b:
+            return a
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args if argindex == 1 else self.args[::-1]
+        return _tie_break(a, b, sp.StrictLessThan(a, b))
+
+
+class stop_gradient(_RealFunction):
+    """The identity whose derivative is zero."""
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class sign(_RealFunction):
+    """NumPy's sign: -1, 0 or 1, with derivative 0 (also at 0, where it is undefined)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.sign(x)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class absolute(_RealFunction):
+    """|x| with NumPy's subgradient at 0: abs'(0) = sign(0) = 0."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.Abs(x)
+        if isinstance(x, absolute):
+            return x
+        return None
+
+    def fdiff(self, argindex=1):
+        return sign(self.args[0])
+
+    def _eval_is_nonnegative(self):
+        return True if self.args[0].is_extended_real else None
+
+
+def as_number(value: sp.Basic) -> sp.Expr:
+    """A boolean used in arithmetic counts as 1 or 0, as in NumPy."""
+    if isinstance(value, sp.logic.boolalg.Boolean) and not isinstance(value, sp.Symbol):
+        return sp.Piecewise((sp.S.One, value), (sp.S.Zero, True))
+    return value
+
+
+def as_condition(value: sp.Basic) -> sp.Basic:
+    """A number used as a condition is true where it is non-zero, as in NumPy."""
+    if isinstance(value, sp.logic.boolalg.Boolean):
+        return value
+    return sp.Ne(value, 0)

@@ -1,0 +1,157 @@
+"""Shape primitives (reshape, transpose, expand_dims, squeeze, broadcast_to) and ``unbroadcast``.
+
+Cotangents in the backward pass may be *broadcastable* to their node's shape rather than equal
+to it (the adjoint of ``mean`` is a scalar that broadcasts). ``unbroadcast`` is the one place
+that turns a cotangent into the shape of its node: summing over broadcast axes, and only when
+``exact`` is asked for, materialising a broadcast.
+"""
+
+from __future__ import annotations
+
+from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.shapes import Shape, ShapeError, canon, dim_product, dim_text, same_shape
+from symdiff.rules.registry import Primitive, register
+
+
+def shape_text(shape: Shape) -> str:
+    inner = ", ".join(dim_text(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def axis_text(axes: tuple[int, ...]) -> str:
+    return str(axes[0]) if len(axes) == 1 else str(tuple(axes))
+
+
+def unbroadcast(graph: Graph, ct: Node, shape: Shape, exact: bool = False) -> Node:
+    """Sum ``ct`` down to ``shape`` over the axes broadcasting added or stretched."""
+    from symdiff.rules.reductions import reduce
+
+    lead = ct.rank - len(shape)
+    if lead > 0:
+        ct = reduce(graph, "sum", ct, tuple(range(lead)), keepdims=False)
+    offset = len(shape) - ct.rank
+    stretched = tuple(i for i, d in enumerate(ct.shape)
+                      if canon(shape[i + offset]) == 1 and canon(d) != 1)
+    if stretched:
+        ct = reduce(graph, "sum", ct, stretched, keepdims=True)
+    if exact and not same_shape(ct.shape, shape):
+        ct = graph.add("broadcast_to", [ct], make_params(shape=shape))
+    return ct
+
+
+def _broadcast_to_infer(inputs: list[Node], params: dict) -> tuple:
+    return params["shape"], inputs[0].dtype
+
+
+register(Primitive(
+    "broadcast_to", _broadcast_to_infer,
+    vjp=lambda g, node, ct: [ct],
+    emit=lambda a, node: f"np.broadcast_to({a[0]}, {shape_text(node.shape)})"))
+
+
+def _reshape_infer(inputs: list[Node], params: dict) -> tuple:
+    return params["shape"], inputs[0].dtype
+
+
+def _reshape_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    x = g[node.inputs[0]]
+    return [g.add("reshape", [unbroadcast(g, ct, node.shape, exact=True)],
+                  make_params(shape=x.shape))]
+
+
+register(Primitive("reshape", _reshape_infer, vjp=_reshape_vjp,
+                   emit=lambda a, node: f"np.reshape({a[0]}, {shape_text(node.shape)})"))
+
+
+def reshape_shape(x: Node, new: tuple) -> Shape:
+    """The shape of ``x.reshape(new)``, resolving one -1."""
+    if sum(1 for d in new if d == -1) > 1:
+        raise ShapeError("can only specify one unknown dimension (-1) in reshape")
+    if -1 not in new:
+        return tuple(new)
+    known = [d for d in new if d != -1]
+    total = dim_product(x.shape)
+    if all(isinstance(d, int) for d in x.shape + tuple(known)):
+        rest = dim_product(known)
+        return tuple(total // rest if d == -1 else d for d in new)
+    rest = dim_product(known)
+    missing = total if rest == 1 else f"({total}) // ({rest})"
+    return tuple(missing if d == -1 else d for d in new)
+
+
+def _transpose_infer(inputs: list[Node], params: dict) -> tuple:
+    x = inputs[0]
+    return tuple(x.shape[a] for a in params["axes"]), x.dtype
+
+
+def _transpose_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    axes = node.param("axes")
+    inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+    return [g.add("transpose", [unbroadcast(g, ct, node.shape, exact=True)],
+                  make_params(axes=inverse))]
+
+
+def _transpose_emit(a: list[str], node: Node) -> str:
+    axes = node.param("axes")
+    if axes == tuple(reversed(range(len(axes)))):
+        return f"{a[0]}.T"
+    return f"np.transpose({a[0]}, {axes})"
+
+
+register(Primitive("transpose", _transpose_infer, vjp=_transpose_vjp, emit=_transpose_emit))
+
+
+def _expand_dims_infer(inputs: list[Node], params: dict) -> tuple:
+    shape = list(inputs[0].shape)
+    for a in params["axes"]:
+        shape.insert(a, 1)
+    return tuple(shape), inputs[0].dtype
+
+
+def _expand_dims_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    ct = unbroadcast(g, ct, node.shape, exact=True)
+    return [g.add("squeeze", [ct], make_params(axes=node.param("axes")))]
+
+
+register(Primitive(
+    "expand_dims", _expand_dims_infer, vjp=_expand_dims_vjp,
+    emit=lambda a, node: f"np.expand_dims({a[0]}, {axis_text(node.param('axes'))})"))
+
+
+def _squeeze_infer(inputs: list[Node], params: dict) -> tuple:
+    x = inputs[0]
+    for a in params["axes"]:
+        if x.shape[a] != 1:
+            raise ShapeError(f"cannot squeeze axis {a} of size {dim_text(x.shape[a])}")
+    return tuple(d for i, d in enumerate(x.shape) if i not in params["axes"]), x.dtype
+
+
+def _squeeze_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    ct = unbroadcast(g, ct, node.shape, exact=True)
+    return [g.add("expand_dims", [ct], make_params(axes=node.param("axes")))]
+
+
+register(Primitive(
+    "squeeze", _squeeze_infer, vjp=_squeeze_vjp,
+    emit=lambda a, node: f"np.squeeze({a[0]}, axis={axis_text(node.param('axes'))})"))
+
+
+def _no_infer(inputs: list[Node], params: dict) -> tuple:
+    raise TypeError("inputs are created by the frontend with their shapes")
+
+
+register(Primitive("input", _no_infer, pure=False))
+
+# A size known only at run time, such as ``x.shape[0]``, used as a number.
+register(Primitive("dim", lambda inputs, params: ((), "int64"), differentiable=False,
+                   emit=lambda a, node: node.param("expr")))
+
+
+def _astype_infer(inputs: list[Node], params: dict) -> tuple:
+    return inputs[0].shape, params["dtype"]
+
+
+register(Primitive(
+    "astype", _astype_infer,
+    vjp=lambda g, node, ct: [g.add("astype", [ct], make_params(dtype=g[node.inputs[0]].dtype))],
+    emit=lambda a, node: f"{a[0]}.astype(np.{node.param('dtype')})"))

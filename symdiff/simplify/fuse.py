@@ -1,0 +1,107 @@
+"""Fusion: maximal regions of elementwise nodes become single ``fused`` SymPy kernels.
+
+Contract: ``fuse(graph, outputs)`` returns a new graph computing the same ``outputs`` in which
+every live elementwise node belongs to exactly one fused kernel, and no dead node remains.
+A node is the root of its own kernel (its value is materialised) when it is an output, when an
+array primitive uses it, or when kernels of different roots use it; otherwise it is inlined
+into the one kernel that uses it, so SymPy sees whole formulas such as ``log(sigmoid(z))``
+across source statements. Constants are inlined everywhere. Each kernel is tidied
+(stability rewrites, cheap simplification) once.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symdiff.ir.fused import arg_symbol, make_fused
+from symdiff.ir.graph import Graph, Node
+from symdiff.rules import primitive
+from symdiff.rules.elementwise import node_scalar
+from symdiff.simplify.derive import tidy
+
+_FREE = ("const", "fill")  # no data dependence: inline wherever used
+
+
+def _fusible(node: Node) -> bool:
+    return primitive(node.op).elementwise
+
+
+def fuse(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
+    live = graph.reachable(outputs + graph.inputs)
+    users: dict[int, list[int]] = {n.id: [] for n in graph.nodes if live[n.id]}
+    for n in graph.nodes:
+        if live[n.id]:
+            for i in n.inputs:
+                users[i].append(n.id)
+    root = _assign_roots(graph, live, users, set(outputs))
+
+    new = Graph()
+    mapping: dict[int, Node] = {}
+    for n in graph.nodes:
+        if not live[n.id] or root.get(n.id, n.id) != n.id:
+            continue
+        if _fusible(n):
+            symbols: dict[sp.Symbol, Node] = {}
+            names: dict[sp.Basic, str] = {}
+            expr = tidy(_region_expr(graph, n.id, n.id, root, mapping, symbols, {}, names))
+            names = {tidy(sub): name for sub, name in names.items()}
+            made = make_fused(new, expr, symbols, n.shape, n.dtype, n.name, names)
+            if made.id == len(new.nodes) - 1 and made.origin is None:
+                made = _carry(new, made, n)
+        else:
+            made = new.add_raw(n.op, tuple(mapping[i].id for i in n.inputs), n.params, n.shape,
+                               n.dtype, n.name, intern=primitive(n.op).pure, origin=n.origin,
+                               adjoint=n.adjoint)
+        if n.op == "input":
+            new.inputs.append(made.id)
+        mapping[n.id] = made
+    return new, [mapping[o].id for o in outputs]
+
+
+def _carry(graph: Graph, made: Node, old: Node) -> Node:
+    from dataclasses import replace
+
+    made = replace(made, origin=old.origin, adjoint=old.adjoint, name=made.name or old.name)
+    graph.nodes[made.id] = made
+    return made
+
+
+def _assign_roots(graph: Graph, live: list[bool], users: dict[int, list[int]],
+                  outputs: set[int]) -> dict[int, int]:
+    """Map each live elementwise node to the root of the kernel it is computed in."""
+    root: dict[int, int] = {}
+    for n in reversed(graph.nodes):
+        if not live[n.id] or not _fusible(n):
+            continue
+        us = users[n.id]
+        if n.id in outputs or not us or any(not _fusible(graph[u]) for u in us):
+            root[n.id] = n.id
+        elif n.op in _FREE:
+            root[n.id] = root[us[0]]
+        else:
+            roots = {root[u] for u in us}
+            root[n.id] = roots.pop() if len(roots) == 1 else n.id
+    return root
+
+
+def _region_expr(graph: Graph, node_id: int, region: int, root: dict[int, int],
+                 mapping: dict[int, Node], symbols: dict[sp.Symbol, Node],
+                 memo: dict[int, sp.Basic], names: dict[sp.Basic, str]) -> sp.Basic:
+    if node_id in memo:
+        return memo[node_id]
+    n = graph[node_id]
+    inside = _fusible(n) and (root.get(node_id) == region or n.op in _FREE)
+    if inside:
+        args = [_region_expr(graph, i, region, root, mapping, symbols, memo, names)
+                for i in n.inputs]
+        expr = node_scalar(n, args)
+        if n.name and node_id != region:
+            names.setdefault(expr, n.name)
+        for sub, name in n.param("names", ()):  # names inside an inlined kernel
+            names.setdefault(sub.xreplace({arg_symbol(i): a for i, a in enumerate(args)}), name)
+    else:
+        target = mapping[node_id]
+        expr = sp.Symbol(f"_n{target.id}", real=True)
+        symbols[expr] = target
+    memo[node_id] = expr
+    return expr
