@@ -28,6 +28,7 @@ from symdiff.rules.shape_ops import shape_text
 
 _SIMPLE = re.compile(r"^[\w.]+(\[[\w.\[\]]*\])*$")
 _INLINE = ("input", "dim")
+_VIEWS = ("transpose",)
 
 
 @dataclass
@@ -76,6 +77,9 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str]) -> cst.Fu
         if node.op in _INLINE or (node.op == "const"):
             text[node.id] = _inline(node)
             continue
+        statements = _assign(graph, node, text, names, helpers)
+        if not statements:  # written inline where it is used
+            continue
         comments: list[str] = []
         if node.adjoint and not in_backward:
             in_backward = True
@@ -84,8 +88,7 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str]) -> cst.Fu
         if node.origin is not None and node.origin != last_origin:
             comments.append("# " + node.origin.text.strip())
             last_origin = node.origin
-        statements = _assign(graph, node, text, names, helpers)
-        if comments and statements:
+        if comments:
             lines = [cst.EmptyLine(comment=cst.Comment(c)) for c in comments]
             if comments[0] == "# backward pass" and body and not _is_docstring(body[-1]):
                 lines.insert(0, cst.EmptyLine(indent=False))
@@ -117,19 +120,36 @@ def _operand(text: str) -> str:
 
 
 def _assign(graph: Graph, node: Node, text: dict[int, str], names: _Names,
-            helpers: set[str]) -> list[cst.SimpleStatementLine]:
-    statements: list[cst.SimpleStatementLine] = []
+            helpers: set[str]) -> list[cst.BaseStatement]:
+    statements: list[cst.BaseStatement] = []
     if node.op == "fused":
         value = _fused_text(graph, node, text, names, helpers, statements)
+        if not statements and value in text.values():  # an identity such as stop_gradient
+            text[node.id] = value
+            return []
     else:
         prim = primitive(node.op)
         args = [_operand(text[i]) for i in node.inputs]
         value = prim.emit(args, node)
         helpers.update(h for h in prim.helpers if h in value)
+        if node.op in _VIEWS and _SIMPLE.match(value):  # x.T reads best where it is used
+            text[node.id] = value
+            return []
     target = names.fresh(node.name)
     text[node.id] = target
     statements.append(_assignment(target, value))
+    if node.op == "fused" and node.param("expr").has(sp.Piecewise):
+        return [_guarded(statements)]
     return statements
+
+
+_ERRSTATE = cst.parse_expression('np.errstate(divide="ignore", over="ignore", invalid="ignore")')
+
+
+def _guarded(statements: list[cst.BaseStatement]) -> cst.With:
+    """Branches that np.where does not select are still computed: they may divide by zero or
+    overflow where they are not used, which is harmless and must not warn."""
+    return cst.With(items=[cst.WithItem(_ERRSTATE)], body=cst.IndentedBlock(statements))
 
 
 def _assignment(target: str, value: str) -> cst.SimpleStatementLine:

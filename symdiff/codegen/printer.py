@@ -50,6 +50,20 @@ class NumpyPrinter(StrPrinter):
             self.helpers.add(name)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_Add(self, expr: sp.Add, order=None) -> str:
+        """Positive terms first: ``sigmoid(z) - y`` rather than ``-y + sigmoid(z)``."""
+        terms = sorted(self._as_ordered_terms(expr, order=None),
+                       key=lambda t: t.could_extract_minus_sign())
+        text = ""
+        for t in terms:
+            negative = t.could_extract_minus_sign()
+            piece = self.parenthesize(-t if negative else t, precedence(expr))
+            if not text:
+                text = f"-{piece}" if negative else piece
+            else:
+                text += f" - {piece}" if negative else f" + {piece}"
+        return text
+
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         base, e = expr.args
         if e == sp.S.Half:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor, wrap_dim
-from symdiff.ir.graph import Graph, make_params
+from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import dim_product
 from symdiff.rules.reductions import reduce
 from symdiff.rules.shape_ops import reshape_shape
@@ -194,16 +194,37 @@ def stop_gradient(g: Graph, x: Any) -> Tensor:
 
 
 def _log_base(base: float) -> Handler:
-    return lambda g, x: elementwise(g, "div", elementwise(g, "log", x), math.log(base))
+    return lambda g, x: elementwise(g, "div", log(g, x), math.log(base))
+
+
+def _already_shifted(g: Graph, u: Node) -> bool:
+    """u = v - stop_gradient(shift), as written by hand in a stable logsumexp."""
+    return u.op == "sub" and g[u.inputs[1]].op == "stop_gradient"
+
+
+def log(g: Graph, x: Any) -> Tensor:
+    """log, rewriting log(sum(exp(u))) into the shifted, overflow-free logsumexp."""
+    x = to_tensor(g, x)
+    total = x.node
+    if total.op == "sum" and g[total.inputs[0]].op == "exp" and \
+            not _already_shifted(g, g[g[total.inputs[0]].inputs[0]]):
+        u = g[g[total.inputs[0]].inputs[0]]
+        axes, keep = total.param("axes"), total.param("keepdims")
+        shift = stop_gradient(g, Tensor(reduce(g, "max", u, axes, keepdims=True)))
+        shifted = elementwise(g, "exp", elementwise(g, "sub", Tensor(u), shift))
+        inner = Tensor(reduce(g, "sum", shifted.node, axes, keepdims=True))
+        out = elementwise(g, "add", shift, elementwise(g, "log", inner))
+        return out if keep else squeeze(g, out, axes)
+    return elementwise(g, "log", x)
 
 
 def math_log(g: Graph, x: Any, base: Any = None) -> Tensor:
-    out = elementwise(g, "log", x)
+    out = log(g, x)
     return out if base is None else elementwise(g, "div", out, elementwise(g, "log", base))
 
 
 _UNARY_OPS = {
-    "exp": (np.exp, math.exp), "log": (np.log,), "log1p": (np.log1p, math.log1p),
+    "exp": (np.exp, math.exp), "log1p": (np.log1p, math.log1p),
     "expm1": (np.expm1, math.expm1), "sqrt": (np.sqrt, math.sqrt), "sin": (np.sin, math.sin),
     "cos": (np.cos, math.cos), "tan": (np.tan, math.tan), "tanh": (np.tanh, math.tanh),
     "sinh": (np.sinh, math.sinh), "cosh": (np.cosh, math.cosh),
@@ -238,7 +259,7 @@ def _function_table() -> dict[Any, Handler]:
         np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
         np.ones_like: _fill(1.0), np.zeros_like: _fill(0.0), np.full_like: _fill(None),
         np.arange: arange, np.take_along_axis: take_along_axis,
-        np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
+        np.log: log, np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
         symdiff.stop_gradient: stop_gradient,
     })
     return table

@@ -84,16 +84,29 @@ class Tracer:
         if isinstance(node, cst.Lambda):
             return self.expr(node.body)
         try:
-            self.block(node.body.body, docstring_allowed=True)
+            self.suite(node.body, docstring_allowed=True)
         except _Return as ret:
             return ret.value
         return None
 
+    def suite(self, suite: cst.BaseSuite, docstring_allowed: bool = False) -> None:
+        """An indented block, or statements on the line of the colon (``def f(x): return x``)."""
+        if isinstance(suite, cst.SimpleStatementSuite):
+            if self.top_level:
+                self.set_origin(suite)
+            for small in suite.body:
+                self.small_statement(small, False)
+        else:
+            self.block(suite.body, docstring_allowed)
+
+    def set_origin(self, node: cst.CSTNode) -> None:
+        loc = self.source.location(node)
+        self.graph.origin = Origin(loc.filename, loc.lineno, loc.text)
+
     def block(self, statements: Sequence[cst.BaseStatement], docstring_allowed=False) -> None:
         for i, statement in enumerate(statements):
             if self.top_level:
-                loc = self.source.location(statement)
-                self.graph.origin = Origin(loc.filename, loc.lineno, loc.text)
+                self.set_origin(statement)
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     self.small_statement(small, docstring_allowed and i == 0)
@@ -115,11 +128,11 @@ class Tracer:
             raise self.error(statement.test, "if on an array value is not supported yet (the "
                              "branch depends on data); use np.where(condition, a, b)")
         if condition:
-            self.block(statement.body.body)
+            self.suite(statement.body)
         elif isinstance(statement.orelse, cst.If):
             self.if_statement(statement.orelse)
         elif statement.orelse is not None:
-            self.block(statement.orelse.body.body)
+            self.suite(statement.orelse.body)
 
     def small_statement(self, small: cst.BaseSmallStatement, is_docstring: bool) -> None:
         if isinstance(small, cst.Return):
@@ -405,8 +418,10 @@ class Tracer:
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
         handler = calls.function_handler(callee)
         if handler is not None:
-            if all(_static_number(a) for a in [*args, *kwargs.values()]) and callee is not abs:
-                return callee(*args, **kwargs)
+            if all(_static_number(a) for a in [*args, *kwargs.values()]):
+                folded = callee(*args, **kwargs)  # a constant, such as np.log(2.0)
+                if is_number(folded):
+                    return folded
             return _bind_call(handler, self.graph, args, kwargs, _callee_name(callee))
         if callee in _STATIC_BUILTINS:
             return self.static_builtin(callee, args, kwargs)

@@ -82,6 +82,9 @@ def to_tensor(graph: Graph, value: Any) -> Tensor:
         if isinstance(number, complex):
             raise StaticError("complex numbers are not supported")
         return Tensor(const(graph, number))
+    if hasattr(value, "__array__"):
+        raise StaticError("arrays from outside the function (globals, closures) are not "
+                          "supported yet; pass the array as an argument")
     raise StaticError(f"expected an array or a number, got {describe(value)}")
 
 

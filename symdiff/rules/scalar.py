@@ -25,12 +25,11 @@ class sigmoid(_RealFunction):
     def eval(cls, x):
         if x.is_Number:
             return 1 / (1 + sp.exp(-x))
-        if x.could_extract_minus_sign():
-            return 1 - cls(-x)
         return None
 
     def fdiff(self, argindex=1):
-        return self * (1 - self)
+        # not s * (1 - s): 1 - s loses all relative accuracy in the right tail
+        return self * sigmoid(-self.args[0])
 
     def _eval_is_positive(self):
         return True if self.args[0].is_extended_real else None

@@ -54,6 +54,8 @@ def _reshape_infer(inputs: list[Node], params: dict) -> tuple:
 
 
 def _reshape_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    if ct.rank == 0:  # a scalar cotangent broadcasts to any shape
+        return [ct]
     x = g[node.inputs[0]]
     return [g.add("reshape", [unbroadcast(g, ct, node.shape, exact=True)],
                   make_params(shape=x.shape))]
@@ -85,6 +87,8 @@ def _transpose_infer(inputs: list[Node], params: dict) -> tuple:
 
 
 def _transpose_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    if ct.rank == 0:
+        return [ct]
     axes = node.param("axes")
     inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
     return [g.add("transpose", [unbroadcast(g, ct, node.shape, exact=True)],
@@ -109,6 +113,8 @@ def _expand_dims_infer(inputs: list[Node], params: dict) -> tuple:
 
 
 def _expand_dims_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    if ct.rank == 0:
+        return [ct]
     ct = unbroadcast(g, ct, node.shape, exact=True)
     return [g.add("squeeze", [ct], make_params(axes=node.param("axes")))]
 
@@ -127,6 +133,8 @@ def _squeeze_infer(inputs: list[Node], params: dict) -> tuple:
 
 
 def _squeeze_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    if ct.rank == 0:
+        return [ct]
     ct = unbroadcast(g, ct, node.shape, exact=True)
     return [g.add("expand_dims", [ct], make_params(axes=node.param("axes")))]
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from symdiff.rules.scalar import sigmoid
 from symdiff.simplify.stable import stabilize
 
 # sympy.simplify is only tried on kernels this small (measured: it takes about 0.3 s on a
@@ -23,6 +24,14 @@ def size(expr: sp.Basic) -> tuple[int, int]:
     return (sp.count_ops(expr), len(sp.srepr(expr)))
 
 
+def _negated_sigmoid(e: sp.Basic) -> bool:
+    return isinstance(e, sigmoid) and e.args[0].could_extract_minus_sign()
+
+
+def _one_minus_sigmoid(e: sigmoid) -> sp.Basic:
+    return 1 - sigmoid(-e.args[0])
+
+
 @lru_cache(maxsize=4096)
 def tidy(expr: sp.Basic) -> sp.Basic:
     expr = stabilize(expr)
@@ -32,6 +41,10 @@ def tidy(expr: sp.Basic) -> sp.Basic:
         expanded = sp.expand(expr, deep=False)
         candidates.append(expanded)
         candidates.append(sp.factor_terms(expanded))
+        if expr.has(sigmoid):
+            # sigmoid(-u) = 1 - sigmoid(u) lets terms cancel (BCE: sigmoid(z) - y); it is kept
+            # only when it makes the kernel smaller, since 1 - sigmoid(u) is less accurate.
+            candidates.append(sp.expand(expr.replace(_negated_sigmoid, _one_minus_sigmoid)))
     if sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and not expr.has(sp.Piecewise):
         candidates.append(stabilize(sp.simplify(expr)))
     return min(candidates, key=size)

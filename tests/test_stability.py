@@ -1,0 +1,99 @@
+"""Gradients stay finite and right where the mathematics is finite (DESIGN: stability)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff import nn
+
+LOGITS = np.array([-800.0, -30.0, -1.0, 0.0, 1.0, 30.0, 800.0])
+
+
+def sigmoid(z):
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def bce(z, y):
+    return nn.binary_cross_entropy_with_logits(z, y, reduction="sum")
+
+
+def softplus_sum(z):
+    return np.sum(nn.softplus(z))
+
+
+def logsumexp_of(z):
+    return nn.logsumexp(z)
+
+
+def softmax_ce(logits, labels):
+    return nn.cross_entropy(logits, labels, reduction="sum")
+
+
+def naive_sigmoid_model(z):
+    return np.sum(1 / (1 + np.exp(-z)))
+
+
+def naive_softplus(z):
+    return np.sum(np.log(1 + np.exp(z)))
+
+
+def naive_bce(z, y):
+    p = 1 / (1 + np.exp(-z))
+    return np.sum(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def naive_logsumexp(z):
+    return np.log(np.sum(np.exp(z)))
+
+
+def piecewise_sqrt(x):
+    return np.sum(np.where(x < 1, x, np.sqrt(x)))
+
+
+def test_bce_with_logits_is_finite_and_right_at_800():
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    g = symdiff.grad(bce)(LOGITS, y)
+    np.testing.assert_allclose(g, sigmoid(LOGITS) - y, rtol=1e-12, atol=1e-300)
+    value, _ = symdiff.value_and_grad(bce)(LOGITS, y)
+    assert np.isfinite(value)
+
+
+@pytest.mark.parametrize("fun", [softplus_sum, naive_softplus, naive_sigmoid_model])
+def test_softplus_and_sigmoid_gradients_are_finite(fun):
+    g = symdiff.grad(fun)(LOGITS)
+    assert np.all(np.isfinite(g))
+    expected = sigmoid(LOGITS) if fun is not naive_sigmoid_model else \
+        sigmoid(LOGITS) * sigmoid(-LOGITS)
+    np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-300)
+
+
+def test_naive_bce_on_probabilities_of_logits_is_rewritten_stably():
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    g = symdiff.grad(naive_bce)(LOGITS, y)
+    np.testing.assert_allclose(g, sigmoid(LOGITS) - y, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("fun", [logsumexp_of, naive_logsumexp])
+def test_logsumexp_gradient_is_softmax_at_800(fun):
+    z = np.array([800.0, -800.0, 0.0, 799.0])
+    g = symdiff.grad(fun)(z)
+    e = np.exp(z - z.max())
+    np.testing.assert_allclose(g, e / e.sum(), rtol=1e-12)
+
+
+def test_softmax_cross_entropy_at_800():
+    logits = np.array([[800.0, -800.0, 0.0], [-800.0, 800.0, 799.0], [1.0, 2.0, 3.0]])
+    labels = np.array([1, 2, 0])
+    g = symdiff.grad(softmax_ce)(logits, labels)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected = e / e.sum(axis=1, keepdims=True)
+    expected[np.arange(3), labels] -= 1
+    np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-300)
+
+
+def test_where_with_sqrt_branch_has_gradient_one_at_zero():
+    with np.errstate(all="raise"):  # the branch not taken must not even warn
+        g = symdiff.grad(piecewise_sqrt)(np.array([0.0, 0.5, 4.0]))
+    np.testing.assert_allclose(g, [1.0, 1.0, 0.25])
