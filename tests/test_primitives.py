@@ -6,8 +6,9 @@ One spec table drives it. A registered primitive that no spec exercises fails th
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -99,7 +100,8 @@ def f_matmul_21(a, u): return np.sum(np.sin(np.dot(a, u)))
 def f_matmul_11(u, v): return np.sin(u @ v)
 def f_outer(u, v): return np.sum(np.sin(np.outer(u, v)))
 def f_transpose(a): return np.sum(np.sin(a.T) * np.arange(4)) + np.sum(np.transpose(a) @ a)
-def f_reshape(a): return np.sum(np.sin(a.reshape(-1)) * np.arange(12)) + np.sum(np.reshape(a, (4, 3)) @ a)
+def f_reshape(a):
+    return np.sum(np.sin(a.reshape(-1)) * np.arange(12)) + np.sum(np.reshape(a, (4, 3)) @ a)
 def f_expand_dims(u): return np.sum(np.expand_dims(u, 1) * u)
 def f_squeeze(c): return np.sum(np.squeeze(c, axis=1) * np.sin(np.squeeze(c)))
 def f_broadcast_to(u): return np.sum(np.sin(np.broadcast_to(u, (3, 4))) * np.arange(4))
