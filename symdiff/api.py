@@ -46,7 +46,7 @@ def _normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
         positions = tuple(names.index(w) for w in wanted)
     else:
         argnums = 0 if argnums is None else argnums
-        single = isinstance(argnums, int)
+        single = not isinstance(argnums, (tuple, list))
         raw = (argnums,) if single else tuple(argnums)
         positions = []
         for a in raw:

@@ -166,10 +166,13 @@ def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: _Names,
     expr = _reuse_names(expr, node, by_id, names, printer, statements)
     temps = sp.numbered_symbols("_cse")
     replacements, (reduced,) = sp.cse([expr], symbols=temps, order="none")
+    in_full: dict[sp.Symbol, sp.Basic] = {}
     for sym, sub in replacements:
         name = names.fresh(None)
         statements.append(_assignment(name, printer.doprint(sub)))
         symbols[sym] = name
+        in_full[sym] = sub.xreplace(in_full)
+        names.available.append((in_full[sym], name))  # later kernels reuse it
     value = printer.doprint(reduced)
     helpers.update(printer.helpers)
     used = [graph[a] for a in node.inputs]

@@ -151,6 +151,8 @@ class Tracer:
             current = self.name(small.target)
             self.bind(small.target, self.binary(op(), current, self.expr(small.value), small))
         elif isinstance(small, cst.Expr):
+            if isinstance(small.value, (cst.Yield, cst.Await)):
+                raise self.error(small, "generator functions (yield) are not supported")
             if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)) and \
                     is_docstring or isinstance(small.value, cst.Ellipsis):
                 return

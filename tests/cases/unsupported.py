@@ -1,0 +1,197 @@
+"""Functions symdiff must refuse. ``# ERROR: text`` marks the line the error must point at and a
+piece of its message. Nothing here is ever executed."""
+
+import numpy as np
+
+
+def for_loop(x):
+    s = 0.0
+    for i in range(3):  # ERROR: for loops are not supported yet
+        s = s + x[i]
+    return s
+
+
+def while_loop(x):
+    while np.sum(x) > 1:  # ERROR: while loops are not supported yet
+        x = x / 2
+    return np.sum(x)
+
+
+def unknown_function(x):
+    y = np.fft.fft(x)  # ERROR: np.fft.fft() is not supported
+    return np.sum(y)
+
+
+def element_assignment(x):
+    y = x * 2
+    y[0] = 1.0  # ERROR: assigning to elements of an array is not supported
+    return np.sum(y)
+
+
+def print_call(x):
+    print(x)  # ERROR: expression statement has no effect
+    return np.sum(x)
+
+
+def branch_on_data(x):
+    if np.sum(x) > 0:  # ERROR: if on an array value is not supported
+        return np.sum(x)
+    return -np.sum(x)
+
+
+def lambda_inside(x):
+    f = lambda t: t * 2  # ERROR: lambda expressions are not supported  # noqa: E731
+    return np.sum(f(x))
+
+
+def comprehension(x):
+    parts = [x[i] for i in range(2)]  # ERROR: list comprehension expressions are not
+    return parts[0]
+
+
+def nested_def(x):
+    def inner(t):  # ERROR: nested function definitions are not supported
+        return t
+    return np.sum(inner(x))
+
+
+def undefined_name(x):
+    return np.sum(x * not_defined_anywhere)  # ERROR: name 'not_defined_anywhere' is not defined  # noqa: F821
+
+
+def import_inside(x):
+    import math  # ERROR: import statements are not supported
+    return np.sum(x) * math.pi
+
+
+def try_block(x):
+    try:  # ERROR: try statements are not supported
+        return np.sum(x)
+    except ValueError:
+        return 0.0
+
+
+COUNTER = 0
+
+
+def global_statement(x):
+    global COUNTER  # ERROR: global and nonlocal variables cannot be assigned
+    COUNTER = 1
+    return np.sum(x)
+
+
+def recursive(x):
+    return np.sum(x) + recursive(x)  # ERROR: recursive call of recursive is not supported
+
+
+def modulo(x):
+    return np.sum(x % 2.0)  # ERROR: the operator % is not differentiable
+
+
+def floor_division(x):
+    return np.sum(x // 2.0)  # ERROR: the operator // is not differentiable
+
+
+def complex_literal(x):
+    return np.sum(x * 1j)  # ERROR: complex numbers are not supported
+
+
+def boolean_mask(x):
+    return np.sum(x[x > 0])  # ERROR: indexing with a bool array is not supported
+
+
+def and_on_arrays(x):
+    return np.sum(np.where((x > 0) and (x < 1), x, 0.0))  # ERROR: `and`/`or` on arrays
+
+
+def matmul_rank3(x):
+    return np.sum(x @ x)  # ERROR: rank-3 and rank-3 operands is not supported
+
+
+def generator(x):
+    yield np.sum(x)  # ERROR: generator functions (yield) are not supported
+
+
+def returns_nothing(x):  # ERROR: returns None
+    y = x * 2  # noqa: F841
+
+
+def vector_output(x):  # ERROR: grad needs a scalar output
+    return x * 2
+
+
+def tuple_output(x):  # ERROR: use has_aux=True
+    return np.sum(x), x
+
+
+def unknown_method(x):
+    return np.sum(x.cumsum())  # ERROR: array attribute .cumsum is not supported
+
+
+def bad_axis(x):
+    return np.sum(x, axis=3)  # ERROR: axis 3 is out of bounds
+
+
+def string_arithmetic(x):
+    return np.sum(x) + "a"  # ERROR: expected an array or a number, got str 'a'
+
+
+def global_array(x):
+    return np.sum(x * WEIGHTS)  # ERROR: arrays from outside the function
+
+
+WEIGHTS = np.ones(3)
+
+
+def fstring(x):
+    name = f"{x}"  # ERROR: f-string expressions are not supported
+    return np.sum(x)
+
+
+def walrus(x):
+    return np.sum((y := x * 2))  # ERROR: walrus (:=) expressions are not supported
+
+
+def dict_literal(x):
+    d = {"a": x}  # ERROR: dict expressions are not supported
+    return np.sum(d["a"])
+
+
+def too_many_indices(x):
+    return x[0, 0]  # ERROR: too many indices
+
+
+def raises(x):
+    raise ValueError("no")  # ERROR: raises an exception
+
+
+def calls_a_class(x):
+    return np.sum(np.ndarray(3) * x)  # ERROR: is not supported: symdiff has no derivative rule
+
+
+def delete(x):
+    y = x * 2
+    del y  # ERROR: del statements are not supported
+    return np.sum(x)
+
+
+def with_block(x):
+    with np.errstate(all="ignore"):  # ERROR: with statements are not supported
+        return np.sum(x)
+
+
+def assert_on_data(x):
+    assert np.all(x > 0)  # ERROR: assert on an array value is not supported
+    return np.sum(x)
+
+
+def unknown_keyword(x):
+    return np.sum(x, dtype=np.float32)  # ERROR: np.sum(): got an unexpected keyword argument
+
+
+def nonlocal_state(x):
+    total = x
+
+    def add():  # ERROR: nested function definitions are not supported
+        nonlocal total
+    return np.sum(total)
