@@ -133,8 +133,19 @@ def fused_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
         used = [symbols[s] for s in contribution.free_symbols]
         shape = broadcast_shapes(*(n.shape for n in used))
         dtype = promote([n for n in used if n.is_float] or [arg])
-        out.append(make_fused(graph, contribution, symbols, shape, dtype))
+        name = _adjoint_name(expr, arg_symbol(i), node.param("names", ()))
+        out.append(make_fused(graph, contribution, symbols, shape, dtype, name))
     return out
+
+
+def _adjoint_name(expr: sp.Basic, symbol: sp.Symbol, names: tuple) -> str | None:
+    """``bz`` when ``symbol`` enters ``expr`` only through the named value ``z = symbol + ...``,
+    so that this contribution is exactly z's adjoint."""
+    for sub, name in names:
+        if sub.has(symbol) and sp.diff(sub, symbol) == 1 and \
+                not expr.subs(sub, sp.Dummy()).has(symbol):
+            return "b" + name
+    return None
 
 
 def _fused_scalar(*args: sp.Basic, expr: sp.Basic, names: tuple = ()) -> sp.Basic:

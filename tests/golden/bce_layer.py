@@ -16,10 +16,10 @@ def grad_bce_layer(x, y, w, b):
 
     # backward pass
     # return nn.binary_cross_entropy_with_logits(z, y, np.ones_like(z), np.ones_like(z))
-    bb = (_sigmoid(b + _t0) - y)/y.shape[0]
+    bz = (_sigmoid(b + _t0) - y)/y.shape[0]
     # z = np.matmul(x, w) + b
-    bw = np.outer(x, bb)
-    return (bw, bb)
+    bw = np.outer(x, bz)
+    return (bw, bz)
 
 
 def value_and_grad_bce_layer(x, y, w, b):
@@ -33,7 +33,7 @@ def value_and_grad_bce_layer(x, y, w, b):
 
     # backward pass
     # return nn.binary_cross_entropy_with_logits(z, y, np.ones_like(z), np.ones_like(z))
-    bb = (_sigmoid(z) - y)/y.shape[0]
+    bz = (_sigmoid(z) - y)/y.shape[0]
     # z = np.matmul(x, w) + b
-    bw = np.outer(x, bb)
-    return (_t1, (bw, bb))
+    bw = np.outer(x, bz)
+    return (_t1, (bw, bz))

@@ -19,15 +19,15 @@ def grad_mlp(x, y, w1, b1, w2, b2):
 
     # backward pass
     # return nn.binary_cross_entropy_with_logits(z, y)
-    _t2 = (_sigmoid(b2 + _t1) - y)/y.shape[0]
-    bb2 = np.sum(_t2, axis=0)
+    bz = (_sigmoid(b2 + _t1) - y)/y.shape[0]
+    bb2 = np.sum(bz, axis=0)
     # z = h @ w2 + b2
-    bh = _t2 @ w2.T
-    bw2 = h.T @ _t2
+    bh = bz @ w2.T
+    bw2 = h.T @ bz
     # h = nn.sigmoid(x @ w1 + b1)
-    _t3 = bh*h*_sigmoid(-b1 - _t0)
-    bb1 = np.sum(_t3, axis=0)
-    bw1 = x.T @ _t3
+    _t2 = bh*h*_sigmoid(-b1 - _t0)
+    bb1 = np.sum(_t2, axis=0)
+    bw1 = x.T @ _t2
     return (bw1, bb1, bw2, bb2)
 
 
@@ -45,13 +45,13 @@ def value_and_grad_mlp(x, y, w1, b1, w2, b2):
 
     # backward pass
     # return nn.binary_cross_entropy_with_logits(z, y)
-    _t3 = (_sigmoid(z) - y)/y.shape[0]
-    bb2 = np.sum(_t3, axis=0)
+    bz = (_sigmoid(z) - y)/y.shape[0]
+    bb2 = np.sum(bz, axis=0)
     # z = h @ w2 + b2
-    bh = _t3 @ w2.T
-    bw2 = h.T @ _t3
+    bh = bz @ w2.T
+    bw2 = h.T @ bz
     # h = nn.sigmoid(x @ w1 + b1)
-    _t4 = bh*h*_sigmoid(-b1 - _t0)
-    bb1 = np.sum(_t4, axis=0)
-    bw1 = x.T @ _t4
+    _t3 = bh*h*_sigmoid(-b1 - _t0)
+    bb1 = np.sum(_t3, axis=0)
+    bw1 = x.T @ _t3
     return (_t2, (bw1, bb1, bw2, bb2))
