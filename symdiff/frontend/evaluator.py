@@ -491,13 +491,16 @@ def _static_number(value: Any) -> bool:
 
 
 def _callee_name(callee: Any) -> str:
-    module = getattr(callee, "__module__", None) or ""
+    """How the user would spell a callable: ``np.fft.fft()``, ``scipy.special.expit()``."""
+    if inspect.ismodule(callee):
+        return f"module {callee.__name__}"
     name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None)
     if name is None:
         return describe(callee)
-    prefix = {"numpy": "np."}.get(module.split(".")[0], f"{module}." if module else "")
-    if isinstance(callee, type(__builtins__)):
-        return f"module {callee.__name__}"
+    module = getattr(callee, "__module__", None) or ""
+    if module.split(".")[0] == "numpy":
+        module = "np" + module[len("numpy"):]
+    prefix = f"{module}." if module and module != "builtins" else ""
     return f"{prefix}{name}()" if callable(callee) else f"{prefix}{name}"
 
 
