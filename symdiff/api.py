@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from symdiff.errors import ArgumentError
+from symdiff.errors import ArgumentError, SymdiffError
 from symdiff.pipeline import ArgSpec, GeneratedModule, Options, generate
 
 BACKENDS = ("numpy",)
@@ -132,9 +132,27 @@ class GradFunction:
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        values = self._bind(args, kwargs)
+        values = [_as_array(v) for v in self._bind(args, kwargs)]
         _, compiled = self._compiled(values)
-        return compiled(*(_as_array(v) for v in values))
+        result = compiled(*values)
+        self._check_shapes(result, values)
+        return result
+
+    def _check_shapes(self, result: Any, values: list[Any]) -> None:
+        """Generated code assumes sizes derived by slicing (``x[1:]``) are not 1 where they
+        meet other sizes; if NumPy broadcast one anyway, say so rather than return a gradient
+        of the wrong shape."""
+        grads = result[1] if self.with_value else result
+        if self.options.has_aux and not self.with_value:
+            grads = grads[0]
+        if self.options.single:
+            grads = (grads,)
+        for g, a in zip(grads, self.options.argnums, strict=True):
+            if np.shape(g) != np.shape(values[a]):
+                raise SymdiffError(
+                    f"the gradient for {self._names[a]!r} came out with shape {np.shape(g)} "
+                    f"instead of {np.shape(values[a])}: a size computed from slicing was 1 "
+                    "where the function broadcasts it; symdiff does not support that yet")
 
     @property
     def source(self) -> str:

@@ -217,3 +217,14 @@ def test_static_string_arguments_specialise():
     np.testing.assert_allclose(g(x, "mean"), 2 * x / 3)
     np.testing.assert_allclose(g(x, "sum"), 2 * x)
     assert len(g._cache) == 2
+
+
+def sliced_times(x, y):
+    return np.sum(x[1:] * y)
+
+
+def test_a_slice_of_size_one_that_broadcasts_is_reported_not_returned():
+    g = symdiff.grad(sliced_times, 1)
+    np.testing.assert_allclose(g(np.arange(5.0), np.ones(4)), [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(SymdiffError, match="wrong shape|instead of"):
+        g(np.array([1.0, 2.0]), np.ones(4))

@@ -381,6 +381,8 @@ class Tracer:
                 index.extend([("slice", None, None, None)] * (x.rank - consumed))
             elif k is None or (isinstance(k, int) and not isinstance(k, bool)):
                 index.append(k)
+            elif isinstance(k, SymDim):
+                index.append(("size", k.dim))
             elif isinstance(k, slice):
                 for part in (k.start, k.stop, k.step):
                     if part is not None and not (isinstance(part, int)

@@ -1,7 +1,8 @@
 """Indexing: basic slicing, integer-array gathers, take_along_axis, and their scatter adjoints.
 
 A static index is a tuple whose items are ``int``, ``None`` (new axis),
-``("slice", start, stop, step)`` or ``("array", k)`` for the k-th index-array input. Ellipsis is
+``("slice", start, stop, step)``, ``("size", expr)`` for an index known at run time such as
+``x.shape[0] - 1``, or ``("array", k)`` for the k-th index-array input. Ellipsis is
 expanded by the frontend. The adjoint of reading ``x[index]`` adds the cotangent into zeros
 shaped like ``x`` at ``index`` (accumulating, for gathers that may repeat).
 """
@@ -18,8 +19,8 @@ def _is_array(item) -> bool:
     return isinstance(item, tuple) and item[0] == "array"
 
 
-def _is_slice(item) -> bool:
-    return isinstance(item, tuple) and item[0] == "slice"
+def _is_integer(item) -> bool:
+    return isinstance(item, int) or isinstance(item, tuple) and item[0] == "size"
 
 
 def index_shape(x: Node, index: tuple, arrays: list[Node]) -> tuple[Dim, ...]:
@@ -28,8 +29,7 @@ def index_shape(x: Node, index: tuple, arrays: list[Node]) -> tuple[Dim, ...]:
     consumed = sum(1 for i in index if i is not None)
     if consumed > x.rank:
         raise ShapeError(f"too many indices for an array of rank {x.rank}")
-    adv_pos = [p for p, i in enumerate(index)
-               if _is_array(i) or (advanced and isinstance(i, int))]
+    adv_pos = [p for p, i in enumerate(index) if _is_array(i) or (advanced and _is_integer(i))]
     adv_shape = broadcast_shapes(*(a.shape for a in arrays)) if advanced else ()
     adjacent = adv_pos == list(range(adv_pos[0], adv_pos[-1] + 1)) if adv_pos else True
     out: list[Dim] = [] if adjacent else list(adv_shape)
@@ -43,8 +43,8 @@ def index_shape(x: Node, index: tuple, arrays: list[Node]) -> tuple[Dim, ...]:
         if p in adv_pos:
             if adjacent and p == adv_pos[0]:
                 out.extend(adv_shape)
-        elif isinstance(item, int):
-            if isinstance(d, int) and not -d <= item < d:
+        elif _is_integer(item):
+            if isinstance(item, int) and isinstance(d, int) and not -d <= item < d:
                 raise ShapeError(f"index {item} is out of bounds for an axis of size {d}")
         else:
             out.append(slice_length(d, *item[1:]))
@@ -60,6 +60,8 @@ def index_text(index: tuple, arrays: list[str]) -> str:
             parts.append(str(item))
         elif _is_array(item):
             parts.append(arrays[item[1]])
+        elif item[0] == "size":
+            parts.append(item[1])
         else:
             start, stop, step = item[1:]
             text = f"{'' if start is None else start}:{'' if stop is None else stop}"

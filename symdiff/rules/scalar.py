@@ -96,36 +96,32 @@ def _tie_break(a: sp.Expr, b: sp.Expr, wins: sp.Basic) -> sp.Expr:
     return sp.Piecewise((sp.S.One, wins), (sp.S.Half, sp.Eq(a, b)), (sp.S.Zero, True))
 
 
-class maximum(_RealFunction):
+class _Extremum(_RealFunction):
+    """maximum/minimum of two arguments; ``wins(a, b)`` says where ``a`` is the result."""
+
     nargs = 2
+    numeric: type
+    wins: type
 
     @classmethod
     def eval(cls, a, b):
         if a.is_Number and b.is_Number:
-            return sp.Max(a, b)
+            return cls.numeric(a, b)
         if a == b:
             return a
         return None
 
     def fdiff(self, argindex=1):
         a, b = self.args if argindex == 1 else self.args[::-1]
-        return _tie_break(a, b, sp.StrictGreaterThan(a, b))
+        return _tie_break(a, b, self.wins(a, b))
 
 
-class minimum(_RealFunction):
-    nargs = 2
+class maximum(_Extremum):
+    numeric, wins = sp.Max, sp.StrictGreaterThan
 
-    @classmethod
-    def eval(cls, a, b):
-        if a.is_Number and b.is_Number:
-            return sp.Min(a, b)
-        if a == b:
-            return a
-        return None
 
-    def fdiff(self, argindex=1):
-        a, b = self.args if argindex == 1 else self.args[::-1]
-        return _tie_break(a, b, sp.StrictLessThan(a, b))
+class minimum(_Extremum):
+    numeric, wins = sp.Min, sp.StrictLessThan
 
 
 class stop_gradient(_RealFunction):

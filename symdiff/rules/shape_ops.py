@@ -112,15 +112,18 @@ def _expand_dims_infer(inputs: list[Node], params: dict) -> tuple:
     return tuple(shape), inputs[0].dtype
 
 
-def _expand_dims_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
-    if ct.rank == 0:
-        return [ct]
-    ct = unbroadcast(g, ct, node.shape, exact=True)
-    return [g.add("squeeze", [ct], make_params(axes=node.param("axes")))]
+def _undo(op: str):
+    """The adjoint of expand_dims is squeeze on the same axes, and the other way round."""
+    def vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+        if ct.rank == 0:
+            return [ct]
+        ct = unbroadcast(g, ct, node.shape, exact=True)
+        return [g.add(op, [ct], make_params(axes=node.param("axes")))]
+    return vjp
 
 
 register(Primitive(
-    "expand_dims", _expand_dims_infer, vjp=_expand_dims_vjp,
+    "expand_dims", _expand_dims_infer, vjp=_undo("squeeze"),
     emit=lambda a, node: f"np.expand_dims({a[0]}, {axis_text(node.param('axes'))})"))
 
 
@@ -132,15 +135,8 @@ def _squeeze_infer(inputs: list[Node], params: dict) -> tuple:
     return tuple(d for i, d in enumerate(x.shape) if i not in params["axes"]), x.dtype
 
 
-def _squeeze_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
-    if ct.rank == 0:
-        return [ct]
-    ct = unbroadcast(g, ct, node.shape, exact=True)
-    return [g.add("expand_dims", [ct], make_params(axes=node.param("axes")))]
-
-
 register(Primitive(
-    "squeeze", _squeeze_infer, vjp=_squeeze_vjp,
+    "squeeze", _squeeze_infer, vjp=_undo("expand_dims"),
     emit=lambda a, node: f"np.squeeze({a[0]}, axis={axis_text(node.param('axes'))})"))
 
 

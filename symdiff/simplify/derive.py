@@ -8,6 +8,8 @@ kernel's own value) where ``expr`` itself appears in it, as in exp' = exp, tanh'
 
 from __future__ import annotations
 
+import signal
+import threading
 from functools import lru_cache
 
 import sympy as sp
@@ -15,9 +17,12 @@ import sympy as sp
 from symdiff.rules.scalar import sigmoid
 from symdiff.simplify.stable import stabilize
 
-# sympy.simplify is only tried on kernels this small (measured: it takes about 0.3 s on a
-# BCE-with-logits derivative and can take minutes on deep nests); cheap rewrites always run.
+# sympy.simplify is only tried on kernels this small, without trigonometric functions (its
+# trigsimp took 20 s on a 20-operation derivative of sin/cosh/arctan here), and under a time
+# guard; the cheap rewrites (expand, factor_terms) always run.
 SIMPLIFY_MAX_OPS = 24
+SIMPLIFY_SECONDS = 0.5
+_TRIGONOMETRIC = (sp.sin, sp.cos, sp.tan, sp.sinh, sp.cosh, sp.tanh, sp.asin, sp.acos, sp.atan)
 
 
 def size(expr: sp.Basic) -> tuple[int, int]:
@@ -45,9 +50,39 @@ def tidy(expr: sp.Basic) -> sp.Basic:
             # sigmoid(-u) = 1 - sigmoid(u) lets terms cancel (BCE: sigmoid(z) - y); it is kept
             # only when it makes the kernel smaller, since 1 - sigmoid(u) is less accurate.
             candidates.append(sp.expand(expr.replace(_negated_sigmoid, _one_minus_sigmoid)))
-    if sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and not expr.has(sp.Piecewise):
-        candidates.append(stabilize(sp.simplify(expr)))
+    if sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and not expr.has(sp.Piecewise, *_TRIGONOMETRIC):
+        simplified = _guarded_simplify(expr, SIMPLIFY_SECONDS)
+        if simplified is not None:
+            candidates.append(stabilize(simplified))
     return min(candidates, key=size)
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def _guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
+    """sympy.simplify, abandoned after ``seconds`` (main thread only: it needs SIGALRM)."""
+    if not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread() or \
+            signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # someone else's timer: leave it be
+        return None
+    armed = [True]
+
+    def on_alarm(signum, frame):
+        if armed[0]:
+            raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return sp.simplify(expr)
+    except _OutOfTime:
+        return None
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @lru_cache(maxsize=4096)

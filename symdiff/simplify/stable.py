@@ -74,7 +74,7 @@ def _exp_ratio_to_sigmoid(mul: sp.Mul) -> sp.Basic:
 def _exp_power_of(factor: sp.Basic, u: sp.Basic) -> int:
     """m when ``factor`` is ``exp(u)**m`` (also ``exp(m*u)``), else 0."""
     if isinstance(factor, sp.exp):
-        ratio = sp.simplify(factor.args[0] / u) if factor.args[0] != u else sp.S.One
+        ratio = sp.cancel(factor.args[0] / u) if factor.args[0] != u else sp.S.One
         return int(ratio) if ratio.is_Integer and ratio > 0 else 0
     if factor.is_Pow and isinstance(factor.base, sp.exp) and factor.exp.is_Integer:
         return int(factor.exp) if factor.base.args[0] == u and factor.exp > 0 else 0
