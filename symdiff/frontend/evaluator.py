@@ -167,7 +167,9 @@ class Tracer:
             if not test:
                 raise self.error(small, "this assertion fails for these arguments")
         elif isinstance(small, cst.Raise):
-            raise self.error(small, "the function raises an exception for these arguments")
+            exc = small.exc.func if isinstance(small.exc, cst.Call) else small.exc
+            kind = exc.value if isinstance(exc, cst.Name) else "an exception"
+            raise self.error(small, f"the function raises {kind} for these arguments")
         elif isinstance(small, (cst.Global, cst.Nonlocal)):
             raise self.error(small, "global and nonlocal variables cannot be assigned in "
                              "differentiated code")
