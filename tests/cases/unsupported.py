@@ -162,7 +162,7 @@ def too_many_indices(x):
 
 
 def raises(x):
-    raise ValueError("no")  # ERROR: raises an exception
+    raise ValueError("no")  # ERROR: the function raises ValueError
 
 
 def calls_a_class(x):
