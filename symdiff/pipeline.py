@@ -13,11 +13,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import libcst as cst
+
 from symdiff.ad.reverse import backward
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
 from symdiff.errors import ArgumentError, UnsupportedError
+from symdiff.frontend.callee import as_callee
 from symdiff.frontend.evaluator import trace
-from symdiff.frontend.source import function_source
 from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import dim_scope, format_shape
@@ -59,11 +61,12 @@ class Options:
 
 @dataclass
 class GeneratedModule:
-    source: str
+    source: str  # a complete module defining the two functions
     grad_name: str
     value_and_grad_name: str
-    filename: str
     signature: tuple[ArgSpec, ...]
+    functions: list[cst.FunctionDef] = field(repr=False)  # to assemble other modules from
+    helpers: set[str] = field(repr=False)
     graph: Graph = field(repr=False)
 
 
@@ -73,7 +76,10 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> Gene
 
 
 def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> GeneratedModule:
-    source = function_source(fun)
+    callee = as_callee(fun)
+    if callee is None:
+        raise UnsupportedError(f"{fun!r} is not a Python function with source code")
+    source = callee.source
     graph = Graph()
     env: dict[str, Any] = {}
     for i, spec in enumerate(signature):
@@ -84,7 +90,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> Gen
                              spec.dtype, name=spec.name, intern=False)
         graph.inputs.append(node.id)
         env[spec.name] = Tensor(node)
-    result = trace(graph, fun, env)
+    result = trace(graph, callee, env)
     graph.origin = None
     loss, aux = _split_result(graph, result, options, source)
     aux_leaves: list[Node] = []
@@ -125,8 +131,8 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> Gen
         "signature: " + ", ".join(s.describe() for s in signature),
     ]
     text = emit_module(functions, helpers, header)
-    return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}",
-                           f"<symdiff {name}>", signature, forward)
+    return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,
+                           functions, helpers, forward)
 
 
 def _input_position(signature: tuple[ArgSpec, ...], argnum: int) -> int:

@@ -7,6 +7,7 @@ for big ones.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,21 +67,30 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
     from symdiff.api import _normalise_argnums, grad
 
     positions, _ = _normalise_argnums(fun, argnums, wrt)
-    names = list(__import__("inspect").signature(fun).parameters)
+    names = list(inspect.signature(fun).parameters)
     x = [_float64(a, names[i], i in positions) for i, a in enumerate(args)]
-    f0 = float(fun(*x))
-    if not np.isfinite(f0):
-        raise ArgumentError(f"{fun.__qualname__} is {f0} at these arguments; finite differences "
-                            "need a finite value")
     grads = grad(fun, tuple(positions))(*x)
+    return compare(lambda *a: float(fun(*a)), x, positions, names, grads, eps, rtol, atol,
+                   seed, fun.__qualname__)
+
+
+def compare(value: Callable[..., float], x: list[Any], positions: Sequence[int],
+            names: Sequence[str], grads: Sequence[Any], eps: float | None = None,
+            rtol: float | None = None, atol: float | None = None, seed: int = 0,
+            label: str = "the function") -> GradCheckReport:
+    """Check ``grads`` (one per position) of ``value`` at ``x`` by central differences."""
+    f0 = value(*x)
+    if not np.isfinite(f0):
+        raise ArgumentError(f"{label} is {f0} at these arguments; finite differences need a "
+                            "finite value")
     eps = 1e-6 if eps is None else eps
     rtol = 1e-5 if rtol is None else rtol
     atol = 1e-7 * max(1.0, abs(f0)) if atol is None else atol
     rng = np.random.default_rng(seed)
     reports = []
     for p, g in zip(positions, grads, strict=True):
-        reports.append(_check_argument(fun, x, p, names[p], np.asarray(g, dtype=np.float64),
-                                       eps, rtol, atol, rng))
+        reports.append(_check_argument(value, x, p, names[p], np.asarray(g, dtype=np.float64),
+                                       eps, rtol, atol, rng, label))
     return GradCheckReport(f0, reports)
 
 
@@ -96,8 +106,9 @@ def _float64(value: Any, name: str, differentiated: bool) -> Any:
     return float(array) if isinstance(value, float) else array.astype(np.float64)
 
 
-def _check_argument(fun: Callable, x: list[Any], p: int, name: str, g: np.ndarray, eps: float,
-                    rtol: float, atol: float, rng: np.random.Generator) -> ArgumentReport:
+def _check_argument(value: Callable[..., float], x: list[Any], p: int, name: str, g: np.ndarray,
+                    eps: float, rtol: float, atol: float, rng: np.random.Generator,
+                    label: str) -> ArgumentReport:
     base = np.asarray(x[p], dtype=np.float64)
     if g.shape != base.shape:
         raise GradientCheckError(f"gradient for {name!r} has shape {g.shape}, the argument has "
@@ -106,7 +117,7 @@ def _check_argument(fun: Callable, x: list[Any], p: int, name: str, g: np.ndarra
     def f_at(point: np.ndarray) -> float:
         args = list(x)
         args[p] = float(point) if isinstance(x[p], float) else point
-        return float(fun(*args))
+        return value(*args)
 
     if base.size <= ELEMENTWISE_MAX_SIZE:
         directions = [(idx, _unit(base.shape, idx)) for idx in np.ndindex(base.shape)]
@@ -129,7 +140,7 @@ def _check_argument(fun: Callable, x: list[Any], p: int, name: str, g: np.ndarra
         idx, analytic, fd, err, tolerance = failure
         where = f"at index {idx}" if idx is not None else "along a random direction"
         raise GradientCheckError(
-            f"gradient of {fun.__qualname__} with respect to {name!r} is wrong {where} (the "
+            f"gradient of {label} with respect to {name!r} is wrong {where} (the "
             f"worst of {len(directions)} checks): symdiff gives {analytic!r}, central finite "
             f"differences give {fd!r} (error {err:.3g}, tolerance {tolerance:.3g})")
     return ArgumentReport(name, len(directions), worst_abs, worst_rel)

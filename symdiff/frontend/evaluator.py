@@ -1,6 +1,7 @@
 """The frontend: evaluate a function's libcst tree into the IR graph.
 
-Contract: ``trace(graph, fun, args)`` evaluates the source of ``fun`` with ``args`` (tensors
+Contract: ``trace(graph, callee, args)`` evaluates the source of ``callee`` (a
+``symdiff.frontend.callee.Callee``, or a Python function) with ``args`` (tensors
 for arrays, Python values for static arguments) and returns its result value. Python values are
 computed at generation time (a partial evaluator), so ``if`` on a constant, ``reduction="mean"``
 and ``x.shape[0]`` resolve while generating; arrays become graph nodes. Calls to other Python
@@ -10,7 +11,6 @@ functions are evaluated from their own source (inlined). Anything else raises
 
 from __future__ import annotations
 
-import builtins
 import inspect
 import operator
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ import libcst as cst
 
 from symdiff.errors import SymdiffError, UnsupportedError
 from symdiff.frontend import calls
-from symdiff.frontend.source import FunctionSource, function_source
+from symdiff.frontend.callee import MISSING, Callee, as_callee
 from symdiff.frontend.values import (
     BoundMethod,
     StaticError,
@@ -66,16 +66,14 @@ class _Return(Exception):
 class Tracer:
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
-    def __init__(self, graph: Graph, fun: Any, source: FunctionSource, env: dict[str, Any],
+    def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
                  stack: tuple[Any, ...], top_level: bool):
         self.graph = graph
-        self.fun = fun
-        self.source = source
+        self.callee = callee
+        self.source = callee.source
         self.env = env
         self.stack = stack
         self.top_level = top_level
-        closure = inspect.getclosurevars(fun) if fun.__closure__ else None
-        self.nonlocals = dict(closure.nonlocals) if closure else {}
 
     # --- statements -------------------------------------------------------------------------
 
@@ -263,12 +261,14 @@ class Tracer:
 
     def name(self, node: cst.Name) -> Any:
         ident = node.value
-        for scope in (self.env, self.nonlocals, self.fun.__globals__):
-            if ident in scope:
-                return scope[ident]
-        if hasattr(builtins, ident):
-            return getattr(builtins, ident)
-        raise self.error(node, f"name {ident!r} is not defined")
+        if ident in self.env:
+            return self.env[ident]
+        value = self.callee.lookup(ident)
+        if value is MISSING:
+            raise self.error(node, f"name {ident!r} is not defined")
+        if isinstance(value, Exception):  # a name the static reader could not give a value
+            raise self.error(node, str(value))
+        return value
 
     def binary(self, op: cst.BaseBinaryOp, left: Any, right: Any, where: cst.CSTNode) -> Any:
         prim, python = _BINARY.get(type(op), (None, None))
@@ -431,8 +431,9 @@ class Tracer:
             return _bind_call(handler, self.graph, args, kwargs, _callee_name(callee))
         if callee in _STATIC_BUILTINS:
             return self.static_builtin(callee, args, kwargs)
-        if inspect.isfunction(callee):
-            return self.inline(callee, args, kwargs, node)
+        function = as_callee(callee)
+        if function is not None:
+            return self.inline(function, args, kwargs)
         raise StaticError(f"{_callee_name(callee)} is not supported: symdiff has no "
                           "derivative rule for it")
 
@@ -452,23 +453,20 @@ class Tracer:
                               "function")
         return fun(*args, **kwargs)
 
-    def inline(self, fun: Any, args: list[Any], kwargs: dict[str, Any],
-               node: cst.Call) -> Any:
-        if fun.__code__ in self.stack:
-            raise StaticError(f"recursive call of {fun.__qualname__} is not supported")
-        signature = inspect.signature(fun)
-        for param in signature.parameters.values():
+    def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if callee.key in self.stack:
+            raise StaticError(f"recursive call of {callee.name} is not supported")
+        for param in callee.signature.parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise StaticError(f"{fun.__qualname__} takes *args or **kwargs, which are not "
+                raise StaticError(f"{callee.name} takes *args or **kwargs, which are not "
                                   "supported")
         try:
-            bound = signature.bind(*args, **kwargs)
+            bound = callee.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise StaticError(f"calling {fun.__qualname__}: {exc}") from None
+            raise StaticError(f"calling {callee.name}: {exc}") from None
         bound.apply_defaults()
-        source = function_source(fun)
-        tracer = Tracer(self.graph, fun, source, dict(bound.arguments),
-                        self.stack + (fun.__code__,), top_level=False)
+        tracer = Tracer(self.graph, callee, dict(bound.arguments), self.stack + (callee.key,),
+                        top_level=False)
         return tracer.run()
 
     def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
@@ -520,15 +518,17 @@ def _describe_node(node: cst.CSTNode) -> str:
 
 
 def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
-    """Evaluate ``fun`` on ``args`` (parameter name -> value) into ``graph``."""
-    source = function_source(fun)
+    """Evaluate ``fun`` (a Python function or a Callee) on ``args`` (name -> value)."""
+    callee = as_callee(fun)
+    if callee is None:
+        raise UnsupportedError(f"{fun!r} is not a Python function with source code")
     try:
-        return Tracer(graph, fun, source, dict(args), (fun.__code__,), top_level=True).run()
+        return Tracer(graph, callee, dict(args), (callee.key,), top_level=True).run()
     except SymdiffError:
         raise
     except RecursionError:
         raise UnsupportedError("the function is too deeply nested to trace",
-                               source.filename, source.first_line, 1) from None
+                               callee.source.filename, callee.source.first_line, 1) from None
 
 
 __all__ = ["Tracer", "to_tensor", "trace"]

@@ -1,0 +1,55 @@
+"""Functions the tracer can evaluate from source: live Python functions, or functions read
+statically from a file that is never run (``symdiff.frontend.static_module``).
+
+Both give the tracer the same four things: a name, the parsed source, the signature (for
+binding arguments and defaults) and a way to look up the names the body uses.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+from collections.abc import Hashable
+from typing import Any, Protocol
+
+from symdiff.frontend.source import FunctionSource, function_source
+
+MISSING = object()
+
+
+class Callee(Protocol):
+    name: str
+    key: Hashable  # identity, for recursion checks
+    source: FunctionSource
+    signature: inspect.Signature
+
+    def lookup(self, ident: str) -> Any:
+        """The value of a free name of the body, or ``MISSING``."""
+
+
+class LiveFunction:
+    """A Python function object: its globals and closure give the values of its free names."""
+
+    def __init__(self, fun: Any):
+        self.fun = fun
+        self.name = fun.__qualname__
+        self.key = fun.__code__
+        self.source = function_source(fun)
+        self.signature = inspect.signature(fun)
+        closure = inspect.getclosurevars(fun) if fun.__closure__ else None
+        self._nonlocals = dict(closure.nonlocals) if closure else {}
+
+    def lookup(self, ident: str) -> Any:
+        for scope in (self._nonlocals, self.fun.__globals__):
+            if ident in scope:
+                return scope[ident]
+        return getattr(builtins, ident, MISSING)
+
+
+def as_callee(value: Any) -> Callee | None:
+    """The callee for a value the traced code calls, if it is a function with source."""
+    if inspect.isfunction(value):
+        return LiveFunction(value)
+    if hasattr(value, "source") and hasattr(value, "lookup") and hasattr(value, "signature"):
+        return value
+    return None
