@@ -169,8 +169,11 @@ CONSTANTS = textwrap.dedent('''
     SIZES = (1, 2)
     COMPUTED = np.ones(3)
 
+    def _scaled(x, factor=2.0):
+        return factor * x
+
     def uses_literals(x: "f8[n]"):
-        return np.sum(softplus(SCALE * x)) * SIZES[1] + m.pi
+        return np.sum(softplus(_scaled(x, SCALE))) * SIZES[1] + m.pi
 
     def uses_computed(x: "f8[n]"):
         return np.sum(x * COMPUTED)
@@ -183,6 +186,10 @@ def test_literal_constants_are_read_and_computed_ones_refused(tmp_path):
     run = run_cli("check", "c.py", "-f", "uses_computed", cwd=tmp_path)
     assert run.returncode == 2
     assert "c.py:8:12: this value is computed at the top level" in run.stderr
+    # the same-file helper was differentiated through, not written out
+    assert run_cli("gen", "c.py", "-f", "uses_literals", cwd=tmp_path).returncode == 0
+    assert "def grad_uses_literals" in (tmp_path / "c_grad.py").read_text()
+    assert "_scaled" not in (tmp_path / "c_grad.py").read_text()
 
 
 WRONG = textwrap.dedent('''
