@@ -97,3 +97,14 @@ def test_where_with_sqrt_branch_has_gradient_one_at_zero():
     with np.errstate(all="raise"):  # the branch not taken must not even warn
         g = symdiff.grad(piecewise_sqrt)(np.array([0.0, 0.5, 4.0]))
     np.testing.assert_allclose(g, [1.0, 1.0, 0.25])
+
+
+def scaled_softplus(x):
+    return np.sum(nn.softplus(-2.5 * x))
+
+
+def test_tails_keep_their_relative_accuracy():
+    x = np.array([-20.0, 0.0, 20.0])
+    g = symdiff.grad(scaled_softplus)(x)
+    np.testing.assert_allclose(g, -2.5 * sigmoid(-2.5 * x), rtol=1e-12)
+    assert g[2] != 0.0  # about -4.8e-22, not 1 - 1

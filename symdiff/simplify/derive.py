@@ -47,9 +47,11 @@ def tidy(expr: sp.Basic) -> sp.Basic:
         candidates.append(expanded)
         candidates.append(sp.factor_terms(expanded))
         if expr.has(sigmoid):
-            # sigmoid(-u) = 1 - sigmoid(u) lets terms cancel (BCE: sigmoid(z) - y); it is kept
-            # only when it makes the kernel smaller, since 1 - sigmoid(u) is less accurate.
-            candidates.append(sp.expand(expr.replace(_negated_sigmoid, _one_minus_sigmoid)))
+            # sigmoid(-u) = 1 - sigmoid(u) lets terms cancel (BCE: sigmoid(z) - y). It is used
+            # only when it merges sigmoids, since 1 - sigmoid(u) loses accuracy in the tail.
+            flipped = sp.expand(expr.replace(_negated_sigmoid, _one_minus_sigmoid))
+            if len(flipped.atoms(sigmoid)) < len(expr.atoms(sigmoid)):
+                candidates.append(flipped)
     if sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and not expr.has(sp.Piecewise, *_TRIGONOMETRIC):
         simplified = _guarded_simplify(expr, SIMPLIFY_SECONDS)
         if simplified is not None:
