@@ -19,7 +19,7 @@ import numpy as np
 from symdiff.errors import ArgumentError, SymdiffError
 from symdiff.pipeline import ArgSpec, GeneratedModule, Options, generate
 
-BACKENDS = ("numpy",)
+BACKENDS = ("numba", "numpy")
 
 
 def stop_gradient(x: Any) -> Any:
@@ -126,7 +126,8 @@ class GradFunction:
             with self._lock:
                 entry = self._cache.get(specs)
                 if entry is None:
-                    entry = _load(generate(self.fun, specs, self.options), self.with_value)
+                    entry = _load(generate(self.fun, specs, self.options), self.with_value,
+                                  self.options.backend)
                     self._cache[specs] = entry
         self._last = entry[0]
         return entry
@@ -174,13 +175,18 @@ def _as_array(value: Any) -> Any:
     return value
 
 
-def _load(module: GeneratedModule, with_value: bool) -> tuple[GeneratedModule, Callable]:
+def _load(module: GeneratedModule, with_value: bool,
+          backend: str) -> tuple[GeneratedModule, Callable]:
+    name = module.value_and_grad_name if with_value else module.grad_name
+    if backend == "numba":  # a real file, so that Numba can cache the compiled code
+        from symdiff.cache import import_file, module_file
+
+        return module, getattr(import_file(module_file(module.source, module.grad_name)), name)
     filename = f"<symdiff-generated {module.grad_name} {abs(hash(module.source)):x}>"
     linecache.cache[filename] = (len(module.source), None, module.source.splitlines(True),
                                  filename)
     namespace: dict[str, Any] = {}
     exec(compile(module.source, filename, "exec"), namespace)
-    name = module.value_and_grad_name if with_value else module.grad_name
     return module, namespace[name]
 
 

@@ -46,7 +46,7 @@ class GradCheckReport:
 def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = None,
                wrt: str | Sequence[str] | None = None, eps: float | None = None,
                rtol: float | None = None, atol: float | None = None,
-               seed: int = 0) -> GradCheckReport:
+               seed: int = 0, backend: str | None = None) -> GradCheckReport:
     """Compare symdiff's gradient of ``fun`` at ``args`` with central finite differences.
 
     Args:
@@ -57,6 +57,7 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
         rtol, atol: tolerance ``atol + rtol * max(|fd|, |symdiff|)``; defaults 1e-5 and
             1e-7 * max(1, |f(x)|).
         seed: for the random directions used on arrays bigger than 64 elements.
+        backend: the backend whose gradient is checked (default: ``grad``'s default).
 
     Returns:
         A report of the errors seen.
@@ -69,7 +70,8 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
     positions, _ = _normalise_argnums(fun, argnums, wrt)
     names = list(inspect.signature(fun).parameters)
     x = [_float64(a, names[i], i in positions) for i, a in enumerate(args)]
-    grads = grad(fun, tuple(positions))(*x)
+    options = {} if backend is None else {"backend": backend}
+    grads = grad(fun, tuple(positions), **options)(*x)
     return compare(lambda *a: float(fun(*a)), x, positions, names, grads, eps, rtol, atol,
                    seed, fun.__qualname__)
 

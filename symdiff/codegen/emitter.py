@@ -19,14 +19,14 @@ import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.helpers import HELPERS
-from symdiff.codegen.printer import NumpyPrinter
+from symdiff.codegen.printer import NumpyPrinter, print_value
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import broadcast_shapes, same_shape
 from symdiff.rules import primitive
 from symdiff.rules.shape_ops import shape_text
 
-_SIMPLE = re.compile(r"^[\w.]+(\[[\w.\[\]]*\])*$")
+SIMPLE = re.compile(r"^[\w.]+(\[[\w.\[\]]*\])*$")
 _INLINE = ("input", "dim")
 _VIEWS = ("transpose",)
 
@@ -66,18 +66,38 @@ class _Names:
         return name
 
 
-def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str]) -> cst.FunctionDef:
-    names = _Names(taken=set(spec.params) | {"np"} | set(HELPERS))
+@dataclass
+class Context:
+    """What a target needs to write one node: the graph, the spelling of each node written so
+    far, the names in use, the helpers used, and who uses each node."""
+
+    graph: Graph
+    text: dict[int, str]
+    names: _Names
+    helpers: set[str]
+    users: dict[int, list[int]]
+    outputs: set[int]
+
+
+def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
+                  target: Any = None) -> cst.FunctionDef:
+    target = target or NUMPY
+    names = _Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS))
     body: list[cst.BaseStatement] = []
     if spec.doc:
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
-    text: dict[int, str] = {}
+    users: dict[int, list[int]] = {n.id: [] for n in graph.nodes}
+    for n in graph.nodes:
+        for i in n.inputs:
+            users[i].append(n.id)
+    ctx = Context(graph, {}, names, helpers, users, set(_output_ids(spec.result)))
+    text = ctx.text
     last_origin, in_backward = None, False
     for node in graph.nodes:
         if node.op in _INLINE or (node.op == "const"):
             text[node.id] = _inline(node)
             continue
-        statements = _assign(graph, node, text, names, helpers)
+        statements = target.assign(ctx, node)
         if not statements:  # written inline where it is used
             continue
         comments: list[str] = []
@@ -97,8 +117,16 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str]) -> cst.Fu
     body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, text))]))
     params = cst.Parameters([cst.Param(cst.Name(p)) for p in spec.params])
     return cst.FunctionDef(name=cst.Name(spec.name), params=params,
-                           body=cst.IndentedBlock(body),
+                           body=cst.IndentedBlock(body), decorators=target.decorators(),
                            leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+
+
+def _output_ids(result: Any) -> list[int]:
+    if isinstance(result, Output):
+        return [result.node]
+    if isinstance(result, tuple):
+        return [i for r in result for i in _output_ids(r)]
+    return []
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:
@@ -115,8 +143,22 @@ def _inline(node: Node) -> str:
     return primitive(node.op).emit([], node)
 
 
-def _operand(text: str) -> str:
-    return text if _SIMPLE.match(text) else f"({text})"
+def operand(text: str) -> str:
+    return text if SIMPLE.match(text) else f"({text})"
+
+
+class NumpyTarget:
+    """Plain NumPy: a kernel is one broadcasting expression, an array op its NumPy call."""
+
+    name = "numpy"
+    imports = ("import numpy as np",)
+    helpers = HELPERS
+
+    def decorators(self) -> list[cst.Decorator]:
+        return []
+
+    def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        return _assign(ctx.graph, node, ctx.text, ctx.names, ctx.helpers)
 
 
 def _assign(graph: Graph, node: Node, text: dict[int, str], names: _Names,
@@ -129,15 +171,15 @@ def _assign(graph: Graph, node: Node, text: dict[int, str], names: _Names,
             return []
     else:
         prim = primitive(node.op)
-        args = [_operand(text[i]) for i in node.inputs]
+        args = [operand(text[i]) for i in node.inputs]
         value = prim.emit(args, node)
         helpers.update(h for h in prim.helpers if h in value)
-        if node.op in _VIEWS and _SIMPLE.match(value):  # x.T reads best where it is used
+        if node.op in _VIEWS and SIMPLE.match(value):  # x.T reads best where it is used
             text[node.id] = value
             return []
     target = names.fresh(node.name)
     text[node.id] = target
-    statements.append(_assignment(target, value))
+    statements.append(assignment(target, value))
     if node.op == "fused" and node.param("expr").has(sp.Piecewise):
         return [_guarded(statements)]
     return statements
@@ -152,16 +194,18 @@ def _guarded(statements: list[cst.BaseStatement]) -> cst.With:
     return cst.With(items=[cst.WithItem(_ERRSTATE)], body=cst.IndentedBlock(statements))
 
 
-def _assignment(target: str, value: str) -> cst.SimpleStatementLine:
+def assignment(target: str, value: str) -> cst.SimpleStatementLine:
+    """``target = value``; the target is a name or an element such as ``out[_i0, _i1]``."""
+    node = cst.Name(target) if target.isidentifier() else cst.parse_expression(target)
     return cst.SimpleStatementLine([cst.Assign(
-        targets=[cst.AssignTarget(cst.Name(target))], value=cst.parse_expression(value))])
+        targets=[cst.AssignTarget(node)], value=cst.parse_expression(value))])
 
 
 def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: _Names,
                 helpers: set[str], statements: list[cst.SimpleStatementLine]) -> str:
     by_id = {arg_symbol(i): _node_symbol(a) for i, a in enumerate(node.inputs)}
     expr = node.param("expr").xreplace(by_id)
-    symbols = {_node_symbol(a): _operand(text[a]) for a in node.inputs}
+    symbols = {_node_symbol(a): operand(text[a]) for a in node.inputs}
     printer = NumpyPrinter(symbols)
     expr = _reuse_names(expr, node, by_id, names, printer, statements)
     temps = sp.numbered_symbols("_cse")
@@ -169,11 +213,11 @@ def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: _Names,
     in_full: dict[sp.Symbol, sp.Basic] = {}
     for sym, sub in replacements:
         name = names.fresh(None)
-        statements.append(_assignment(name, printer.doprint(sub)))
+        statements.append(assignment(name, printer.doprint(sub)))
         symbols[sym] = name
         in_full[sym] = sub.xreplace(in_full)
         names.available.append((in_full[sym], name))  # later kernels reuse it
-    value = printer.doprint(reduced)
+    value = print_value(printer, reduced, node.is_float)
     helpers.update(printer.helpers)
     used = [graph[a] for a in node.inputs]
     if not same_shape(broadcast_shapes(*(n.shape for n in used)), node.shape) or (
@@ -205,7 +249,7 @@ def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: _Names, printer
         replaced = expr.subs(sub, marker)
         if sub != expr and replaced.count(marker) >= 2:
             var = names.fresh(name)
-            statements.append(_assignment(var, printer.doprint(sub)))
+            statements.append(assignment(var, printer.doprint(sub)))
             names.available.append((sub, var))
             expr = replaced.xreplace({marker: sp.Symbol(var, real=True)})
     return expr
@@ -228,12 +272,17 @@ def _result_expr(result: Any, text: dict[int, str]) -> cst.BaseExpression:
     return cst.parse_expression(repr(result))
 
 
+NUMPY = NumpyTarget()
+
+
 def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
-                header: list[str]) -> str:
-    body: list[cst.BaseStatement] = [cst.parse_statement("import numpy as np\n")]
+                header: list[str], target: Any = None) -> str:
+    target = target or NUMPY
+    body: list[cst.BaseStatement] = [cst.parse_statement(f"{line}\n") for line in target.imports]
     for name in sorted(helpers):
-        helper = cst.parse_module(HELPERS[name].lstrip("\n")).body[0]
-        body.append(helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]))
+        helper = cst.parse_module(target.helpers[name].lstrip("\n")).body[0]
+        body.append(helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+                                        decorators=target.decorators()))
     body.extend(functions)
     module = cst.Module(body=body, header=[cst.EmptyLine(comment=cst.Comment(f"# {h}".rstrip()))
                                            for h in header])

@@ -29,6 +29,13 @@ class UnprintableError(TypeError):
     pass
 
 
+def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool) -> str:
+    """A kernel's value; a float kernel that folded to an integer stays a float (1.0, not 1)."""
+    if floating and expr.is_Number:
+        return repr(float(expr))
+    return printer.doprint(expr)
+
+
 class NumpyPrinter(StrPrinter):
     """Prints a scalar kernel as a broadcasting NumPy expression."""
 

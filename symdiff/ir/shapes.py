@@ -22,20 +22,24 @@ class DimTable:
     proves them equal, and later shape comparisons must know it."""
 
     def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+        self.parent: dict[str, Dim] = {}
 
     def find(self, d: Dim) -> Dim:
-        if isinstance(d, int):
-            return d
-        while d in self.parent:
+        while isinstance(d, str) and d in self.parent:
             d = self.parent[d]
         return d
 
-    def union(self, a: str, b: str) -> str:
+    def union(self, a: Dim, b: Dim) -> Dim:
         ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[rb] = ra  # the older size stays the name
-        return ra
+        if ra == rb:
+            return ra
+        if isinstance(rb, str):
+            self.parent[rb] = ra  # the older size stays the name; a known size wins
+            return ra
+        if isinstance(ra, str):
+            self.parent[ra] = rb
+            return rb
+        raise ShapeError(f"sizes {ra} and {rb} differ")
 
 
 _TABLE: ContextVar[DimTable | None] = ContextVar("symdiff_dims", default=None)
@@ -61,9 +65,7 @@ def canon(d: Dim) -> Dim:
 
 
 def unify(a: Dim, b: Dim) -> Dim:
-    if isinstance(a, str) and isinstance(b, str):
-        return _table().union(a, b)
-    return a if isinstance(a, int) else b
+    return _table().union(a, b)
 
 
 def same_shape(a: Shape, b: Shape) -> bool:

@@ -23,7 +23,11 @@ def _matmul_infer(inputs: list[Node], params: dict) -> tuple:
 
 
 def _t(g: Graph, x: Node) -> Node:
-    return g.add("transpose", [x], make_params(axes=(1, 0))) if x.rank == 2 else x
+    if x.rank != 2:
+        return x
+    if x.op == "transpose":  # (a.T).T is a
+        return g[x.inputs[0]]
+    return g.add("transpose", [x], make_params(axes=(1, 0)))
 
 
 def _matmul_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:

@@ -1,0 +1,292 @@
+"""The Numba target: kernels become explicit loops, compiled with ``numba.njit``.
+
+Contract: the same graph the NumPy target writes, written for ``numba.njit(cache=True)``:
+- a fused kernel is a loop nest over its output shape computing one element per iteration;
+  an input is indexed with the loop variables, or 0 along a dimension it broadcasts;
+- a kernel used only by a reduction is not stored: the reduction's loop computes it, so a
+  forward value such as ``sum(sin(x) * exp(-x**2))`` is one pass with no temporary array;
+- contractions call BLAS through ``np.dot``; shape ops use Numba's NumPy support;
+- gathers and their scatter-add adjoints are loops.
+Branches of ``np.where`` become conditional expressions, so the branch not taken is never
+evaluated (no warnings to silence).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+import sympy as sp
+
+from symdiff.codegen.emitter import SIMPLE, Context, assignment, operand
+from symdiff.codegen.helpers import HELPERS
+from symdiff.codegen.printer import NumpyPrinter, print_value
+from symdiff.errors import UnsupportedError
+from symdiff.ir.fused import arg_symbol
+from symdiff.ir.graph import Node
+from symdiff.ir.shapes import canon
+from symdiff.rules import primitive
+from symdiff.rules.indexing import index_text
+from symdiff.rules.shape_ops import shape_text
+
+REDUCTIONS = ("sum", "mean", "max", "min")
+_START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}
+
+
+class ScalarPrinter(NumpyPrinter):
+    """Kernels evaluated one element at a time: branches as conditional expressions."""
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        *pieces, (last, cond) = expr.args
+        text = self._print(last) if cond == sp.true else "np.nan"
+        for value, c in reversed(pieces):
+            text = f"({self._print(value)} if {self._print(c)} else {text})"
+        return text
+
+    def _print_And(self, expr) -> str:
+        return " and ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Or(self, expr) -> str:
+        return " or ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Not(self, expr) -> str:
+        return f"not ({self._print(expr.args[0])})"
+
+
+class NumbaTarget:
+    name = "numba"
+    imports = ("import numba", "import numpy as np")
+    helpers = HELPERS
+
+    def decorators(self) -> list[cst.Decorator]:
+        return [cst.Decorator(cst.parse_expression("numba.njit(cache=True)"))]
+
+    def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        if node.op == "fused":
+            if self._feeds_only_a_reduction(ctx, node):
+                return []  # computed inside the reduction's loop
+            return self._kernel(ctx, node)
+        if node.op in REDUCTIONS:
+            return self._reduction(ctx, node)
+        writer = getattr(self, f"_op_{node.op}", None)
+        if writer is not None:
+            return writer(ctx, node)
+        prim = primitive(node.op)
+        if node.op in _NUMPY_SPELLING and prim.emit is not None:
+            args = [operand(ctx.text[i]) for i in node.inputs]
+            return self._store(ctx, node, prim.emit(args, node))
+        raise UnsupportedError(f"the numba backend cannot compile {node.op!r} yet; use "
+                               "backend='numpy' for this function")
+
+    # --- kernels ----------------------------------------------------------------------------
+
+    def _feeds_only_a_reduction(self, ctx: Context, node: Node) -> bool:
+        users = ctx.users[node.id]
+        return node.id not in ctx.outputs and len(users) == 1 and \
+            ctx.graph[users[0]].op in REDUCTIONS and node.rank > 0
+
+    def _kernel(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        loops = _loop_vars(node.rank)
+        body, value = self._element(ctx, node, loops, node.shape)
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        if node.rank == 0:
+            return [*body, assignment(target, value)]
+        allocate = assignment(target, f"np.empty({shape_text(node.shape)}, "
+                                       f"dtype=np.{node.dtype})")
+        store = assignment(f"{target}[{', '.join(loops)}]", value)
+        return [allocate, _loop_nest(loops, node.shape, [*body, store])]
+
+    def _element(self, ctx: Context, node: Node, loops: list[str], shape: tuple
+                 ) -> tuple[list[cst.BaseStatement], str]:
+        """Statements and the expression for one element of kernel ``node`` at ``loops``."""
+        expr = node.param("expr")
+        names = {arg_symbol(k): _index(ctx, ctx.graph[i], loops, shape)
+                 for k, i in enumerate(node.inputs)}
+        temps = sp.numbered_symbols("_cse")
+        replacements, (reduced,) = sp.cse([expr], symbols=temps, order="none")
+        printer = ScalarPrinter(names)
+        body = []
+        for sym, sub in replacements:
+            name = ctx.names.fresh(None)
+            body.append(assignment(name, printer.doprint(sub)))
+            names[sym] = name
+        value = print_value(printer, reduced, node.is_float)
+        ctx.helpers.update(printer.helpers)
+        return body, value
+
+    def _reduction(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        source = ctx.graph[node.inputs[0]]
+        loops = _loop_vars(source.rank)
+        if source.op == "fused" and self._feeds_only_a_reduction(ctx, source):
+            body, value = self._element(ctx, source, loops, source.shape)
+        else:
+            body, value = [], _index(ctx, source, loops, source.shape)
+        axes, keep = node.param("axes"), node.param("keepdims")
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        if node.rank == 0:
+            slot, init = target, assignment(target, _START[node.op])
+        else:
+            kept = [("0" if keep else None) if a in axes else v for a, v in enumerate(loops)]
+            slot = f"{target}[{', '.join(k for k in kept if k is not None)}]"
+            init = assignment(target, f"np.full({shape_text(node.shape)}, {_START[node.op]}, "
+                                       f"dtype=np.{node.dtype})")
+        if node.op in ("sum", "mean"):
+            update = cst.SimpleStatementLine([cst.AugAssign(
+                cst.parse_expression(slot), cst.AddAssign(), cst.parse_expression(value))])
+        else:
+            update = assignment(slot, f"{node.op}({slot}, {value})")
+        statements = [init, _loop_nest(loops, source.shape, [*body, update])]
+        if node.op == "mean":
+            from symdiff.ir.shapes import dim_product
+
+            count = dim_product([source.shape[a] for a in axes])
+            statements.append(assignment(target, f"{target} / {operand(str(count))}"))
+        if node.rank == 0 and node.dtype != "float64":
+            statements.append(assignment(target, f"np.{node.dtype}({target})"))
+        return statements
+
+    # --- array operations -------------------------------------------------------------------
+
+    def _store(self, ctx: Context, node: Node, value: str) -> list[cst.BaseStatement]:
+        if node.op in ("transpose",) and SIMPLE.match(value):
+            ctx.text[node.id] = value
+            return []
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        return [assignment(target, value)]
+
+    def _op_matmul(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        a, b = (_contiguous(ctx, i) for i in node.inputs)
+        return self._store(ctx, node, f"np.dot({a}, {b})")
+
+    def _op_outer(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        a, b = (_contiguous(ctx, i) for i in node.inputs)
+        return self._store(ctx, node, f"np.outer({a}, {b})")
+
+    def _reshape_to(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        x = _contiguous(ctx, node.inputs[0])
+        return self._store(ctx, node, f"{x}.reshape({shape_text(node.shape)})")
+
+    _op_reshape = _op_expand_dims = _op_squeeze = _reshape_to
+
+    def _op_getitem(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        index = node.param("index")
+        if not any(_is_array(i) for i in index):
+            args = [operand(ctx.text[i]) for i in node.inputs]
+            return self._store(ctx, node, primitive("getitem").emit(args, node))
+        return self._gather(ctx, node, scatter=False)
+
+    def _op_scatter(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        index = node.param("index")
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        ct, like = (ctx.text[i] for i in node.inputs[:2])
+        zeros = assignment(target, f"np.zeros({operand(like)}.shape, dtype=np.{node.dtype})")
+        if not any(_is_array(i) for i in index):  # basic indexing reads each element once
+            text = index_text(index, [])
+            return [zeros, assignment(f"{target}[{text}]", ct)]
+        ctx.text[node.id] = target
+        return [zeros, *self._gather(ctx, node, scatter=True, into=target)]
+
+    def _gather(self, ctx: Context, node: Node, scatter: bool,
+                into: str | None = None) -> list[cst.BaseStatement]:
+        """x[i0, i1, ...] with integer arrays for the leading axes (as gathers are written),
+        or its adjoint, which adds the cotangent back at the same places."""
+        index = node.param("index")
+        n_arrays = sum(1 for i in index if _is_array(i))
+        if index != tuple(("array", k) for k in range(n_arrays)):
+            raise UnsupportedError("the numba backend compiles integer-array indexing only on "
+                                   "the leading axes (x[rows, cols]); use backend='numpy'")
+        graph = ctx.graph
+        arrays = [graph[i] for i in node.inputs[(2 if scatter else 1):]]
+        source = graph[node.inputs[1] if scatter else node.inputs[0]]
+        picked = graph[node.inputs[0]] if scatter else node
+        loops = _loop_vars(picked.rank)
+        adv_rank = picked.rank - (source.rank - n_arrays)
+        adv_loops, rest = loops[:adv_rank], loops[adv_rank:]
+        where = [_index(ctx, a, adv_loops, picked.shape[:adv_rank]) for a in arrays] + rest
+        if scatter:
+            ct = _index(ctx, picked, loops, picked.shape)
+            update = cst.SimpleStatementLine([cst.AugAssign(
+                cst.parse_expression(f"{into}[{', '.join(where)}]"), cst.AddAssign(),
+                cst.parse_expression(ct))])
+            return [_loop_nest(loops, picked.shape, [update])]
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        x = ctx.text[source.id]
+        return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
+                _loop_nest(loops, node.shape, [assignment(
+                    f"{target}[{', '.join(loops)}]", f"{operand(x)}[{', '.join(where)}]")])]
+
+    def _op_take_along_axis(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        x, idx = (ctx.graph[i] for i in node.inputs)
+        axis = node.param("axis")
+        loops = _loop_vars(node.rank)
+        where = [_index(ctx, idx, loops, node.shape) if a == axis else
+                 ("0" if canon(x.shape[a]) == 1 else v) for a, v in enumerate(loops)]
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
+                _loop_nest(loops, node.shape, [assignment(
+                    f"{target}[{', '.join(loops)}]",
+                    f"{operand(ctx.text[x.id])}[{', '.join(where)}]")])]
+
+    def _op_take_along_axis_adjoint(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        ct, like, idx = (ctx.graph[i] for i in node.inputs)
+        axis = node.param("axis")
+        loops = _loop_vars(ct.rank)
+        where = [_index(ctx, idx, loops, ct.shape) if a == axis else
+                 ("0" if canon(like.shape[a]) == 1 else v) for a, v in enumerate(loops)]
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        update = cst.SimpleStatementLine([cst.AugAssign(
+            cst.parse_expression(f"{target}[{', '.join(where)}]"), cst.AddAssign(),
+            cst.parse_expression(_index(ctx, ct, loops, ct.shape)))])
+        return [assignment(target, f"np.zeros({operand(ctx.text[like.id])}.shape, "
+                                    f"dtype=np.{node.dtype})"),
+                _loop_nest(loops, ct.shape, [update])]
+
+
+_NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
+
+
+def _is_array(item: Any) -> bool:
+    return isinstance(item, tuple) and item[0] == "array"
+
+
+def _loop_vars(rank: int) -> list[str]:
+    return [f"_i{k}" for k in range(rank)]
+
+
+def _index(ctx: Context, node: Node, loops: list[str], shape: tuple) -> str:
+    """The element of ``node`` at loop position ``loops`` over ``shape`` (broadcasting)."""
+    text = operand(ctx.text[node.id])
+    if node.rank == 0:
+        return text
+    offset = len(shape) - node.rank
+    parts = ["0" if canon(d) == 1 and canon(shape[k + offset]) != 1 else loops[k + offset]
+             for k, d in enumerate(node.shape)]
+    return f"{text}[{', '.join(parts)}]"
+
+
+_VIEWS = ("getitem", "broadcast_to", "transpose")
+
+
+def _contiguous(ctx: Context, node_id: int) -> str:
+    """np.dot and reshape want contiguous arrays; slices and broadcasts may not be."""
+    text = operand(ctx.text[node_id])
+    return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in _VIEWS else text
+
+
+def _loop_nest(loops: list[str], shape: tuple, body: list[cst.BaseStatement]) -> cst.For:
+    statement: Any = None
+    for var, dim in reversed(list(zip(loops, shape, strict=True))):
+        inner = [statement] if statement is not None else body
+        statement = cst.For(target=cst.Name(var), iter=cst.parse_expression(f"range({dim})"),
+                            body=cst.IndentedBlock(inner))
+    return statement
+
+
+NUMBA = NumbaTarget()
