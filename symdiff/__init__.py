@@ -15,7 +15,7 @@ from symdiff.errors import (
     SymdiffError,
     UnsupportedError,
 )
-from symdiff.pipeline import VERSION as __version__
+from symdiff.version import VERSION as __version__
 
 __all__ = [
     "ArgumentError", "GradientCheckError", "SymdiffError", "UnsupportedError", "__version__",

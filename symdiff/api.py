@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from symdiff.errors import ArgumentError, SymdiffError
-from symdiff.pipeline import ArgSpec, GeneratedModule, Options, generate
+from symdiff.signature import ArgSpec, Options
 
 BACKENDS = ("numba", "numpy")
 
@@ -100,9 +100,10 @@ class GradFunction:
         self.with_value = with_value
         self._signature = inspect.signature(fun)
         self._names = list(self._signature.parameters)
-        self._cache: dict[tuple, tuple[GeneratedModule, Callable]] = {}
+        self._cache: dict[tuple, tuple[Any, Callable]] = {}
+        self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
         self._lock = threading.Lock()
-        self._last: GeneratedModule | None = None
+        self._last: Any = None  # the GeneratedModule of the latest call
         functools.update_wrapper(self, fun)
 
     def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
@@ -113,11 +114,11 @@ class GradFunction:
         bound.apply_defaults()
         return [bound.arguments[n] for n in self._names]
 
-    def specialise(self, *args: Any, **kwargs: Any) -> GeneratedModule:
+    def specialise(self, *args: Any, **kwargs: Any) -> Any:
         """Generate (or fetch) the code for the signature of these arguments."""
         return self._compiled(self._bind(args, kwargs))[0]
 
-    def _compiled(self, values: list[Any]) -> tuple[GeneratedModule, Callable]:
+    def _compiled(self, values: list[Any]) -> tuple[Any, Callable]:
         specs = tuple(
             _arg_spec(name, _as_array(v), i in self.options.argnums)
             for i, (name, v) in enumerate(zip(self._names, values, strict=True)))
@@ -126,6 +127,8 @@ class GradFunction:
             with self._lock:
                 entry = self._cache.get(specs)
                 if entry is None:
+                    from symdiff.pipeline import generate  # the compiler loads when needed
+
                     entry = _load(generate(self.fun, specs, self.options), self.with_value,
                                   self.options.backend)
                     self._cache[specs] = entry
@@ -133,8 +136,15 @@ class GradFunction:
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        values = [_as_array(v) for v in self._bind(args, kwargs)]
-        _, compiled = self._compiled(values)
+        key = _fast_key(args) if not kwargs else None
+        compiled = self._fast.get(key) if key is not None else None
+        if compiled is not None:  # a signature seen before: no binding, no specs
+            values: Any = args
+        else:
+            values = [_as_array(v) for v in self._bind(args, kwargs)]
+            _, compiled = self._compiled(values)
+            if key is not None and len(args) == len(self._names):
+                self._fast[key] = compiled
         result = compiled(*values)
         self._check_shapes(result, values)
         return result
@@ -169,14 +179,29 @@ class GradFunction:
         return f"```python\n{self._last.source}\n```"
 
 
+def _fast_key(args: tuple) -> tuple | None:
+    """A cheap key that determines the signature, or None where only the slow path can tell."""
+    key = []
+    for a in args:
+        kind = type(a)
+        if kind is np.ndarray:
+            key.append((a.dtype, a.ndim, tuple(d == 1 for d in a.shape) if 1 in a.shape else 0))
+        elif kind is float:
+            key.append(float)
+        elif kind in (int, str, bool, type(None)):
+            key.append((kind, a))
+        else:
+            return None
+    return tuple(key)
+
+
 def _as_array(value: Any) -> Any:
     if isinstance(value, list):
         return np.asarray(value, dtype=float)
     return value
 
 
-def _load(module: GeneratedModule, with_value: bool,
-          backend: str) -> tuple[GeneratedModule, Callable]:
+def _load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
     name = module.value_and_grad_name if with_value else module.grad_name
     if backend == "numba":  # a real file, so that Numba can cache the compiled code
         from symdiff.cache import import_file, module_file

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from symdiff.errors import GradientCheckError, SymdiffError
-from symdiff.pipeline import VERSION
+from symdiff.version import VERSION
 
 SHAPES_HELP = ("ranks of the arguments, NAME=DIM,DIM... with dimensions named (n, d) or numeric "
                "(1 marks a size-1 dimension); NAME= is a float scalar. Arguments without "

@@ -23,40 +23,9 @@ from symdiff.frontend.evaluator import trace
 from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import dim_scope, format_shape
+from symdiff.signature import ArgSpec, Options
 from symdiff.simplify.fuse import fuse
-
-VERSION = "0.1.0"
-
-
-@dataclass(frozen=True)
-class ArgSpec:
-    """What a generated gradient is specialised on for one argument."""
-
-    name: str
-    kind: str  # "array", "float" (a Python float) or "static" (any other Python value)
-    dtype: str = "float64"
-    unit_dims: tuple[bool, ...] = ()  # for arrays: which dimensions have size 1
-    value: Any = None  # for static arguments
-
-    def shape(self) -> tuple:
-        return tuple(1 if unit else f"{self.name}.shape[{i}]"
-                     for i, unit in enumerate(self.unit_dims))
-
-    def describe(self) -> str:
-        if self.kind == "static":
-            return f"{self.name}={self.value!r}"
-        if self.kind == "float":
-            return f"{self.name}: float"
-        dims = ", ".join("1" if unit else ":" for unit in self.unit_dims)
-        return f"{self.name}: {self.dtype}[{dims}]"
-
-
-@dataclass(frozen=True)
-class Options:
-    argnums: tuple[int, ...]
-    single: bool = False  # one gradient rather than a tuple
-    has_aux: bool = False
-    backend: str = "numpy"
+from symdiff.version import VERSION
 
 
 @dataclass

@@ -77,6 +77,7 @@ class Context:
     helpers: set[str]
     users: dict[int, list[int]]
     outputs: set[int]
+    done: set[int] = field(default_factory=set)  # written early, together with another node
 
 
 def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],

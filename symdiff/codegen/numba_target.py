@@ -24,7 +24,7 @@ from symdiff.codegen.printer import NumpyPrinter, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
-from symdiff.ir.shapes import canon
+from symdiff.ir.shapes import canon, dim_product
 from symdiff.rules import primitive
 from symdiff.rules.indexing import index_text
 from symdiff.rules.shape_ops import shape_text
@@ -53,10 +53,20 @@ class ScalarPrinter(NumpyPrinter):
         return f"not ({self._print(expr.args[0])})"
 
 
+NUMBA_HELPERS = {**HELPERS, "_sigmoid": '''
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow, with one exp."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + np.exp(-x))
+    e = np.exp(x)
+    return e / (1.0 + e)
+'''}
+
+
 class NumbaTarget:
     name = "numba"
     imports = ("import numba", "import numpy as np")
-    helpers = HELPERS
+    helpers = NUMBA_HELPERS
 
     def decorators(self) -> list[cst.Decorator]:
         return [cst.Decorator(cst.parse_expression("numba.njit(cache=True)"))]
@@ -94,8 +104,20 @@ class NumbaTarget:
             return [*body, assignment(target, value)]
         allocate = assignment(target, f"np.empty({shape_text(node.shape)}, "
                                        f"dtype=np.{node.dtype})")
-        store = assignment(f"{target}[{', '.join(loops)}]", value)
-        return [allocate, _loop_nest(loops, node.shape, [*body, store])]
+        slot = f"{target}[{', '.join(loops)}]"
+        store = assignment(slot, value)
+        # reductions of this kernel accumulate in the same loop: one pass over the data
+        before, inside, after = [], [], []
+        for user in ctx.users[node.id]:
+            reduction = ctx.graph[user]
+            if reduction.op in ("sum", "mean"):
+                init, update, finish = self._accumulator(ctx, reduction, loops, slot)
+                before.append(init)
+                inside.append(update)
+                after.extend(finish)
+                ctx.done.add(user)
+        return [allocate, *before, _loop_nest(loops, node.shape, [*body, store, *inside]),
+                *after]
 
     def _element(self, ctx: Context, node: Node, loops: list[str], shape: tuple
                  ) -> tuple[list[cst.BaseStatement], str]:
@@ -116,12 +138,21 @@ class NumbaTarget:
         return body, value
 
     def _reduction(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        if node.id in ctx.done:  # accumulated in the loop of the kernel it reduces
+            return []
         source = ctx.graph[node.inputs[0]]
         loops = _loop_vars(source.rank)
         if source.op == "fused" and self._feeds_only_a_reduction(ctx, source):
             body, value = self._element(ctx, source, loops, source.shape)
         else:
             body, value = [], _index(ctx, source, loops, source.shape)
+        init, update, finish = self._accumulator(ctx, node, loops, value)
+        return [init, _loop_nest(loops, source.shape, [*body, update]), *finish]
+
+    def _accumulator(self, ctx: Context, node: Node, loops: list[str], value: str
+                     ) -> tuple[cst.BaseStatement, cst.BaseStatement, list[cst.BaseStatement]]:
+        """Initialisation, per-element update and finishing statements of a reduction."""
+        source = ctx.graph[node.inputs[0]]
         axes, keep = node.param("axes"), node.param("keepdims")
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
@@ -137,15 +168,13 @@ class NumbaTarget:
                 cst.parse_expression(slot), cst.AddAssign(), cst.parse_expression(value))])
         else:
             update = assignment(slot, f"{node.op}({slot}, {value})")
-        statements = [init, _loop_nest(loops, source.shape, [*body, update])]
+        finish = []
         if node.op == "mean":
-            from symdiff.ir.shapes import dim_product
-
             count = dim_product([source.shape[a] for a in axes])
-            statements.append(assignment(target, f"{target} / {operand(str(count))}"))
+            finish.append(assignment(target, f"{target} / {operand(str(count))}"))
         if node.rank == 0 and node.dtype != "float64":
-            statements.append(assignment(target, f"np.{node.dtype}({target})"))
-        return statements
+            finish.append(assignment(target, f"np.{node.dtype}({target})"))
+        return init, update, finish
 
     # --- array operations -------------------------------------------------------------------
 
@@ -166,7 +195,7 @@ class NumbaTarget:
         return self._store(ctx, node, f"np.outer({a}, {b})")
 
     def _reshape_to(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
-        x = _contiguous(ctx, node.inputs[0])
+        x = _contiguous(ctx, node.inputs[0], order_matters=True)
         return self._store(ctx, node, f"{x}.reshape({shape_text(node.shape)})")
 
     _op_reshape = _op_expand_dims = _op_squeeze = _reshape_to
@@ -271,13 +300,13 @@ def _index(ctx: Context, node: Node, loops: list[str], shape: tuple) -> str:
     return f"{text}[{', '.join(parts)}]"
 
 
-_VIEWS = ("getitem", "broadcast_to", "transpose")
-
-
-def _contiguous(ctx: Context, node_id: int) -> str:
-    """np.dot and reshape want contiguous arrays; slices and broadcasts may not be."""
+def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
+    """np.dot takes C or Fortran order (so a transpose is free), not strided slices or
+    broadcasts; reshape needs C order."""
+    views = ("getitem", "broadcast_to", "transpose") if order_matters else \
+        ("getitem", "broadcast_to")
     text = operand(ctx.text[node_id])
-    return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in _VIEWS else text
+    return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in views else text
 
 
 def _loop_nest(loops: list[str], shape: tuple, body: list[cst.BaseStatement]) -> cst.For:

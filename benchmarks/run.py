@@ -1,0 +1,209 @@
+"""Value-and-gradient timings of symdiff against hand-written code and peers, in one process.
+
+    python benchmarks/run.py            # full sizes; writes benchmarks/RESULTS.md
+    python benchmarks/run.py --quick    # smaller sizes, prints only
+
+Every method's value and gradient is first checked against the hand-written NumPy gradient.
+Runs on one core with thread pools capped, so ratios compare like with like. Peers that are
+not installed (JAX, PyTorch, autograd) are reported as such.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"  # before NumPy loads its BLAS
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from problems import PROBLEMS, jax_loss  # noqa: E402
+
+import symdiff  # noqa: E402
+
+
+def pin_to_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def median_seconds(fun, args, budget: float = 0.4, least: int = 5) -> float:
+    fun(*args)
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < least or time.perf_counter() - start < budget:
+        t = time.perf_counter()
+        fun(*args)
+        times.append(time.perf_counter() - t)
+        if len(times) >= 20000:
+            break
+    return statistics.median(times)
+
+
+def flatten(result):
+    value, grads = result
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    return float(value), [np.asarray(g, dtype=float) for g in grads]
+
+
+def agrees(result, reference) -> bool:
+    (v, gs), (rv, rgs) = flatten(result), flatten(reference)
+    if not np.isclose(v, rv, rtol=1e-7) or len(gs) != len(rgs):
+        return False
+    return all(g.shape == r.shape and np.allclose(g, r, rtol=1e-6, atol=1e-12)
+               for g, r in zip(gs, rgs, strict=True))
+
+
+def methods(problem):
+    out = {
+        "symdiff numba": symdiff.value_and_grad(problem.loss, problem.argnums, backend="numba"),
+        "symdiff numpy": symdiff.value_and_grad(problem.loss, problem.argnums, backend="numpy"),
+        "hand NumPy": problem.numpy_vg,
+        "hand Numba": problem.numba_vg,
+    }
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        out["JAX jit"] = jax.jit(jax.value_and_grad(jax_loss(problem.key), problem.argnums))
+    except ImportError:
+        out["JAX jit"] = None
+    return out
+
+
+FIRST_CALL = """
+import json, sys, time
+t0 = time.perf_counter()
+import symdiff
+t1 = time.perf_counter()
+sys.path.insert(0, {here!r})
+from problems import PROBLEMS
+p = [p for p in PROBLEMS if p.key == {key!r}][0]
+args = p.data({quick})
+t2 = time.perf_counter()
+symdiff.value_and_grad(p.loss, p.argnums, backend="numba")(*args)
+t3 = time.perf_counter()
+print(json.dumps({{"import": t1 - t0, "first_call": t3 - t2,
+                   "sympy": "sympy" in sys.modules, "libcst": "libcst" in sys.modules}}))
+"""
+
+
+def first_calls(key: str, quick: bool) -> dict:
+    """First call in a new process with a cold cache, then in another with the warm cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "SYMDIFF_CACHE_DIR": cache}
+        code = FIRST_CALL.format(here=str(HERE), key=key, quick=quick)
+        runs = [json.loads(subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                          capture_output=True, text=True).stdout)
+                for _ in range(2)]
+    return {"cold": runs[0], "warm": runs[1]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller problems, no RESULTS.md")
+    parser.add_argument("--problems", default="", help="comma-separated keys, e.g. P1,P3")
+    options = parser.parse_args()
+    pin_to_one_core()
+    chosen = [p for p in PROBLEMS if not options.problems or p.key in options.problems.split(",")]
+    rows = []
+    for problem in chosen:
+        args = problem.data(options.quick)
+        reference = problem.numpy_vg(*args)
+        times, notes = {}, {}
+        for name, fun in methods(problem).items():
+            if fun is None:
+                notes[name] = "not installed"
+                continue
+            result = fun(*args)
+            if not agrees(result, reference):
+                raise SystemExit(f"{problem.key} {name}: disagrees with the hand-written gradient")
+            times[name] = median_seconds(fun, args)
+        forward = median_seconds(problem.loss, args)
+        calls = first_calls(problem.key, options.quick)
+        rows.append((problem, times, notes, forward, calls))
+        print(report_row(problem, times, forward, calls), flush=True)
+    if not options.quick:
+        (HERE / "RESULTS.md").write_text(results_markdown(rows))
+        print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+def fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def report_row(problem, times, forward, calls) -> str:
+    ours = times["symdiff numba"]
+    parts = [f"{problem.key} {problem.title}:"] + [f"{k} {fmt(v)}" for k, v in times.items()]
+    parts.append(f"| numba/hand-Numba {ours / times['hand Numba']:.2f}")
+    if "JAX jit" in times:
+        parts.append(f"numba/JAX {ours / times['JAX jit']:.2f}")
+    parts.append(f"v&g/forward {ours / forward:.2f}")
+    parts.append(f"first call cold {fmt(calls['cold']['first_call'])}, "
+                 f"warm {fmt(calls['warm']['first_call'])}")
+    return " ".join(parts)
+
+
+def results_markdown(rows) -> str:
+    import numba
+
+    versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}",
+                f"Numba {numba.__version__}"]
+    try:
+        import jax
+
+        versions.append(f"JAX {jax.__version__}")
+    except ImportError:
+        versions.append("JAX not installed")
+    lines = [
+        "# Benchmark results", "",
+        f"`python benchmarks/run.py`, {datetime.date.today().isoformat()}. Machine: "
+        f"{platform.machine()}, {os.cpu_count()} cores (shared), pinned to one core with thread "
+        f"pools capped. {', '.join(versions)}. Medians of repeats; ratios from the same run. "
+        "PyTorch and autograd: not installed.", "",
+        "## Value and gradient", "",
+        "| problem | symdiff numba | symdiff numpy | hand NumPy | hand Numba | JAX jit | "
+        "numba / hand Numba | numba / JAX | v&g / forward |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for problem, times, notes, forward, _ in rows:
+        cells = [fmt(times[k]) if k in times else notes.get(k, "-") for k in
+                 ("symdiff numba", "symdiff numpy", "hand NumPy", "hand Numba", "JAX jit")]
+        ours = times["symdiff numba"]
+        jax_ratio = f"{ours / times['JAX jit']:.2f}" if "JAX jit" in times else "-"
+        lines.append(f"| {problem.key} {problem.title} | {' | '.join(cells)} | "
+                     f"{ours / times['hand Numba']:.2f} | {jax_ratio} | {ours / forward:.2f} |")
+    lines += ["", "v&g / forward divides symdiff numba's value and gradient by the user's NumPy "
+              "function alone.", "",
+              "## First call (new process, after `import symdiff`)", "",
+              "| problem | import symdiff | cold: generate + compile | warm cache | "
+              "warm call loads SymPy / libcst |", "|---|---|---|---|---|"]
+    for problem, _, _, _, calls in rows:
+        warm = calls["warm"]
+        lines.append(f"| {problem.key} | {fmt(calls['cold']['import'])} | "
+                     f"{fmt(calls['cold']['first_call'])} | {fmt(warm['first_call'])} | "
+                     f"{'yes' if warm['sympy'] else 'no'} / {'yes' if warm['libcst'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
