@@ -145,7 +145,15 @@ class GradFunction:
             _, compiled = self._compiled(values)
             if key is not None and len(args) == len(self._names):
                 self._fast[key] = compiled
-        result = compiled(*values)
+        try:
+            result = compiled(*values)
+        except Exception as exc:
+            if type(exc).__module__.startswith("numba"):  # it failed to compile
+                raise SymdiffError(
+                    f"Numba could not compile the gradient of {self.fun.__qualname__} "
+                    f"({type(exc).__name__}); backend='numpy' runs the same code uncompiled. "
+                    f"Numba said: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+            raise
         self._check_shapes(result, values)
         return result
 
@@ -225,7 +233,7 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
 
 def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
          wrt: str | Sequence[str] | None = None, has_aux: bool = False,
-         backend: str = "numpy") -> GradFunction:
+         backend: str = "numba") -> GradFunction:
     """The gradient of a scalar function, generated from its source.
 
     Args:
@@ -236,7 +244,8 @@ def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None
         wrt: the same, by parameter name (``"w"`` or ``("w", "b")``); not with ``argnums``.
         has_aux: ``fun`` returns ``(loss, aux)``; the result is then ``(grads, aux)`` and aux is
             not differentiated.
-        backend: ``"numpy"``.
+        backend: ``"numba"`` (default: loops compiled with Numba, cached on disk) or
+            ``"numpy"`` (plain NumPy, nothing to compile).
 
     Returns:
         A callable with ``fun``'s parameters returning the gradient(s); ``.source`` shows the
@@ -247,7 +256,7 @@ def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None
 
 def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
                    wrt: str | Sequence[str] | None = None, has_aux: bool = False,
-                   backend: str = "numpy") -> GradFunction:
+                   backend: str = "numba") -> GradFunction:
     """Like :func:`grad`, returning ``(value, grads)``; with ``has_aux``,
     ``((value, aux), grads)``."""
     return _make(fun, argnums, wrt, has_aux, backend, with_value=True)

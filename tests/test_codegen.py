@@ -25,24 +25,25 @@ from tests.cases.golden_functions import CASES
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def generated(name: str) -> str:
+def generated(name: str, backend: str = "numpy") -> str:
     fun, args, argnums = CASES[name]
-    g = symdiff.grad(fun, argnums)
+    g = symdiff.grad(fun, argnums, backend=backend)
     g(*args)
     return g.source
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_golden(name):
-    path = GOLDEN / f"{name}.py"
-    text = generated(name)
+def test_golden(name, backend):
+    path = GOLDEN / ("" if backend == "numpy" else backend) / f"{name}.py"
+    text = generated(name, backend)
     if os.environ.get("SYMDIFF_UPDATE_GOLDEN"):
         path.parent.mkdir(exist_ok=True)
         path.write_text(text)
     expected = path.read_text()
     if text != expected:
         diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                            f"golden/{name}.py", "generated"))
+                                            str(path), "generated"))
         pytest.fail(f"generated code differs from the golden file:\n{diff}")
 
 
@@ -58,7 +59,8 @@ def test_golden_code_is_right(name):
 
 def test_output_is_byte_identical_across_processes():
     script = ("from tests.test_codegen import generated; from tests.cases.golden_functions "
-              "import CASES; print(''.join(generated(n) for n in sorted(CASES)))")
+              "import CASES; print(''.join(generated(n, b) for n in sorted(CASES) "
+              "for b in ('numpy', 'numba')))")
     outputs = set()
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

@@ -38,11 +38,12 @@ def arguments(fun, seed=0):
     return [make(p, rng) for p in inspect.signature(fun).parameters]
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_against_finite_differences(name):
+def test_against_finite_differences(name, backend):
     fun = getattr(corpus, name)
     args = arguments(fun)
-    symdiff.check_grad(fun, *args, argnums=tuple(range(len(args))))
+    symdiff.check_grad(fun, *args, argnums=tuple(range(len(args))), backend=backend)
 
 
 @pytest.mark.parametrize("name", [n for n in FUNCTIONS if n not in USES_SYMDIFF])

@@ -187,11 +187,11 @@ class NumbaTarget:
         return [assignment(target, value)]
 
     def _op_matmul(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
-        a, b = (_contiguous(ctx, i) for i in node.inputs)
+        a, b = (_blas_operand(ctx, i, node.dtype) for i in node.inputs)
         return self._store(ctx, node, f"np.dot({a}, {b})")
 
     def _op_outer(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
-        a, b = (_contiguous(ctx, i) for i in node.inputs)
+        a, b = (_blas_operand(ctx, i, node.dtype) for i in node.inputs)
         return self._store(ctx, node, f"np.outer({a}, {b})")
 
     def _reshape_to(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
@@ -307,6 +307,14 @@ def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
         ("getitem", "broadcast_to")
     text = operand(ctx.text[node_id])
     return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in views else text
+
+
+def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:
+    """Numba's np.dot wants both operands of the result's dtype (NumPy would promote)."""
+    text = _contiguous(ctx, node_id)
+    if ctx.graph[node_id].dtype != dtype:
+        return f"{operand(text)}.astype(np.{dtype})"
+    return text
 
 
 def _loop_nest(loops: list[str], shape: tuple, body: list[cst.BaseStatement]) -> cst.For:
