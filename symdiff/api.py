@@ -12,6 +12,7 @@ import inspect
 import linecache
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,16 @@ def _arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
                         "pass NumPy arrays, floats, or static ints/strings")
 
 
+@dataclass
+class CachedModule:
+    """A generated module found in the disk cache: its text and function names."""
+
+    source: str
+    grad_name: str
+    value_and_grad_name: str
+    signature: tuple
+
+
 class GradFunction:
     """A gradient function, specialised and cached per argument signature."""
 
@@ -127,12 +138,41 @@ class GradFunction:
             with self._lock:
                 entry = self._cache.get(specs)
                 if entry is None:
-                    from symdiff.pipeline import generate  # the compiler loads when needed
-
-                    entry = _load(generate(self.fun, specs, self.options), self.with_value,
-                                  self.options.backend)
+                    entry = self._recall(specs) or self._generate(specs)
                     self._cache[specs] = entry
         self._last = entry[0]
+        return entry
+
+    def _recall(self, specs: tuple) -> tuple[Any, Callable] | None:
+        """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
+        if self.options.backend != "numba":
+            return None
+        from symdiff import cache
+
+        key = cache.index_key(self.fun, specs, self.options)
+        found = cache.recall(key) if key else None
+        if found is None:
+            return None
+        path, names = found
+        module = cache.import_file(path)
+        loaded = CachedModule(path.read_text(), names["grad"], names["value_and_grad"], specs)
+        return loaded, getattr(module, loaded.value_and_grad_name if self.with_value
+                               else loaded.grad_name)
+
+    def _generate(self, specs: tuple) -> tuple[Any, Callable]:
+        from symdiff.pipeline import generate  # the compiler loads only when needed
+
+        module = generate(self.fun, specs, self.options)
+        entry = _load(module, self.with_value, self.options.backend)
+        if self.options.backend == "numba":
+            from symdiff import cache
+
+            key = cache.index_key(self.fun, specs, self.options)
+            if key is not None:
+                cache.remember(key, cache.module_file(module.source, module.grad_name),
+                               {"grad": module.grad_name,
+                                "value_and_grad": module.value_and_grad_name},
+                               [getattr(c, "fun", None) for c in module.read])
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -10,7 +10,10 @@ against the file itself. Deleting the directory clears the cache.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
+import inspect
+import json
 import os
 import sys
 import tempfile
@@ -53,3 +56,65 @@ def import_file(path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# --- finding a compiled gradient before generating it -------------------------------------------
+#
+# A warm call must not need SymPy or libcst: the index maps a key computed from the function's
+# source text, the signature and the options to the module file, and lists every function whose
+# source the generation read, with the hash of that source. An entry is used only when all of
+# those sources are unchanged.
+
+def source_hash(fun: object) -> str | None:
+    try:
+        return hashlib.sha256(inspect.getsource(fun).encode()).hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
+def index_key(fun: object, *parts: object) -> str | None:
+    digest = source_hash(fun)
+    if digest is None:
+        return None
+    from symdiff.version import VERSION
+
+    text = repr((VERSION, getattr(fun, "__module__", ""), getattr(fun, "__qualname__", ""),
+                 digest, *parts))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def remember(key: str, path: Path, names: dict[str, str], functions: list[object]) -> None:
+    """Record that ``key`` compiles to ``path`` (whose functions are ``names``), from the
+    sources of ``functions``."""
+    dependencies = []
+    for f in functions:
+        if f is None:
+            return  # a function read without a Python object: nothing to check later
+        digest = source_hash(f)
+        if digest is None or "<locals>" in f.__qualname__:
+            return  # cannot be checked later: do not index
+        dependencies.append([f.__module__, f.__qualname__, digest])
+    entry = {"module": path.name, "names": names, "dependencies": dependencies}
+    folder = cache_dir() / "index"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(entry, handle)
+    os.replace(temporary, folder / f"{key}.json")
+
+
+def recall(key: str) -> tuple[Path, dict[str, str]] | None:
+    """The module file for ``key`` and its function names, if every source it was generated
+    from is unchanged."""
+    try:
+        entry = json.loads((cache_dir() / "index" / f"{key}.json").read_text())
+        path = cache_dir() / entry["module"]
+        for module, qualname, digest in entry["dependencies"]:
+            obj: object = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+            if source_hash(inspect.unwrap(obj)) != digest:
+                return None
+        return (path, entry["names"]) if path.is_file() else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
+        return None  # missing, stale or corrupted: generate again

@@ -37,6 +37,7 @@ class GeneratedModule:
     functions: list[cst.FunctionDef] = field(repr=False)  # to assemble other modules from
     helpers: set[str] = field(repr=False)
     graph: Graph = field(repr=False)
+    read: list[Any] = field(default_factory=list, repr=False)  # functions whose source was used
 
 
 def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> GeneratedModule:
@@ -59,7 +60,8 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> Gen
                              spec.dtype, name=spec.name, intern=False)
         graph.inputs.append(node.id)
         env[spec.name] = Tensor(node)
-    result = trace(graph, callee, env)
+    read: list = []
+    result = trace(graph, callee, env, read)
     graph.origin = None
     loss, aux = _split_result(graph, result, options, source)
     aux_leaves: list[Node] = []
@@ -102,7 +104,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> Gen
     ]
     text = emit_module(functions, helpers, header, target)
     return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,
-                           functions, helpers, forward)
+                           functions, helpers, forward, read)
 
 
 def targets() -> dict[str, Any]:

@@ -51,3 +51,44 @@ def test_a_new_process_reuses_the_cache(tmp_path):
                            text=True, check=True).stdout.split() for _ in range(2)]
     assert runs[0][0] == runs[1][0] == "12.0"
     assert list(tmp_path.glob("__pycache__/*.nbi"))  # Numba's compiled-code index
+
+
+WARM = textwrap.dedent("""
+    import sys, numpy as np, symdiff
+    sys.path.insert(0, {tests!r})
+    import test_cache
+    print(symdiff.grad(test_cache.cubic, backend="numba")(np.array([2.0]))[0],
+          "sympy" in sys.modules, "libcst" in sys.modules)
+""")
+
+
+def test_a_warm_process_needs_neither_sympy_nor_libcst(tmp_path):
+    env = {"SYMDIFF_CACHE_DIR": str(tmp_path), "PATH": "", "HOME": str(tmp_path)}
+    script = WARM.format(tests=str(Path(__file__).parent))
+    cold, warm = (subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                                 text=True, check=True).stdout.split() for _ in range(2))
+    assert cold == ["12.0", "True", "True"]
+    assert warm == ["12.0", "False", "False"]
+
+
+def test_an_edited_helper_invalidates_the_entry(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path))
+    module = tmp_path / "edited_module.py"
+    module.write_text("import numpy as np\n\ndef inner(x):\n    return x ** 2\n\n"
+                      "def outer(x):\n    return np.sum(inner(x))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import edited_module
+
+    symdiff.grad(edited_module.outer)(np.array([3.0]))
+    from symdiff import cache
+    from symdiff.api import _arg_spec
+    from symdiff.signature import Options
+
+    specs = (_arg_spec("x", np.array([3.0]), True),)
+    key = cache.index_key(edited_module.outer, specs, Options((0,), True, False, "numba"))
+    assert cache.recall(key) is not None
+    module.write_text(module.read_text().replace("x ** 2", "x ** 3"))
+    import linecache
+
+    linecache.clearcache()
+    assert cache.recall(key) is None  # the helper's source changed: regenerate

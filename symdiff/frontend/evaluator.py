@@ -67,8 +67,10 @@ class Tracer:
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
-                 stack: tuple[Any, ...], top_level: bool):
+                 stack: tuple[Any, ...], top_level: bool, read: list[Callee] | None = None):
         self.graph = graph
+        self.read = read if read is not None else []  # every function whose source was used
+        self.read.append(callee)
         self.callee = callee
         self.source = callee.source
         self.env = env
@@ -466,7 +468,7 @@ class Tracer:
             raise StaticError(f"calling {callee.name}: {exc}") from None
         bound.apply_defaults()
         tracer = Tracer(self.graph, callee, dict(bound.arguments), self.stack + (callee.key,),
-                        top_level=False)
+                        top_level=False, read=self.read)
         return tracer.run()
 
     def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
@@ -517,13 +519,14 @@ def _describe_node(node: cst.CSTNode) -> str:
             "Set": "set"}.get(name, name)
 
 
-def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
-    """Evaluate ``fun`` (a Python function or a Callee) on ``args`` (name -> value)."""
+def trace(graph: Graph, fun: Any, args: dict[str, Any], read: list[Callee] | None = None) -> Any:
+    """Evaluate ``fun`` (a Python function or a Callee) on ``args`` (name -> value); ``read``
+    collects every function whose source the evaluation used."""
     callee = as_callee(fun)
     if callee is None:
         raise UnsupportedError(f"{fun!r} is not a Python function with source code")
     try:
-        return Tracer(graph, callee, dict(args), (callee.key,), top_level=True).run()
+        return Tracer(graph, callee, dict(args), (callee.key,), top_level=True, read=read).run()
     except SymdiffError:
         raise
     except RecursionError:
