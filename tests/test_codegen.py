@@ -78,7 +78,8 @@ def logistic(X, y, w):
 def test_generation_does_not_depend_on_array_sizes():
     small = (np.ones((10, 3)), np.ones(10), np.ones(3))
     big = (np.ones((1_000_000, 3)), np.ones(1_000_000), np.ones(3))
-    g_small, g_big = symdiff.grad(logistic, 2), symdiff.grad(logistic, 2)
+    g_small = symdiff.grad(logistic, 2, backend="numpy")
+    g_big = symdiff.grad(logistic, 2, backend="numpy")
     module_small = g_small.specialise(*small)
     module_big = g_big.specialise(*big)
     assert module_small.source == module_big.source

@@ -47,9 +47,12 @@ def backward(graph: Graph, output: Node, wrt: list[Node],
         prim = primitive(node.op)
         if prim.vjp is None:
             continue
+        # an elementwise node's contributions stand for arrays of the node's shape
+        logical = node.shape if prim.elementwise else None
         for i, c in zip(node.inputs, prim.vjp(graph, node, ct), strict=True):
             if c is not None and active[i]:
-                cts.setdefault(i, []).append(unbroadcast(graph, c, graph[i].shape))
+                cts.setdefault(i, []).append(unbroadcast(graph, c, graph[i].shape,
+                                                         logical=logical))
     grads = []
     for w in wrt:
         graph.origin = None

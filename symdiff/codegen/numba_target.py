@@ -116,7 +116,7 @@ class NumbaTarget:
                 inside.append(update)
                 after.extend(finish)
                 ctx.done.add(user)
-        return [allocate, *before, _loop_nest(loops, node.shape, [*body, store, *inside]),
+        return [allocate, *before, *_loop_nest(loops, node.shape, [*body, store, *inside]),
                 *after]
 
     def _element(self, ctx: Context, node: Node, loops: list[str], shape: tuple
@@ -147,7 +147,7 @@ class NumbaTarget:
         else:
             body, value = [], _index(ctx, source, loops, source.shape)
         init, update, finish = self._accumulator(ctx, node, loops, value)
-        return [init, _loop_nest(loops, source.shape, [*body, update]), *finish]
+        return [init, *_loop_nest(loops, source.shape, [*body, update]), *finish]
 
     def _accumulator(self, ctx: Context, node: Node, loops: list[str], value: str
                      ) -> tuple[cst.BaseStatement, cst.BaseStatement, list[cst.BaseStatement]]:
@@ -241,12 +241,12 @@ class NumbaTarget:
             update = cst.SimpleStatementLine([cst.AugAssign(
                 cst.parse_expression(f"{into}[{', '.join(where)}]"), cst.AddAssign(),
                 cst.parse_expression(ct))])
-            return [_loop_nest(loops, picked.shape, [update])]
+            return _loop_nest(loops, picked.shape, [update])
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         x = ctx.text[source.id]
         return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
-                _loop_nest(loops, node.shape, [assignment(
+                *_loop_nest(loops, node.shape, [assignment(
                     f"{target}[{', '.join(loops)}]", f"{operand(x)}[{', '.join(where)}]")])]
 
     def _op_take_along_axis(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
@@ -258,7 +258,7 @@ class NumbaTarget:
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
-                _loop_nest(loops, node.shape, [assignment(
+                *_loop_nest(loops, node.shape, [assignment(
                     f"{target}[{', '.join(loops)}]",
                     f"{operand(ctx.text[x.id])}[{', '.join(where)}]")])]
 
@@ -275,7 +275,7 @@ class NumbaTarget:
             cst.parse_expression(_index(ctx, ct, loops, ct.shape)))])
         return [assignment(target, f"np.zeros({operand(ctx.text[like.id])}.shape, "
                                     f"dtype=np.{node.dtype})"),
-                _loop_nest(loops, ct.shape, [update])]
+                *_loop_nest(loops, ct.shape, [update])]
 
 
 _NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
@@ -317,13 +317,15 @@ def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:
     return text
 
 
-def _loop_nest(loops: list[str], shape: tuple, body: list[cst.BaseStatement]) -> cst.For:
-    statement: Any = None
+def _loop_nest(loops: list[str], shape: tuple,
+               body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """``for`` loops over ``shape`` around ``body`` (just ``body`` for a scalar)."""
+    statements = body
     for var, dim in reversed(list(zip(loops, shape, strict=True))):
-        inner = [statement] if statement is not None else body
-        statement = cst.For(target=cst.Name(var), iter=cst.parse_expression(f"range({dim})"),
-                            body=cst.IndentedBlock(inner))
-    return statement
+        statements = [cst.For(target=cst.Name(var),
+                              iter=cst.parse_expression(f"range({dim})"),
+                              body=cst.IndentedBlock(statements))]
+    return statements
 
 
 NUMBA = NumbaTarget()

@@ -9,7 +9,16 @@ that turns a cotangent into the shape of its node: summing over broadcast axes, 
 from __future__ import annotations
 
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import Shape, ShapeError, canon, dim_product, dim_text, same_shape
+from symdiff.ir.shapes import (
+    Dim,
+    Shape,
+    ShapeError,
+    broadcast_shapes,
+    canon,
+    dim_product,
+    dim_text,
+    same_shape,
+)
 from symdiff.rules.registry import Primitive, register
 
 
@@ -22,18 +31,42 @@ def axis_text(axes: tuple[int, ...]) -> str:
     return str(axes[0]) if len(axes) == 1 else str(tuple(axes))
 
 
-def unbroadcast(graph: Graph, ct: Node, shape: Shape, exact: bool = False) -> Node:
-    """Sum ``ct`` down to ``shape`` over the axes broadcasting added or stretched."""
+def unbroadcast(graph: Graph, ct: Node, shape: Shape, exact: bool = False,
+                logical: Shape | None = None) -> Node:
+    """Sum ``ct`` down to ``shape`` over the axes broadcasting added or stretched.
+
+    ``ct`` may be smaller than the value it stands for (a scalar cotangent of a whole array):
+    ``logical`` is that value's shape. Along an axis where ``shape`` is 1 but ``logical`` is
+    not, ``ct`` is summed if it varies there, and multiplied by the axis' size if it does not.
+    """
+    from symdiff.ir.build import dim_node
     from symdiff.rules.reductions import reduce
 
-    lead = ct.rank - len(shape)
-    if lead > 0:
-        ct = reduce(graph, "sum", ct, tuple(range(lead)), keepdims=False)
-    offset = len(shape) - ct.rank
-    stretched = tuple(i for i, d in enumerate(ct.shape)
-                      if canon(shape[i + offset]) == 1 and canon(d) != 1)
+    full = broadcast_shapes(ct.shape, shape, *([logical] if logical is not None else []))
+    rank = len(full)
+
+    def at(s: Shape, axis: int) -> Dim | None:
+        k = axis - (rank - len(s))
+        return s[k] if k >= 0 else None
+
+    lead, stretched, repeats = [], [], []
+    for axis in range(rank):
+        target, size, have = at(shape, axis), canon(full[axis]), at(ct.shape, axis)
+        if (target is not None and canon(target) != 1) or size == 1:
+            continue
+        if have is not None and canon(have) != 1:
+            (lead if target is None else stretched).append(axis - (rank - ct.rank))
+        else:
+            repeats.append(full[axis])
+    if lead:
+        ct = reduce(graph, "sum", ct, tuple(lead), keepdims=False)
+        stretched = [a - len(lead) for a in stretched]
     if stretched:
-        ct = reduce(graph, "sum", ct, stretched, keepdims=True)
+        ct = reduce(graph, "sum", ct, tuple(stretched), keepdims=True)
+    if repeats:
+        ct = graph.add("mul", [ct, dim_node(graph, dim_product(repeats))])
+    if ct.rank > len(shape):  # leading axes of size 1
+        ct = graph.add("reshape", [ct], make_params(shape=shape))
     if exact and not same_shape(ct.shape, shape):
         ct = graph.add("broadcast_to", [ct], make_params(shape=shape))
     return ct

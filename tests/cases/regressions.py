@@ -1,0 +1,17 @@
+"""Programs the random-program tests once found wrong, kept so they stay right."""
+
+import numpy as np
+
+
+def scalar_broadcast_into_vector(x0, x2):
+    # A scalar cotangent stood for a whole vector: reducing it to the scalar input x0 must
+    # multiply by the vector's length (d/dx0 = 1.5 * len(x2)), not pass it through.
+    v2 = x0 + x2
+    return np.sum(v2 * 1.5)
+
+
+def sum_of_a_scalar(x0, w):
+    # np.sum of a rank-0 value made the Numba target emit an empty loop nest; w has no
+    # gradient at all (zeros of its shape).
+    v0 = np.exp(-x0 * x0)  # noqa: F841
+    return np.sum(x0 * 1.5)

@@ -1,0 +1,25 @@
+"""Failures found by the random-program tests, as fixed regression cases."""
+
+import numpy as np
+import pytest
+
+import symdiff
+from tests.cases import regressions
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_scalar_broadcast_into_vector(backend):
+    g0, g2 = symdiff.grad(regressions.scalar_broadcast_into_vector, (0, 1),
+                          backend=backend)(0.3, np.array([1.0, 2.0]))
+    assert g0 == 3.0
+    np.testing.assert_allclose(g2, [1.5, 1.5])
+    symdiff.check_grad(regressions.scalar_broadcast_into_vector, 0.3, np.array([1.0, 2.0]),
+                       argnums=(0, 1), backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_sum_of_a_scalar(backend):
+    grad = symdiff.grad(regressions.sum_of_a_scalar, (0, 1), backend=backend)
+    g0, gw = grad(0.3, np.ones((2, 2)))
+    assert g0 == 1.5
+    np.testing.assert_array_equal(gw, np.zeros((2, 2)))
