@@ -150,7 +150,8 @@ def main() -> None:
             "repeat (`python benchmarks/generation.py`):\n\n"
             f"| N = 10 | N = 10^6 | ratio |\n|---|---|---|\n"
             f"| {fmt(small)} | {fmt(big)} | {big / small:.2f} |\n\n"
-            "The generated source is byte-identical for both sizes (`tests/test_codegen.py`).\n")
+            "The generated source is byte-identical for both sizes (`tests/test_codegen.py`).\n"
+            "\n" + (HERE / "NOTES.md").read_text())
         (HERE / "RESULTS.md").write_text(text)
         print(f"wrote {HERE / 'RESULTS.md'}")
 
