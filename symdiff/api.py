@@ -96,6 +96,7 @@ class CachedModule:
     grad_name: str
     value_and_grad_name: str
     signature: tuple
+    size_checks: tuple = ()
 
 
 class GradFunction:
@@ -155,7 +156,8 @@ class GradFunction:
             return None
         path, names = found
         module = cache.import_file(path)
-        loaded = CachedModule(path.read_text(), names["grad"], names["value_and_grad"], specs)
+        loaded = CachedModule(path.read_text(), names["grad"], names["value_and_grad"], specs,
+                              tuple(tuple(c) for c in names.get("size_checks", ())))
         return loaded, getattr(module, loaded.value_and_grad_name if self.with_value
                                else loaded.grad_name)
 
@@ -171,20 +173,26 @@ class GradFunction:
             if key is not None:
                 cache.remember(key, cache.module_file(module.source, module.grad_name),
                                {"grad": module.grad_name,
-                                "value_and_grad": module.value_and_grad_name},
+                                "value_and_grad": module.value_and_grad_name,
+                                "size_checks": module.size_checks},
                                [getattr(c, "fun", None) for c in module.read])
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = _fast_key(args) if not kwargs else None
-        compiled = self._fast.get(key) if key is not None else None
-        if compiled is not None:  # a signature seen before: no binding, no specs
+        fast = self._fast.get(key) if key is not None else None
+        if fast is not None:  # a signature seen before: no binding, no specs
             values: Any = args
+            compiled, checks = fast
         else:
             values = [_as_array(v) for v in self._bind(args, kwargs)]
-            _, compiled = self._compiled(values)
+            module, compiled = self._compiled(values)
+            checks = module.size_checks
             if key is not None and len(args) == len(self._names):
-                self._fast[key] = compiled
+                self._fast[key] = (compiled, checks)
+        for i, a, j, b in checks:
+            if values[i].shape[a] != (b if j is None else values[j].shape[b]):
+                self._size_error(values, i, a, j, b)
         try:
             result = compiled(*values)
         except Exception as exc:
@@ -196,6 +204,13 @@ class GradFunction:
             raise
         self._check_shapes(result, values)
         return result
+
+    def _size_error(self, values: list[Any], i: int, a: int, j: int | None, b: int) -> None:
+        left = f"{self._names[i]}.shape[{a}] is {values[i].shape[a]}"
+        right = f"{b}" if j is None else f"{self._names[j]}.shape[{b}], which is " \
+            f"{values[j].shape[b]}"
+        raise ArgumentError(f"{self.fun.__qualname__}: {left}, but the function combines it "
+                            f"with {right}: they must be equal")
 
     def _check_shapes(self, result: Any, values: list[Any]) -> None:
         """Generated code assumes sizes derived by slicing (``x[1:]``) are not 1 where they
@@ -267,6 +282,9 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
           with_value: bool) -> Any:
     if fun is None:
         return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value)
+    if not hasattr(fun, "__code__"):
+        raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
+                            "functions from their source")
     positions, single = _normalise_argnums(fun, argnums, wrt)
     return GradFunction(fun, positions, single, has_aux, backend, with_value)
 

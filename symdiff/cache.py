@@ -9,6 +9,7 @@ against the file itself. Deleting the directory clears the cache.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -60,10 +61,10 @@ def import_file(path: Path) -> ModuleType:
 
 # --- finding a compiled gradient before generating it -------------------------------------------
 #
-# A warm call must not need SymPy or libcst: the index maps a key computed from the function's
-# source text, the signature and the options to the module file, and lists every function whose
-# source the generation read, with the hash of that source. An entry is used only when all of
-# those sources are unchanged.
+# A warm call must not need SymPy or libcst: the index maps a key computed from the compiler's
+# fingerprint, the function's source text, the signature and the options to the module file,
+# and lists every function whose source the generation read, with the hash of that source. An
+# entry is used only when all of those sources are unchanged.
 
 def source_hash(fun: object) -> str | None:
     try:
@@ -72,14 +73,24 @@ def source_hash(fun: object) -> str | None:
         return None
 
 
+@functools.cache
+def compiler_fingerprint() -> str:
+    """Identifies this copy of symdiff: its version and the size and time of each of its source
+    files, so that a changed compiler never reuses what an older one generated."""
+    from symdiff.version import VERSION
+
+    root = Path(__file__).parent
+    stats = [(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+             for p in sorted(root.rglob("*.py"))]
+    return hashlib.sha256(repr((VERSION, stats)).encode()).hexdigest()
+
+
 def index_key(fun: object, *parts: object) -> str | None:
     digest = source_hash(fun)
     if digest is None:
         return None
-    from symdiff.version import VERSION
-
-    text = repr((VERSION, getattr(fun, "__module__", ""), getattr(fun, "__qualname__", ""),
-                 digest, *parts))
+    text = repr((compiler_fingerprint(), getattr(fun, "__module__", ""),
+                 getattr(fun, "__qualname__", ""), digest, *parts))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -22,7 +22,7 @@ from symdiff.frontend.callee import as_callee
 from symdiff.frontend.evaluator import trace
 from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import dim_scope, format_shape
+from symdiff.ir.shapes import ARGUMENT_SIZE, dim_scope, format_shape
 from symdiff.signature import ArgSpec, Options
 from symdiff.simplify.fuse import fuse
 from symdiff.version import VERSION
@@ -38,11 +38,28 @@ class GeneratedModule:
     helpers: set[str] = field(repr=False)
     graph: Graph = field(repr=False)
     read: list[Any] = field(default_factory=list, repr=False)  # functions whose source was used
+    size_checks: tuple = ()  # argument sizes the code assumes equal (see _size_checks)
 
 
 def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> GeneratedModule:
-    with dim_scope():
-        return _generate(fun, signature, options)
+    with dim_scope() as sizes:
+        module = _generate(fun, signature, options)
+        module.size_checks = _size_checks(sizes.argument_equalities(), signature)
+        return module
+
+
+def _size_checks(equalities: list, signature: tuple[ArgSpec, ...]) -> tuple:
+    """(argument, axis, other argument or None, its axis or the size) for each equality."""
+    position = {s.name: i for i, s in enumerate(signature)}
+    checks = []
+    for left, right in equalities:
+        name, axis = ARGUMENT_SIZE.match(left).groups()
+        if isinstance(right, int):
+            checks.append((position[name], int(axis), None, right))
+        else:
+            other, other_axis = ARGUMENT_SIZE.match(right).groups()
+            checks.append((position[name], int(axis), position[other], int(other_axis)))
+    return tuple(checks)
 
 
 def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> GeneratedModule:

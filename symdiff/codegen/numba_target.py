@@ -69,7 +69,9 @@ class NumbaTarget:
     helpers = NUMBA_HELPERS
 
     def decorators(self) -> list[cst.Decorator]:
-        return [cst.Decorator(cst.parse_expression("numba.njit(cache=True)"))]
+        # NumPy's error model: 1/0 is inf, as in the NumPy target, not ZeroDivisionError
+        return [cst.Decorator(cst.parse_expression(
+            'numba.njit(cache=True, error_model="numpy")'))]
 
     def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         if node.op == "fused":

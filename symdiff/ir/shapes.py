@@ -10,6 +10,7 @@ known at generation time.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 
@@ -40,6 +41,19 @@ class DimTable:
             self.parent[ra] = rb
             return rb
         raise ShapeError(f"sizes {ra} and {rb} differ")
+
+    def argument_equalities(self) -> list[tuple[str, Dim]]:
+        """The sizes of arguments taken to equal another argument's size or a number: what a
+        caller's arrays must satisfy for the generated code to be right."""
+        pairs = []
+        for d in sorted(self.parent):
+            root = self.find(d)
+            if ARGUMENT_SIZE.match(d) and (isinstance(root, int) or ARGUMENT_SIZE.match(root)):
+                pairs.append((d, root))
+        return pairs
+
+
+ARGUMENT_SIZE = re.compile(r"^(\w+)\.shape\[(\d+)\]$")
 
 
 _TABLE: ContextVar[DimTable | None] = ContextVar("symdiff_dims", default=None)

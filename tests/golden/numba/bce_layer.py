@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow, with one exp."""
     if x >= 0.0:
@@ -14,7 +14,7 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_bce_layer(x, y, w, b):
     """Gradient of bce_layer with respect to w, b."""
     # z = np.matmul(x, w) + b
@@ -30,7 +30,7 @@ def grad_bce_layer(x, y, w, b):
     return (bw, bz)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_bce_layer(x, y, w, b):
     """Value of bce_layer and its gradient with respect to w, b."""
     # z = np.matmul(x, w) + b

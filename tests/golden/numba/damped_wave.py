@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_damped_wave(x):
     """Gradient of damped_wave with respect to x."""
     # backward pass
@@ -19,7 +19,7 @@ def grad_damped_wave(x):
     return bx
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_damped_wave(x):
     """Value of damped_wave and its gradient with respect to x."""
     # return np.sum(np.sin(x) * np.exp(-x ** 2) / (1 + x ** 2))

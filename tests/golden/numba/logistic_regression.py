@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow, with one exp."""
     if x >= 0.0:
@@ -14,7 +14,7 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_logistic_regression(X, y, w):
     """Gradient of logistic_regression with respect to w."""
     # margins = X @ w
@@ -30,7 +30,7 @@ def grad_logistic_regression(X, y, w):
     return bw
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_logistic_regression(X, y, w):
     """Value of logistic_regression and its gradient with respect to w."""
     # margins = X @ w

@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_mean_of_squares(x):
     """Gradient of mean_of_squares with respect to x."""
     # backward pass
@@ -16,7 +16,7 @@ def grad_mean_of_squares(x):
     return bx
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_mean_of_squares(x):
     """Value of mean_of_squares and its gradient with respect to x."""
     # z = y.mean()

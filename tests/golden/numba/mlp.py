@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow, with one exp."""
     if x >= 0.0:
@@ -14,7 +14,7 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_mlp(x, y, w1, b1, w2, b2):
     """Gradient of mlp with respect to w1, b1, w2, b2."""
     # h = nn.sigmoid(x @ w1 + b1)
@@ -48,7 +48,7 @@ def grad_mlp(x, y, w1, b1, w2, b2):
     return (bw1, bb1, bw2, bb2)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_mlp(x, y, w1, b1, w2, b2):
     """Value of mlp and its gradient with respect to w1, b1, w2, b2."""
     # h = nn.sigmoid(x @ w1 + b1)

@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_piecewise(x):
     """Gradient of piecewise with respect to x."""
     # backward pass
@@ -16,7 +16,7 @@ def grad_piecewise(x):
     return bx
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_piecewise(x):
     """Value of piecewise and its gradient with respect to x."""
     # return np.sum(np.where(x < 1, x, np.sqrt(x)))

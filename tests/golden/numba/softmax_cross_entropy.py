@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_softmax_cross_entropy(logits, labels):
     """Gradient of softmax_cross_entropy with respect to logits."""
     # return nn.cross_entropy(logits, labels)
@@ -48,7 +48,7 @@ def grad_softmax_cross_entropy(logits, labels):
     return blogits
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_softmax_cross_entropy(logits, labels):
     """Value of softmax_cross_entropy and its gradient with respect to logits."""
     # return nn.cross_entropy(logits, labels)

@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def grad_stopped(x, y):
     """Gradient of stopped with respect to x."""
     # backward pass
@@ -16,7 +16,7 @@ def grad_stopped(x, y):
     return bx
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def value_and_grad_stopped(x, y):
     """Value of stopped and its gradient with respect to x."""
     # out = np.matmul(x, y) + symdiff.stop_gradient(np.matmul(x, y))

@@ -1,0 +1,34 @@
+"""One function per primitive, differentiated at extreme values by tests/test_extreme_values."""
+
+import numpy as np
+
+from symdiff import nn
+
+
+def exp(x): return np.sum(np.exp(x))
+def log(x): return np.sum(np.log(x))
+def log1p(x): return np.sum(np.log1p(x))
+def expm1(x): return np.sum(np.expm1(x))
+def sqrt(x): return np.sum(np.sqrt(x))
+def sin(x): return np.sum(np.sin(x))
+def cos(x): return np.sum(np.cos(x))
+def tan(x): return np.sum(np.tan(x))
+def tanh(x): return np.sum(np.tanh(x))
+def sinh(x): return np.sum(np.sinh(x))
+def cosh(x): return np.sum(np.cosh(x))
+def arcsin(x): return np.sum(np.arcsin(x))
+def arccos(x): return np.sum(np.arccos(x))
+def arctan(x): return np.sum(np.arctan(x))
+def absolute(x): return np.sum(np.abs(x))
+def square(x): return np.sum(np.square(x))
+def sign(x): return np.sum(np.sign(x) * 3.0)
+def reciprocal(x): return np.sum(1.0 / x)
+def sigmoid(x): return np.sum(nn.sigmoid(x))
+def softplus(x): return np.sum(nn.softplus(x))
+def relu(x): return np.sum(nn.relu(x))
+def naive_sigmoid(x): return np.sum(1 / (1 + np.exp(-x)))
+def naive_softplus(x): return np.sum(np.log(1 + np.exp(x)))
+def bce_positive(x): return nn.binary_cross_entropy_with_logits(x, np.ones_like(x), reduction="sum")
+def bce_negative(x): return nn.binary_cross_entropy_with_logits(x, np.zeros_like(x), reduction="sum")
+def logsumexp(x): return nn.logsumexp(x)
+def cross_entropy_first(x): return nn.cross_entropy(x[None, :], np.zeros_like(x[:1], dtype=np.int64))
