@@ -56,7 +56,8 @@ def programs(draw):
     shape_of = dict(zip(names, shapes, strict=True))
     lines = []
     for k in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["unary", "binary", "binary", "reduce", "matmul"]))
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "reduce", "matmul",
+                                     "shape"]))
         a = draw(st.sampled_from(names))
         shape = shape_of[a]
         if kind == "unary":
@@ -71,6 +72,18 @@ def programs(draw):
             shape = tuple(1 if i == axis else d for i, d in enumerate(shape))
         elif kind == "matmul" and shape and shape[-1] == "m":
             expr = f"{a} @ np.cos(w)"  # w is (m, m): the shape is kept
+        elif kind == "shape" and len(shape) == 2:
+            expr = draw(st.sampled_from([
+                f"np.transpose(np.transpose({a}) * 1.5)",
+                f"np.squeeze(np.expand_dims({a}, 0), axis=0)",
+                f"{a}.reshape(-1).reshape({a}.shape)",
+                f"np.sum({a}[..., 1:], axis=-1, keepdims=True)",
+                f"{a}[:1, :] * {a} + {a}[:, -1:]",
+            ]))
+            if "1:]" in expr and shape[1] == "m":
+                shape = (shape[0], 1)
+            elif "1:]" in expr or ":1, :]" in expr:
+                expr = f"np.tanh({a})"  # the slice would be empty along a size-1 axis
         else:
             expr = f"np.tanh({a})"
         name = f"v{k}"

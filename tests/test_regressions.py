@@ -23,3 +23,9 @@ def test_sum_of_a_scalar(backend):
     g0, gw = grad(0.3, np.ones((2, 2)))
     assert g0 == 1.5
     np.testing.assert_array_equal(gw, np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_last_column(backend):
+    a = np.arange(6.0).reshape(3, 2)
+    symdiff.check_grad(regressions.last_column, a, backend=backend)

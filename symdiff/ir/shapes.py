@@ -159,12 +159,15 @@ def slice_length(d: Dim, start: int | None, stop: int | None, step: int | None) 
         if start is None and stop is None:
             return d if step == -1 else f"-(-{_paren(d)} // {-step})"
         raise ShapeError("negative slice steps with bounds need a known size")
+    if start is not None and start < 0 and (stop is None or stop < 0):
+        # both ends count from the end: x[-1:] has one element whatever the size
+        return max(0, -(-((stop or 0) - start) // step))
     lo = _bound(d, start, 0)
     hi = _bound(d, stop, None)
     if isinstance(lo, int) and lo == 0 and hi is None:
         length: Dim = d
     elif hi is None:
-        length = dim_add(d, -lo) if isinstance(lo, int) else f"{_paren(d)} - {lo}"
+        length = dim_add(d, -lo) if isinstance(lo, int) else f"{_paren(d)} - ({lo})"
     elif isinstance(lo, int) and isinstance(hi, int):
         return max(0, len(range(lo, hi, step)))
     elif isinstance(lo, int) and isinstance(hi, str):
