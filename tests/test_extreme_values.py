@@ -42,6 +42,15 @@ DERIVATIVES = {
     "relu": (lambda x: 1 if x > 0 else 0, None),
     "naive_sigmoid": (lambda x: sig(x) * sig(-x), None), "naive_softplus": (sig, None),
     "bce_positive": (lambda x: sig(x) - 1, None), "bce_negative": (sig, None),
+    "mse": (lambda x: 2 * x, None),
+    # log(p) is clamped at -100 as in PyTorch; at p = 1 the clamped log(1 - p) has slope 0
+    "bce_probability": (lambda p: -1 / p, lambda p: 0 < p <= 1),
+    "logaddexp_pair": (mp.tanh, None),
+    # maximum(x, x/2): a tie between two variables splits the gradient: 1/2 + 1/2 * 1/2
+    "maximum_pair": (lambda x: 1 if x > 0 else (0.5 if x < 0 else 0.75), None),
+    "minimum_pair": (lambda x: 0.5 if x > 0 else (1 if x < 0 else 0.75), None),
+    "where_pair": (lambda x: 1 if x > 0 else 2, None),
+    "power": (lambda x: 2.5 * x ** 1.5, lambda x: x > 0),
 }
 
 
@@ -85,15 +94,15 @@ def test_infinities(name, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", sorted(DERIVATIVES))
 def test_nan_in_nan_out(name, backend):
-    if name in ("sign", "relu"):
-        pytest.skip("constant pieces: their derivative is 0 even at NaN")
+    if name in ("sign", "relu", "where_pair", "maximum_pair", "minimum_pair"):
+        pytest.skip("piecewise: NaN selects a branch, whose derivative is a constant")
     with np.errstate(all="ignore"):
         got = symdiff.grad(getattr(extreme, name), backend=backend)(np.array([np.nan, 1.0]))
     assert np.isnan(got[0])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_logsumexp_and_cross_entropy_at_800(backend):
+def test_vector_functions_at_800(backend):
     x = np.array([800.0, -800.0, 0.0, 1e-8, -1e-8, 1.0, -1.0])
     e = [mp.exp(mp.mpf(v)) for v in x]
     softmax = np.array([float(v / sum(e)) for v in e])
@@ -103,3 +112,7 @@ def test_logsumexp_and_cross_entropy_at_800(backend):
     target[0] -= 1.0
     np.testing.assert_allclose(symdiff.grad(extreme.cross_entropy_first, backend=backend)(x),
                                target, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(symdiff.grad(extreme.log_softmax_first, backend=backend)(x),
+                               -target, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(symdiff.grad(extreme.softmax_first, backend=backend)(x),
+                               -softmax[0] * target, rtol=1e-12, atol=1e-300)

@@ -11,21 +11,21 @@ def _sigmoid(x):
     "_index_adjoint": '''
 def _index_adjoint(cotangent, like, index):
     """The adjoint of like[index] for basic indexing: no element is read twice."""
-    out = np.zeros(np.shape(like), dtype=cotangent.dtype)
+    out = np.zeros(np.shape(like), dtype=np.result_type(cotangent, like))
     out[index] = cotangent
     return out
 ''',
     "_scatter_add": '''
 def _scatter_add(cotangent, like, index):
     """The adjoint of like[index] for integer-array indexing: repeated reads accumulate."""
-    out = np.zeros(np.shape(like), dtype=cotangent.dtype)
+    out = np.zeros(np.shape(like), dtype=np.result_type(cotangent, like))
     np.add.at(out, index, cotangent)
     return out
 ''',
     "_take_along_axis_adjoint": '''
 def _take_along_axis_adjoint(cotangent, like, indices, axis):
     """The adjoint of np.take_along_axis(like, indices, axis)."""
-    out = np.zeros(np.shape(like), dtype=cotangent.dtype)
+    out = np.zeros(np.shape(like), dtype=np.result_type(cotangent, like))
     index = list(np.indices(cotangent.shape, sparse=True))
     index[axis] = np.broadcast_to(indices, cotangent.shape)
     np.add.at(out, tuple(index), cotangent)

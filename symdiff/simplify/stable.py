@@ -13,6 +13,7 @@ log(sigmoid(u)), log(1 - sigmoid(u))     -logaddexp(0, -u), -logaddexp(0, u)
 exp(a - logaddexp(a, b))                 sigmoid(a - b)
 log(1 + x)                               log1p(x)
 exp(x) - 1                               expm1(x)
+c*sigmoid(u) - c*sigmoid(-u)             c*tanh(u/2)   (no cancellation at 0)
 =======================================  ===================================
 
 Derivatives of sigmoid, tanh and exp are stated in terms of their output where the rules are
@@ -91,7 +92,8 @@ def _rewrite_node(e: sp.Basic) -> sp.Basic:
     if isinstance(e, sp.exp):
         return _rewrite_exp(e.args[0], e)
     if e.is_Add:
-        return _rewrite_expm1(e)
+        e = _rewrite_sigmoid_difference(e)
+        return _rewrite_expm1(e) if e.is_Add else e
     return e
 
 
@@ -125,6 +127,18 @@ def _rewrite_exp(arg: sp.Basic, whole: sp.Basic) -> sp.Basic:
             if rest == b:
                 return sigmoid(b - a)
     return whole
+
+
+def _rewrite_sigmoid_difference(add: sp.Add) -> sp.Basic:
+    terms = list(add.args)
+    for t in terms:
+        coefficient, factor = t.as_coeff_Mul()
+        if isinstance(factor, sigmoid):
+            partner = -coefficient * sigmoid(-factor.args[0])
+            if partner in terms:
+                rest = [s for s in terms if s is not t and s is not partner]
+                return sp.Add(*rest, coefficient * sp.tanh(factor.args[0] / 2))
+    return add
 
 
 def _rewrite_expm1(add: sp.Add) -> sp.Basic:

@@ -6,7 +6,7 @@ import numpy as np
 
 def _index_adjoint(cotangent, like, index):
     """The adjoint of like[index] for basic indexing: no element is read twice."""
-    out = np.zeros(np.shape(like), dtype=cotangent.dtype)
+    out = np.zeros(np.shape(like), dtype=np.result_type(cotangent, like))
     out[index] = cotangent
     return out
 

@@ -6,7 +6,7 @@ import numpy as np
 
 def _take_along_axis_adjoint(cotangent, like, indices, axis):
     """The adjoint of np.take_along_axis(like, indices, axis)."""
-    out = np.zeros(np.shape(like), dtype=cotangent.dtype)
+    out = np.zeros(np.shape(like), dtype=np.result_type(cotangent, like))
     index = list(np.indices(cotangent.shape, sparse=True))
     index[axis] = np.broadcast_to(indices, cotangent.shape)
     np.add.at(out, tuple(index), cotangent)
