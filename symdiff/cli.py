@@ -30,7 +30,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shapes", nargs="+", action="extend", default=[],
                         metavar="NAME=DIMS", help=SHAPES_HELP)
     parser.add_argument("--backend", default="numpy", choices=("numpy", "numba", "cuda"),
-                        help="the code to generate (default numpy)")
+                        help="the code to generate: numpy (default; whole-array NumPy) or "
+                             "numba (loops compiled with numba.njit); cuda is not available "
+                             "yet")
 
 
 def build_parser() -> argparse.ArgumentParser:

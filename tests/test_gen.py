@@ -224,3 +224,18 @@ def test_unknown_backend_and_function(tmp_path):
     assert run_cli("gen", "examples/losses.py", "--backend", "tpu").returncode == 2
     run = run_cli("gen", "examples/losses.py", "-f", "nope", "-o", str(tmp_path / "x.py"))
     assert run.returncode == 2 and "no top-level function 'nope'" in run.stderr
+
+
+def test_numba_modules(tmp_path):
+    out = tmp_path / "losses_numba.py"
+    assert main(["gen", "examples/losses.py", "--backend", "numba", "-o", str(out),
+                 "--check"]) == 0
+    text = out.read_text()
+    imports = {line for line in text.splitlines() if line.startswith(("import", "from"))}
+    assert imports == {"import numba", "import numpy as np"}
+    assert "@numba.njit(cache=True" in text and "for _i0 in range(" in text
+
+
+def test_cuda_is_refused_clearly():
+    run = run_cli("gen", "examples/losses.py", "--backend", "cuda", "-o", "/dev/null")
+    assert run.returncode == 2 and "not available yet" in run.stderr
