@@ -87,11 +87,7 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
     body: list[cst.BaseStatement] = []
     if spec.doc:
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
-    users: dict[int, list[int]] = {n.id: [] for n in graph.nodes}
-    for n in graph.nodes:
-        for i in n.inputs:
-            users[i].append(n.id)
-    ctx = Context(graph, {}, names, helpers, users, set(_output_ids(spec.result)))
+    ctx = Context(graph, {}, names, helpers, graph.consumers(), set(_output_ids(spec.result)))
     text = ctx.text
     last_origin, in_backward = None, False
     for node in graph.nodes:

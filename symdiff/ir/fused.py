@@ -21,10 +21,6 @@ def arg_symbol(i: int) -> sp.Symbol:
     return sp.Symbol(f"_a{i}", real=True)
 
 
-def arg_index(symbol: sp.Symbol) -> int:
-    return int(symbol.name[2:])
-
-
 def make_fused(graph: Graph, expr: sp.Basic, symbols: Mapping[sp.Symbol, Node], shape: Shape,
                dtype: str, name: str | None = None,
                names: Mapping[sp.Basic, str] | None = None) -> Node:
@@ -46,7 +42,3 @@ def make_fused(graph: Graph, expr: sp.Basic, symbols: Mapping[sp.Symbol, Node], 
     if kept:
         params += (("names", kept),)
     return graph.add_raw("fused", tuple(used), params, shape, dtype, name)
-
-
-def fused_expr(node: Node) -> sp.Basic:
-    return node.param("expr")

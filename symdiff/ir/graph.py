@@ -112,12 +112,13 @@ class Graph:
     def args(self, node: Node) -> list[Node]:
         return [self.nodes[i] for i in node.inputs]
 
-    def consumers(self, roots: Iterable[int] | None = None) -> dict[int, list[int]]:
-        """Map each node id to the ids of the nodes that use it."""
-        users: dict[int, list[int]] = {n.id: [] for n in self.nodes}
+    def consumers(self, live: list[bool] | None = None) -> dict[int, list[int]]:
+        """Map each node id to the ids of the nodes that use it (among ``live`` ones)."""
+        users: dict[int, list[int]] = {n.id: [] for n in self.nodes if live is None or live[n.id]}
         for n in self.nodes:
-            for i in n.inputs:
-                users[i].append(n.id)
+            if live is None or live[n.id]:
+                for i in n.inputs:
+                    users[i].append(n.id)
         return users
 
     def reachable(self, outputs: Iterable[int]) -> list[bool]:

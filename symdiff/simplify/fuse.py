@@ -28,11 +28,7 @@ def _fusible(node: Node) -> bool:
 
 def fuse(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
     live = graph.reachable(outputs + graph.inputs)
-    users: dict[int, list[int]] = {n.id: [] for n in graph.nodes if live[n.id]}
-    for n in graph.nodes:
-        if live[n.id]:
-            for i in n.inputs:
-                users[i].append(n.id)
+    users = graph.consumers(live)
     root = _assign_roots(graph, live, users, set(outputs))
 
     new = Graph()
