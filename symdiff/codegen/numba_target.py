@@ -166,8 +166,7 @@ class NumbaTarget:
             init = assignment(target, f"np.full({shape_text(node.shape)}, {_START[node.op]}, "
                                        f"dtype=np.{node.dtype})")
         if node.op in ("sum", "mean"):
-            update = cst.SimpleStatementLine([cst.AugAssign(
-                cst.parse_expression(slot), cst.AddAssign(), cst.parse_expression(value))])
+            update = _add_into(slot, value)
         else:
             update = assignment(slot, f"{node.op}({slot}, {value})")
         finish = []
@@ -240,16 +239,8 @@ class NumbaTarget:
         where = [_index(ctx, a, adv_loops, picked.shape[:adv_rank]) for a in arrays] + rest
         if scatter:
             ct = _index(ctx, picked, loops, picked.shape)
-            update = cst.SimpleStatementLine([cst.AugAssign(
-                cst.parse_expression(f"{into}[{', '.join(where)}]"), cst.AddAssign(),
-                cst.parse_expression(ct))])
-            return _loop_nest(loops, picked.shape, [update])
-        target = ctx.names.fresh(node.name)
-        ctx.text[node.id] = target
-        x = ctx.text[source.id]
-        return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
-                *_loop_nest(loops, node.shape, [assignment(
-                    f"{target}[{', '.join(loops)}]", f"{operand(x)}[{', '.join(where)}]")])]
+            return _loop_nest(loops, picked.shape, [_add_into(f"{into}[{', '.join(where)}]", ct)])
+        return _read_at(ctx, node, ctx.text[source.id], where, loops)
 
     def _op_take_along_axis(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         x, idx = (ctx.graph[i] for i in node.inputs)
@@ -257,12 +248,7 @@ class NumbaTarget:
         loops = _loop_vars(node.rank)
         where = [_index(ctx, idx, loops, node.shape) if a == axis else
                  ("0" if canon(x.shape[a]) == 1 else v) for a, v in enumerate(loops)]
-        target = ctx.names.fresh(node.name)
-        ctx.text[node.id] = target
-        return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
-                *_loop_nest(loops, node.shape, [assignment(
-                    f"{target}[{', '.join(loops)}]",
-                    f"{operand(ctx.text[x.id])}[{', '.join(where)}]")])]
+        return _read_at(ctx, node, ctx.text[x.id], where, loops)
 
     def _op_take_along_axis_adjoint(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         ct, like, idx = (ctx.graph[i] for i in node.inputs)
@@ -272,9 +258,7 @@ class NumbaTarget:
                  ("0" if canon(like.shape[a]) == 1 else v) for a, v in enumerate(loops)]
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
-        update = cst.SimpleStatementLine([cst.AugAssign(
-            cst.parse_expression(f"{target}[{', '.join(where)}]"), cst.AddAssign(),
-            cst.parse_expression(_index(ctx, ct, loops, ct.shape)))])
+        update = _add_into(f"{target}[{', '.join(where)}]", _index(ctx, ct, loops, ct.shape))
         return [assignment(target, f"np.zeros({operand(ctx.text[like.id])}.shape, "
                                     f"dtype=np.{node.dtype})"),
                 *_loop_nest(loops, ct.shape, [update])]
@@ -309,6 +293,22 @@ def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
         ("getitem", "broadcast_to")
     text = operand(ctx.text[node_id])
     return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in views else text
+
+
+def _add_into(slot: str, value: str) -> cst.SimpleStatementLine:
+    """``slot += value``."""
+    return cst.SimpleStatementLine([cst.AugAssign(
+        cst.parse_expression(slot), cst.AddAssign(), cst.parse_expression(value))])
+
+
+def _read_at(ctx: Context, node: Node, source: str, where: list[str],
+             loops: list[str]) -> list[cst.BaseStatement]:
+    """``node = source[where]`` element by element: the loops of a gather."""
+    target = ctx.names.fresh(node.name)
+    ctx.text[node.id] = target
+    return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
+            *_loop_nest(loops, node.shape, [assignment(
+                f"{target}[{', '.join(loops)}]", f"{operand(source)}[{', '.join(where)}]")])]
 
 
 def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:
