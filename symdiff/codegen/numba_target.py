@@ -75,8 +75,10 @@ class NumbaTarget:
 
     def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         if node.op == "fused":
-            if self._feeds_only_a_reduction(ctx, node):
-                return []  # computed inside the reduction's loop
+            if self._feeds_only_a_reduction(ctx, node) or self._feeds_only_a_slice(ctx, node):
+                return []  # computed inside the loop of the node that uses it
+            if self._sums_slices(ctx, node):
+                return self._slices_added(ctx, node)
             return self._kernel(ctx, node)
         if node.op in REDUCTIONS:
             return self._reduction(ctx, node)
@@ -91,6 +93,43 @@ class NumbaTarget:
                                "backend='numpy' for this function")
 
     # --- kernels ----------------------------------------------------------------------------
+
+    def _feeds_only_a_slice(self, ctx: Context, node: Node) -> bool:
+        users = ctx.users[node.id]
+        return node.id not in ctx.outputs and len(users) == 1 and node.rank > 0 and \
+            _slice_target(ctx.graph[users[0]]) is not None and \
+            ctx.graph[users[0]].inputs[0] == node.id
+
+    def _sums_slices(self, ctx: Context, node: Node) -> bool:
+        """A kernel that only adds adjoints of slices (x[1:], x[:-1]): they accumulate into
+        one array instead of each filling an array of zeros."""
+        terms = sp.Add.make_args(node.param("expr"))
+        return len(terms) == len(node.inputs) > 1 and \
+            set(terms) == {arg_symbol(k) for k in range(len(node.inputs))} and \
+            all(_slice_target(ctx.graph[i]) is not None and ctx.users[i] == [node.id]
+                and ctx.graph[i].shape == node.shape for i in node.inputs)
+
+    def _slices_added(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        statements: list[cst.BaseStatement] = [assignment(
+            target, f"np.zeros({shape_text(node.shape)}, dtype=np.{node.dtype})")]
+        for i in node.inputs:
+            statements.extend(self._accumulate_slice(ctx, ctx.graph[i], target))
+        return statements
+
+    def _accumulate_slice(self, ctx: Context, scatter: Node,
+                          into: str) -> list[cst.BaseStatement]:
+        """``into[index] += cotangent``, the cotangent's kernel computed in the loop."""
+        ct = ctx.graph[scatter.inputs[0]]
+        loops = _loop_vars(ct.rank)
+        if ct.op == "fused" and self._feeds_only_a_slice(ctx, ct):
+            body, value = self._element(ctx, ct, loops, ct.shape)
+        else:
+            body, value = [], _index(ctx, ct, loops, ct.shape)
+        where = _slice_target(scatter)(ctx, loops)
+        return _loop_nest(loops, ct.shape, [*body, _add_into(f"{into}[{', '.join(where)}]",
+                                                             value)])
 
     def _feeds_only_a_reduction(self, ctx: Context, node: Node) -> bool:
         users = ctx.users[node.id]
@@ -209,15 +248,20 @@ class NumbaTarget:
         return self._gather(ctx, node, scatter=False)
 
     def _op_scatter(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        users = ctx.users[node.id]
+        if len(users) == 1 and ctx.graph[users[0]].op == "fused" and \
+                self._sums_slices(ctx, ctx.graph[users[0]]):
+            return []  # accumulated by the kernel that adds it to the others
         index = node.param("index")
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
-        ct, like = (ctx.text[i] for i in node.inputs[:2])
+        like = ctx.text[node.inputs[1]]
         zeros = assignment(target, f"np.zeros({operand(like)}.shape, dtype=np.{node.dtype})")
+        if _slice_target(node) is not None:
+            return [zeros, *self._accumulate_slice(ctx, node, target)]
+        ct = ctx.text[node.inputs[0]]
         if not any(_is_array(i) for i in index):  # basic indexing reads each element once
-            text = index_text(index, [])
-            return [zeros, assignment(f"{target}[{text}]", ct)]
-        ctx.text[node.id] = target
+            return [zeros, assignment(f"{target}[{index_text(index, [])}]", ct)]
         return [zeros, *self._gather(ctx, node, scatter=True, into=target)]
 
     def _gather(self, ctx: Context, node: Node, scatter: bool,
@@ -293,6 +337,30 @@ def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
         ("getitem", "broadcast_to")
     text = operand(ctx.text[node_id])
     return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in views else text
+
+
+def _slice_target(node: Node) -> Any:
+    """For the adjoint of a slice with steps > 0 (x[1:], x[:, :-1], x[::2]): a function giving
+    the index into the sliced array for the cotangent's loop variables; else None."""
+    if node.op != "scatter":
+        return None
+    index = node.param("index")
+    if not all(isinstance(i, tuple) and i[0] == "slice" and (i[3] or 1) > 0 for i in index):
+        return None
+
+    def where(ctx: Context, loops: list[str]) -> list[str]:
+        like = operand(ctx.text[node.inputs[1]])
+        out = []
+        for axis, loop in enumerate(loops):
+            if axis >= len(index):
+                out.append(loop)
+                continue
+            _, start, _, step = index[axis]
+            base = "" if not start else (f"{start} + " if start > 0 else
+                                         f"{like}.shape[{axis}] - {-start} + ")
+            out.append(f"{base}{loop}" if (step or 1) == 1 else f"{base}{step} * {loop}")
+        return out
+    return where
 
 
 def _add_into(slot: str, value: str) -> cst.SimpleStatementLine:

@@ -13,20 +13,11 @@ def grad_rosenbrock(x):
     _t1 = x[:-1]
 
     # backward pass
-    # return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    _t2 = np.empty((x.shape[0] - 1,), dtype=np.float64)
+    bx = np.zeros((x.shape[0],), dtype=np.float64)
     for _i0 in range(x.shape[0] - 1):
-        _t2[_i0] = 200*_t0[_i0] - 200*_t1[_i0]**2
-    _t3 = np.empty((x.shape[0] - 1,), dtype=np.float64)
+        bx[_i0] += 2*_t1[_i0] - 2 - 400*_t1[_i0]*(_t0[_i0] - _t1[_i0]**2)
     for _i0 in range(x.shape[0] - 1):
-        _t3[_i0] = 2*_t1[_i0] - 2 - 400*_t1[_i0]*(_t0[_i0] - _t1[_i0]**2)
-    _t4 = np.zeros(x.shape, dtype=np.float64)
-    _t4[:-1] = _t3
-    _t5 = np.zeros(x.shape, dtype=np.float64)
-    _t5[1:] = _t2
-    bx = np.empty((x.shape[0],), dtype=np.float64)
-    for _i0 in range(x.shape[0]):
-        bx[_i0] = _t4[_i0] + _t5[_i0]
+        bx[1 + _i0] += 200*_t0[_i0] - 200*_t1[_i0]**2
     return bx
 
 
@@ -41,18 +32,9 @@ def value_and_grad_rosenbrock(x):
         _t2 += (_t1[_i0] - 1)**2 + 100*(_t0[_i0] - _t1[_i0]**2)**2
 
     # backward pass
-    # return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    _t3 = np.empty((x.shape[0] - 1,), dtype=np.float64)
+    bx = np.zeros((x.shape[0],), dtype=np.float64)
     for _i0 in range(x.shape[0] - 1):
-        _t3[_i0] = 200*_t0[_i0] - 200*_t1[_i0]**2
-    _t4 = np.empty((x.shape[0] - 1,), dtype=np.float64)
+        bx[_i0] += 2*_t1[_i0] - 2 - 400*_t1[_i0]*(_t0[_i0] - _t1[_i0]**2)
     for _i0 in range(x.shape[0] - 1):
-        _t4[_i0] = 2*_t1[_i0] - 2 - 400*_t1[_i0]*(_t0[_i0] - _t1[_i0]**2)
-    _t5 = np.zeros(x.shape, dtype=np.float64)
-    _t5[:-1] = _t4
-    _t6 = np.zeros(x.shape, dtype=np.float64)
-    _t6[1:] = _t3
-    bx = np.empty((x.shape[0],), dtype=np.float64)
-    for _i0 in range(x.shape[0]):
-        bx[_i0] = _t5[_i0] + _t6[_i0]
+        bx[1 + _i0] += 200*_t0[_i0] - 200*_t1[_i0]**2
     return (_t2, bx)
