@@ -4,11 +4,14 @@ Contract: the same graph the NumPy target writes, written for ``numba.njit(cache
 - a fused kernel is a loop nest over its output shape computing one element per iteration;
   an input is indexed with the loop variables, or 0 along a dimension it broadcasts;
 - a kernel used only by a reduction is not stored: the reduction's loop computes it, so a
-  forward value such as ``sum(sin(x) * exp(-x**2))`` is one pass with no temporary array;
+  forward value such as ``sum(sin(x) * exp(-x**2))`` is one pass with no temporary array, and
+  later kernels over the same range that need nothing else join that loop with their common
+  subexpressions shared (the value and the gradient of a sum in one pass);
 - contractions call BLAS through ``np.dot``; shape ops use Numba's NumPy support;
 - gathers and their scatter-add adjoints are loops.
-Branches of ``np.where`` become conditional expressions, so the branch not taken is never
-evaluated (no warnings to silence).
+Branches of ``np.where`` become conditional expressions. A subexpression shared by several
+outputs of a loop may be computed before the choice; with NumPy's error model (1/0 is inf,
+sqrt(-1) is NaN, nothing raises) the value of the branch not taken is simply discarded.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ class NumbaTarget:
         if node.op == "fused":
             if self._feeds_only_a_reduction(ctx, node) or self._feeds_only_a_slice(ctx, node):
                 return []  # computed inside the loop of the node that uses it
+            if node.id in ctx.done:  # written in the loop of a reduction over the same range
+                return []
             if self._sums_slices(ctx, node):
                 return self._slices_added(ctx, node)
             return self._kernel(ctx, node)
@@ -163,20 +168,45 @@ class NumbaTarget:
     def _element(self, ctx: Context, node: Node, loops: list[str], shape: tuple
                  ) -> tuple[list[cst.BaseStatement], str]:
         """Statements and the expression for one element of kernel ``node`` at ``loops``."""
-        expr = node.param("expr")
-        names = {arg_symbol(k): _index(ctx, ctx.graph[i], loops, shape)
-                 for k, i in enumerate(node.inputs)}
+        body, (value,) = self._elements(ctx, [node], loops, shape)
+        return body, value
+
+    def _elements(self, ctx: Context, nodes: list[Node], loops: list[str], shape: tuple
+                  ) -> tuple[list[cst.BaseStatement], list[str]]:
+        """One element of each kernel in ``nodes``, with their common subexpressions shared."""
+        names: dict[sp.Symbol, str] = {}
+        exprs = []
+        for node in nodes:
+            by_id = {arg_symbol(k): sp.Symbol(f"_n{i}", real=True)
+                     for k, i in enumerate(node.inputs)}
+            exprs.append(node.param("expr").xreplace(by_id))
+            for k, i in enumerate(node.inputs):
+                names[by_id[arg_symbol(k)]] = _index(ctx, ctx.graph[i], loops, shape)
         temps = sp.numbered_symbols("_cse")
-        replacements, (reduced,) = sp.cse([expr], symbols=temps, order="none")
+        replacements, reduced = sp.cse(exprs, symbols=temps, order="none")
         printer = ScalarPrinter(names)
         body = []
         for sym, sub in replacements:
             name = ctx.names.fresh(None)
             body.append(assignment(name, printer.doprint(sub)))
             names[sym] = name
-        value = print_value(printer, reduced, node.is_float)
+        values = [print_value(printer, r, n.is_float) for r, n in zip(reduced, nodes, strict=True)]
         ctx.helpers.update(printer.helpers)
-        return body, value
+        return body, values
+
+    def _companions(self, ctx: Context, reduction: Node, source: Node) -> list[Node]:
+        """Later kernels over the same range that need nothing this loop has not computed yet:
+        they join the loop, sharing its subexpressions (the gradient of a sum beside the sum)."""
+        found = []
+        for node in ctx.graph.nodes[reduction.id + 1:]:
+            if node.op == "fused" and node.rank > 0 and node.id not in ctx.done and \
+                    node.shape == source.shape and \
+                    all(i in ctx.text for i in node.inputs) and \
+                    not self._feeds_only_a_reduction(ctx, node) and \
+                    not self._feeds_only_a_slice(ctx, node) and \
+                    not self._sums_slices(ctx, node):
+                found.append(node)
+        return found
 
     def _reduction(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         if node.id in ctx.done:  # accumulated in the loop of the kernel it reduces
@@ -184,11 +214,23 @@ class NumbaTarget:
         source = ctx.graph[node.inputs[0]]
         loops = _loop_vars(source.rank)
         if source.op == "fused" and self._feeds_only_a_reduction(ctx, source):
-            body, value = self._element(ctx, source, loops, source.shape)
+            companions = self._companions(ctx, node, source)
+            body, (value, *others) = self._elements(ctx, [source, *companions], loops,
+                                                    source.shape)
         else:
+            companions, others = [], []
             body, value = [], _index(ctx, source, loops, source.shape)
         init, update, finish = self._accumulator(ctx, node, loops, value)
-        return [init, *_loop_nest(loops, source.shape, [*body, update]), *finish]
+        allocations, stores = [], []
+        for companion, other in zip(companions, others, strict=True):
+            target = ctx.names.fresh(companion.name)
+            ctx.text[companion.id] = target
+            ctx.done.add(companion.id)
+            allocations.append(assignment(target, f"np.empty({shape_text(companion.shape)}, "
+                                                  f"dtype=np.{companion.dtype})"))
+            stores.append(assignment(f"{target}[{', '.join(loops)}]", other))
+        return [init, *allocations,
+                *_loop_nest(loops, source.shape, [*body, update, *stores]), *finish]
 
     def _accumulator(self, ctx: Context, node: Node, loops: list[str], value: str
                      ) -> tuple[cst.BaseStatement, cst.BaseStatement, list[cst.BaseStatement]]:

@@ -23,17 +23,14 @@ def grad_damped_wave(x):
 def value_and_grad_damped_wave(x):
     """Value of damped_wave and its gradient with respect to x."""
     # return np.sum(np.sin(x) * np.exp(-x ** 2) / (1 + x ** 2))
-    _t1 = 0.0
-    for _i0 in range(x.shape[0]):
-        _t0 = x[_i0]**2
-        _t1 += np.exp(-_t0)*np.sin(x[_i0])/(1 + _t0)
-
-    # backward pass
-    # return np.sum(np.sin(x) * np.exp(-x ** 2) / (1 + x ** 2))
+    _t5 = 0.0
     bx = np.empty((x.shape[0],), dtype=np.float64)
     for _i0 in range(x.shape[0]):
-        _t2 = x[_i0]**2
-        _t3 = 1/(1 + _t2)
-        _t4 = 2*x[_i0]*np.sin(x[_i0])
-        bx[_i0] = _t3*(np.cos(x[_i0]) - _t4 - _t3*_t4)*np.exp(-_t2)
-    return (_t1, bx)
+        _t0 = np.sin(x[_i0])
+        _t1 = x[_i0]**2
+        _t2 = 1/(1 + _t1)
+        _t3 = _t2*np.exp(-_t1)
+        _t4 = 2*_t0*x[_i0]
+        _t5 += _t0*_t3
+        bx[_i0] = _t3*(np.cos(x[_i0]) - _t4 - _t2*_t4)
+    return (_t5, bx)

@@ -42,7 +42,7 @@ def grad_mlp(x, y, w1, b1, w2, b2):
     bb1 = np.full((w1.shape[1],), 0.0, dtype=np.float64)
     for _i0 in range(y.shape[0]):
         for _i1 in range(w1.shape[1]):
-            _t2[_i0, _i1] = h[_i0, _i1]*bh[_i0, _i1]*_sigmoid(-b1[_i1] - _t0[_i0, _i1])
+            _t2[_i0, _i1] = bh[_i0, _i1]*h[_i0, _i1]*_sigmoid(-b1[_i1] - _t0[_i0, _i1])
             bb1[_i1] += _t2[_i0, _i1]
     bw1 = np.dot(x.T, _t2)
     return (bw1, bb1, bw2, bb2)
@@ -83,7 +83,7 @@ def value_and_grad_mlp(x, y, w1, b1, w2, b2):
     bb1 = np.full((w1.shape[1],), 0.0, dtype=np.float64)
     for _i0 in range(y.shape[0]):
         for _i1 in range(w1.shape[1]):
-            _t4[_i0, _i1] = h[_i0, _i1]*bh[_i0, _i1]*_sigmoid(-b1[_i1] - _t0[_i0, _i1])
+            _t4[_i0, _i1] = bh[_i0, _i1]*h[_i0, _i1]*_sigmoid(-b1[_i1] - _t0[_i0, _i1])
             bb1[_i1] += _t4[_i0, _i1]
     bw1 = np.dot(x.T, _t4)
     return (_t3, (bw1, bb1, bw2, bb2))

@@ -20,13 +20,11 @@ def grad_piecewise(x):
 def value_and_grad_piecewise(x):
     """Value of piecewise and its gradient with respect to x."""
     # return np.sum(np.where(x < 1, x, np.sqrt(x)))
-    _t0 = 0.0
-    for _i0 in range(x.shape[0]):
-        _t0 += (x[_i0] if x[_i0] < 1 else np.sqrt(x[_i0]))
-
-    # backward pass
-    # return np.sum(np.where(x < 1, x, np.sqrt(x)))
+    _t2 = 0.0
     bx = np.empty((x.shape[0],), dtype=np.float64)
     for _i0 in range(x.shape[0]):
-        bx[_i0] = (1 if x[_i0] < 1 else 1/(2*np.sqrt(x[_i0])))
-    return (_t0, bx)
+        _t0 = x[_i0] < 1
+        _t1 = np.sqrt(x[_i0])
+        _t2 += (x[_i0] if _t0 else _t1)
+        bx[_i0] = (1 if _t0 else 1/(2*_t1))
+    return (_t2, bx)

@@ -44,7 +44,7 @@ def grad_softmax_cross_entropy(logits, labels):
     blogits = np.empty((logits.shape[0], logits.shape[1]), dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(logits.shape[1]):
-            blogits[_i0, _i1] = blog_p[_i0, _i1] + _t1[_i0, _i1]*_t5[_i0, 0]
+            blogits[_i0, _i1] = blog_p[_i0, _i1] + _t5[_i0, 0]*_t1[_i0, _i1]
     return blogits
 
 
@@ -96,5 +96,5 @@ def value_and_grad_softmax_cross_entropy(logits, labels):
     blogits = np.empty((logits.shape[0], logits.shape[1]), dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(logits.shape[1]):
-            blogits[_i0, _i1] = blog_p[_i0, _i1] + _t1[_i0, _i1]*_t7[_i0, 0]
+            blogits[_i0, _i1] = blog_p[_i0, _i1] + _t7[_i0, 0]*_t1[_i0, _i1]
     return (_t5, blogits)
