@@ -108,3 +108,27 @@ def test_tails_keep_their_relative_accuracy():
     g = symdiff.grad(scaled_softplus)(x)
     np.testing.assert_allclose(g, -2.5 * sigmoid(-2.5 * x), rtol=1e-12)
     assert g[2] != 0.0  # about -4.8e-22, not 1 - 1
+
+
+def naive_softmax_cross_entropy(z, onehot):
+    p = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)
+    return -np.sum(onehot * np.log(p))
+
+
+def naive_softmax_sum(z, w):
+    return np.sum(w * (np.exp(z) / np.sum(np.exp(z))))
+
+
+def test_hand_written_softmax_and_its_log_are_rewritten_stably():
+    z = np.array([[800.0, -800.0, 0.0], [1.0, 2.0, 3.0]])
+    onehot = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    value, g = symdiff.value_and_grad(naive_softmax_cross_entropy)(z, onehot)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    # row 0: -log p[1] = 800 - (-800); row 1: -log p[0] = logsumexp(1, 2, 3) - 1
+    assert value == pytest.approx(1602.0 + np.log(np.exp(-2) + np.exp(-1) + 1), rel=1e-12)
+    np.testing.assert_allclose(g, p - onehot, rtol=1e-12, atol=1e-300)
+    w = np.array([1.0, 2.0, 3.0])
+    x = np.array([800.0, 799.0, -5.0])
+    symdiff.check_grad(naive_softmax_sum, x - 800.0, w)  # the rewrite is exact where finite
+    assert np.all(np.isfinite(symdiff.grad(naive_softmax_sum)(x, w)))

@@ -24,7 +24,28 @@ Handler = Callable[..., Any]
 
 
 def elementwise(g: Graph, op: str, *values: Any) -> Tensor:
-    return Tensor(g.add(op, [to_tensor(g, v).node for v in values]))
+    tensors = [to_tensor(g, v) for v in values]
+    if op == "div":
+        stable = _softmax(g, *tensors)
+        if stable is not None:
+            return stable
+    return Tensor(g.add(op, [t.node for t in tensors]))
+
+
+def _softmax(g: Graph, numerator: Tensor, denominator: Tensor) -> Tensor | None:
+    """exp(u) / sum(exp(u)) written out by hand becomes exp(u - logsumexp(u)): no overflow, and
+    its log simplifies to the log-softmax u - logsumexp(u)."""
+    e, total = numerator.node, denominator.node
+    if e.op != "exp" or total.op != "sum" or g[total.inputs[0]] is not e:
+        return None
+    axes, keep = total.param("axes"), total.param("keepdims")
+    if not keep and axes != tuple(range(len(axes))):
+        return None  # it would not broadcast like the keepdims form
+    u = g[e.inputs[0]]
+    if _already_shifted(g, u):
+        return None
+    return elementwise(g, "exp", elementwise(g, "sub", Tensor(u),
+                                             _logsumexp(g, u, axes, keepdims=True)))
 
 
 def _axes(x: Tensor, axis: Any) -> tuple[int, ...] | None:
@@ -209,13 +230,17 @@ def log(g: Graph, x: Any) -> Tensor:
     if total.op == "sum" and g[total.inputs[0]].op == "exp" and \
             not _already_shifted(g, g[g[total.inputs[0]].inputs[0]]):
         u = g[g[total.inputs[0]].inputs[0]]
-        axes, keep = total.param("axes"), total.param("keepdims")
-        shift = stop_gradient(g, Tensor(reduce(g, "max", u, axes, keepdims=True)))
-        shifted = elementwise(g, "exp", elementwise(g, "sub", Tensor(u), shift))
-        inner = Tensor(reduce(g, "sum", shifted.node, axes, keepdims=True))
-        out = elementwise(g, "add", shift, elementwise(g, "log", inner))
-        return out if keep else squeeze(g, out, axes)
+        return _logsumexp(g, u, total.param("axes"), total.param("keepdims"))
     return elementwise(g, "log", x)
+
+
+def _logsumexp(g: Graph, u: Node, axes: tuple[int, ...], keepdims: bool) -> Tensor:
+    """log(sum(exp(u))) shifted by the maximum, which carries no gradient (it cancels)."""
+    shift = stop_gradient(g, Tensor(reduce(g, "max", u, axes, keepdims=True)))
+    shifted = elementwise(g, "exp", elementwise(g, "sub", Tensor(u), shift))
+    inner = Tensor(reduce(g, "sum", shifted.node, axes, keepdims=True))
+    out = elementwise(g, "add", shift, elementwise(g, "log", inner))
+    return out if keepdims else squeeze(g, out, axes)
 
 
 def math_log(g: Graph, x: Any, base: Any = None) -> Tensor:
