@@ -46,14 +46,7 @@ class ScalarPrinter(NumpyPrinter):
             text = f"({self._print(value)} if {self._print(c)} else {text})"
         return text
 
-    def _print_And(self, expr) -> str:
-        return " and ".join(f"({self._print(a)})" for a in expr.args)
-
-    def _print_Or(self, expr) -> str:
-        return " or ".join(f"({self._print(a)})" for a in expr.args)
-
-    def _print_Not(self, expr) -> str:
-        return f"not ({self._print(expr.args[0])})"
+    AND, OR, NOT = " and ", " or ", "not "
 
 
 NUMBA_HELPERS = {**HELPERS, "_sigmoid": '''

@@ -108,17 +108,20 @@ class NumpyPrinter(StrPrinter):
         return text
 
     def _print_Relational(self, expr) -> str:
-        op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
-        return f"{self.parenthesize(expr.lhs, 45)} {op} {self.parenthesize(expr.rhs, 45)}"
+        return f"{self.parenthesize(expr.lhs, 45)} {expr.rel_op} " \
+            f"{self.parenthesize(expr.rhs, 45)}"
+
+    # logic on whole arrays; a subclass printing one element at a time uses and/or/not
+    AND, OR, NOT = " & ", " | ", "~"
 
     def _print_And(self, expr) -> str:
-        return " & ".join(f"({self._print(a)})" for a in expr.args)
+        return self.AND.join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Or(self, expr) -> str:
-        return " | ".join(f"({self._print(a)})" for a in expr.args)
+        return self.OR.join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Not(self, expr) -> str:
-        return f"~({self._print(expr.args[0])})"
+        return f"{self.NOT}({self._print(expr.args[0])})"
 
     def _print_BooleanTrue(self, expr) -> str:
         return "True"
