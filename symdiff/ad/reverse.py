@@ -30,7 +30,7 @@ def backward(graph: Graph, output: Node, wrt: list[Node],
              cotangent: Node | None = None) -> list[Node]:
     n_forward = len(graph.nodes)
     active = _active(graph, wrt)
-    saved_origin, graph.adjoint = graph.origin, True
+    saved_origin, graph.adjoint, graph.wanted = graph.origin, True, active
     cts: dict[int, list[Node]] = {output.id: [cotangent or const(graph, 1.0)]}
     totals: dict[int, Node] = {}
     for node in reversed(graph.nodes[:n_forward]):
@@ -63,5 +63,5 @@ def backward(graph: Graph, output: Node, wrt: list[Node],
         if g.dtype != w.dtype:
             g = graph.add("astype", [g], make_params(dtype=w.dtype))
         grads.append(g)
-    graph.origin, graph.adjoint = saved_origin, False
+    graph.origin, graph.adjoint, graph.wanted = saved_origin, False, None
     return grads

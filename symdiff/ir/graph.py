@@ -68,6 +68,7 @@ class Graph:
     # state used while building
     origin: Origin | None = None
     adjoint: bool = False
+    wanted: list[bool] | None = None  # while differentiating: which nodes need a cotangent
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     def __getitem__(self, node_id: int) -> Node:

@@ -122,7 +122,8 @@ def fused_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
     symbols[COTANGENT] = ct
     out: list[Node | None] = []
     for i, arg in enumerate(args):
-        if not arg.is_float:
+        # no SymPy work for inputs no gradient flows to (labels, data, constants)
+        if not arg.is_float or (graph.wanted is not None and not graph.wanted[arg.id]):
             out.append(None)
             continue
         d = partial(expr, arg_symbol(i), OUTPUT)
