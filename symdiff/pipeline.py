@@ -17,7 +17,7 @@ import libcst as cst
 
 from symdiff.ad.reverse import backward
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
-from symdiff.errors import ArgumentError, UnsupportedError
+from symdiff.errors import UnsupportedError
 from symdiff.frontend.callee import as_callee
 from symdiff.frontend.evaluator import trace
 from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
@@ -165,11 +165,10 @@ def _split_result(graph: Graph, result: Any, options: Options, source) -> tuple[
 
 
 def _flatten(graph: Graph, tree: Any, leaves: list[Node]) -> Any:
-    """Replace the arrays in ``tree`` by their index in ``leaves``."""
+    """Replace the arrays in ``tree`` (nested tuples and lists: the frontend has no dicts) by
+    their index in ``leaves``."""
     if isinstance(tree, (tuple, list)):
         return type(tree)(_flatten(graph, t, leaves) for t in tree)
-    if isinstance(tree, dict):
-        return {k: _flatten(graph, v, leaves) for k, v in tree.items()}
     if isinstance(tree, (Tensor, SymDim)):
         leaves.append(to_tensor(graph, tree).node)
         return _Leaf(len(leaves) - 1)
@@ -186,6 +185,4 @@ def _rebuild(tree: Any, ids) -> Any:
         return Output(next(ids))
     if isinstance(tree, (tuple, list)):
         return tuple(_rebuild(t, ids) for t in tree)
-    if isinstance(tree, dict):
-        raise ArgumentError("dicts in aux are not supported yet")
     return tree

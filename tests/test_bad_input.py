@@ -31,6 +31,10 @@ def not_a_pair(x):
     return np.sum(x)
 
 
+def dict_aux(x):
+    return np.sum(x), {"x": x}
+
+
 def finite(x):
     return np.sum(x ** 2)
 
@@ -63,6 +67,8 @@ CASES = {
                                UnsupportedError, "pair"),
     "non-scalar output": (lambda: symdiff.grad(vector)(ONES), UnsupportedError,
                           "scalar output"),
+    "a dict in aux": (lambda: symdiff.grad(dict_aux, has_aux=True)(ONES), UnsupportedError,
+                      "dict expressions are not supported"),
     "NaN input to check_grad": (lambda: symdiff.check_grad(finite, np.array([np.nan])),
                                 ArgumentError, "NaN"),
     "inf input to check_grad": (lambda: symdiff.check_grad(finite, np.array([np.inf])),

@@ -8,13 +8,22 @@ Anything not in these tables is not differentiable by symdiff and is reported as
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor, wrap_dim
+from symdiff.frontend.values import (
+    StaticError,
+    SymDim,
+    Tensor,
+    describe,
+    is_number,
+    to_tensor,
+    wrap_dim,
+)
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import dim_product
 from symdiff.rules.reductions import reduce
@@ -325,3 +334,38 @@ def tensor_attribute(g: Graph, x: Tensor, name: str) -> Any:
     if name == "dtype":
         return np.dtype(x.node.dtype)
     raise StaticError(f"array attribute .{name} is not supported")
+
+
+# --- calling handlers ----------------------------------------------------------------------
+
+def bind_call(handler: Handler, graph: Graph, args: list[Any], kwargs: dict[str, Any],
+               name: str) -> Any:
+    try:
+        inspect.signature(handler).bind(graph, *args, **kwargs)
+    except TypeError as exc:
+        raise StaticError(f"{name}: {exc}; symdiff supports the arguments "
+                          f"{_handler_params(handler)}") from None
+    return handler(graph, *args, **kwargs)
+
+
+def _handler_params(handler: Handler) -> str:
+    params = list(inspect.signature(handler).parameters)[1:]
+    return "(" + ", ".join(params) + ")"
+
+
+def static_number(value: Any) -> bool:
+    return is_number(value) and not isinstance(value, (Tensor, SymDim))
+
+
+def callee_name(callee: Any) -> str:
+    """How the user would spell a callable: ``np.fft.fft()``, ``scipy.special.expit()``."""
+    if inspect.ismodule(callee):
+        return f"module {callee.__name__}"
+    name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None)
+    if name is None:
+        return describe(callee)
+    module = getattr(callee, "__module__", None) or ""
+    if module.split(".")[0] == "numpy":
+        module = "np" + module[len("numpy"):]
+    prefix = f"{module}." if module and module != "builtins" else ""
+    return f"{prefix}{name}()" if callable(callee) else f"{prefix}{name}"

@@ -11,7 +11,6 @@ functions are evaluated from their own source (inlined). Anything else raises
 
 from __future__ import annotations
 
-import inspect
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -422,21 +421,21 @@ class Tracer:
             else:
                 args.append(value)
         if isinstance(callee, BoundMethod):
-            return _bind_call(calls.METHODS[callee.name], self.graph,
+            return calls.bind_call(calls.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
         handler = calls.function_handler(callee)
         if handler is not None:
-            if all(_static_number(a) for a in [*args, *kwargs.values()]):
+            if all(calls.static_number(a) for a in [*args, *kwargs.values()]):
                 folded = callee(*args, **kwargs)  # a constant, such as np.log(2.0)
                 if is_number(folded):
                     return folded
-            return _bind_call(handler, self.graph, args, kwargs, _callee_name(callee))
+            return calls.bind_call(handler, self.graph, args, kwargs, calls.callee_name(callee))
         if callee in _STATIC_BUILTINS:
             return self.static_builtin(callee, args, kwargs)
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)
-        raise StaticError(f"{_callee_name(callee)} is not supported: symdiff has no "
+        raise StaticError(f"{calls.callee_name(callee)} is not supported: symdiff has no "
                           "derivative rule for it")
 
     def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -473,39 +472,6 @@ class Tracer:
 
     def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
         return self.source.error(node, reason)
-
-
-def _bind_call(handler: calls.Handler, graph: Graph, args: list[Any], kwargs: dict[str, Any],
-               name: str) -> Any:
-    try:
-        inspect.signature(handler).bind(graph, *args, **kwargs)
-    except TypeError as exc:
-        raise StaticError(f"{name}: {exc}; symdiff supports the arguments "
-                          f"{_handler_params(handler)}") from None
-    return handler(graph, *args, **kwargs)
-
-
-def _handler_params(handler: calls.Handler) -> str:
-    params = list(inspect.signature(handler).parameters)[1:]
-    return "(" + ", ".join(params) + ")"
-
-
-def _static_number(value: Any) -> bool:
-    return is_number(value) and not isinstance(value, (Tensor, SymDim))
-
-
-def _callee_name(callee: Any) -> str:
-    """How the user would spell a callable: ``np.fft.fft()``, ``scipy.special.expit()``."""
-    if inspect.ismodule(callee):
-        return f"module {callee.__name__}"
-    name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None)
-    if name is None:
-        return describe(callee)
-    module = getattr(callee, "__module__", None) or ""
-    if module.split(".")[0] == "numpy":
-        module = "np" + module[len("numpy"):]
-    prefix = f"{module}." if module and module != "builtins" else ""
-    return f"{prefix}{name}()" if callable(callee) else f"{prefix}{name}"
 
 
 def _describe_node(node: cst.CSTNode) -> str:
