@@ -69,6 +69,12 @@ def agrees(result, reference) -> bool:
                for g, r in zip(gs, rgs, strict=True))
 
 
+def gpu_available() -> bool:
+    from numba import config, cuda
+
+    return not config.ENABLE_CUDASIM and cuda.is_available()
+
+
 def methods(problem):
     out = {
         "symdiff numba": symdiff.value_and_grad(problem.loss, problem.argnums, backend="numba"),
@@ -76,6 +82,9 @@ def methods(problem):
         "hand NumPy": problem.numpy_vg,
         "hand Numba": problem.numba_vg,
     }
+    if gpu_available():  # arrays go to the GPU and back on every call: timed end to end
+        out["symdiff cuda"] = symdiff.value_and_grad(problem.loss, problem.argnums,
+                                                     backend="cuda")
     try:
         import jax
 
@@ -176,6 +185,26 @@ def report_row(problem, times, forward, calls) -> str:
     return " ".join(parts)
 
 
+def gpu_markdown(rows) -> list[str]:
+    if not any("symdiff cuda" in times for _, times, _, _, _ in rows):
+        return ["## GPU (`backend=\"cuda\"`)", "",
+                "Not measured: this machine has no NVIDIA GPU (the CUDA backend is tested on "
+                "Numba's simulator).", ""]
+    from numba import cuda
+
+    lines = ["## GPU (`backend=\"cuda\"`)", "",
+             f"Device: {cuda.get_current_device().name.decode()}. Each call copies the "
+             "arguments to the GPU and the results back, so these are end-to-end times.", "",
+             "| problem | symdiff cuda | cuda / hand Numba (CPU) | cuda / JAX jit (CPU) |",
+             "|---|---|---|---|"]
+    for problem, times, _, _, _ in rows:
+        ours = times["symdiff cuda"]
+        jax_ratio = f"{ours / times['JAX jit']:.2f}" if "JAX jit" in times else "-"
+        lines.append(f"| {problem.key} | {fmt(ours)} | {ours / times['hand Numba']:.2f} | "
+                     f"{jax_ratio} |")
+    return lines + [""]
+
+
 def results_markdown(rows) -> str:
     import numba
 
@@ -206,7 +235,9 @@ def results_markdown(rows) -> str:
         lines.append(f"| {problem.key} {problem.title} | {' | '.join(cells)} | "
                      f"{ours / times['hand Numba']:.2f} | {jax_ratio} | {ours / forward:.2f} |")
     lines += ["", "v&g / forward divides symdiff numba's value and gradient by the user's NumPy "
-              "function alone.", "",
+              "function alone.", ""]
+    lines += gpu_markdown(rows)
+    lines += [
               "## First call (new process, after `import symdiff`)", "",
               "| problem | import symdiff | cold: generate + compile | warm cache | "
               "warm call loads SymPy / libcst |", "|---|---|---|---|---|"]

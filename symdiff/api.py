@@ -20,7 +20,7 @@ import numpy as np
 from symdiff.errors import ArgumentError, SymdiffError
 from symdiff.signature import ArgSpec, Options
 
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("numba", "numpy", "cuda")
 
 
 def stop_gradient(x: Any) -> Any:

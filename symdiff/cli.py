@@ -30,9 +30,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shapes", nargs="+", action="extend", default=[],
                         metavar="NAME=DIMS", help=SHAPES_HELP)
     parser.add_argument("--backend", default="numpy", choices=("numpy", "numba", "cuda"),
-                        help="the code to generate: numpy (default; whole-array NumPy) or "
-                             "numba (loops compiled with numba.njit); cuda is not available "
-                             "yet")
+                        help="the code to generate: numpy (default; whole-array NumPy), "
+                             "numba (loops compiled with numba.njit) or cuda (kernels "
+                             "compiled with numba.cuda, launched by a host function)")
 
 
 def build_parser() -> argparse.ArgumentParser:

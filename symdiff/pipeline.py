@@ -41,9 +41,12 @@ class GeneratedModule:
     size_checks: tuple = ()  # argument sizes the code assumes equal (see _size_checks)
 
 
-def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> GeneratedModule:
+def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
+             target: Any = None) -> GeneratedModule:
+    """``target``: the code target to write with (default: the one ``options.backend`` names);
+    a module assembled from several generated functions passes one target to all of them."""
     with dim_scope() as sizes:
-        module = _generate(fun, signature, options)
+        module = _generate(fun, signature, options, target or targets()[options.backend])
         module.size_checks = _size_checks(sizes.argument_equalities(), signature)
         return module
 
@@ -62,7 +65,8 @@ def _size_checks(equalities: list, signature: tuple[ArgSpec, ...]) -> tuple:
     return tuple(checks)
 
 
-def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> GeneratedModule:
+def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
+              target: Any) -> GeneratedModule:
     callee = as_callee(fun)
     if callee is None:
         raise UnsupportedError(f"{fun!r} is not a Python function with source code")
@@ -88,7 +92,6 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> Gen
     wrt = [forward[forward.inputs[_input_position(signature, a)]] for a in options.argnums]
     grads = backward(forward, forward[loss_id], wrt)
 
-    target = targets()[options.backend]
     name = source.name if source.name != "<lambda>" else "lambda"
     diff_names = [signature[a].name for a in options.argnums]
     params = [s.name for s in signature]
@@ -125,10 +128,13 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options) -> Gen
 
 
 def targets() -> dict[str, Any]:
+    """The code targets by backend name (the CUDA target collects one module's kernels, so
+    each call makes a new one)."""
+    from symdiff.codegen.cuda_target import CudaTarget
     from symdiff.codegen.emitter import NUMPY
     from symdiff.codegen.numba_target import NUMBA
 
-    return {"numpy": NUMPY, "numba": NUMBA}
+    return {"numpy": NUMPY, "numba": NUMBA, "cuda": CudaTarget()}
 
 
 def _input_position(signature: tuple[ArgSpec, ...], argnum: int) -> int:

@@ -1,3 +1,9 @@
+import os
+
+# CUDA kernels run on Numba's simulator unless a run asks for the GPU (NUMBA_ENABLE_CUDASIM=0);
+# set before anything imports Numba, which reads it once.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 import numpy as np
 import pytest
 

@@ -32,7 +32,7 @@ def generated(name: str, backend: str = "numpy") -> str:
     return g.source
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name, backend):
     path = GOLDEN / ("" if backend == "numpy" else backend) / f"{name}.py"
@@ -60,7 +60,7 @@ def test_golden_code_is_right(name):
 def test_output_is_byte_identical_across_processes():
     script = ("from tests.test_codegen import generated; from tests.cases.golden_functions "
               "import CASES; print(''.join(generated(n, b) for n in sorted(CASES) "
-              "for b in ('numpy', 'numba')))")
+              "for b in ('numpy', 'numba', 'cuda')))")
     outputs = set()
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

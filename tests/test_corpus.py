@@ -38,7 +38,7 @@ def arguments(fun, seed=0):
     return [make(p, rng) for p in inspect.signature(fun).parameters]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_against_finite_differences(name, backend):
     fun = getattr(corpus, name)

@@ -20,7 +20,7 @@ from symdiff.ir.graph import Graph, make_params
 from symdiff.rules import all_primitives
 from tests.conftest import jax_or_skip
 
-BACKENDS = ("numpy", "numba")
+BACKENDS = ("numpy", "numba", "cuda")
 
 # Primitives that only the machinery creates (adjoint rules, leaves, kernels): they are
 # exercised by every gradient, and by the adjoint checks below.

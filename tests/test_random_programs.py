@@ -26,7 +26,8 @@ import symdiff
 from tests.conftest import jax_or_skip
 
 LONG = bool(os.environ.get("SYMDIFF_LONG"))
-EXAMPLES = {"numpy": 2000 if LONG else 150, "numba": 300 if LONG else 20}
+EXAMPLES = {"numpy": 2000 if LONG else 150, "numba": 300 if LONG else 20,
+            "cuda": 100 if LONG else 10}
 
 # unary building blocks, each safe on all of R (the argument is the operand's source)
 UNARY = [
@@ -131,7 +132,7 @@ def check(program, shapes, backend):
     return args, argnums
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
 def test_random_programs_match_finite_differences(backend, tmp_path_factory):
     folder = tmp_path_factory.mktemp("programs")
 

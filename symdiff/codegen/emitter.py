@@ -88,6 +88,7 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
     if spec.doc:
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
     ctx = Context(graph, {}, names, helpers, graph.consumers(), set(_output_ids(spec.result)))
+    body.extend(target.prologue(ctx))
     text = ctx.text
     last_origin, in_backward = None, False
     for node in graph.nodes:
@@ -111,7 +112,8 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
                 lines.insert(0, cst.EmptyLine(indent=False))
             statements[0] = statements[0].with_changes(leading_lines=lines)
         body.extend(statements)
-    body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, text))]))
+    returned = {i: target.returned(ctx, i) for i in _output_ids(spec.result)}
+    body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, returned))]))
     params = cst.Parameters([cst.Param(cst.Name(p)) for p in spec.params])
     return cst.FunctionDef(name=cst.Name(spec.name), params=params,
                            body=cst.IndentedBlock(body), decorators=target.decorators(),
@@ -144,15 +146,35 @@ def operand(text: str) -> str:
     return text if SIMPLE.match(text) else f"({text})"
 
 
-class NumpyTarget:
+class Target:
+    """What every target may change besides how it writes a node (``assign``)."""
+
+    def decorators(self) -> list[cst.Decorator]:
+        """Decorators of each generated function and helper."""
+        return []
+
+    def helper_decorators(self, name: str) -> list[cst.Decorator]:
+        return self.decorators()
+
+    def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
+        """Statements before the first node (such as moving the arguments to a device)."""
+        return []
+
+    def returned(self, ctx: Context, node_id: int) -> str:
+        """How a function returns a node it has computed."""
+        return ctx.text[node_id]
+
+    def definitions(self) -> list[cst.FunctionDef]:
+        """Module-level functions the target wrote while emitting (such as device kernels)."""
+        return []
+
+
+class NumpyTarget(Target):
     """Plain NumPy: a kernel is one broadcasting expression, an array op its NumPy call."""
 
     name = "numpy"
     imports = ("import numpy as np",)
     helpers = HELPERS
-
-    def decorators(self) -> list[cst.Decorator]:
-        return []
 
     def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         return _assign(ctx.graph, node, ctx.text, ctx.names, ctx.helpers)
@@ -279,7 +301,8 @@ def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
     for name in sorted(helpers):
         helper = cst.parse_module(target.helpers[name].lstrip("\n")).body[0]
         body.append(helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
-                                        decorators=target.decorators()))
+                                        decorators=target.helper_decorators(name)))
+    body.extend(target.definitions())
     body.extend(functions)
     module = cst.Module(body=body, header=[cst.EmptyLine(comment=cst.Comment(f"# {h}".rstrip()))
                                            for h in header])

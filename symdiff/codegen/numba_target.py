@@ -21,7 +21,7 @@ from typing import Any
 import libcst as cst
 import sympy as sp
 
-from symdiff.codegen.emitter import SIMPLE, Context, assignment, operand
+from symdiff.codegen.emitter import SIMPLE, Context, Target, assignment, operand
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.printer import NumpyPrinter, print_value
 from symdiff.errors import UnsupportedError
@@ -41,7 +41,7 @@ class ScalarPrinter(NumpyPrinter):
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         *pieces, (last, cond) = expr.args
-        text = self._print(last) if cond == sp.true else "np.nan"
+        text = self._print(last) if cond == sp.true else self.NAN
         for value, c in reversed(pieces):
             text = f"({self._print(value)} if {self._print(c)} else {text})"
         return text
@@ -59,7 +59,7 @@ def _sigmoid(x):
 '''}
 
 
-class NumbaTarget:
+class NumbaTarget(Target):
     name = "numba"
     imports = ("import numba", "import numpy as np")
     helpers = NUMBA_HELPERS
@@ -111,7 +111,7 @@ class NumbaTarget:
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         statements: list[cst.BaseStatement] = [assignment(
-            target, f"np.zeros({shape_text(node.shape)}, dtype=np.{node.dtype})")]
+            target, self._zeros(shape_text(node.shape), node.dtype))]
         for i in node.inputs:
             statements.extend(self._accumulate_slice(ctx, ctx.graph[i], target))
         return statements
@@ -120,14 +120,13 @@ class NumbaTarget:
                           into: str) -> list[cst.BaseStatement]:
         """``into[index] += cotangent``, the cotangent's kernel computed in the loop."""
         ct = ctx.graph[scatter.inputs[0]]
-        loops = _loop_vars(ct.rank)
+        loops = loop_vars(ct.rank)
         if ct.op == "fused" and self._feeds_only_a_slice(ctx, ct):
             body, value = self._element(ctx, ct, loops, ct.shape)
         else:
-            body, value = [], _index(ctx, ct, loops, ct.shape)
+            body, value = [], element_at(ctx, ct, loops, ct.shape)
         where = _slice_target(scatter)(ctx, loops)
-        return _loop_nest(loops, ct.shape, [*body, _add_into(f"{into}[{', '.join(where)}]",
-                                                             value)])
+        return self._loops(ctx, loops, ct.shape, [*body, self._add_into(into, where, value)])
 
     def _feeds_only_a_reduction(self, ctx: Context, node: Node) -> bool:
         users = ctx.users[node.id]
@@ -135,14 +134,13 @@ class NumbaTarget:
             ctx.graph[users[0]].op in REDUCTIONS and node.rank > 0
 
     def _kernel(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
-        loops = _loop_vars(node.rank)
+        loops = loop_vars(node.rank)
         body, value = self._element(ctx, node, loops, node.shape)
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         if node.rank == 0:
             return [*body, assignment(target, value)]
-        allocate = assignment(target, f"np.empty({shape_text(node.shape)}, "
-                                       f"dtype=np.{node.dtype})")
+        allocate = assignment(target, self._empty(shape_text(node.shape), node.dtype))
         slot = f"{target}[{', '.join(loops)}]"
         store = assignment(slot, value)
         # reductions of this kernel accumulate in the same loop: one pass over the data
@@ -155,7 +153,7 @@ class NumbaTarget:
                 inside.append(update)
                 after.extend(finish)
                 ctx.done.add(user)
-        return [allocate, *before, *_loop_nest(loops, node.shape, [*body, store, *inside]),
+        return [allocate, *before, *self._loops(ctx, loops, node.shape, [*body, store, *inside]),
                 *after]
 
     def _element(self, ctx: Context, node: Node, loops: list[str], shape: tuple
@@ -174,10 +172,10 @@ class NumbaTarget:
                      for k, i in enumerate(node.inputs)}
             exprs.append(node.param("expr").xreplace(by_id))
             for k, i in enumerate(node.inputs):
-                names[by_id[arg_symbol(k)]] = _index(ctx, ctx.graph[i], loops, shape)
+                names[by_id[arg_symbol(k)]] = element_at(ctx, ctx.graph[i], loops, shape)
         temps = sp.numbered_symbols("_cse")
         replacements, reduced = sp.cse(exprs, symbols=temps, order="none")
-        printer = ScalarPrinter(names)
+        printer = self.printer(names, on_device=bool(loops))
         body = []
         for sym, sub in replacements:
             name = ctx.names.fresh(None)
@@ -205,25 +203,25 @@ class NumbaTarget:
         if node.id in ctx.done:  # accumulated in the loop of the kernel it reduces
             return []
         source = ctx.graph[node.inputs[0]]
-        loops = _loop_vars(source.rank)
+        loops = loop_vars(source.rank)
         if source.op == "fused" and self._feeds_only_a_reduction(ctx, source):
             companions = self._companions(ctx, node, source)
             body, (value, *others) = self._elements(ctx, [source, *companions], loops,
                                                     source.shape)
         else:
             companions, others = [], []
-            body, value = [], _index(ctx, source, loops, source.shape)
+            body, value = [], element_at(ctx, source, loops, source.shape)
         init, update, finish = self._accumulator(ctx, node, loops, value)
         allocations, stores = [], []
         for companion, other in zip(companions, others, strict=True):
             target = ctx.names.fresh(companion.name)
             ctx.text[companion.id] = target
             ctx.done.add(companion.id)
-            allocations.append(assignment(target, f"np.empty({shape_text(companion.shape)}, "
-                                                  f"dtype=np.{companion.dtype})"))
+            allocations.append(assignment(target, self._empty(shape_text(companion.shape),
+                                                              companion.dtype)))
             stores.append(assignment(f"{target}[{', '.join(loops)}]", other))
         return [init, *allocations,
-                *_loop_nest(loops, source.shape, [*body, update, *stores]), *finish]
+                *self._loops(ctx, loops, source.shape, [*body, update, *stores]), *finish]
 
     def _accumulator(self, ctx: Context, node: Node, loops: list[str], value: str
                      ) -> tuple[cst.BaseStatement, cst.BaseStatement, list[cst.BaseStatement]]:
@@ -233,20 +231,20 @@ class NumbaTarget:
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         if node.rank == 0:
-            slot, init = target, assignment(target, _START[node.op])
+            init, where, finish = self._scalar_accumulator(target, _START[node.op], node.dtype)
         else:
             kept = [("0" if keep else None) if a in axes else v for a, v in enumerate(loops)]
-            slot = f"{target}[{', '.join(k for k in kept if k is not None)}]"
-            init = assignment(target, f"np.full({shape_text(node.shape)}, {_START[node.op]}, "
-                                       f"dtype=np.{node.dtype})")
+            where = [k for k in kept if k is not None]
+            init = assignment(target, self._full(shape_text(node.shape), _START[node.op],
+                                                 node.dtype))
+            finish = []
         if node.op in ("sum", "mean"):
-            update = _add_into(slot, value)
+            update = self._add_into(target, where, value, shared=True)
         else:
-            update = assignment(slot, f"{node.op}({slot}, {value})")
-        finish = []
+            update = self._extremum_into(node.op, target, where, value)
         if node.op == "mean":
             count = dim_product([source.shape[a] for a in axes])
-            finish.append(assignment(target, f"{target} / {operand(str(count))}"))
+            finish.extend(self._divide(ctx, node, target, operand(str(count))))
         if node.rank == 0 and node.dtype != "float64":
             finish.append(assignment(target, f"np.{node.dtype}({target})"))
         return init, update, finish
@@ -277,7 +275,7 @@ class NumbaTarget:
 
     def _op_getitem(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         index = node.param("index")
-        if not any(_is_array(i) for i in index):
+        if not any(is_array_index(i) for i in index):
             args = [operand(ctx.text[i]) for i in node.inputs]
             return self._store(ctx, node, primitive("getitem").emit(args, node))
         return self._gather(ctx, node, scatter=False)
@@ -291,11 +289,11 @@ class NumbaTarget:
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         like = ctx.text[node.inputs[1]]
-        zeros = assignment(target, f"np.zeros({operand(like)}.shape, dtype=np.{node.dtype})")
+        zeros = assignment(target, self._zeros(f"{operand(like)}.shape", node.dtype))
         if _slice_target(node) is not None:
             return [zeros, *self._accumulate_slice(ctx, node, target)]
         ct = ctx.text[node.inputs[0]]
-        if not any(_is_array(i) for i in index):  # basic indexing reads each element once
+        if not any(is_array_index(i) for i in index):  # basic indexing reads each element once
             return [zeros, assignment(f"{target}[{index_text(index, [])}]", ct)]
         return [zeros, *self._gather(ctx, node, scatter=True, into=target)]
 
@@ -304,7 +302,7 @@ class NumbaTarget:
         """x[i0, i1, ...] with integer arrays for the leading axes (as gathers are written),
         or its adjoint, which adds the cotangent back at the same places."""
         index = node.param("index")
-        n_arrays = sum(1 for i in index if _is_array(i))
+        n_arrays = sum(1 for i in index if is_array_index(i))
         if index != tuple(("array", k) for k in range(n_arrays)):
             raise UnsupportedError("the numba backend compiles integer-array indexing only on "
                                    "the leading axes (x[rows, cols]); use backend='numpy'")
@@ -312,49 +310,99 @@ class NumbaTarget:
         arrays = [graph[i] for i in node.inputs[(2 if scatter else 1):]]
         source = graph[node.inputs[1] if scatter else node.inputs[0]]
         picked = graph[node.inputs[0]] if scatter else node
-        loops = _loop_vars(picked.rank)
+        loops = loop_vars(picked.rank)
         adv_rank = picked.rank - (source.rank - n_arrays)
         adv_loops, rest = loops[:adv_rank], loops[adv_rank:]
-        where = [_index(ctx, a, adv_loops, picked.shape[:adv_rank]) for a in arrays] + rest
+        where = [element_at(ctx, a, adv_loops, picked.shape[:adv_rank]) for a in arrays] + rest
         if scatter:
-            ct = _index(ctx, picked, loops, picked.shape)
-            return _loop_nest(loops, picked.shape, [_add_into(f"{into}[{', '.join(where)}]", ct)])
-        return _read_at(ctx, node, ctx.text[source.id], where, loops)
+            ct = element_at(ctx, picked, loops, picked.shape)
+            return self._loops(ctx, loops, picked.shape,
+                               [self._add_into(into, where, ct, shared=True)])
+        return self._read_at(ctx, node, ctx.text[source.id], where, loops)
 
     def _op_take_along_axis(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         x, idx = (ctx.graph[i] for i in node.inputs)
         axis = node.param("axis")
-        loops = _loop_vars(node.rank)
-        where = [_index(ctx, idx, loops, node.shape) if a == axis else
+        loops = loop_vars(node.rank)
+        where = [element_at(ctx, idx, loops, node.shape) if a == axis else
                  ("0" if canon(x.shape[a]) == 1 else v) for a, v in enumerate(loops)]
-        return _read_at(ctx, node, ctx.text[x.id], where, loops)
+        return self._read_at(ctx, node, ctx.text[x.id], where, loops)
 
     def _op_take_along_axis_adjoint(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         ct, like, idx = (ctx.graph[i] for i in node.inputs)
         axis = node.param("axis")
-        loops = _loop_vars(ct.rank)
-        where = [_index(ctx, idx, loops, ct.shape) if a == axis else
+        loops = loop_vars(ct.rank)
+        where = [element_at(ctx, idx, loops, ct.shape) if a == axis else
                  ("0" if canon(like.shape[a]) == 1 else v) for a, v in enumerate(loops)]
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
-        update = _add_into(f"{target}[{', '.join(where)}]", _index(ctx, ct, loops, ct.shape))
-        return [assignment(target, f"np.zeros({operand(ctx.text[like.id])}.shape, "
-                                    f"dtype=np.{node.dtype})"),
-                *_loop_nest(loops, ct.shape, [update])]
+        update = self._add_into(target, where, element_at(ctx, ct, loops, ct.shape), shared=True)
+        return [assignment(target, self._zeros(f"{operand(ctx.text[like.id])}.shape",
+                                               node.dtype)),
+                *self._loops(ctx, loops, ct.shape, [update])]
+
+    def _read_at(self, ctx: Context, node: Node, source: str, where: list[str],
+                 loops: list[str]) -> list[cst.BaseStatement]:
+        """``node = source[where]`` element by element: the loops of a gather."""
+        target = ctx.names.fresh(node.name)
+        ctx.text[node.id] = target
+        return [assignment(target, self._empty(shape_text(node.shape), node.dtype)),
+                *self._loops(ctx, loops, node.shape, [assignment(
+                    f"{target}[{', '.join(loops)}]", f"{operand(source)}[{', '.join(where)}]")])]
+
+    # --- what a target on another device spells differently ---------------------------------
+
+    def printer(self, names: dict, on_device: bool) -> ScalarPrinter:
+        return ScalarPrinter(names)
+
+    def _loops(self, ctx: Context, loops: list[str], shape: tuple,
+               body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        return _loop_nest(loops, shape, body)
+
+    def _empty(self, shape: str, dtype: str) -> str:
+        return f"np.empty({shape}, dtype=np.{dtype})"
+
+    def _zeros(self, shape: str, dtype: str) -> str:
+        return f"np.zeros({shape}, dtype=np.{dtype})"
+
+    def _full(self, shape: str, value: str, dtype: str) -> str:
+        return f"np.full({shape}, {value}, dtype=np.{dtype})"
+
+    def _add_into(self, target: str, where: list[str], value: str,
+                  shared: bool = False) -> cst.SimpleStatementLine:
+        """``target[where] += value``; ``shared`` when several iterations add to one place."""
+        slot = f"{target}[{', '.join(where)}]" if where else target
+        return cst.SimpleStatementLine([cst.AugAssign(
+            cst.parse_expression(slot), cst.AddAssign(), cst.parse_expression(value))])
+
+    def _extremum_into(self, op: str, target: str, where: list[str],
+                       value: str) -> cst.SimpleStatementLine:
+        slot = f"{target}[{', '.join(where)}]" if where else target
+        return assignment(slot, f"{op}({slot}, {value})")
+
+    def _divide(self, ctx: Context, node: Node, target: str,
+                divisor: str) -> list[cst.BaseStatement]:
+        """``target = target / divisor`` (a mean from its sum)."""
+        return [assignment(target, f"{target} / {divisor}")]
+
+    def _scalar_accumulator(self, target: str, start: str, dtype: str
+                            ) -> tuple[cst.BaseStatement, list[str], list[cst.BaseStatement]]:
+        """How a reduction to a scalar starts, where it adds, and how it ends."""
+        return assignment(target, start), [], []
 
 
 _NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
 
 
-def _is_array(item: Any) -> bool:
+def is_array_index(item: Any) -> bool:
     return isinstance(item, tuple) and item[0] == "array"
 
 
-def _loop_vars(rank: int) -> list[str]:
+def loop_vars(rank: int) -> list[str]:
     return [f"_i{k}" for k in range(rank)]
 
 
-def _index(ctx: Context, node: Node, loops: list[str], shape: tuple) -> str:
+def element_at(ctx: Context, node: Node, loops: list[str], shape: tuple) -> str:
     """The element of ``node`` at loop position ``loops`` over ``shape`` (broadcasting)."""
     text = operand(ctx.text[node.id])
     if node.rank == 0:
@@ -382,36 +430,32 @@ def _slice_target(node: Node) -> Any:
     index = node.param("index")
     if not all(isinstance(i, tuple) and i[0] == "slice" and (i[3] or 1) > 0 for i in index):
         return None
+    return lambda ctx, loops: basic_positions(index, ctx.text[node.inputs[1]], loops)
 
-    def where(ctx: Context, loops: list[str]) -> list[str]:
-        like = operand(ctx.text[node.inputs[1]])
-        out = []
-        for axis, loop in enumerate(loops):
-            if axis >= len(index):
-                out.append(loop)
-                continue
-            _, start, _, step = index[axis]
+
+def basic_positions(index: tuple, source: str, loops: list[str]) -> list[str] | None:
+    """Where element ``loops`` of ``source[index]`` lies in ``source``, for basic indexing
+    (integers, slices with steps > 0, new axes); None for a negative step."""
+    source = operand(source)
+    out, free, axis = [], iter(loops), 0
+    for item in index:
+        if item is None:  # a new axis of length 1: its loop variable is always 0
+            next(free)
+            continue
+        if isinstance(item, int):
+            out.append(str(item) if item >= 0 else f"{source}.shape[{axis}] - {-item}")
+        elif item[0] == "size":
+            out.append(operand(item[1]))
+        else:
+            _, start, _, step = item
+            if (step or 1) < 0:
+                return None
             base = "" if not start else (f"{start} + " if start > 0 else
-                                         f"{like}.shape[{axis}] - {-start} + ")
+                                         f"{source}.shape[{axis}] - {-start} + ")
+            loop = next(free)
             out.append(f"{base}{loop}" if (step or 1) == 1 else f"{base}{step} * {loop}")
-        return out
-    return where
-
-
-def _add_into(slot: str, value: str) -> cst.SimpleStatementLine:
-    """``slot += value``."""
-    return cst.SimpleStatementLine([cst.AugAssign(
-        cst.parse_expression(slot), cst.AddAssign(), cst.parse_expression(value))])
-
-
-def _read_at(ctx: Context, node: Node, source: str, where: list[str],
-             loops: list[str]) -> list[cst.BaseStatement]:
-    """``node = source[where]`` element by element: the loops of a gather."""
-    target = ctx.names.fresh(node.name)
-    ctx.text[node.id] = target
-    return [assignment(target, f"np.empty({shape_text(node.shape)}, dtype=np.{node.dtype})"),
-            *_loop_nest(loops, node.shape, [assignment(
-                f"{target}[{', '.join(loops)}]", f"{operand(source)}[{', '.join(where)}]")])]
+        axis += 1
+    return out + list(free)
 
 
 def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:

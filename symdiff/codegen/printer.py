@@ -39,6 +39,10 @@ def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool) -> str:
 class NumpyPrinter(StrPrinter):
     """Prints a scalar kernel as a broadcasting NumPy expression."""
 
+    FUNCTIONS = FUNCTIONS
+    HELPER_FUNCTIONS = HELPER_FUNCTIONS
+    SQRT, INF, NAN, E, PI = "np.sqrt", "np.inf", "np.nan", "np.e", "np.pi"
+
     def __init__(self, names: Mapping[sp.Symbol, str]):
         super().__init__({"order": "none"})
         self.names = names
@@ -50,10 +54,10 @@ class NumpyPrinter(StrPrinter):
     def _print_Function(self, expr: sp.Function) -> str:
         if isinstance(expr, S.stop_gradient):
             return self._print(expr.args[0])
-        name = FUNCTIONS.get(type(expr))
+        name = self.FUNCTIONS.get(type(expr))
         if name is None:
             raise UnprintableError(f"no NumPy spelling for {type(expr).__name__}")
-        if type(expr) in HELPER_FUNCTIONS:
+        if type(expr) in self.HELPER_FUNCTIONS:
             self.helpers.add(name)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
@@ -74,9 +78,9 @@ class NumpyPrinter(StrPrinter):
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         base, e = expr.args
         if e == sp.S.Half:
-            return f"np.sqrt({self._print(base)})"
+            return f"{self.SQRT}({self._print(base)})"
         if e == -sp.S.Half:
-            return f"1/np.sqrt({self._print(base)})"
+            return f"1/{self.SQRT}({self._print(base)})"
         if e == -1:
             return f"1/{self.parenthesize(base, precedence(expr))}"
         return super()._print_Pow(expr, rational)
@@ -85,24 +89,24 @@ class NumpyPrinter(StrPrinter):
         return repr(float(expr))
 
     def _print_Exp1(self, expr) -> str:
-        return "np.e"
+        return self.E
 
     def _print_Pi(self, expr) -> str:
-        return "np.pi"
+        return self.PI
 
     def _print_Infinity(self, expr) -> str:
-        return "np.inf"
+        return self.INF
 
     def _print_NegativeInfinity(self, expr) -> str:
-        return "-np.inf"
+        return "-" + self.INF
 
     def _print_NaN(self, expr) -> str:
-        return "np.nan"
+        return self.NAN
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         *pieces, (last, cond) = expr.args
         text = self._print(last) if cond == sp.true else f"np.where({self._print(cond)}, " \
-            f"{self._print(last)}, np.nan)"
+            f"{self._print(last)}, {self.NAN})"
         for value, c in reversed(pieces):
             text = f"np.where({self._print(c)}, {self._print(value)}, {text})"
         return text
