@@ -7,7 +7,7 @@
 """
 
 from symdiff import nn  # noqa: E402,I001  (nn uses stop_gradient above)
-from symdiff.api import grad, stop_gradient, value_and_grad
+from symdiff.api import GradOperation, grad, stop_gradient, value_and_grad, vjp
 from symdiff.check.finite_diff import check_grad
 from symdiff.errors import (
     ArgumentError,
@@ -15,9 +15,11 @@ from symdiff.errors import (
     SymdiffError,
     UnsupportedError,
 )
+from symdiff.trees import parameters
 from symdiff.version import VERSION as __version__
 
 __all__ = [
-    "ArgumentError", "GradientCheckError", "SymdiffError", "UnsupportedError", "__version__",
-    "check_grad", "grad", "nn", "stop_gradient", "value_and_grad",
+    "ArgumentError", "GradOperation", "GradientCheckError", "SymdiffError", "UnsupportedError",
+    "__version__", "check_grad", "grad", "nn", "parameters", "stop_gradient", "value_and_grad",
+    "vjp",
 ]

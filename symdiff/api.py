@@ -19,6 +19,7 @@ import numpy as np
 
 from symdiff.errors import ArgumentError, SymdiffError
 from symdiff.signature import ArgSpec, Options
+from symdiff.trees import is_model, is_structured, model_method
 
 BACKENDS = ("numba", "numpy", "cuda")
 
@@ -103,13 +104,22 @@ class GradFunction:
     """A gradient function, specialised and cached per argument signature."""
 
     def __init__(self, fun: Callable, argnums: tuple[int, ...], single: bool, has_aux: bool,
-                 backend: str, with_value: bool):
+                 backend: str, with_value: bool, *, request: Any = None,
+                 frozen: tuple[str, ...] = (), output: str = "scalar", model: Any = None):
+        """``request``, ``frozen``, ``output`` and ``model``: see symdiff.structured; a
+        ``model``'s method ``fun`` is called with the model as its first argument."""
         if backend not in BACKENDS:
             raise ArgumentError(f"backend={backend!r} is not available; choose from "
                                 f"{', '.join(BACKENDS)}")
         self.fun = fun
-        self.options = Options(argnums, single, has_aux, backend)
+        self.options = Options(argnums, single, has_aux, backend, output)
         self.with_value = with_value
+        self.model = model
+        self.frozen = tuple(frozen)
+        self.request = request if request is not None else (
+            (argnums[0], None) if single else [(a, None) for a in argnums])
+        # the plain path: one spec per argument, the code returns what the user gets
+        self._plain = request is None and model is None and not frozen and output == "scalar"
         self._signature = inspect.signature(fun)
         self._names = list(self._signature.parameters)
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
@@ -119,6 +129,8 @@ class GradFunction:
         functools.update_wrapper(self, fun)
 
     def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
+        if self.model is not None:
+            args = (self.model, *args)
         try:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -134,23 +146,26 @@ class GradFunction:
         specs = tuple(
             _arg_spec(name, _as_array(v), i in self.options.argnums)
             for i, (name, v) in enumerate(zip(self._names, values, strict=True)))
-        entry = self._cache.get(specs)
+        return self._compiled_for(specs, self.options)
+
+    def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
+        entry = self._cache.get((specs, options))
         if entry is None:
             with self._lock:
-                entry = self._cache.get(specs)
+                entry = self._cache.get((specs, options))
                 if entry is None:
-                    entry = self._recall(specs) or self._generate(specs)
-                    self._cache[specs] = entry
+                    entry = self._recall(specs, options) or self._generate(specs, options)
+                    self._cache[(specs, options)] = entry
         self._last = entry[0]
         return entry
 
-    def _recall(self, specs: tuple) -> tuple[Any, Callable] | None:
+    def _recall(self, specs: tuple, options: Options) -> tuple[Any, Callable] | None:
         """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
-        if self.options.backend != "numba":
+        if options.backend != "numba" or not self._plain:
             return None
         from symdiff import cache
 
-        key = cache.index_key(self.fun, specs, self.options)
+        key = cache.index_key(self.fun, specs, options)
         found = cache.recall(key) if key else None
         if found is None:
             return None
@@ -161,12 +176,12 @@ class GradFunction:
         return loaded, getattr(module, loaded.value_and_grad_name if self.with_value
                                else loaded.grad_name)
 
-    def _generate(self, specs: tuple) -> tuple[Any, Callable]:
+    def _generate(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
         from symdiff.pipeline import generate  # the compiler loads only when needed
 
-        module = generate(self.fun, specs, self.options)
-        entry = _load(module, self.with_value, self.options.backend)
-        if self.options.backend == "numba":
+        module = generate(self.fun, specs, options)
+        entry = _load(module, self.with_value, options.backend)
+        if options.backend == "numba" and self._plain:
             from symdiff import cache
 
             key = cache.index_key(self.fun, specs, self.options)
@@ -179,6 +194,8 @@ class GradFunction:
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._plain:
+            return self._call_structured(args, kwargs)
         key = _fast_key(args) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
@@ -186,15 +203,63 @@ class GradFunction:
             compiled, checks = fast
         else:
             values = [_as_array(v) for v in self._bind(args, kwargs)]
+            if any(is_structured(v) for v in values):
+                return self._call_structured(args, kwargs)
             module, compiled = self._compiled(values)
             checks = module.size_checks
             if key is not None and len(args) == len(self._names):
                 self._fast[key] = (compiled, checks)
+        self._check_sizes(checks, values, self._names)
+        result = self._run(compiled, values)
+        self._check_shapes(result, values)
+        return result
+
+    def _check_sizes(self, checks: tuple, values: list[Any], names: list[str]) -> None:
         for i, a, j, b in checks:
             if values[i].shape[a] != (b if j is None else values[j].shape[b]):
-                self._size_error(values, i, a, j, b)
+                self._size_error(values, names, i, a, j, b)
+
+    def _call_structured(self, args: tuple, kwargs: dict) -> Any:
+        """Arguments with structure, model parameters, frozen paths or an array output: the
+        code takes the arrays one by one and the gradients are rebuilt as requested."""
+        from symdiff.structured import flatten, rebuild
+
+        cotangent = None
+        if self.options.output == "cotangent":
+            if not args:
+                raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) is "
+                                    "the last positional argument, and none was given")
+            *args, cotangent = args
+        values = [_as_array(v) for v in self._bind(tuple(args), kwargs)]
+        model_position = 0 if self.model is not None else None
+        layout = flatten(self._names, values, self.request, self.frozen, self.options,
+                         model_position, _arg_spec)
+        module, compiled = self._compiled_for(layout.specs, layout.options)
+        names = [s.name for s in layout.specs if s.kind != "tree"]
+        flat = list(layout.values)
+        if cotangent is not None:
+            flat.append(_checked_cotangent(cotangent, module, names, flat))
+        self._check_sizes(module.size_checks, flat, names)
+        result = self._run(compiled, flat)
+        grads = result[1] if self.with_value else result
+        if self.options.has_aux and not self.with_value:
+            grads, aux = grads
+        value_of = [i for i, s in enumerate(layout.specs) if s.kind != "tree"]
+        for g, a in zip(grads, layout.options.argnums, strict=True):
+            expected = np.shape(flat[value_of.index(a)])
+            if np.shape(g) != expected:
+                raise SymdiffError(
+                    f"the gradient for {layout.specs[a].name!r} came out with shape "
+                    f"{np.shape(g)} instead of {expected}: a size computed from slicing was 1 "
+                    "where the function broadcasts it; symdiff does not support that yet")
+        shaped = rebuild(layout, grads, self.request, self._names, model_position)
+        if self.with_value:
+            return result[0], shaped
+        return (shaped, aux) if self.options.has_aux else shaped
+
+    def _run(self, compiled: Callable, values: list[Any]) -> Any:
         try:
-            result = compiled(*values)
+            return compiled(*values)
         except Exception as exc:
             if type(exc).__module__.startswith("numba"):  # it failed to compile
                 raise SymdiffError(
@@ -202,12 +267,11 @@ class GradFunction:
                     f"({type(exc).__name__}); backend='numpy' runs the same code uncompiled. "
                     f"Numba said: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
             raise
-        self._check_shapes(result, values)
-        return result
 
-    def _size_error(self, values: list[Any], i: int, a: int, j: int | None, b: int) -> None:
-        left = f"{self._names[i]}.shape[{a}] is {values[i].shape[a]}"
-        right = f"{b}" if j is None else f"{self._names[j]}.shape[{b}], which is " \
+    def _size_error(self, values: list[Any], names: list[str], i: int, a: int, j: int | None,
+                    b: int) -> None:
+        left = f"{names[i]}.shape[{a}] is {values[i].shape[a]}"
+        right = f"{b}" if j is None else f"{names[j]}.shape[{b}], which is " \
             f"{values[j].shape[b]}"
         raise ArgumentError(f"{self.fun.__qualname__}: {left}, but the function combines it "
                             f"with {right}: they must be equal")
@@ -259,7 +323,7 @@ def _fast_key(args: tuple) -> tuple | None:
 
 
 def _as_array(value: Any) -> Any:
-    if isinstance(value, list):
+    if isinstance(value, list) and not is_structured(value):
         return np.asarray(value, dtype=float)
     return value
 
@@ -278,28 +342,94 @@ def _load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
     return module, namespace[name]
 
 
+def _checked_cotangent(cotangent: Any, module: Any, names: list[str],
+                       values: list[Any]) -> Any:
+    """The cotangent as an array of the output's shape (the generated code would broadcast a
+    wrong one silently)."""
+    ct = np.asarray(cotangent, dtype=float) if not isinstance(cotangent, np.ndarray) \
+        else cotangent
+    scope = dict(zip(names, values, strict=True))
+    expected = tuple(d if isinstance(d, int) else int(eval(str(d), {}, scope))
+                     for d in module.cotangent_shape)
+    if ct.shape != expected:
+        raise ArgumentError(f"the cotangent (sensitivity) has shape {ct.shape}, but the "
+                            f"function's output has shape {expected}")
+    return ct
+
+
 def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
-          with_value: bool) -> Any:
+          with_value: bool, frozen: Sequence[str] = ()) -> Any:
     if fun is None:
-        return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value)
+        return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value, frozen)
+    frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
+    if is_model(fun):
+        return _model_grad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
     if not hasattr(fun, "__code__"):
         raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                             "functions from their source")
+    paths = [wrt] if isinstance(wrt, str) else list(wrt or ())
+    if any("." in p for p in paths):  # paths into structured arguments: "params.W"
+        names = list(inspect.signature(fun).parameters)
+        targets = []
+        for p in paths:
+            root, _, rest = p.partition(".")
+            if root not in names:
+                raise ArgumentError(f"wrt={p!r}: {fun.__qualname__} has no parameter {root!r}")
+            targets.append((names.index(root), rest or None))
+        request = targets[0] if isinstance(wrt, str) else {p: t for p, t in zip(paths, targets,
+                                                                                  strict=True)}
+        return GradFunction(fun, (targets[0][0],), False, has_aux, backend, with_value,
+                            request=request, frozen=frozen)
     positions, single = _normalise_argnums(fun, argnums, wrt)
-    return GradFunction(fun, positions, single, has_aux, backend, with_value)
+    request = None if not frozen else (positions[0], None) if single else \
+        [(a, None) for a in positions]
+    return GradFunction(fun, positions, single, has_aux, backend, with_value, request=request,
+                        frozen=frozen)
+
+
+def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_value: bool,
+                frozen: tuple[str, ...]) -> GradFunction:
+    """Gradients of a model object's forward (or construct, or __call__) with respect to its
+    inputs (``argnums``) or its parameters (``wrt``, paths such as ``"fc1.W"``)."""
+    method = model_method(model)
+    if wrt is not None and argnums is not None:
+        raise ArgumentError("give either argnums or wrt, not both")
+    if wrt is not None:
+        single = isinstance(wrt, str)
+        paths = [wrt] if single else list(wrt)
+        request: Any = (0, paths[0]) if single else {p: (0, p) for p in paths}
+    else:
+        inputs = list(inspect.signature(method).parameters)[1:]
+        raw = 0 if argnums is None else argnums
+        single = not isinstance(raw, (tuple, list))
+        positions = (raw,) if single else tuple(raw)
+        for a in positions:
+            if not isinstance(a, int) or not 0 <= a < len(inputs):
+                raise ArgumentError(f"argnums={a!r}: {type(model).__name__}.{method.__name__} "
+                                    f"takes {len(inputs)} inputs")
+        request = (positions[0] + 1, None) if single else [(a + 1, None) for a in positions]
+    return GradFunction(method, (0,), False, has_aux, backend, with_value, request=request,
+                        frozen=frozen, model=model)
 
 
 def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
          wrt: str | Sequence[str] | None = None, has_aux: bool = False,
-         backend: str = "numba") -> GradFunction:
+         backend: str = "numba", frozen: Sequence[str] = ()) -> GradFunction:
     """The gradient of a scalar function, generated from its source.
 
     Args:
-        fun: a Python function of NumPy arrays and floats returning a scalar. Also usable as a
-            bare decorator, ``@symdiff.grad``, or with options, ``@symdiff.grad(argnums=1)``.
+        fun: a Python function of NumPy arrays and floats returning a scalar, or a model
+            object (its ``forward``, ``construct`` or ``__call__`` is differentiated). Also
+            usable as a bare decorator, ``@symdiff.grad``, or with options,
+            ``@symdiff.grad(argnums=1)``. Arguments may be dicts, lists and tuples of arrays;
+            their gradients come back in the same structure.
         argnums: which positional argument(s) to differentiate (default 0). An int gives one
             gradient; a tuple gives a tuple of gradients in that order.
         wrt: the same, by parameter name (``"w"`` or ``("w", "b")``); not with ``argnums``.
+            Paths name arrays inside structured arguments (``"params.W"``) or a model's
+            parameters (``"fc1.W"``, see :func:`parameters`); a list of paths gives a dict
+            keyed by path.
+        frozen: paths of parameters that get no gradient (``requires_grad=False``).
         has_aux: ``fun`` returns ``(loss, aux)``; the result is then ``(grads, aux)`` and aux is
             not differentiated.
         backend: ``"numba"`` (default: loops compiled with Numba, cached on disk) or
@@ -309,12 +439,69 @@ def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None
         A callable with ``fun``'s parameters returning the gradient(s); ``.source`` shows the
         generated code.
     """
-    return _make(fun, argnums, wrt, has_aux, backend, with_value=False)
+    return _make(fun, argnums, wrt, has_aux, backend, with_value=False, frozen=frozen)
 
 
 def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
                    wrt: str | Sequence[str] | None = None, has_aux: bool = False,
-                   backend: str = "numba") -> GradFunction:
+                   backend: str = "numba", frozen: Sequence[str] = ()) -> GradFunction:
     """Like :func:`grad`, returning ``(value, grads)``; with ``has_aux``,
     ``((value, aux), grads)``."""
-    return _make(fun, argnums, wrt, has_aux, backend, with_value=True)
+    return _make(fun, argnums, wrt, has_aux, backend, with_value=True, frozen=frozen)
+
+
+def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Callable]:
+    """JAX's ``vjp``: ``out, f_vjp = vjp(fun, *primals)``; ``f_vjp(cotangent)`` returns the
+    tuple of ``cotangent``-weighted gradients, one per primal (a vector-Jacobian product,
+    generated symbolically: the forward pass runs again on each call, no Jacobian is formed).
+    """
+    if not hasattr(fun, "__code__"):
+        raise ArgumentError(f"{fun!r} is not a Python function")
+    out = fun(*primals)
+    products = GradFunction(fun, (0,), False, False, backend, False,
+                            request=[(i, None) for i in range(len(primals))],
+                            output="cotangent")
+    return out, lambda cotangent: products(*primals, cotangent)
+
+
+class GradOperation:
+    """MindSpore's ``GradOperation``: ``GradOperation(get_all, get_by_list, sens_param)(fn,
+    weights)`` returns the gradient function of ``fn`` (a function or a model object).
+
+    - default: the gradient with respect to the first input;
+    - ``get_all``: a tuple of gradients, one per input;
+    - ``get_by_list``: a tuple of gradients, one per weight in ``weights`` (parameter paths
+      such as ``"z"`` or ``"fc1.W"``; :func:`parameters` lists a model's);
+    - both: ``(input gradients, weight gradients)``;
+    - ``sens_param``: the gradient function takes one more argument, the sensitivity, shaped
+      like the output; without it an array output is summed (a sensitivity of ones).
+    """
+
+    def __init__(self, get_all: bool = False, get_by_list: bool = False,
+                 sens_param: bool = False):
+        self.get_all, self.get_by_list, self.sens_param = get_all, get_by_list, sens_param
+
+    def __call__(self, fn: Any, weights: Sequence[str] | str | None = None, *,
+                 backend: str = "numba", frozen: Sequence[str] = ()) -> GradFunction:
+        model = fn if is_model(fn) else None
+        function = model_method(fn) if model is not None else fn
+        if not hasattr(function, "__code__"):
+            raise ArgumentError(f"{fn!r} is neither a function nor a model object")
+        offset = 1 if model is not None else 0
+        count = len(inspect.signature(function).parameters) - offset
+        inputs: list[Any] = [(i + offset, None) for i in range(count)]
+        request: Any = inputs if self.get_all else inputs[0]
+        if self.get_by_list:
+            if weights is None:
+                raise ArgumentError("GradOperation(get_by_list=True) needs weights: a list of "
+                                    "parameter paths, such as symdiff.parameters(model)")
+            paths = [weights] if isinstance(weights, str) else list(weights)
+            if model is None:
+                raise ArgumentError("weights are parameters of a model object; for a function "
+                                    "use wrt paths such as 'params.W' with symdiff.grad")
+            listed = [(0, p) for p in paths]
+            request = [inputs, listed] if self.get_all else listed
+        frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
+        return GradFunction(function, (offset,), False, False, backend, False, request=request,
+                            frozen=frozen, output="cotangent" if self.sens_param else "sum",
+                            model=model)

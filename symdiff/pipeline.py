@@ -23,8 +23,10 @@ from symdiff.frontend.evaluator import trace
 from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import ARGUMENT_SIZE, dim_scope, format_shape
+from symdiff.rules.reductions import reduce
 from symdiff.signature import ArgSpec, Options
 from symdiff.simplify.fuse import fuse
+from symdiff.trees import build
 from symdiff.version import VERSION
 
 
@@ -39,6 +41,7 @@ class GeneratedModule:
     graph: Graph = field(repr=False)
     read: list[Any] = field(default_factory=list, repr=False)  # functions whose source was used
     size_checks: tuple = ()  # argument sizes the code assumes equal (see _size_checks)
+    cotangent_shape: tuple = ()  # with output="cotangent": the output's shape (dims as text)
 
 
 def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
@@ -53,7 +56,7 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
 
 def _size_checks(equalities: list, signature: tuple[ArgSpec, ...]) -> tuple:
     """(argument, axis, other argument or None, its axis or the size) for each equality."""
-    position = {s.name: i for i, s in enumerate(signature)}
+    position = {s.name: i for i, s in enumerate(s for s in signature if s.kind != "tree")}
     checks = []
     for left, right in equalities:
         name, axis = ARGUMENT_SIZE.match(left).groups()
@@ -73,7 +76,8 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     source = callee.source
     graph = Graph()
     env: dict[str, Any] = {}
-    for i, spec in enumerate(signature):
+    params = [s.name for s in signature if s.kind != "tree"]
+    for i, spec in enumerate(s for s in signature if s.kind != "tree"):
         if spec.kind == "static":
             env[spec.name] = spec.value
             continue
@@ -81,24 +85,32 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
                              spec.dtype, name=spec.name, intern=False)
         graph.inputs.append(node.id)
         env[spec.name] = Tensor(node)
+    for tree in (s for s in signature if s.kind == "tree"):
+        env[tree.name] = build(tree.value, iter([env.pop(s.name) for s in signature
+                                                 if s.root == tree.name]))
     read: list = []
     result = trace(graph, callee, env, read)
     graph.origin = None
     loss, aux = _split_result(graph, result, options, source)
+    value = loss
+    cotangent_shape: tuple = ()
+    if options.output != "scalar":
+        loss, cotangent_shape = _reduced_output(graph, loss, options.output, params)
     aux_leaves: list[Node] = []
     aux_tree = _flatten(graph, aux, aux_leaves)
 
-    forward, (loss_id, *aux_ids) = fuse(graph, [loss.id, *(n.id for n in aux_leaves)])
+    outputs = [loss.id, *(n.id for n in aux_leaves)]
+    forward, (loss_id, *aux_ids) = fuse(graph, outputs if value is loss else outputs + [value.id])
+    value_id = loss_id if value is loss else aux_ids.pop()
     wrt = [forward[forward.inputs[_input_position(signature, a)]] for a in options.argnums]
     grads = backward(forward, forward[loss_id], wrt)
 
     name = source.name if source.name != "<lambda>" else "lambda"
     diff_names = [signature[a].name for a in options.argnums]
-    params = [s.name for s in signature]
     helpers: set[str] = set()
     functions = []
     for kind in ("grad", "value_and_grad"):
-        outputs = ([loss_id] if kind == "value_and_grad" else []) + aux_ids + [g.id for g in grads]
+        outputs = ([value_id] if kind == "value_and_grad" else []) + aux_ids + [g.id for g in grads]
         final, ids = fuse(forward, outputs)
         ids_iter = iter(ids)
         value = Output(next(ids_iter)) if kind == "value_and_grad" else None
@@ -124,7 +136,23 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     ]
     text = emit_module(functions, helpers, header, target)
     return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,
-                           functions, helpers, forward, read)
+                           functions, helpers, forward, read, cotangent_shape=cotangent_shape)
+
+
+def _reduced_output(graph: Graph, out: Node, how: str, params: list[str]) -> tuple[Node, tuple]:
+    """The scalar that reverse mode differentiates for an array output: its sum, or its inner
+    product with a cotangent that becomes the generated functions' last parameter."""
+    if how == "sum":
+        return (reduce(graph, "sum", out, None) if out.rank else out), ()
+    name = "cotangent"
+    while name in params:
+        name = "_" + name
+    params.append(name)
+    ct = graph.add_raw("input", (), make_params(index=len(params) - 1, name=name), out.shape,
+                       out.dtype, name=name, intern=False)
+    graph.inputs.append(ct.id)
+    product = graph.add("mul", [out, ct])
+    return (reduce(graph, "sum", product, None) if out.rank else product), out.shape
 
 
 def targets() -> dict[str, Any]:
@@ -138,7 +166,7 @@ def targets() -> dict[str, Any]:
 
 
 def _input_position(signature: tuple[ArgSpec, ...], argnum: int) -> int:
-    return sum(1 for s in signature[:argnum] if s.kind != "static")
+    return sum(1 for s in signature[:argnum] if s.kind not in ("static", "tree"))
 
 
 def _split_result(graph: Graph, result: Any, options: Options, source) -> tuple[Node, Any]:
@@ -160,7 +188,7 @@ def _split_result(graph: Graph, result: Any, options: Options, source) -> tuple[
         raise UnsupportedError(f"the function returns {describe(result)}; grad needs a "
                                "scalar output", *where)
     loss = to_tensor(graph, result).node
-    if loss.rank != 0:
+    if loss.rank != 0 and options.output == "scalar":
         raise UnsupportedError(
             f"the function returns an array of shape {format_shape(loss.shape)}; grad needs a "
             "scalar output: reduce it (for example with .sum()), return (loss, aux) with "

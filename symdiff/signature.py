@@ -11,10 +11,14 @@ class ArgSpec:
     """What a generated gradient is specialised on for one argument."""
 
     name: str
-    kind: str  # "array", "float" (a Python float) or "static" (any other Python value)
+    # "array", "float" (a Python float), "static" (any other Python value), or "tree": a
+    # structured argument (value: its skeleton, see symdiff.trees) whose arrays are the specs
+    # that name it as their root
+    kind: str
     dtype: str = "float64"
     unit_dims: tuple[bool, ...] = ()  # for arrays: which dimensions have size 1
-    value: Any = None  # for static arguments
+    value: Any = None  # for static arguments and trees
+    root: str = ""  # for the arrays of a tree: the tree's argument
 
     def shape(self) -> tuple:
         return tuple(1 if unit else f"{self.name}.shape[{i}]"
@@ -23,6 +27,8 @@ class ArgSpec:
     def describe(self) -> str:
         if self.kind == "static":
             return f"{self.name}={self.value!r}"
+        if self.kind == "tree":
+            return f"{self.name}: structured"
         if self.kind == "float":
             return f"{self.name}: float"
         dims = ", ".join("1" if unit else ":" for unit in self.unit_dims)
@@ -35,3 +41,6 @@ class Options:
     single: bool = False  # one gradient rather than a tuple
     has_aux: bool = False
     backend: str = "numpy"
+    # what is differentiated: "scalar" (the output itself), "sum" (the sum of an array output)
+    # or "cotangent" (its inner product with a cotangent, an extra last argument: a VJP)
+    output: str = "scalar"

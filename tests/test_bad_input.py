@@ -46,10 +46,12 @@ CASES = {
                            "too many"),
     "unknown keyword": (lambda: symdiff.grad(product)(ONES, ONES, z=ONES), ArgumentError,
                         "unexpected keyword"),
-    "a tuple of arrays": (lambda: symdiff.grad(product, 1)(ONES, (ONES, ONES)), ArgumentError,
-                          "only floats and float arrays"),
-    "a dict argument": (lambda: symdiff.grad(product, 0)(ONES, {"a": 1}), ArgumentError,
-                        "not supported"),
+    "a tuple of arrays used as an array": (
+        lambda: symdiff.grad(product, 1)(ONES, (ONES, ONES)), UnsupportedError,
+        "expected an array or a number, got a tuple of 2 values"),
+    "a dict argument used as an array": (lambda: symdiff.grad(product, 0)(ONES, {"a": 1}),
+                                         UnsupportedError, "expected an array or a number, "
+                                         "got dict"),
     "an integer array": (lambda: symdiff.grad(product)(np.ones(3, int), ONES), ArgumentError,
                          "integer array"),
     "a boolean array": (lambda: symdiff.grad(product)(np.ones(3, bool), ONES), ArgumentError,

@@ -31,6 +31,7 @@ from symdiff.frontend.values import (
 )
 from symdiff.ir.graph import Graph, Origin, make_params
 from symdiff.ir.shapes import ShapeError
+from symdiff.trees import ModelView, unbind
 
 _BINARY = {
     cst.Add: ("add", operator.add), cst.Subtract: ("sub", operator.sub),
@@ -188,6 +189,11 @@ class Tracer:
                 if isinstance(element, cst.StarredElement):
                     raise self.error(element, "starred assignment is not supported")
                 self.bind(element.value, item)
+        elif isinstance(target, cst.Attribute) and \
+                isinstance(owner := self.expr(target.value), ModelView):
+            # self.inputs = inputs inside a model's forward: seen by the rest of this trace,
+            # never written to the real object
+            owner.remember(target.attr.value, value)
         elif isinstance(target, cst.Subscript):
             raise self.error(target, "assigning to elements of an array is not supported yet; "
                              "build the array with np.where or arithmetic instead")
@@ -423,6 +429,9 @@ class Tracer:
         if isinstance(callee, BoundMethod):
             return calls.bind_call(calls.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
+        model, callee = unbind(callee)  # a model's method, or a model called
+        if model is not None:
+            return self.inline(as_callee(callee), [model, *args], kwargs)
         handler = calls.function_handler(callee)
         if handler is not None:
             if all(calls.static_number(a) for a in [*args, *kwargs.values()]):

@@ -95,5 +95,7 @@ def describe(value: Any) -> str:
         return "a size"
     if value is None:
         return "None"
+    if isinstance(value, (tuple, list)) and any(isinstance(v, (Tensor, SymDim)) for v in value):
+        return f"a {type(value).__name__} of {len(value)} values"
     return f"{type(value).__name__} {value!r}" if isinstance(value, (str, tuple, list)) \
         else type(value).__name__
