@@ -24,7 +24,7 @@ from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import ARGUMENT_SIZE, dim_scope, format_shape
 from symdiff.rules.reductions import reduce
-from symdiff.signature import ArgSpec, Options
+from symdiff.signature import ArgSpec, Options, passed
 from symdiff.simplify.fuse import fuse
 from symdiff.trees import build
 from symdiff.version import VERSION
@@ -56,7 +56,7 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
 
 def _size_checks(equalities: list, signature: tuple[ArgSpec, ...]) -> tuple:
     """(argument, axis, other argument or None, its axis or the size) for each equality."""
-    position = {s.name: i for i, s in enumerate(s for s in signature if s.kind != "tree")}
+    position = {s.name: i for i, s in enumerate(passed(signature))}
     checks = []
     for left, right in equalities:
         name, axis = ARGUMENT_SIZE.match(left).groups()
@@ -76,8 +76,8 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     source = callee.source
     graph = Graph()
     env: dict[str, Any] = {}
-    params = [s.name for s in signature if s.kind != "tree"]
-    for i, spec in enumerate(s for s in signature if s.kind != "tree"):
+    params = [s.name for s in passed(signature)]
+    for i, spec in enumerate(passed(signature)):
         if spec.kind == "static":
             env[spec.name] = spec.value
             continue
@@ -97,7 +97,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     if options.output != "scalar":
         loss, cotangent_shape = _reduced_output(graph, loss, options.output, params)
     aux_leaves: list[Node] = []
-    aux_tree = _flatten(graph, aux, aux_leaves)
+    aux_tree = _flatten(graph, aux, aux_leaves, source)
 
     outputs = [loss.id, *(n.id for n in aux_leaves)]
     forward, (loss_id, *aux_ids) = fuse(graph, outputs if value is loss else outputs + [value.id])
@@ -198,15 +198,20 @@ def _split_result(graph: Graph, result: Any, options: Options, source) -> tuple[
     return loss, aux
 
 
-def _flatten(graph: Graph, tree: Any, leaves: list[Node]) -> Any:
-    """Replace the arrays in ``tree`` (nested tuples and lists: the frontend has no dicts) by
-    their index in ``leaves``."""
+def _flatten(graph: Graph, tree: Any, leaves: list[Node], source) -> Any:
+    """Replace the arrays in ``tree`` (aux: nested tuples and lists of arrays and constants)
+    by their index in ``leaves``."""
     if isinstance(tree, (tuple, list)):
-        return type(tree)(_flatten(graph, t, leaves) for t in tree)
+        return type(tree)(_flatten(graph, t, leaves, source) for t in tree)
     if isinstance(tree, (Tensor, SymDim)):
         leaves.append(to_tensor(graph, tree).node)
         return _Leaf(len(leaves) - 1)
-    return tree
+    if tree is None or isinstance(tree, (bool, int, float, str)):
+        return tree
+    raise UnsupportedError(
+        f"aux holds {describe(tree)}; aux may hold arrays, numbers and tuples or lists of "
+        "them (return a dict's values as a tuple)", source.filename, source.first_line, 1,
+        source.line_text(source.first_line))
 
 
 @dataclass(frozen=True)

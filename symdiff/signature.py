@@ -35,6 +35,12 @@ class ArgSpec:
         return f"{self.name}: {self.dtype}[{dims}]"
 
 
+def passed(signature: tuple[ArgSpec, ...]) -> list[ArgSpec]:
+    """The specs of the values the generated functions take, in order: every spec but the
+    trees, whose arrays are passed one by one."""
+    return [s for s in signature if s.kind != "tree"]
+
+
 @dataclass(frozen=True)
 class Options:
     argnums: tuple[int, ...]

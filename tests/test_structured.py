@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import symdiff
-from symdiff.errors import ArgumentError
+from symdiff.errors import ArgumentError, UnsupportedError
 from tests.conftest import jax_or_skip
 
 BACKENDS = ("numpy", "numba")
@@ -199,6 +199,14 @@ def test_clear_errors():
         symdiff.GradOperation(sens_param=True)(net)(X, Y, np.ones((3, 2)))
     with pytest.raises(ArgumentError, match="nothing to differentiate: every requested"):
         symdiff.grad(net, wrt="z", frozen=["z"])(X, Y)
+
+
+def test_a_structured_argument_returned_in_aux_is_refused_clearly():
+    def f(p, x):
+        return np.sum(p["w"] * x), p
+
+    with pytest.raises(UnsupportedError, match="aux holds dict; aux may hold arrays, numbers"):
+        symdiff.grad(f, has_aux=True)({"w": np.ones(3)}, np.arange(3.0))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
