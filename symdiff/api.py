@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from symdiff.errors import ArgumentError, SymdiffError
-from symdiff.signature import ArgSpec, Options
+from symdiff.signature import ArgSpec, Options, passed
 from symdiff.trees import is_model, is_structured, model_method
 
 BACKENDS = ("numba", "numpy", "cuda")
@@ -161,7 +161,7 @@ class GradFunction:
 
     def _recall(self, specs: tuple, options: Options) -> tuple[Any, Callable] | None:
         """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
-        if options.backend != "numba" or not self._plain:
+        if not _disk_cached(specs, options):
             return None
         from symdiff import cache
 
@@ -181,10 +181,10 @@ class GradFunction:
 
         module = generate(self.fun, specs, options)
         entry = _load(module, self.with_value, options.backend)
-        if options.backend == "numba" and self._plain:
+        if _disk_cached(specs, options):
             from symdiff import cache
 
-            key = cache.index_key(self.fun, specs, self.options)
+            key = cache.index_key(self.fun, specs, options)
             if key is not None:
                 cache.remember(key, cache.module_file(module.source, module.grad_name),
                                {"grad": module.grad_name,
@@ -195,7 +195,14 @@ class GradFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._plain:
-            return self._call_structured(args, kwargs)
+            cotangent = None
+            if self.options.output == "cotangent":
+                if not args:
+                    raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) "
+                                        "is the last positional argument, and none was given")
+                *args, cotangent = args
+            values = [_as_array(v) for v in self._bind(tuple(args), kwargs)]
+            return self._call_structured(values, cotangent)
         key = _fast_key(args) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
@@ -204,14 +211,15 @@ class GradFunction:
         else:
             values = [_as_array(v) for v in self._bind(args, kwargs)]
             if any(is_structured(v) for v in values):
-                return self._call_structured(args, kwargs)
+                return self._call_structured(values, None)
             module, compiled = self._compiled(values)
             checks = module.size_checks
             if key is not None and len(args) == len(self._names):
                 self._fast[key] = (compiled, checks)
         self._check_sizes(checks, values, self._names)
         result = self._run(compiled, values)
-        self._check_shapes(result, values)
+        self._check_shapes(self._grads_of(result, self.options),
+                           [(self._names[a], values[a]) for a in self.options.argnums])
         return result
 
     def _check_sizes(self, checks: tuple, values: list[Any], names: list[str]) -> None:
@@ -219,43 +227,36 @@ class GradFunction:
             if values[i].shape[a] != (b if j is None else values[j].shape[b]):
                 self._size_error(values, names, i, a, j, b)
 
-    def _call_structured(self, args: tuple, kwargs: dict) -> Any:
+    def _call_structured(self, values: list[Any], cotangent: Any) -> Any:
         """Arguments with structure, model parameters, frozen paths or an array output: the
         code takes the arrays one by one and the gradients are rebuilt as requested."""
         from symdiff.structured import flatten, rebuild
 
-        cotangent = None
-        if self.options.output == "cotangent":
-            if not args:
-                raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) is "
-                                    "the last positional argument, and none was given")
-            *args, cotangent = args
-        values = [_as_array(v) for v in self._bind(tuple(args), kwargs)]
         model_position = 0 if self.model is not None else None
         layout = flatten(self._names, values, self.request, self.frozen, self.options,
                          model_position, _arg_spec)
         module, compiled = self._compiled_for(layout.specs, layout.options)
-        names = [s.name for s in layout.specs if s.kind != "tree"]
+        names = [s.name for s in passed(layout.specs)]
+        by_name = dict(zip(names, layout.values, strict=True))
         flat = list(layout.values)
         if cotangent is not None:
-            flat.append(_checked_cotangent(cotangent, module, names, flat))
+            flat.append(_checked_cotangent(cotangent, module, by_name))
         self._check_sizes(module.size_checks, flat, names)
         result = self._run(compiled, flat)
-        grads = result[1] if self.with_value else result
-        if self.options.has_aux and not self.with_value:
-            grads, aux = grads
-        value_of = [i for i, s in enumerate(layout.specs) if s.kind != "tree"]
-        for g, a in zip(grads, layout.options.argnums, strict=True):
-            expected = np.shape(flat[value_of.index(a)])
-            if np.shape(g) != expected:
-                raise SymdiffError(
-                    f"the gradient for {layout.specs[a].name!r} came out with shape "
-                    f"{np.shape(g)} instead of {expected}: a size computed from slicing was 1 "
-                    "where the function broadcasts it; symdiff does not support that yet")
-        shaped = rebuild(layout, grads, self.request, self._names, model_position)
+        grads = self._grads_of(result, layout.options)
+        self._check_shapes(grads, [(layout.specs[a].name, by_name[layout.specs[a].name])
+                                   for a in layout.options.argnums])
+        shaped = rebuild(layout, grads, self.request, model_position)
         if self.with_value:
             return result[0], shaped
-        return (shaped, aux) if self.options.has_aux else shaped
+        return (shaped, result[1]) if self.options.has_aux else shaped
+
+    def _grads_of(self, result: Any, options: Options) -> tuple:
+        """The gradients in what a function generated with ``options`` returned, as a tuple."""
+        grads = result[1] if self.with_value else result
+        if options.has_aux and not self.with_value:
+            grads = grads[0]
+        return (grads,) if options.single else grads
 
     def _run(self, compiled: Callable, values: list[Any]) -> Any:
         try:
@@ -276,20 +277,15 @@ class GradFunction:
         raise ArgumentError(f"{self.fun.__qualname__}: {left}, but the function combines it "
                             f"with {right}: they must be equal")
 
-    def _check_shapes(self, result: Any, values: list[Any]) -> None:
+    def _check_shapes(self, grads: tuple, differentiated: list[tuple[str, Any]]) -> None:
         """Generated code assumes sizes derived by slicing (``x[1:]``) are not 1 where they
         meet other sizes; if NumPy broadcast one anyway, say so rather than return a gradient
         of the wrong shape."""
-        grads = result[1] if self.with_value else result
-        if self.options.has_aux and not self.with_value:
-            grads = grads[0]
-        if self.options.single:
-            grads = (grads,)
-        for g, a in zip(grads, self.options.argnums, strict=True):
-            if np.shape(g) != np.shape(values[a]):
+        for g, (name, value) in zip(grads, differentiated, strict=True):
+            if np.shape(g) != np.shape(value):
                 raise SymdiffError(
-                    f"the gradient for {self._names[a]!r} came out with shape {np.shape(g)} "
-                    f"instead of {np.shape(values[a])}: a size computed from slicing was 1 "
+                    f"the gradient for {name!r} came out with shape {np.shape(g)} "
+                    f"instead of {np.shape(value)}: a size computed from slicing was 1 "
                     "where the function broadcasts it; symdiff does not support that yet")
 
     @property
@@ -322,6 +318,13 @@ def _fast_key(args: tuple) -> tuple | None:
     return tuple(key)
 
 
+def _disk_cached(specs: tuple, options: Options) -> bool:
+    """Compiled Numba modules are indexed on disk for plain signatures; a structured one may
+    hold a model object, which no later process can be known to share."""
+    return options.backend == "numba" and options.output == "scalar" and \
+        all(s.kind != "tree" for s in specs)
+
+
 def _as_array(value: Any) -> Any:
     if isinstance(value, list) and not is_structured(value):
         return np.asarray(value, dtype=float)
@@ -342,13 +345,11 @@ def _load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
     return module, namespace[name]
 
 
-def _checked_cotangent(cotangent: Any, module: Any, names: list[str],
-                       values: list[Any]) -> Any:
+def _checked_cotangent(cotangent: Any, module: Any, scope: dict[str, Any]) -> Any:
     """The cotangent as an array of the output's shape (the generated code would broadcast a
-    wrong one silently)."""
+    wrong one silently); ``scope``: the generated code's arguments by name."""
     ct = np.asarray(cotangent, dtype=float) if not isinstance(cotangent, np.ndarray) \
         else cotangent
-    scope = dict(zip(names, values, strict=True))
     expected = tuple(d if isinstance(d, int) else int(eval(str(d), {}, scope))
                      for d in module.cotangent_shape)
     if ct.shape != expected:

@@ -84,8 +84,7 @@ def flatten(names: list[str], values: list[Any], request: Any, frozen: tuple[str
     return Layout(tuple(specs), flat_values, flat_options, leaves, skeletons)
 
 
-def rebuild(layout: Layout, grads: tuple, request: Any, names: list[str],
-            model_position: int | None) -> Any:
+def rebuild(layout: Layout, grads: tuple, request: Any, model_position: int | None) -> Any:
     """The gradients in the shape of ``request``."""
     by_leaf = dict(zip((id(leaf) for leaf in layout.leaves if leaf.differentiated), grads,
                        strict=True))
