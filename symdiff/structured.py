@@ -52,9 +52,8 @@ def flatten(names: list[str], values: list[Any], request: Any, frozen: tuple[str
     taken = set(names)
     for position, (name, value) in enumerate(zip(names, values, strict=True)):
         if not trees.is_structured(value):
-            whole = (position, None) in targets
-            leaves.append(_Leaf(position, None, len(specs), _is_float(value), whole))
-            specs.append(spec_of(name, value, whole))
+            leaves.append(_Leaf(position, None, len(specs), _is_float(value)))
+            specs.append(spec_of(name, value, (position, None) in targets))
             flat_values.append(value)
             continue
         skeleton, parts = trees.split(value)
@@ -66,16 +65,14 @@ def flatten(names: list[str], values: list[Any], request: Any, frozen: tuple[str
             while leaf_name in taken:
                 leaf_name = f"{name}_{leaf_name}"
             taken.add(leaf_name)
-            leaf = _Leaf(position, path, len(specs), np.asarray(array).dtype.kind == "f")
-            leaf.differentiated = leaf.floating and (
-                (position, None) in targets or (position, path) in targets)
-            leaves.append(leaf)
+            leaves.append(_Leaf(position, path, len(specs), np.asarray(array).dtype.kind == "f"))
             specs.append(replace(spec_of(leaf_name, array, False), root=name))
             flat_values.append(array)
     _check_paths(names, targets, frozen, leaves, model_position)
-    for leaf in leaves:
-        if leaf.path is not None and _label(names, leaf, model_position) in frozen:
-            leaf.differentiated = False
+    for leaf in leaves:  # a whole argument, or a float array requested and not frozen
+        requested = (leaf.position, None) in targets or (leaf.position, leaf.path) in targets
+        leaf.differentiated = requested and (leaf.path is None or leaf.floating and
+                                             _label(names, leaf, model_position) not in frozen)
     argnums = tuple(leaf.spec_index for leaf in leaves if leaf.differentiated)
     if not argnums:
         raise ArgumentError("nothing to differentiate: every requested parameter is frozen or "
