@@ -145,9 +145,9 @@ def generate_file(request: Request) -> Generated:
     if not names:
         raise ArgumentError(f"{request.path} defines no function to differentiate")
     shapes = parse_shapes(request.shapes)
-    from symdiff.pipeline import targets
+    from symdiff.pipeline import target_for
 
-    target = targets()[request.backend]
+    target = target_for(request.backend)
     functions, helpers = [], set()
     signatures, argnums, dims = {}, {}, {}
     for name in names:

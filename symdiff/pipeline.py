@@ -49,7 +49,7 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     """``target``: the code target to write with (default: the one ``options.backend`` names);
     a module assembled from several generated functions passes one target to all of them."""
     with dim_scope() as sizes:
-        module = _generate(fun, signature, options, target or targets()[options.backend])
+        module = _generate(fun, signature, options, target or target_for(options.backend))
         module.size_checks = _size_checks(sizes.argument_equalities(), signature)
         return module
 
@@ -155,14 +155,17 @@ def _reduced_output(graph: Graph, out: Node, how: str, params: list[str]) -> tup
     return (reduce(graph, "sum", product, None) if out.rank else product), out.shape
 
 
-def targets() -> dict[str, Any]:
-    """The code targets by backend name (the CUDA target collects one module's kernels, so
-    each call makes a new one)."""
-    from symdiff.codegen.cuda_target import CudaTarget
+def target_for(backend: str) -> Any:
+    """The code target of a backend; a CUDA target collects one module's kernels, so each
+    module gets a new one."""
+    if backend == "cuda":
+        from symdiff.codegen.cuda_target import CudaTarget
+
+        return CudaTarget()
     from symdiff.codegen.emitter import NUMPY
     from symdiff.codegen.numba_target import NUMBA
 
-    return {"numpy": NUMPY, "numba": NUMBA, "cuda": CudaTarget()}
+    return {"numpy": NUMPY, "numba": NUMBA}[backend]
 
 
 def _input_position(signature: tuple[ArgSpec, ...], argnum: int) -> int:

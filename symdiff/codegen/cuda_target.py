@@ -205,7 +205,7 @@ class CudaTarget(NumbaTarget):
             f"{name}[_grid({size}), THREADS]({', '.join(parameters)})"))])]
 
     def _define_kernel(self, hint: str, parameters: list[str],
-                body: list[cst.BaseStatement]) -> str:
+                       body: list[cst.BaseStatement]) -> str:
         code = _canonical(body, parameters)
         if code in self._kernel_names:
             return self._kernel_names[code]
@@ -357,10 +357,7 @@ class CudaTarget(NumbaTarget):
             return super()._op_getitem(ctx, node)
         source = ctx.graph[node.inputs[0]]
         loops = loop_vars(node.rank)
-        where = basic_positions(index, ctx.text[source.id], loops)
-        if where is None:
-            raise UnsupportedError("the cuda backend does not compile slices with negative "
-                                   "steps yet; use backend='numba'")
+        where = _positions(index, ctx.text[source.id], loops)
         if node.rank == 0:  # one element, read by the host
             return self._store(ctx, node, f"{operand(ctx.text[source.id])}[{', '.join(where)}]")
         return self._read_at(ctx, node, ctx.text[source.id], where, loops)
@@ -370,15 +367,10 @@ class CudaTarget(NumbaTarget):
         ct, like = (ctx.graph[i] for i in node.inputs[:2])
         if any(is_array_index(i) for i in index):
             return super()._op_scatter(ctx, node)
+        if self._added_by_its_user(ctx, node):
+            return []
         loops = loop_vars(ct.rank)
-        where = basic_positions(index, ctx.text[like.id], loops)
-        if where is None:
-            raise UnsupportedError("the cuda backend does not compile slices with negative "
-                                   "steps yet; use backend='numba'")
-        users = ctx.users[node.id]
-        if len(users) == 1 and ctx.graph[users[0]].op == "fused" and \
-                self._sums_slices(ctx, ctx.graph[users[0]]):
-            return []  # accumulated by the kernel that adds it to the others
+        where = _positions(index, ctx.text[like.id], loops)
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         store = assignment(f"{target}[{', '.join(where)}]", element_at(ctx, ct, loops, ct.shape))
@@ -394,6 +386,14 @@ class CudaTarget(NumbaTarget):
         return [assignment(target, self._empty(shape_text(node.shape), node.dtype)),
                 *self._loops(ctx, loops, node.shape,
                              [assignment(f"{target}[{', '.join(loops)}]", value)])]
+
+
+def _positions(index: tuple, source: str, loops: list[str]) -> list[str]:
+    where = basic_positions(index, source, loops)
+    if where is None:
+        raise UnsupportedError("the cuda backend does not compile slices with negative steps "
+                               "yet; use backend='numba'")
+    return where
 
 
 def _atomic(op: str, target: str, where: list[str], value: str) -> cst.SimpleStatementLine:

@@ -98,6 +98,12 @@ class NumbaTarget(Target):
             _slice_target(ctx.graph[users[0]]) is not None and \
             ctx.graph[users[0]].inputs[0] == node.id
 
+    def _added_by_its_user(self, ctx: Context, scatter: Node) -> bool:
+        """An adjoint of a slice that the kernel adding it to the others accumulates."""
+        users = ctx.users[scatter.id]
+        return len(users) == 1 and ctx.graph[users[0]].op == "fused" and \
+            self._sums_slices(ctx, ctx.graph[users[0]])
+
     def _sums_slices(self, ctx: Context, node: Node) -> bool:
         """A kernel that only adds adjoints of slices (x[1:], x[:-1]): they accumulate into
         one array instead of each filling an array of zeros."""
@@ -281,10 +287,8 @@ class NumbaTarget(Target):
         return self._gather(ctx, node, scatter=False)
 
     def _op_scatter(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
-        users = ctx.users[node.id]
-        if len(users) == 1 and ctx.graph[users[0]].op == "fused" and \
-                self._sums_slices(ctx, ctx.graph[users[0]]):
-            return []  # accumulated by the kernel that adds it to the others
+        if self._added_by_its_user(ctx, node):
+            return []
         index = node.param("index")
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
