@@ -9,6 +9,7 @@
 from symdiff import nn  # noqa: E402,I001  (nn uses stop_gradient above)
 from symdiff.api import GradOperation, grad, stop_gradient, value_and_grad, vjp
 from symdiff.check.finite_diff import check_grad
+from symdiff.forward import hessian, jacfwd, jacobian, jacrev, jvp
 from symdiff.errors import (
     ArgumentError,
     GradientCheckError,
@@ -20,6 +21,17 @@ from symdiff.version import VERSION as __version__
 
 __all__ = [
     "ArgumentError", "GradOperation", "GradientCheckError", "SymdiffError", "UnsupportedError",
-    "__version__", "check_grad", "grad", "nn", "parameters", "stop_gradient", "value_and_grad",
-    "vjp",
+    "__version__", "check_grad", "custom_vjp", "extend", "grad", "hessian", "jacfwd",
+    "jacobian", "jacrev", "jvp", "nn", "parameters", "stop_gradient", "value_and_grad", "vjp",
 ]
+
+
+def __getattr__(name: str):
+    """``symdiff.extend`` and ``symdiff.custom_vjp`` load the compiler, so they load on first
+    use: a process running cached gradients never imports SymPy or libcst."""
+    if name in ("extend", "custom_vjp"):
+        import importlib
+
+        extend = importlib.import_module("symdiff.extend")
+        return extend if name == "extend" else extend.custom_vjp
+    raise AttributeError(f"module 'symdiff' has no attribute {name!r}")

@@ -105,30 +105,57 @@ class GradFunction:
 
     def __init__(self, fun: Callable, argnums: tuple[int, ...], single: bool, has_aux: bool,
                  backend: str, with_value: bool, *, request: Any = None,
-                 frozen: tuple[str, ...] = (), output: str = "scalar", model: Any = None):
+                 frozen: tuple[str, ...] = (), output: str = "scalar", model: Any = None,
+                 custom_rules: bool = True):
         """``request``, ``frozen``, ``output`` and ``model``: see symdiff.structured; a
         ``model``'s method ``fun`` is called with the model as its first argument."""
         if backend not in BACKENDS:
             raise ArgumentError(f"backend={backend!r} is not available; choose from "
                                 f"{', '.join(BACKENDS)}")
         self.fun = fun
-        self.options = Options(argnums, single, has_aux, backend, output)
+        self.options = Options(argnums, single, has_aux, backend, output, custom_rules)
         self.with_value = with_value
         self.model = model
         self.frozen = tuple(frozen)
         self.request = request if request is not None else (
             (argnums[0], None) if single else [(a, None) for a in argnums])
         # the plain path: one spec per argument, the code returns what the user gets
-        self._plain = request is None and model is None and not frozen and output == "scalar"
+        self.plain = request is None and model is None and not frozen and output == "scalar"
         self._signature = inspect.signature(fun)
-        self._names = list(self._signature.parameters)
+        self.parameter_names = list(self._signature.parameters)
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
         self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
         self._lock = threading.Lock()
         self._last: Any = None  # the GeneratedModule of the latest call
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())  # not a transform's own state
 
-    def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
+    @property
+    def transform_name(self) -> str:
+        """What generated functions call this one: ``grad_f``, and ``grad_grad_f`` for its
+        own gradient."""
+        inner = getattr(self.fun, "transform_name", None) or self.fun.__name__
+        return ("value_and_grad_" if self.with_value else "grad_") + inner
+
+    @property
+    def configuration(self) -> tuple | None:
+        """What makes two gradient functions of the same function the same (for reusing code
+        generated for one with another); None where that is not known."""
+        if not self.plain:
+            return None
+        inner = getattr(self.fun, "configuration", ())
+        return None if inner is None else \
+            ((self.options, self.with_value), *inner)
+
+    def __symdiff_trace__(self, graph: Any, args: list[Any], kwargs: dict[str, Any],
+                          read: list, top_level: bool = False) -> Any:
+        """Called inside differentiated code: the gradient is built on the caller's graph,
+        where the outer derivative differentiates it in turn (see symdiff.ad.nested)."""
+        from symdiff.ad.nested import trace_grad
+
+        return trace_grad(graph, self, args, kwargs, read, top_level)
+
+    def bind(self, args: tuple, kwargs: dict) -> list[Any]:
+        """The arguments by parameter, defaults applied (a model first, if any)."""
         if self.model is not None:
             args = (self.model, *args)
         try:
@@ -136,16 +163,16 @@ class GradFunction:
         except TypeError as exc:
             raise ArgumentError(f"{self.fun.__qualname__}: {exc}") from None
         bound.apply_defaults()
-        return [bound.arguments[n] for n in self._names]
+        return [bound.arguments[n] for n in self.parameter_names]
 
     def specialise(self, *args: Any, **kwargs: Any) -> Any:
         """Generate (or fetch) the code for the signature of these arguments."""
-        return self._compiled(self._bind(args, kwargs))[0]
+        return self._compiled(self.bind(args, kwargs))[0]
 
     def _compiled(self, values: list[Any]) -> tuple[Any, Callable]:
         specs = tuple(
             _arg_spec(name, _as_array(v), i in self.options.argnums)
-            for i, (name, v) in enumerate(zip(self._names, values, strict=True)))
+            for i, (name, v) in enumerate(zip(self.parameter_names, values, strict=True)))
         return self._compiled_for(specs, self.options)
 
     def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
@@ -161,7 +188,7 @@ class GradFunction:
 
     def _recall(self, specs: tuple, options: Options) -> tuple[Any, Callable] | None:
         """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
-        if not _disk_cached(specs, options):
+        if not _disk_cached(self.fun, specs, options):
             return None
         from symdiff import cache
 
@@ -181,7 +208,7 @@ class GradFunction:
 
         module = generate(self.fun, specs, options)
         entry = _load(module, self.with_value, options.backend)
-        if _disk_cached(specs, options):
+        if _disk_cached(self.fun, specs, options):
             from symdiff import cache
 
             key = cache.index_key(self.fun, specs, options)
@@ -194,14 +221,14 @@ class GradFunction:
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._plain:
+        if not self.plain:
             cotangent = None
             if self.options.output == "cotangent":
                 if not args:
                     raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) "
                                         "is the last positional argument, and none was given")
                 *args, cotangent = args
-            values = [_as_array(v) for v in self._bind(tuple(args), kwargs)]
+            values = [_as_array(v) for v in self.bind(tuple(args), kwargs)]
             return self._call_structured(values, cotangent)
         key = _fast_key(args) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
@@ -209,23 +236,18 @@ class GradFunction:
             values: Any = args
             compiled, checks = fast
         else:
-            values = [_as_array(v) for v in self._bind(args, kwargs)]
+            values = [_as_array(v) for v in self.bind(args, kwargs)]
             if any(is_structured(v) for v in values):
                 return self._call_structured(values, None)
             module, compiled = self._compiled(values)
             checks = module.size_checks
-            if key is not None and len(args) == len(self._names):
+            if key is not None and len(args) == len(self.parameter_names):
                 self._fast[key] = (compiled, checks)
-        self._check_sizes(checks, values, self._names)
+        check_sizes(self.fun.__qualname__, checks, values, self.parameter_names)
         result = self._run(compiled, values)
         self._check_shapes(self._grads_of(result, self.options),
-                           [(self._names[a], values[a]) for a in self.options.argnums])
+                           [(self.parameter_names[a], values[a]) for a in self.options.argnums])
         return result
-
-    def _check_sizes(self, checks: tuple, values: list[Any], names: list[str]) -> None:
-        for i, a, j, b in checks:
-            if values[i].shape[a] != (b if j is None else values[j].shape[b]):
-                self._size_error(values, names, i, a, j, b)
 
     def _call_structured(self, values: list[Any], cotangent: Any) -> Any:
         """Arguments with structure, model parameters, frozen paths or an array output: the
@@ -233,7 +255,7 @@ class GradFunction:
         from symdiff.structured import flatten, rebuild
 
         model_position = 0 if self.model is not None else None
-        layout = flatten(self._names, values, self.request, self.frozen, self.options,
+        layout = flatten(self.parameter_names, values, self.request, self.frozen, self.options,
                          model_position, _arg_spec)
         module, compiled = self._compiled_for(layout.specs, layout.options)
         names = [s.name for s in passed(layout.specs)]
@@ -241,7 +263,7 @@ class GradFunction:
         flat = list(layout.values)
         if cotangent is not None:
             flat.append(_checked_cotangent(cotangent, module, by_name))
-        self._check_sizes(module.size_checks, flat, names)
+        check_sizes(self.fun.__qualname__, module.size_checks, flat, names)
         result = self._run(compiled, flat)
         grads = self._grads_of(result, layout.options)
         self._check_shapes(grads, [(layout.specs[a].name, by_name[layout.specs[a].name])
@@ -269,14 +291,6 @@ class GradFunction:
                     f"Numba said: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
             raise
 
-    def _size_error(self, values: list[Any], names: list[str], i: int, a: int, j: int | None,
-                    b: int) -> None:
-        left = f"{names[i]}.shape[{a}] is {values[i].shape[a]}"
-        right = f"{b}" if j is None else f"{names[j]}.shape[{b}], which is " \
-            f"{values[j].shape[b]}"
-        raise ArgumentError(f"{self.fun.__qualname__}: {left}, but the function combines it "
-                            f"with {right}: they must be equal")
-
     def _check_shapes(self, grads: tuple, differentiated: list[tuple[str, Any]]) -> None:
         """Generated code assumes sizes derived by slicing (``x[1:]``) are not 1 where they
         meet other sizes; if NumPy broadcast one anyway, say so rather than return a gradient
@@ -302,6 +316,17 @@ class GradFunction:
         return f"```python\n{self._last.source}\n```"
 
 
+def check_sizes(who: str, checks: tuple, values: list[Any], names: list[str]) -> None:
+    """The argument sizes generated code assumes equal (``GeneratedModule.size_checks``)."""
+    for i, a, j, b in checks:
+        if values[i].shape[a] != (b if j is None else values[j].shape[b]):
+            left = f"{names[i]}.shape[{a}] is {values[i].shape[a]}"
+            right = f"{b}" if j is None else f"{names[j]}.shape[{b}], which is " \
+                f"{values[j].shape[b]}"
+            raise ArgumentError(f"{who}: {left}, but the function combines it with {right}: "
+                                "they must be equal")
+
+
 def _fast_key(args: tuple) -> tuple | None:
     """A cheap key that determines the signature, or None where only the slow path can tell."""
     key = []
@@ -318,11 +343,11 @@ def _fast_key(args: tuple) -> tuple | None:
     return tuple(key)
 
 
-def _disk_cached(specs: tuple, options: Options) -> bool:
-    """Compiled Numba modules are indexed on disk for plain signatures; a structured one may
-    hold a model object, which no later process can be known to share."""
+def _disk_cached(fun: Any, specs: tuple, options: Options) -> bool:
+    """Compiled Numba modules of plain functions are indexed on disk for plain signatures; a
+    structured one may hold a model object, which no later process can be known to share."""
     return options.backend == "numba" and options.output == "scalar" and \
-        all(s.kind != "tree" for s in specs)
+        hasattr(fun, "__code__") and all(s.kind != "tree" for s in specs)
 
 
 def _as_array(value: Any) -> Any:
@@ -358,6 +383,11 @@ def _checked_cotangent(cotangent: Any, module: Any, scope: dict[str, Any]) -> An
     return ct
 
 
+def _differentiable(fun: Any) -> bool:
+    """A Python function, or a transform of one such as ``grad(f)``."""
+    return hasattr(fun, "__code__") or hasattr(fun, "__symdiff_trace__")
+
+
 def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
           with_value: bool, frozen: Sequence[str] = ()) -> Any:
     if fun is None:
@@ -365,7 +395,7 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
     frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
     if is_model(fun):
         return _model_grad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
-    if not hasattr(fun, "__code__"):
+    if not _differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                             "functions from their source")
     paths = [wrt] if isinstance(wrt, str) else list(wrt or ())
@@ -413,6 +443,14 @@ def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_valu
                         frozen=frozen, model=model)
 
 
+def runs_while_tracing(fun: Callable) -> Callable:
+    """Mark a function of functions and options (``grad``, ``jvp``...): called inside
+    differentiated code, it runs as Python while tracing instead of being traced."""
+    fun.__symdiff_static__ = True  # type: ignore[attr-defined]
+    return fun
+
+
+@runs_while_tracing
 def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
          wrt: str | Sequence[str] | None = None, has_aux: bool = False,
          backend: str = "numba", frozen: Sequence[str] = ()) -> GradFunction:
@@ -443,6 +481,7 @@ def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None
     return _make(fun, argnums, wrt, has_aux, backend, with_value=False, frozen=frozen)
 
 
+@runs_while_tracing
 def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
                    wrt: str | Sequence[str] | None = None, has_aux: bool = False,
                    backend: str = "numba", frozen: Sequence[str] = ()) -> GradFunction:
@@ -456,7 +495,7 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     tuple of ``cotangent``-weighted gradients, one per primal (a vector-Jacobian product,
     generated symbolically: the forward pass runs again on each call, no Jacobian is formed).
     """
-    if not hasattr(fun, "__code__"):
+    if not _differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function")
     out = fun(*primals)
     products = GradFunction(fun, (0,), False, False, backend, False,

@@ -50,3 +50,4 @@ class Options:
     # what is differentiated: "scalar" (the output itself), "sum" (the sum of an array output)
     # or "cotangent" (its inner product with a cotangent, an extra last argument: a VJP)
     output: str = "scalar"
+    custom_rules: bool = True  # False: differentiate the code custom rules stand for

@@ -49,7 +49,8 @@ def is_model(value: Any) -> bool:
     """An instance of a user class (not an array, number, function, module or class)."""
     return hasattr(value, "__dict__") and not isinstance(
         value, (type, types.FunctionType, types.MethodType, types.ModuleType, np.ndarray,
-                np.generic)) and type(value).__module__ not in ("builtins", "numpy")
+                np.generic)) and type(value).__module__ not in ("builtins", "numpy") and \
+        not hasattr(value, "__symdiff_trace__")  # grad(f) and friends are functions
 
 
 def is_structured(value: Any) -> bool:
@@ -62,6 +63,7 @@ def is_structured(value: Any) -> bool:
 def split(value: Any, steps: Steps = ()) -> tuple[Any, list[tuple[Steps, Any]]]:
     """The skeleton of ``value`` and its leaves, as (steps from ``value``, array)."""
     leaves: list[tuple[Steps, Any]] = []
+    models: dict[int, int] = {}  # id of a model object -> its order of first appearance
 
     def walk(v: Any, at: Steps) -> Any:
         if isinstance(v, (np.ndarray, np.generic)):
@@ -76,6 +78,9 @@ def split(value: Any, steps: Steps = ()) -> tuple[Any, list[tuple[Steps, Any]]]:
             return (type(v).__name__,
                     tuple(walk(x, at + (("index", i),)) for i, x in enumerate(v)))
         if is_model(v):
+            if id(v) in models:  # the same layer reached twice: one set of parameters
+                return ("seen", models[id(v)])
+            models[id(v)] = len(models)
             attrs = tuple((name, walk(x, at + (("attr", name),))) for name, x in vars(v).items()
                           if isinstance(x, (np.ndarray, np.generic)) or is_structured(x))
             return ("object", Ref(v), attrs)
@@ -89,19 +94,26 @@ def split(value: Any, steps: Steps = ()) -> tuple[Any, list[tuple[Steps, Any]]]:
     return walk(value, steps), leaves
 
 
-def build(skeleton: Any, leaves: Iterator[Any]) -> Any:
+def build(skeleton: Any, leaves: Iterator[Any], views: list | None = None) -> Any:
     """The structure of ``skeleton`` around ``leaves`` (in the order ``split`` gave them)."""
+    views = [] if views is None else views
     kind = skeleton[0]
     if kind == "leaf":
         return next(leaves)
     if kind == "static":
         return skeleton[1]
+    if kind == "seen":
+        return views[skeleton[1]]
     if kind == "dict":
-        return {k: build(s, leaves) for k, s in skeleton[1]}
+        return {k: build(s, leaves, views) for k, s in skeleton[1]}
     if kind in ("list", "tuple"):
-        items = [build(s, leaves) for s in skeleton[1]]
+        items = [build(s, leaves, views) for s in skeleton[1]]
         return items if kind == "list" else tuple(items)
-    return ModelView(skeleton[1].obj, {name: build(s, leaves) for name, s in skeleton[2]})
+    attrs: dict[str, Any] = {}
+    view = ModelView(skeleton[1].obj, attrs)
+    views.append(view)
+    attrs.update((name, build(s, leaves, views)) for name, s in skeleton[2])
+    return view
 
 
 class ModelView:

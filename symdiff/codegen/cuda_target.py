@@ -140,6 +140,7 @@ class CudaTarget(NumbaTarget):
     imports = ("import math", "import numpy as np", "from numba import cuda",
                f"THREADS = {THREADS}  # threads per block")
     helpers = CUDA_HELPERS
+    calls_user_functions = False  # array code runs in kernels, which cannot call them
 
     def __init__(self) -> None:
         self._kernels: dict[str, cst.FunctionDef] = {}
@@ -343,7 +344,7 @@ class CudaTarget(NumbaTarget):
         source = ctx.graph[node.inputs[0]]
         x = ctx.text[source.id]
         if source.rank == 0:
-            return self._store(ctx, node, self._full(shape_text(node.shape), x, node.dtype))
+            return super()._reshape_to(ctx, node)
         if node.rank == 0:
             return self._store(ctx, node, f"{operand(x)}.copy_to_host().reshape(())[()]")
         # every array on the device is contiguous: transposes and slices are copied by kernels

@@ -63,6 +63,7 @@ class NumbaTarget(Target):
     name = "numba"
     imports = ("import numba", "import numpy as np")
     helpers = NUMBA_HELPERS
+    calls_user_functions = True  # register_primitive's functions, compiled like helpers
 
     def decorators(self) -> list[cst.Decorator]:
         # NumPy's error model: 1/0 is inf, as in the NumPy target, not ZeroDivisionError
@@ -84,8 +85,13 @@ class NumbaTarget(Target):
         if writer is not None:
             return writer(ctx, node)
         prim = primitive(node.op)
-        if node.op in _NUMPY_SPELLING and prim.emit is not None:
+        if prim.external and not self.calls_user_functions:
+            raise UnsupportedError(f"the {self.name} backend cannot call {node.op[4:]!r}, a "
+                                   "primitive registered with symdiff.extend.register_primitive; "
+                                   "use backend='numba' or 'numpy' for this function")
+        if (node.op in _NUMPY_SPELLING or prim.external) and prim.emit is not None:
             args = [operand(ctx.text[i]) for i in node.inputs]
+            ctx.helpers.update(prim.helpers)
             return self._store(ctx, node, prim.emit(args, node))
         raise UnsupportedError(f"the numba backend cannot compile {node.op!r} yet; use "
                                "backend='numpy' for this function")
@@ -274,6 +280,10 @@ class NumbaTarget(Target):
         return self._store(ctx, node, f"np.outer({a}, {b})")
 
     def _reshape_to(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        source = ctx.graph[node.inputs[0]]
+        if source.rank == 0:  # a scalar is a number here, which has no reshape
+            return self._store(ctx, node, self._full(shape_text(node.shape),
+                                                     ctx.text[source.id], node.dtype))
         x = _contiguous(ctx, node.inputs[0], order_matters=True)
         return self._store(ctx, node, f"{x}.reshape({shape_text(node.shape)})")
 

@@ -25,7 +25,7 @@ from symdiff.frontend.values import (
     wrap_dim,
 )
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import dim_product
+from symdiff.ir.shapes import broadcast_shapes, dim_product
 from symdiff.rules.reductions import reduce
 from symdiff.rules.shape_ops import reshape_shape
 
@@ -166,6 +166,62 @@ def broadcast_to(g: Graph, x: Any, shape: Any) -> Tensor:
     return Tensor(g.add("broadcast_to", [x.node], make_params(shape=dims)))
 
 
+def concatenate(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
+    """Each part added into zeros of the result's shape at its slice: the adjoint of slicing,
+    which every target already writes, so joining needs no primitive of its own."""
+    if not isinstance(arrays, (list, tuple)) or not arrays:
+        raise StaticError("np.concatenate needs a non-empty list or tuple of arrays")
+    parts = [to_tensor(g, a) for a in arrays]
+    rank = parts[0].rank
+    if rank == 0 or any(p.rank != rank for p in parts):
+        raise StaticError("np.concatenate needs arrays of the same rank (at least 1); use "
+                          "np.stack to join scalars")
+    (axis,) = _axes(parts[0], axis)
+    if not all(isinstance(p.shape[axis], int) for p in parts):
+        raise StaticError("np.concatenate is supported where the lengths along the axis are "
+                          "known when the gradient is generated (as in np.stack); these vary "
+                          "with the arguments' sizes")
+    offsets, start = [], 0
+    for p in parts:
+        offsets.append(start)
+        start += p.shape[axis]
+    others = broadcast_shapes(*(p.shape[:axis] + (1,) + p.shape[axis + 1:] for p in parts))
+    shape = others[:axis] + (start,) + others[axis + 1:]
+    like = g.add("broadcast_to", [g.add("const", [], make_params(value=0))],
+                 make_params(shape=shape))
+    total: Any = None
+    for p, offset in zip(parts, offsets, strict=True):
+        own = shape[:axis] + (p.shape[axis],) + shape[axis + 1:]
+        if p.shape != own:
+            p = broadcast_to(g, p, own)
+        index = (("slice", None, None, None),) * axis + \
+            (("slice", offset, offset + p.shape[axis], None),)
+        part = Tensor(g.add("scatter", [p.node, like], make_params(index=index)))
+        total = part if total is None else elementwise(g, "add", total, part)
+    return total
+
+
+def stack(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
+    if not isinstance(arrays, (list, tuple)) or not arrays:
+        raise StaticError("np.stack needs a non-empty list or tuple of arrays")
+    parts = [to_tensor(g, a) for a in arrays]
+    shape = broadcast_shapes(*(p.shape for p in parts))
+    if not isinstance(axis, int) or not -len(shape) - 1 <= axis <= len(shape):
+        raise StaticError(f"np.stack: axis {describe(axis)} is out of bounds")
+    axis %= len(shape) + 1
+    parts = [p if p.shape == shape else broadcast_to(g, p, shape) for p in parts]
+    return concatenate(g, [expand_dims(g, p, axis) for p in parts], axis)
+
+
+def array(g: Graph, object: Any, dtype: Any = None) -> Tensor:
+    """``np.array([a, b, c])``: nested lists of arrays and numbers, stacked."""
+    if isinstance(object, (list, tuple)):
+        out = stack(g, [array(g, item) for item in object])
+    else:
+        out = to_tensor(g, object)
+    return astype(g, out, dtype) if dtype is not None else out
+
+
 def where(g: Graph, condition: Any, x: Any, y: Any) -> Tensor:
     return elementwise(g, "where", condition, x, y)
 
@@ -292,7 +348,8 @@ def _function_table() -> dict[Any, Handler]:
         np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
         np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
         np.ones_like: _fill(1.0), np.zeros_like: _fill(0.0), np.full_like: _fill(None),
-        np.arange: arange, np.take_along_axis: take_along_axis,
+        np.arange: arange, np.take_along_axis: take_along_axis, np.stack: stack,
+        np.concatenate: concatenate, np.array: array, np.asarray: array,
         np.log: log, np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
         symdiff.stop_gradient: stop_gradient,
     })
@@ -310,6 +367,13 @@ def function_handler(fun: Any) -> Handler | None:
         return _TABLE.get(fun)
     except TypeError:  # unhashable
         return None
+
+
+def register_function(fun: Any, handler: Handler) -> None:
+    """What calls of ``fun`` mean from now on (``symdiff.extend`` adds user primitives)."""
+    function_handler(fun)  # the table is built on first use
+    assert _TABLE is not None
+    _TABLE[fun] = handler
 
 
 METHODS: dict[str, Handler] = {

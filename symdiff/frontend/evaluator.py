@@ -194,6 +194,13 @@ class Tracer:
             # self.inputs = inputs inside a model's forward: seen by the rest of this trace,
             # never written to the real object
             owner.remember(target.attr.value, value)
+        elif isinstance(target, cst.Subscript) and len(target.slice) == 1 and \
+                isinstance(target.slice[0].slice, cst.Index) and \
+                isinstance(container := self.expr(target.value), dict):
+            # self.grads["W"] = ... : the dict is copied, so no dict outside the trace changes
+            updated = dict(container)
+            updated[self.expr(target.slice[0].slice.value)] = value
+            self.bind(target.value, updated)
         elif isinstance(target, cst.Subscript):
             raise self.error(target, "assigning to elements of an array is not supported yet; "
                              "build the array with np.where or arithmetic instead")
@@ -429,8 +436,21 @@ class Tracer:
         if isinstance(callee, BoundMethod):
             return calls.bind_call(calls.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
+        traced = getattr(callee, "__symdiff_trace__", None)
+        if traced is not None:  # grad, jvp, custom rules: they build on this graph themselves
+            return traced(self.graph, args, kwargs, self.read)
+        if getattr(callee, "__symdiff_static__", False):  # symdiff.grad(f) makes a function
+            if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
+                raise StaticError(f"{calls.callee_name(callee)} takes functions and options, "
+                                  "not arrays")
+            return callee(*args, **kwargs)
         model, callee = unbind(callee)  # a model's method, or a model called
         if model is not None:
+            if callee.__name__ == "forward" and self.graph.custom_rules:
+                from symdiff.extend import registered_op, trace_op
+
+                if registered_op(model):  # an Op with its own backward
+                    return trace_op(self.graph, model, args, kwargs, self.read)
             return self.inline(as_callee(callee), [model, *args], kwargs)
         handler = calls.function_handler(callee)
         if handler is not None:
@@ -466,17 +486,8 @@ class Tracer:
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if callee.key in self.stack:
             raise StaticError(f"recursive call of {callee.name} is not supported")
-        for param in callee.signature.parameters.values():
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise StaticError(f"{callee.name} takes *args or **kwargs, which are not "
-                                  "supported")
-        try:
-            bound = callee.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise StaticError(f"calling {callee.name}: {exc}") from None
-        bound.apply_defaults()
-        tracer = Tracer(self.graph, callee, dict(bound.arguments), self.stack + (callee.key,),
-                        top_level=False, read=self.read)
+        tracer = Tracer(self.graph, callee, _bind(callee, args, kwargs),
+                        self.stack + (callee.key,), top_level=False, read=self.read)
         return tracer.run()
 
     def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
@@ -494,6 +505,36 @@ def _describe_node(node: cst.CSTNode) -> str:
             "Set": "set"}.get(name, name)
 
 
+def _bind(callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    for param in callee.signature.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise StaticError(f"{callee.name} takes *args or **kwargs, which are not "
+                              "supported")
+    try:
+        bound = callee.signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise StaticError(f"calling {callee.name}: {exc}") from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
+               read: list[Callee], top_level: bool = False) -> Any:
+    """Call ``fun`` (a function with source, or an object that traces itself, such as a
+    gradient function) on traced values; ``top_level``: its lines are the origins of what it
+    builds (otherwise they are the caller's line)."""
+    traced = getattr(fun, "__symdiff_trace__", None)
+    if traced is not None:
+        return traced(graph, args, kwargs, read, top_level=top_level)
+    callee = as_callee(fun)
+    if callee is None:
+        raise StaticError(f"{calls.callee_name(fun)} is not a Python function with source")
+    if not top_level:
+        return Tracer(graph, callee, _bind(callee, args, kwargs), (callee.key,),
+                      top_level=False, read=read).run()
+    return trace(graph, callee, _bind(callee, args, kwargs), read)
+
+
 def trace(graph: Graph, fun: Any, args: dict[str, Any], read: list[Callee] | None = None) -> Any:
     """Evaluate ``fun`` (a Python function or a Callee) on ``args`` (name -> value); ``read``
     collects every function whose source the evaluation used."""
@@ -509,4 +550,4 @@ def trace(graph: Graph, fun: Any, args: dict[str, Any], read: list[Callee] | Non
                                callee.source.filename, callee.source.first_line, 1) from None
 
 
-__all__ = ["Tracer", "to_tensor", "trace"]
+__all__ = ["Tracer", "to_tensor", "trace", "trace_call"]

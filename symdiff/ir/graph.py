@@ -69,6 +69,8 @@ class Graph:
     origin: Origin | None = None
     adjoint: bool = False
     wanted: list[bool] | None = None  # while differentiating: which nodes need a cotangent
+    custom_rules: bool = True  # False: differentiate what custom rules stand for instead
+    read: list = field(default_factory=list)  # every function whose source the graph used
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     def __getitem__(self, node_id: int) -> Node:

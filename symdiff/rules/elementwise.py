@@ -3,6 +3,8 @@
 No elementwise derivative is written by hand here. Before differentiation, connected elementwise
 nodes are fused into ``fused`` kernels (``symdiff.simplify.fuse``); a kernel's adjoint is
 ``cotangent * d expr / d input`` with the partial from SymPy (``symdiff.simplify.derive``).
+A single unfused node is a kernel of one operation: derivatives taken while tracing (a ``grad``
+called inside differentiated code) see the graph before fusion.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def _infer(dtype_rule: str):
 
 
 def defelementwise(name: str, formula: Callable[..., sp.Basic], dtype: str = "float",
-                   differentiable: bool = True, numeric: bool = True) -> None:
+                   differentiable: bool = True, numeric: bool = True,
+                   replace: bool = False) -> None:
     """Register an elementwise primitive by its scalar formula.
 
     ``dtype`` is "float" (the result is floating), "same" (NumPy promotion) or "bool".
@@ -36,7 +39,14 @@ def defelementwise(name: str, formula: Callable[..., sp.Basic], dtype: str = "fl
     """
     def scalar(*args: sp.Basic, **params) -> sp.Basic:
         return formula(*map(S.as_number, args)) if numeric else formula(*args)
-    register(Primitive(name, _infer(dtype), scalar=scalar, differentiable=differentiable))
+    register(Primitive(name, _infer(dtype), scalar=scalar, differentiable=differentiable,
+                       vjp=elementwise_vjp if differentiable else None), replace=replace)
+
+
+def elementwise_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """The adjoint of one unfused elementwise node: that of the kernel of its one operation."""
+    args = [arg_symbol(i) for i in range(len(node.inputs))]
+    return kernel_vjp(graph, node, node_scalar(node, args), ct)
 
 
 for _name, _f in {
@@ -58,6 +68,10 @@ defelementwise("sign", S.sign, "same", differentiable=False)
 defelementwise("stop_gradient", S.stop_gradient, "same")
 defelementwise("where", lambda c, a, b: sp.Piecewise(
     (S.as_number(a), S.as_condition(c)), (S.as_number(b), True)), "same", numeric=False)
+
+# a new variable equal to its input: the argument of a derivative taken inside differentiated
+# code, so that the inner derivative does not see where its argument came from
+defelementwise("fresh", lambda a: a, "same")
 
 for _name, _rel in {"lt": sp.StrictLessThan, "le": sp.LessThan, "gt": sp.StrictGreaterThan,
                     "ge": sp.GreaterThan, "eq": sp.Eq, "ne": sp.Ne}.items():
@@ -113,9 +127,14 @@ def _fused_infer(inputs: list[Node], params: dict) -> tuple:
 
 
 def fused_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
+    return kernel_vjp(graph, node, node.param("expr"), ct)
+
+
+def kernel_vjp(graph: Graph, node: Node, expr: sp.Basic, ct: Node) -> list[Node | None]:
+    """``ct * d expr / d input`` for each input of ``node``, whose formula is ``expr`` over the
+    symbols ``_a0, _a1, ...``."""
     from symdiff.simplify.derive import partial
 
-    expr = node.param("expr")
     args = graph.args(node)
     symbols = {arg_symbol(i): a for i, a in enumerate(args)}
     symbols[OUTPUT] = node

@@ -97,10 +97,15 @@ def _scatter_emit(a: list[str], node: Node) -> str:
     return f"{helper}({a[0]}, {a[1]}, np.s_[{index_text(index, a[2:])}])"
 
 
+def _scatter_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """Adding into zeros at ``index`` is linear in what is added: its adjoint reads there."""
+    ct = unbroadcast(g, ct, node.shape, exact=True)
+    read = g.add("getitem", [ct, *g.args(node)[2:]], make_params(index=node.param("index")))
+    return [read] + [None] * (len(node.inputs) - 1)
+
+
 register(Primitive("scatter", _scatter_infer, emit=_scatter_emit,
-                   helpers=("_index_adjoint", "_scatter_add"),
-                   vjp=lambda g, node, ct: [g.add("getitem", [ct, *g.args(node)[2:]],
-                                                  make_params(index=node.param("index")))]))
+                   helpers=("_index_adjoint", "_scatter_add"), vjp=_scatter_vjp))
 
 
 def _take_infer(inputs: list[Node], params: dict) -> tuple:
@@ -122,9 +127,16 @@ def _take_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
 register(Primitive(
     "take_along_axis", _take_infer, vjp=_take_vjp,
     emit=lambda a, node: f"np.take_along_axis({a[0]}, {a[1]}, axis={node.param('axis')})"))
+def _take_adjoint_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """Adding into zeros at ``idx`` is linear in what is added: its adjoint reads at ``idx``."""
+    _, x, idx = g.args(node)
+    ct = unbroadcast(g, ct, node.shape, exact=True)
+    return [g.add("take_along_axis", [ct, idx], node.params), None, None]
+
+
 register(Primitive(
     "take_along_axis_adjoint", lambda inputs, params: (inputs[1].shape, inputs[0].dtype),
-    helpers=("_take_along_axis_adjoint",),
+    vjp=_take_adjoint_vjp, helpers=("_take_along_axis_adjoint",),
     emit=lambda a, node: f"_take_along_axis_adjoint({a[0]}, {a[1]}, {a[2]}, "
                          f"{node.param('axis')})"))
 

@@ -6,7 +6,13 @@ A primitive is registered once, in the file of its family, with:
 - ``vjp``: for array primitives, the adjoint rule ``vjp(graph, node, cotangent)`` returning one
   cotangent per input (``None`` where no gradient flows);
 - ``emit``: for array primitives, how generated code spells it, from its inputs' spellings;
-- ``helpers``: names of runtime helpers (``symdiff.codegen.helpers``) its spelling uses.
+- ``helpers``: names of runtime helpers (``symdiff.codegen.helpers``) its spelling uses;
+- ``alias``: its value is its first input's (a custom derivative rule marks a value with it);
+  code is written without it once every derivative is built;
+- ``external``: its spelling calls a user's function that the generated module defines.
+
+Users add primitives through ``symdiff.extend``; those may be registered again (``replace``),
+as re-running a notebook cell does.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class Primitive:
     helpers: tuple[str, ...] = ()
     pure: bool = True
     differentiable: bool = True
+    alias: bool = False
+    external: bool = False
 
     @property
     def elementwise(self) -> bool:
@@ -44,8 +52,8 @@ class Primitive:
 _TABLE: dict[str, Primitive] = {}
 
 
-def register(prim: Primitive) -> Primitive:
-    if prim.name in _TABLE:
+def register(prim: Primitive, replace: bool = False) -> Primitive:
+    if prim.name in _TABLE and not replace:
         raise ValueError(f"primitive {prim.name!r} is registered twice")
     _TABLE[prim.name] = prim
     return prim

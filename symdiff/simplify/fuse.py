@@ -26,12 +26,17 @@ def _fusible(node: Node) -> bool:
     return primitive(node.op).elementwise
 
 
-def fuse(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
+def fuse(graph: Graph, outputs: list[int], drop_aliases: bool = False
+         ) -> tuple[Graph, list[int]]:
+    """``drop_aliases``: once all derivatives are built, the nodes that only marked a value
+    for a custom rule go, and with them what only the rule's backward pass needed."""
+    if drop_aliases:
+        graph, outputs = _without_aliases(graph, outputs)
     live = graph.reachable(outputs + graph.inputs)
     users = graph.consumers(live)
     root = _assign_roots(graph, live, users, set(outputs))
 
-    new = Graph()
+    new = Graph(read=graph.read)
     mapping: dict[int, Node] = {}
     for n in graph.nodes:
         if not live[n.id] or root.get(n.id, n.id) != n.id:
@@ -51,6 +56,23 @@ def fuse(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
         if n.op == "input":
             new.inputs.append(made.id)
         mapping[n.id] = made
+    return new, [mapping[o].id for o in outputs]
+
+
+def _without_aliases(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
+    if not any(primitive(n.op).alias for n in graph.nodes):
+        return graph, outputs
+    new = Graph(read=graph.read)
+    mapping: dict[int, Node] = {}
+    for n in graph.nodes:
+        if primitive(n.op).alias:
+            mapping[n.id] = mapping[n.inputs[0]]
+            continue
+        mapping[n.id] = new.add_raw(n.op, tuple(mapping[i].id for i in n.inputs), n.params,
+                                    n.shape, n.dtype, n.name, intern=primitive(n.op).pure,
+                                    origin=n.origin, adjoint=n.adjoint)
+        if n.op == "input":
+            new.inputs.append(mapping[n.id].id)
     return new, [mapping[o].id for o in outputs]
 
 

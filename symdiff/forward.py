@@ -1,0 +1,247 @@
+"""Forward mode and whole derivatives: ``jvp``, ``jacfwd``, ``jacrev``, ``jacobian``, ``hessian``.
+
+``jvp`` generates one function per argument signature, ``jvp_f(*primals, *tangents)``, whose
+tangent code is derived from the IR (symdiff.ad.nested): a Jacobian-vector product costs a
+small multiple of one evaluation of ``f`` and no Jacobian is formed, so ``jvp(grad(f), (x,),
+(v,))`` is a Hessian-vector product at any size.
+
+Jacobians are assembled from these products, one per basis vector: ``jacfwd`` pushes the input
+basis forward (one column per input element, best for few inputs), ``jacrev`` pulls the output
+basis back (one row per output element, best for few outputs). The derivative code is
+generated once; only the basis vectors change between calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from symdiff.api import (
+    BACKENDS,
+    GradFunction,
+    _arg_spec,
+    _as_array,
+    _differentiable,
+    _load,
+    check_sizes,
+    grad,
+    runs_while_tracing,
+)
+from symdiff.errors import ArgumentError
+
+
+class JvpFunction:
+    """``fun``'s value and its derivative along tangents for the ``argnums`` arguments (all by
+    default), generated and compiled once per argument signature."""
+
+    def __init__(self, fun: Callable, argnums: tuple[int, ...] | None = None,
+                 backend: str = "numba"):
+        if not _differentiable(fun):
+            raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
+                                "functions from their source")
+        if backend not in BACKENDS:
+            raise ArgumentError(f"backend={backend!r} is not available; choose from "
+                                f"{', '.join(BACKENDS)}")
+        self.fun, self.argnums, self.backend = fun, argnums, backend
+        self.names = list(inspect.signature(fun).parameters)
+        self._cache: dict[tuple, tuple[Any, Callable]] = {}
+
+    def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+        if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+            raise ArgumentError("jvp takes the primals and the tangents as tuples: "
+                                "jvp(f, (x,), (t,))")
+        primals = [_as_array(p) for p in primals]
+        positions = tuple(range(len(primals))) if self.argnums is None else self.argnums
+        if len(primals) != len(self.names):
+            raise ArgumentError(f"{self.fun.__qualname__} takes {len(self.names)} arguments, "
+                                f"jvp got {len(primals)} primals")
+        if len(tangents) != len(positions):
+            raise ArgumentError(f"jvp got {len(positions)} primals to differentiate but "
+                                f"{len(tangents)} tangents")
+        tangents = [np.asarray(t, dtype=np.result_type(primals[p], np.float64))
+                    if not isinstance(t, float) or not isinstance(primals[p], float) else t
+                    for p, t in zip(positions, tangents, strict=True)]
+        for p, t in zip(positions, tangents, strict=True):
+            if np.shape(t) != np.shape(primals[p]):
+                raise ArgumentError(f"the tangent of {self.names[p]!r} has shape "
+                                    f"{np.shape(t)}, but the primal has shape "
+                                    f"{np.shape(primals[p])}")
+        specs = tuple(_arg_spec(name, v, i in positions)
+                      for i, (name, v) in enumerate(zip(self.names, primals, strict=True)))
+        specs += tuple(_arg_spec(f"{self.names[p]}_dot", t, True)
+                       for p, t in zip(positions, tangents, strict=True))
+        module, compiled = self._compiled(specs, positions)
+        values = [*primals, *tangents]
+        check_sizes(self.fun.__qualname__, module.size_checks, values,
+                    [s.name for s in specs])
+        return compiled(*values)
+
+    def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:
+        entry = self._cache.get(specs)
+        if entry is None:
+            from symdiff.pipeline import generate_jvp
+
+            module = generate_jvp(self.fun, specs, positions, self.backend)
+            entry = self._cache[specs] = _load(module, False, self.backend)
+        self.last = entry[0]
+        return entry
+
+    @property
+    def source(self) -> str:
+        """The generated module of the most recent call."""
+        return self.last.source
+
+
+_JVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) -> JvpFunction:
+    """One JvpFunction per function and configuration, so that repeated jvp calls reuse code,
+    also for ``jvp(grad(f), ...)`` written in a loop (a new ``grad(f)`` object each time)."""
+    from symdiff.ad.nested import innermost
+
+    configuration = getattr(fun, "configuration", ())
+    base = innermost(fun) if configuration is not None else fun
+    try:
+        per_fun = _JVPS.setdefault(base, {})
+    except TypeError:  # not weakly referable: no reuse
+        return JvpFunction(fun, argnums, backend)
+    key = (configuration if configuration is not None else id(fun), argnums, backend)
+    if key not in per_fun:
+        per_fun[key] = JvpFunction(fun, argnums, backend)
+    return per_fun[key]
+
+
+def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any], read: list,
+               top_level: bool = False) -> Any:
+    """``jvp`` called inside differentiated code."""
+    from symdiff.ad.nested import trace_jvp
+    from symdiff.frontend.values import StaticError
+
+    bound = inspect.signature(jvp).bind(*args, **kwargs)
+    fun, primals, tangents = (bound.arguments.get(k) for k in ("fun", "primals", "tangents"))
+    if not _differentiable(fun):
+        raise StaticError(f"jvp needs a Python function, got {fun!r}")
+    return trace_jvp(graph, fun, primals, tangents, read, top_level=top_level)
+
+
+def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], *,
+        backend: str = "numba") -> tuple[Any, Any]:
+    """JAX's ``jvp``: ``out, tangent_out = jvp(fun, primals, tangents)``, the value of
+    ``fun(*primals)`` and its derivative along ``tangents`` (forward mode; one tangent per
+    primal, shaped like it). Works inside differentiated code too."""
+    return _jvp_function(fun, None, backend)(primals, tangents)
+
+
+jvp.__symdiff_trace__ = _trace_jvp  # type: ignore[attr-defined]
+
+
+def _positions(fun: Callable, argnums: int | Sequence[int]) -> tuple[tuple[int, ...], bool]:
+    single = not isinstance(argnums, (tuple, list))
+    positions = (argnums,) if single else tuple(argnums)
+    count = len(inspect.signature(fun).parameters)
+    for a in positions:
+        if not isinstance(a, int) or isinstance(a, bool) or not -count <= a < count:
+            raise ArgumentError(f"argnums={a!r} is out of range: the function takes {count} "
+                                "arguments")
+    return tuple(a % count for a in positions), single
+
+
+def _basis(value: Any) -> Any:
+    """The unit vectors of ``value``'s shape, one per element, in C order."""
+    shape = np.shape(value)
+    dtype = np.result_type(value, np.float64)
+    for k in range(int(np.prod(shape, dtype=int))):
+        e = np.zeros(shape, dtype=dtype)
+        e.reshape(-1)[k] = 1
+        yield e if shape else float(e)
+
+
+def _map_tree(f: Callable, tree: Any) -> Any:
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_map_tree(f, t) for t in tree)
+    return f(tree)
+
+
+def _leaves(tree: Any) -> list[Any]:
+    if isinstance(tree, (tuple, list)):
+        return [leaf for t in tree for leaf in _leaves(t)]
+    return [tree]
+
+
+def _rebuild(tree: Any, leaves: Any) -> Any:
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_rebuild(t, leaves) for t in tree)
+    return next(leaves)
+
+
+def _jacobian_of(columns: list[Any], out: Any, x: Any) -> Any:
+    """Stack per-element derivatives (each shaped like ``out``) into out.shape + x.shape."""
+    stacked = np.stack([np.asarray(c) for c in columns], axis=-1)
+    return stacked.reshape(np.shape(out) + np.shape(x))
+
+
+@runs_while_tracing
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
+           backend: str = "numba") -> Callable:
+    """The Jacobian of ``fun`` by forward mode, shaped output shape then input shape. ``fun``
+    may return an array or a tuple of arrays (the Jacobian then has that structure); a tuple
+    ``argnums`` gives a tuple of Jacobians per output."""
+    positions, single = _positions(fun, argnums)
+    pushes = {p: JvpFunction(fun, (p,), backend) for p in positions}
+
+    def jacobian_function(*args: Any) -> Any:
+        args = tuple(_as_array(a) for a in args)
+        per_position = []
+        out: Any = None
+        for p in positions:
+            columns: list[list[Any]] = []
+            for e in _basis(args[p]):
+                out, tangent = pushes[p](args, (e,))
+                columns.append(_leaves(tangent))
+            outs = _leaves(out)
+            per_position.append([_jacobian_of([c[k] for c in columns], o, args[p])
+                                 for k, o in enumerate(outs)])
+        by_output = [per_position[0][k] if single else tuple(j[k] for j in per_position)
+                     for k in range(len(per_position[0]))]
+        return _rebuild(out, iter(by_output))
+
+    return jacobian_function
+
+
+@runs_while_tracing
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, *,
+           backend: str = "numba") -> Callable:
+    """The Jacobian of an array-valued ``fun`` by reverse mode, shaped output shape then input
+    shape; one vector-Jacobian product per output element."""
+    positions, single = _positions(fun, argnums)
+    pulls = GradFunction(fun, (positions[0],), False, False, backend, False,
+                         request=[(p, None) for p in positions], output="cotangent")
+
+    def jacobian_function(*args: Any) -> Any:
+        args = tuple(_as_array(a) for a in args)
+        out = fun(*args)
+        if isinstance(out, (tuple, list)):
+            raise ArgumentError("jacrev needs a function returning one array; jacfwd also "
+                                "takes tuples of outputs")
+        rows = [pulls(*args, e) for e in _basis(out)]
+        jacobians = tuple(np.stack([np.asarray(r[k]) for r in rows]).reshape(
+            np.shape(out) + np.shape(args[p])) for k, p in enumerate(positions))
+        return jacobians[0] if single else jacobians
+
+    return jacobian_function
+
+
+jacobian = jacrev
+
+
+@runs_while_tracing
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, *,
+            backend: str = "numba") -> Callable:
+    """The Hessian of a scalar ``fun``: the forward-mode Jacobian of its gradient (one
+    Hessian-vector product per input element), shaped input shape then input shape."""
+    return jacfwd(grad(fun, argnums, backend=backend), argnums, backend=backend)
