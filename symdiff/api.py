@@ -490,6 +490,7 @@ def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | N
     return _make(fun, argnums, wrt, has_aux, backend, with_value=True, frozen=frozen)
 
 
+@runs_while_tracing
 def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Callable]:
     """JAX's ``vjp``: ``out, f_vjp = vjp(fun, *primals)``; ``f_vjp(cotangent)`` returns the
     tuple of ``cotangent``-weighted gradients, one per primal (a vector-Jacobian product,
@@ -504,6 +505,7 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     return out, lambda cotangent: products(*primals, cotangent)
 
 
+@runs_while_tracing
 class GradOperation:
     """MindSpore's ``GradOperation``: ``GradOperation(get_all, get_by_list, sens_param)(fn,
     weights)`` returns the gradient function of ``fn`` (a function or a model object).

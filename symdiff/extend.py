@@ -38,7 +38,7 @@ from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_te
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import ShapeError, broadcast_shapes, format_shape, same_shape
 from symdiff.rules.custom import Rule, mark
-from symdiff.trees import ModelView
+from symdiff.trees import ModelView, Ref, build
 
 
 def _located(fun: Any, message: str) -> UnsupportedError:
@@ -109,19 +109,15 @@ class custom_vjp:  # noqa: N801  (spelled as JAX spells it)
 
     def __symdiff_trace__(self, graph: Graph, args: list[Any], kwargs: dict[str, Any],
                           read: list, top_level: bool = False) -> Any:
-        from symdiff.frontend.evaluator import trace_call
+        from symdiff.frontend.evaluator import bind_arguments, trace_call
 
         if not graph.custom_rules:
             return trace_call(graph, self.fun, args, kwargs, read, top_level)
         if self.fwd is None or self.bwd is None:
             raise StaticError(f"{self.__name__} has no derivative rule yet: call "
                               f"{self.__name__}.defvjp(fwd, bwd)")
-        try:
-            bound = inspect.signature(self.fun).bind(*args, **kwargs)
-        except TypeError as exc:
-            raise StaticError(f"calling {self.__name__}: {exc}") from None
-        bound.apply_defaults()
-        values = list(bound.arguments.values())
+        values = list(bind_arguments(inspect.signature(self.fun), self.__name__, args,
+                                     kwargs).values())
         result = trace_call(graph, self.fwd, values, {}, read)
         if not isinstance(result, tuple) or len(result) != 2:
             raise _located(self.fwd, f"{self.fwd.__name__} must return a pair (out, saved), "
@@ -173,7 +169,8 @@ def registered_op(view: ModelView) -> bool:
 
 
 def _split_state(value: Any, leaves: list[Tensor]) -> Any:
-    """The traced state of an Op (its attributes after forward): arrays out, structure kept."""
+    """The traced state of an Op (its attributes after forward): arrays out, structure kept,
+    in the skeleton form of ``symdiff.trees`` (whose ``build`` puts it back together)."""
     if isinstance(value, Tensor):
         leaves.append(value)
         return ("leaf",)
@@ -181,24 +178,11 @@ def _split_state(value: Any, leaves: list[Tensor]) -> Any:
         return ("dict", tuple((k, _split_state(v, leaves)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_split_state(v, leaves) for v in value))
-    if isinstance(value, ModelView):
+    if isinstance(value, ModelView):  # a skeleton trees.build rebuilds as a view again
         attrs = object.__getattribute__(value, "_attrs")
-        return ("view", object.__getattribute__(value, "_obj"), _split_state(attrs, leaves))
+        return ("object", Ref(object.__getattribute__(value, "_obj")),
+                tuple((k, _split_state(v, leaves)) for k, v in attrs.items()))
     return ("static", value)
-
-
-def _build_state(skeleton: Any, leaves: Any) -> Any:
-    kind = skeleton[0]
-    if kind == "leaf":
-        return next(leaves)
-    if kind == "static":
-        return skeleton[1]
-    if kind == "dict":
-        return {k: _build_state(s, leaves) for k, s in skeleton[1]}
-    if kind == "view":
-        return ModelView(skeleton[1], _build_state(skeleton[2], leaves))
-    items = [_build_state(s, leaves) for s in skeleton[1]]
-    return items if kind == "list" else tuple(items)
 
 
 def _parameters(attrs: dict[str, Any]) -> dict[str, Tensor]:
@@ -212,17 +196,13 @@ def _parameters(attrs: dict[str, Any]) -> dict[str, Tensor]:
 def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, Any],
              read: list) -> Tensor:
     """``view.forward(*args)`` for a registered Op: its value, marked with its backward."""
-    from symdiff.frontend.evaluator import trace_call
+    from symdiff.frontend.evaluator import bind_arguments, trace_call
 
     obj = object.__getattribute__(view, "_obj")
     cls = type(obj)
     forward, backward_method = cls.forward, cls.backward
-    try:
-        bound = inspect.signature(forward).bind(view, *args, **kwargs)
-    except TypeError as exc:
-        raise StaticError(f"calling {cls.__name__}.forward: {exc}") from None
-    bound.apply_defaults()
-    inputs = list(bound.arguments.values())[1:]
+    inputs = list(bind_arguments(inspect.signature(forward), f"{cls.__name__}.forward",
+                                 [view, *args], kwargs).values())[1:]
     params = _parameters(object.__getattribute__(view, "_attrs"))
     out = trace_call(graph, forward, [view, *inputs], {}, read)
     if not isinstance(out, (Tensor, SymDim, int, float)):
@@ -238,7 +218,7 @@ def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, A
     takes_grads = len(inspect.signature(backward_method).parameters) > 1
 
     def backward(graph: Graph, arguments, saved, ct: Node) -> list[Node | None]:
-        attrs = _build_state(skeleton, iter(Tensor(s) for s in saved))
+        attrs = build(skeleton, iter(Tensor(s) for s in saved))
         attrs["grads"] = {}
         state = ModelView(obj, attrs)
         call = [state, Tensor(ct)] if takes_grads else [state]
@@ -250,8 +230,6 @@ def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, A
                                             "(symdiff chains the Ops itself)")
         cts = _cotangents(graph, returned, list(arguments[:len(inputs)]), backward_method,
                           what)
-        if not takes_grads:  # a loss: what it returns is for a cotangent of 1
-            cts = [None if c is None else graph.add("mul", [c, ct]) for c in cts]
         grads = object.__getattribute__(state, "_attrs")["grads"]
         missing = [k for k in used if k not in grads]
         if missing:
@@ -261,8 +239,8 @@ def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, A
         param_cts = _cotangents(graph, tuple(grads.get(k) for k in names),
                                 list(arguments[len(inputs):]), backward_method,
                                 f"{what} (self.grads)")
-        if not takes_grads:
-            param_cts = [None if c is None else graph.add("mul", [c, ct]) for c in param_cts]
+        if not takes_grads:  # a loss: what it returns is for a cotangent of 1
+            return [None if c is None else graph.add("mul", [c, ct]) for c in cts + param_cts]
         return [*cts, *param_cts]
 
     rule = Rule(f"{cls.__name__}.backward", len(inputs) + len(names), backward)

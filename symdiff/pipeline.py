@@ -19,8 +19,7 @@ from symdiff.ad.nested import flatten, source_of, trace_jvp, unflatten
 from symdiff.ad.reverse import backward
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
 from symdiff.errors import UnsupportedError
-from symdiff.frontend.callee import as_callee
-from symdiff.frontend.evaluator import trace, trace_call
+from symdiff.frontend.evaluator import trace_call
 from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import ARGUMENT_SIZE, dim_scope, format_shape
@@ -104,11 +103,8 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
 def _trace(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...], read: list) -> Any:
     """The traced result of ``fun`` (a function, or a transform such as ``grad(f)``)."""
     env = _inputs(graph, signature)
-    if hasattr(fun, "__symdiff_trace__"):
-        args = [env[s.name] for s in signature if not s.root]
-        result = trace_call(graph, fun, args, {}, read, top_level=True)
-    else:
-        result = trace(graph, as_callee(fun), env, read)
+    result = trace_call(graph, fun, [env[s.name] for s in signature if not s.root], {}, read,
+                        top_level=True)
     graph.origin = None
     return result
 

@@ -179,6 +179,16 @@ def test_stack_and_array_of_traced_values_on_every_backend():
                                    rtol=1e-12)
 
 
+def vjp_inside(x):
+    out, f_vjp = symdiff.vjp(tanh, x)
+    return np.sum(f_vjp(x)[0])
+
+
+def test_functions_of_functions_run_while_tracing_and_refuse_arrays():
+    with pytest.raises(UnsupportedError, match=r"takes functions and options, not arrays"):
+        symdiff.grad(vjp_inside, backend="numpy")(np.ones(3))
+
+
 def test_errors():
     with pytest.raises(ArgumentError, match="tangent of 'x' has shape"):
         symdiff.jvp(tanh, (np.ones(3),), (np.ones(2),))

@@ -21,6 +21,7 @@ from typing import Any
 from symdiff.ad.reverse import backward
 from symdiff.errors import ArgumentError
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor
+from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import broadcast_shapes, format_shape, same_shape
 from symdiff.rules.reductions import reduce
@@ -62,9 +63,7 @@ def _inner_product(graph: Graph, pairs: list[tuple[Node, Node]]) -> Node:
         product = graph.add("mul", [a, b])
         term = reduce(graph, "sum", product, None) if product.rank else product
         total = term if total is None else graph.add("add", [total, term])
-    if total is None:
-        return graph.add("const", [], make_params(value=0.0))
-    return total
+    return total if total is not None else const(graph, 0.0)
 
 
 def tangents(graph: Graph, outputs: list[Node], inputs: list[Node],

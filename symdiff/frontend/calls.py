@@ -24,6 +24,7 @@ from symdiff.frontend.values import (
     to_tensor,
     wrap_dim,
 )
+from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import broadcast_shapes, dim_product
 from symdiff.rules.reductions import reduce
@@ -187,8 +188,7 @@ def concatenate(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
         start += p.shape[axis]
     others = broadcast_shapes(*(p.shape[:axis] + (1,) + p.shape[axis + 1:] for p in parts))
     shape = others[:axis] + (start,) + others[axis + 1:]
-    like = g.add("broadcast_to", [g.add("const", [], make_params(value=0))],
-                 make_params(shape=shape))
+    like = g.add("broadcast_to", [const(g, 0)], make_params(shape=shape))  # for its shape
     total: Any = None
     for p, offset in zip(parts, offsets, strict=True):
         own = shape[:axis] + (p.shape[axis],) + shape[axis + 1:]

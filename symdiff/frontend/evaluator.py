@@ -11,6 +11,7 @@ functions are evaluated from their own source (inlined). Anything else raises
 
 from __future__ import annotations
 
+import inspect
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -506,14 +507,19 @@ def _describe_node(node: cst.CSTNode) -> str:
 
 
 def _bind(callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-    for param in callee.signature.parameters.values():
+    return bind_arguments(callee.signature, callee.name, args, kwargs)
+
+
+def bind_arguments(signature: inspect.Signature, name: str, args: list[Any],
+                   kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The values of a call's parameters by name, defaults applied, as Python binds them."""
+    for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise StaticError(f"{callee.name} takes *args or **kwargs, which are not "
-                              "supported")
+            raise StaticError(f"{name} takes *args or **kwargs, which are not supported")
     try:
-        bound = callee.signature.bind(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except TypeError as exc:
-        raise StaticError(f"calling {callee.name}: {exc}") from None
+        raise StaticError(f"calling {name}: {exc}") from None
     bound.apply_defaults()
     return dict(bound.arguments)
 
@@ -550,4 +556,4 @@ def trace(graph: Graph, fun: Any, args: dict[str, Any], read: list[Callee] | Non
                                callee.source.filename, callee.source.first_line, 1) from None
 
 
-__all__ = ["Tracer", "to_tensor", "trace", "trace_call"]
+__all__ = ["Tracer", "bind_arguments", "to_tensor", "trace", "trace_call"]
