@@ -21,17 +21,22 @@ from symdiff.version import VERSION as __version__
 
 __all__ = [
     "ArgumentError", "GradOperation", "GradientCheckError", "SymdiffError", "UnsupportedError",
-    "__version__", "check_grad", "custom_vjp", "extend", "grad", "hessian", "jacfwd",
-    "jacobian", "jacrev", "jvp", "nn", "parameters", "stop_gradient", "value_and_grad", "vjp",
+    "__version__", "check_grad", "custom_vjp", "explain", "extend", "formula", "grad", "graph",
+    "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "latex", "nn", "parameters",
+    "stop_gradient", "value_and_grad", "vjp",
 ]
+
+_TEACHING = ("explain", "formula", "graph", "latex")
 
 
 def __getattr__(name: str):
-    """``symdiff.extend`` and ``symdiff.custom_vjp`` load the compiler, so they load on first
-    use: a process running cached gradients never imports SymPy or libcst."""
-    if name in ("extend", "custom_vjp"):
-        import importlib
+    """``symdiff.extend``, ``symdiff.custom_vjp`` and the teaching tools load the compiler, so
+    they load on first use: a process running cached gradients never imports SymPy or libcst."""
+    import importlib
 
+    if name in ("extend", "custom_vjp"):
         extend = importlib.import_module("symdiff.extend")
         return extend if name == "extend" else extend.custom_vjp
+    if name in _TEACHING:
+        return getattr(importlib.import_module("symdiff.teach"), name)
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")

@@ -29,12 +29,20 @@ def stop_gradient(x: Any) -> Any:
     return x
 
 
-def _normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
-                       wrt: str | Sequence[str] | None) -> tuple[tuple[int, ...], bool]:
-    params = list(inspect.signature(fun).parameters.values())
+def signature_of(fun: Any) -> inspect.Signature:
+    """A function's signature; a function read from a file that is never run carries its
+    own (``symdiff.frontend.static_module.StaticFunction``)."""
+    own = getattr(fun, "signature", None)
+    return own if isinstance(own, inspect.Signature) else inspect.signature(fun)
+
+
+def normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
+                      wrt: str | Sequence[str] | None) -> tuple[tuple[int, ...], bool]:
+    params = list(signature_of(fun).parameters.values())
+    who = getattr(fun, "__qualname__", None) or getattr(fun, "name", "the function")
     names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-        raise ArgumentError(f"{fun.__qualname__} takes *args or **kwargs; symdiff needs named "
+        raise ArgumentError(f"{who} takes *args or **kwargs; symdiff needs named "
                             "positional parameters")
     if wrt is not None and argnums is not None:
         raise ArgumentError("give either argnums or wrt, not both")
@@ -43,7 +51,7 @@ def _normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
         wanted = (wrt,) if single else tuple(wrt)
         for w in wanted:
             if w not in names:
-                raise ArgumentError(f"wrt={w!r}: {fun.__qualname__} has no parameter {w!r} "
+                raise ArgumentError(f"wrt={w!r}: {who} has no parameter {w!r} "
                                     f"(its parameters: {', '.join(names)})")
         positions = tuple(names.index(w) for w in wanted)
     else:
@@ -55,7 +63,7 @@ def _normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
             if not isinstance(a, int) or isinstance(a, bool):
                 raise ArgumentError(f"argnums must be integers, got {a!r}")
             if not -len(names) <= a < len(names):
-                raise ArgumentError(f"argnums={a} is out of range: {fun.__qualname__} has "
+                raise ArgumentError(f"argnums={a} is out of range: {who} has "
                                     f"{len(names)} positional parameters")
             positions.append(a % len(names))
         positions = tuple(positions)
@@ -66,7 +74,7 @@ def _normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
     return positions, single
 
 
-def _arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
+def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
     if isinstance(value, float):
         return ArgSpec(name, "float")
     if isinstance(value, (np.ndarray, np.generic)):
@@ -171,7 +179,7 @@ class GradFunction:
 
     def _compiled(self, values: list[Any]) -> tuple[Any, Callable]:
         specs = tuple(
-            _arg_spec(name, _as_array(v), i in self.options.argnums)
+            arg_spec(name, as_array(v), i in self.options.argnums)
             for i, (name, v) in enumerate(zip(self.parameter_names, values, strict=True)))
         return self._compiled_for(specs, self.options)
 
@@ -228,7 +236,7 @@ class GradFunction:
                     raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) "
                                         "is the last positional argument, and none was given")
                 *args, cotangent = args
-            values = [_as_array(v) for v in self.bind(tuple(args), kwargs)]
+            values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
             return self._call_structured(values, cotangent)
         key = _fast_key(args) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
@@ -236,7 +244,7 @@ class GradFunction:
             values: Any = args
             compiled, checks = fast
         else:
-            values = [_as_array(v) for v in self.bind(args, kwargs)]
+            values = [as_array(v) for v in self.bind(args, kwargs)]
             if any(is_structured(v) for v in values):
                 return self._call_structured(values, None)
             module, compiled = self._compiled(values)
@@ -256,7 +264,7 @@ class GradFunction:
 
         model_position = 0 if self.model is not None else None
         layout = flatten(self.parameter_names, values, self.request, self.frozen, self.options,
-                         model_position, _arg_spec)
+                         model_position, arg_spec)
         module, compiled = self._compiled_for(layout.specs, layout.options)
         names = [s.name for s in passed(layout.specs)]
         by_name = dict(zip(names, layout.values, strict=True))
@@ -310,9 +318,11 @@ class GradFunction:
                                 "(or .specialise(*args)) first")
         return self._last.source
 
-    def _repr_markdown_(self) -> str | None:
+    def _repr_markdown_(self) -> str:
+        """In a notebook: the generated code, highlighted."""
         if self._last is None:
-            return None
+            return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
+                    "of the first call (or `.specialise(*args)`)")
         return f"```python\n{self._last.source}\n```"
 
 
@@ -350,7 +360,7 @@ def _disk_cached(fun: Any, specs: tuple, options: Options) -> bool:
         hasattr(fun, "__code__") and all(s.kind != "tree" for s in specs)
 
 
-def _as_array(value: Any) -> Any:
+def as_array(value: Any) -> Any:
     if isinstance(value, list) and not is_structured(value):
         return np.asarray(value, dtype=float)
     return value
@@ -372,9 +382,9 @@ def _load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
 
 def _checked_cotangent(cotangent: Any, module: Any, scope: dict[str, Any]) -> Any:
     """The cotangent as an array of the output's shape (the generated code would broadcast a
-    wrong one silently); ``scope``: the generated code's arguments by name."""
-    ct = np.asarray(cotangent, dtype=float) if not isinstance(cotangent, np.ndarray) \
-        else cotangent
+    wrong one silently) and dtype (compiled code is typed for it); ``scope``: the generated
+    code's arguments by name."""
+    ct = np.asarray(cotangent, dtype=module.cotangent_dtype)
     expected = tuple(d if isinstance(d, int) else int(eval(str(d), {}, scope))
                      for d in module.cotangent_shape)
     if ct.shape != expected:
@@ -411,7 +421,7 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
                                                                                   strict=True)}
         return GradFunction(fun, (targets[0][0],), False, has_aux, backend, with_value,
                             request=request, frozen=frozen)
-    positions, single = _normalise_argnums(fun, argnums, wrt)
+    positions, single = normalise_argnums(fun, argnums, wrt)
     request = None if not frozen else (positions[0], None) if single else \
         [(a, None) for a in positions]
     return GradFunction(fun, positions, single, has_aux, backend, with_value, request=request,

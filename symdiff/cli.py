@@ -1,4 +1,5 @@
-"""The ``symdiff`` command: ``gen`` writes gradient modules, ``check`` verifies them.
+"""The ``symdiff`` command: ``gen`` writes gradient modules, ``check`` verifies them,
+``explain`` tells reverse mode step by step for one call.
 
 Exit codes: 0 success, 1 a gradient check failed, 2 bad usage or unsupported input. Errors go to
 standard error as ``file:line:col: message`` with the source line and a caret.
@@ -11,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from symdiff.errors import GradientCheckError, SymdiffError
+from symdiff.errors import ArgumentError, GradientCheckError, SymdiffError
 from symdiff.version import VERSION
 
 SHAPES_HELP = ("ranks of the arguments, NAME=DIM,DIM... with dimensions named (n, d) or numeric "
@@ -56,6 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "finite differences of the generated value functions on random inputs of "
                     "the given shapes. Exit 1 on a mismatch.")
     _common(check)
+    explain = commands.add_parser(
+        "explain", help="tell reverse mode step by step for one call of a function",
+        description="Print each value of the forward pass, then each adjoint as local "
+                    "derivative times incoming adjoint, with numbers, in the source's names. "
+                    "The file is read, never run.")
+    explain.add_argument("file", help="the Python file to read (it is never run or imported)")
+    explain.add_argument("--function", "-f", metavar="NAME",
+                         help="the function (default: the file's only public function)")
+    explain.add_argument("--args", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
+                         help="the call's arguments as Python literals: x=[1, 2, 3] w=0.5 "
+                              "(lists become float arrays)")
+    explain.add_argument("--wrt", default="", metavar="NAMES",
+                         help="comma-separated arguments to differentiate (default: the first)")
+    explain.add_argument("--format", default="text", choices=("text", "markdown"),
+                         help="text for a terminal (default), or Markdown with LaTeX")
     return parser
 
 
@@ -91,10 +107,59 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from symdiff.frontend.static_module import StaticModule
+    from symdiff.teach import explain
+
+    module = StaticModule(args.file)
+    public = [n for n in module.functions if not n.startswith("_")]
+    name = args.function or (public[0] if len(public) == 1 else None)
+    function = module.functions.get(name) if name else None
+    if function is None:
+        raise ArgumentError(f"{args.file}: choose the function with --function (the file "
+                            f"defines {', '.join(module.functions) or 'none'})")
+    parameters = list(function.signature.parameters)
+    wrt = [w for w in args.wrt.split(",") if w] or parameters[:1]
+    unknown = [w for w in wrt if w not in parameters]
+    if unknown:
+        raise ArgumentError(f"--wrt {unknown[0]}: {name} has no parameter {unknown[0]!r} "
+                            f"(its parameters: {', '.join(parameters)})")
+    values = dict(_literal(item, wrt) for item in args.args)
+    try:
+        bound = function.signature.bind_partial(**values)
+    except TypeError as exc:
+        raise ArgumentError(f"--args: {name}: {exc}") from None
+    text = explain(function, *bound.args, argnums=tuple(parameters.index(w) for w in wrt),
+                   format=args.format, **bound.kwargs)
+    print(text, end="")
+    return 0
+
+
+def _literal(item: str, wrt: list[str]) -> tuple[str, object]:
+    """``x=[1, 2, 3]``: a name and a Python literal; numbers and lists of numbers become
+    floats and float arrays where they are differentiated."""
+    import ast
+
+    import numpy as np
+
+    name, sep, text = item.partition("=")
+    if not sep or not name.isidentifier():
+        raise ArgumentError(f"--args {item!r}: write NAME=VALUE, for example x=[1, 2, 3]")
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        raise ArgumentError(f"--args {item!r}: {text.strip()!r} is not a Python literal") from None
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value, dtype=float if name in wrt else None)
+    elif name in wrt and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return name, value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"gen": _gen, "check": _check}[args.command](args)
+        return {"gen": _gen, "check": _check, "explain": _explain}[args.command](args)
     except GradientCheckError as exc:
         print(f"symdiff {args.command}: {exc}", file=sys.stderr)
         return 1

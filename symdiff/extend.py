@@ -357,10 +357,10 @@ def check_rule(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0,
     they give must equal symdiff's own derivative of the code they stand for (to ``rtol`` and
     ``atol``) and central finite differences. ``fun`` returns a scalar. Returns both gradients
     and the finite-difference report; raises GradientCheckError on a disagreement."""
-    from symdiff.api import GradFunction, _normalise_argnums
+    from symdiff.api import GradFunction, normalise_argnums
     from symdiff.check.finite_diff import compare
 
-    positions, single = _normalise_argnums(fun, argnums, None)
+    positions, single = normalise_argnums(fun, argnums, None)
     names = list(inspect.signature(fun).parameters)
     x = [np.asarray(a, dtype=np.float64) if i in positions and not isinstance(a, float) else a
          for i, a in enumerate(args)]

@@ -23,10 +23,10 @@ import numpy as np
 from symdiff.api import (
     BACKENDS,
     GradFunction,
-    _arg_spec,
-    _as_array,
     _differentiable,
     _load,
+    arg_spec,
+    as_array,
     check_sizes,
     grad,
     runs_while_tracing,
@@ -54,7 +54,7 @@ class JvpFunction:
         if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
             raise ArgumentError("jvp takes the primals and the tangents as tuples: "
                                 "jvp(f, (x,), (t,))")
-        primals = [_as_array(p) for p in primals]
+        primals = [as_array(p) for p in primals]
         positions = tuple(range(len(primals))) if self.argnums is None else self.argnums
         if len(primals) != len(self.names):
             raise ArgumentError(f"{self.fun.__qualname__} takes {len(self.names)} arguments, "
@@ -70,9 +70,9 @@ class JvpFunction:
                 raise ArgumentError(f"the tangent of {self.names[p]!r} has shape "
                                     f"{np.shape(t)}, but the primal has shape "
                                     f"{np.shape(primals[p])}")
-        specs = tuple(_arg_spec(name, v, i in positions)
+        specs = tuple(arg_spec(name, v, i in positions)
                       for i, (name, v) in enumerate(zip(self.names, primals, strict=True)))
-        specs += tuple(_arg_spec(f"{self.names[p]}_dot", t, True)
+        specs += tuple(arg_spec(f"{self.names[p]}_dot", t, True)
                        for p, t in zip(positions, tangents, strict=True))
         module, compiled = self._compiled(specs, positions)
         values = [*primals, *tangents]
@@ -195,7 +195,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
     pushes = {p: JvpFunction(fun, (p,), backend) for p in positions}
 
     def jacobian_function(*args: Any) -> Any:
-        args = tuple(_as_array(a) for a in args)
+        args = tuple(as_array(a) for a in args)
         per_position = []
         out: Any = None
         for p in positions:
@@ -223,7 +223,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, *,
                          request=[(p, None) for p in positions], output="cotangent")
 
     def jacobian_function(*args: Any) -> Any:
-        args = tuple(_as_array(a) for a in args)
+        args = tuple(as_array(a) for a in args)
         out = fun(*args)
         if isinstance(out, (tuple, list)):
             raise ArgumentError("jacrev needs a function returning one array; jacfwd also "

@@ -42,6 +42,7 @@ class GeneratedModule:
     read: list[Any] = field(default_factory=list, repr=False)  # functions whose source was used
     size_checks: tuple = ()  # argument sizes the code assumes equal (see _size_checks)
     cotangent_shape: tuple = ()  # with output="cotangent": the output's shape (dims as text)
+    cotangent_dtype: str = "float64"  # ... and its dtype, which the cotangent is given
 
 
 def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
@@ -100,7 +101,7 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
     return env
 
 
-def _trace(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...], read: list) -> Any:
+def trace(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...], read: list) -> Any:
     """The traced result of ``fun`` (a function, or a transform such as ``grad(f)``)."""
     env = _inputs(graph, signature)
     result = trace_call(graph, fun, [env[s.name] for s in signature if not s.root], {}, read,
@@ -156,10 +157,11 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     graph = Graph(custom_rules=options.custom_rules)
     params = [s.name for s in passed(signature)]
     read = graph.read
-    result = _trace(graph, fun, signature, read)
+    result = trace(graph, fun, signature, read)
     loss, aux = split_result(graph, result, options, source)
     value = loss
     cotangent_shape: tuple = ()
+    cotangent_dtype = loss.dtype
     if options.output != "scalar":
         loss, cotangent_shape = _reduced_output(graph, loss, options.output, params)
     aux_leaves: list[Node] = []
@@ -195,7 +197,8 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
         functions.append(emit_function(final, spec, helpers, target))
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,
-                           functions, helpers, forward, read, cotangent_shape=cotangent_shape)
+                           functions, helpers, forward, read, cotangent_shape=cotangent_shape,
+                           cotangent_dtype=cotangent_dtype)
 
 
 def _reduced_output(graph: Graph, out: Node, how: str, params: list[str]) -> tuple[Node, tuple]:

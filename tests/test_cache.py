@@ -81,10 +81,10 @@ def test_an_edited_helper_invalidates_the_entry(tmp_path, monkeypatch):
 
     symdiff.grad(edited_module.outer)(np.array([3.0]))
     from symdiff import cache
-    from symdiff.api import _arg_spec
+    from symdiff.api import arg_spec
     from symdiff.signature import Options
 
-    specs = (_arg_spec("x", np.array([3.0]), True),)
+    specs = (arg_spec("x", np.array([3.0]), True),)
     key = cache.index_key(edited_module.outer, specs, Options((0,), True, False, "numba"))
     assert cache.recall(key) is not None
     module.write_text(module.read_text().replace("x ** 2", "x ** 3"))

@@ -52,6 +52,17 @@ def test_grad_operation_reproduces_mindspore(backend):
     np.testing.assert_allclose(dx, [[2.211, 0.51, 1.49], [5.588, 2.68, 4.07]], rtol=1e-13)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sensitivity_of_another_dtype_than_the_output(backend):
+    """float32 data, a float64 weight: the output is float64 and a float32 sensitivity is
+    converted to it (compiled code is typed for the output's dtype)."""
+    x, y = X.astype(np.float32), Y.astype(np.float32)
+    sens = np.array([[0.1, 0.6, 0.2], [0.8, 1.3, 1.1]], dtype=np.float32)
+    dx = symdiff.GradOperation(sens_param=True)(Net(), backend=backend)(x, y, sens)
+    np.testing.assert_allclose(dx, sens.astype(np.float64) @ y.T.astype(np.float64),
+                               rtol=1e-6)
+
+
 def test_grad_operation_on_functions():
     def f(x, y):
         return np.matmul(x, y)

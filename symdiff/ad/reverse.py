@@ -9,6 +9,8 @@ the output are visited. The total adjoint of a named value ``v`` is named ``bv``
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.rules import primitive
@@ -26,8 +28,17 @@ def _active(graph: Graph, wrt: list[Node]) -> list[bool]:
     return active
 
 
+@dataclass
+class Record:
+    """What a backward pass built, for tools that show the chain rule at work."""
+
+    totals: dict[int, Node] = field(default_factory=dict)  # forward node -> its adjoint
+    # (consumer, input, contribution): what the consumer's rule passed to that input
+    contributions: list[tuple[int, int, Node]] = field(default_factory=list)
+
+
 def backward(graph: Graph, output: Node, wrt: list[Node],
-             cotangent: Node | None = None) -> list[Node]:
+             cotangent: Node | None = None, record: Record | None = None) -> list[Node]:
     n_forward = len(graph.nodes)
     active = _active(graph, wrt)
     saved_origin, graph.adjoint, graph.wanted = graph.origin, True, active
@@ -51,8 +62,12 @@ def backward(graph: Graph, output: Node, wrt: list[Node],
         logical = node.shape if prim.elementwise else None
         for i, c in zip(node.inputs, prim.vjp(graph, node, ct), strict=True):
             if c is not None and active[i]:
-                cts.setdefault(i, []).append(unbroadcast(graph, c, graph[i].shape,
-                                                         logical=logical))
+                c = unbroadcast(graph, c, graph[i].shape, logical=logical)
+                cts.setdefault(i, []).append(c)
+                if record is not None:
+                    record.contributions.append((node.id, i, c))
+    if record is not None:
+        record.totals.update(totals)
     grads = []
     for w in wrt:
         graph.origin = None

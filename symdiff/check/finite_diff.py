@@ -65,9 +65,9 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
     Raises:
         GradientCheckError: naming the argument and the worst element, on a mismatch.
     """
-    from symdiff.api import _normalise_argnums, grad
+    from symdiff.api import grad, normalise_argnums
 
-    positions, _ = _normalise_argnums(fun, argnums, wrt)
+    positions, _ = normalise_argnums(fun, argnums, wrt)
     names = list(inspect.signature(fun).parameters)
     x = [_float64(a, names[i], i in positions) for i, a in enumerate(args)]
     options = {} if backend is None else {"backend": backend}

@@ -44,9 +44,13 @@ def defelementwise(name: str, formula: Callable[..., sp.Basic], dtype: str = "fl
 
 
 def elementwise_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
-    """The adjoint of one unfused elementwise node: that of the kernel of its one operation."""
-    args = [arg_symbol(i) for i in range(len(node.inputs))]
-    return kernel_vjp(graph, node, node_scalar(node, args), ct)
+    """The adjoint of one unfused elementwise node: that of the kernel of its one operation,
+    with constant operands written in (so that d x**2 / dx is 2*x) and the derivative in terms
+    of the operands only: ``b * out / a`` for ``a ** b`` would be 0/0 at a = 0 until fusion
+    put ``out`` back."""
+    args = [node_scalar(graph[i], []) if graph[i].op == "const" else arg_symbol(k)
+            for k, i in enumerate(node.inputs)]
+    return kernel_vjp(graph, node, node_scalar(node, args), ct, reuse_output=False)
 
 
 for _name, _f in {
@@ -130,9 +134,11 @@ def fused_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
     return kernel_vjp(graph, node, node.param("expr"), ct)
 
 
-def kernel_vjp(graph: Graph, node: Node, expr: sp.Basic, ct: Node) -> list[Node | None]:
+def kernel_vjp(graph: Graph, node: Node, expr: sp.Basic, ct: Node,
+               reuse_output: bool = True) -> list[Node | None]:
     """``ct * d expr / d input`` for each input of ``node``, whose formula is ``expr`` over the
-    symbols ``_a0, _a1, ...``."""
+    symbols ``_a0, _a1, ...``; ``reuse_output``: write the kernel's own value where the
+    derivative contains it (d exp(x) = exp(x) reads the value computed already)."""
     from symdiff.simplify.derive import partial
 
     args = graph.args(node)
@@ -145,7 +151,7 @@ def kernel_vjp(graph: Graph, node: Node, expr: sp.Basic, ct: Node) -> list[Node 
         if not arg.is_float or (graph.wanted is not None and not graph.wanted[arg.id]):
             out.append(None)
             continue
-        d = partial(expr, arg_symbol(i), OUTPUT)
+        d = partial(expr, arg_symbol(i), OUTPUT if reuse_output else None)
         if d == 0:
             out.append(None)
             continue

@@ -53,7 +53,7 @@ def tidy(expr: sp.Basic) -> sp.Basic:
             if len(flipped.atoms(sigmoid)) < len(expr.atoms(sigmoid)):
                 candidates.append(flipped)
     if sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and not expr.has(sp.Piecewise, *_TRIGONOMETRIC):
-        simplified = _guarded_simplify(expr, SIMPLIFY_SECONDS)
+        simplified = guarded_simplify(expr, SIMPLIFY_SECONDS)
         if simplified is not None:
             candidates.append(stabilize(simplified))
     return min(candidates, key=size)
@@ -63,7 +63,7 @@ class _OutOfTime(Exception):
     pass
 
 
-def _guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
+def guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
     """sympy.simplify, abandoned after ``seconds`` (main thread only: it needs SIGALRM)."""
     if not hasattr(signal, "setitimer") or \
             threading.current_thread() is not threading.main_thread() or \
@@ -88,8 +88,9 @@ def _guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
 
 
 @lru_cache(maxsize=4096)
-def partial(expr: sp.Basic, symbol: sp.Symbol, output: sp.Symbol) -> sp.Basic:
+def partial(expr: sp.Basic, symbol: sp.Symbol, output: sp.Symbol | None) -> sp.Basic:
+    """d expr / d symbol, tidied; with ``output``, occurrences of ``expr`` itself become it."""
     d = tidy(sp.diff(expr, symbol))
-    if not expr.is_Symbol and not expr.is_Number:
+    if output is not None and not expr.is_Symbol and not expr.is_Number:
         d = d.subs(expr, output)
     return d

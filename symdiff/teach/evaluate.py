@@ -1,0 +1,88 @@
+"""Running an IR graph directly, node by node, on concrete values.
+
+Contract: ``evaluate(graph, arguments, wanted)`` returns the value of every node the ``wanted``
+ones depend on. Values live in one of two domains: NumPy arrays of numbers (the numbers of an
+explanation), or NumPy object arrays of SymPy expressions, one per element (``symbolic=True``:
+the formula of a function of a few scalars or small arrays). Both domains run the same code
+that generated modules run: an array primitive is evaluated from its own NumPy spelling, an
+elementwise one from its scalar formula, so what a teaching tool shows is what the rule table
+says, not a second implementation of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symdiff.codegen.helpers import HELPERS
+from symdiff.codegen.printer import NumpyPrinter, print_value
+from symdiff.errors import UnsupportedError
+from symdiff.ir.graph import Graph, Node
+from symdiff.rules import primitive
+from symdiff.rules.elementwise import node_scalar
+
+
+def namespace(arguments: dict[str, Any]) -> dict[str, Any]:
+    """What generated code sees: NumPy, the runtime helpers and the arguments by name (sizes
+    are spelled ``x.shape[0]``)."""
+    scope: dict[str, Any] = {"np": np}
+    for text in HELPERS.values():
+        exec(text, scope)  # noqa: S102 - symdiff's own helper definitions
+    scope.update(arguments)
+    return scope
+
+
+def evaluate(graph: Graph, arguments: dict[str, Any], wanted: Iterable[int],
+             symbolic: bool = False) -> dict[int, Any]:
+    """``arguments``: each input's value by parameter name."""
+    live = graph.reachable(list(wanted))
+    scope = namespace(arguments)
+    values: dict[int, Any] = {}
+    with np.errstate(all="ignore"):  # np.where computes the branch it does not select
+        for node in graph.nodes:
+            if live[node.id]:
+                values[node.id] = _value(graph, node, values, scope, symbolic)
+    return values
+
+
+def _value(graph: Graph, node: Node, values: dict[int, Any], scope: dict[str, Any],
+           symbolic: bool) -> Any:
+    if node.op == "input":
+        return scope[node.param("name")]
+    args = [values[i] for i in node.inputs]
+    prim = primitive(node.op)
+    if prim.elementwise:
+        return _elementwise(node, args, scope, symbolic)
+    if node.op == "astype" and symbolic:
+        return args[0]  # a formula has no dtype
+    if prim.emit is None or prim.external:
+        raise UnsupportedError(f"{node.op} cannot be evaluated step by step (it runs only "
+                               "inside generated code)")
+    names = [f"_v{i}" for i in range(len(args))]
+    local = dict(scope, **dict(zip(names, args, strict=True)))
+    out = eval(prim.emit(names, node), local)  # noqa: S307 - symdiff's own spelling
+    return np.asarray(out, dtype=object) if symbolic else out
+
+
+def _elementwise(node: Node, args: list[Any], scope: dict[str, Any], symbolic: bool) -> Any:
+    shape = eval(_shape_text(node), scope)  # noqa: S307 - sizes spelled x.shape[0]
+    if symbolic:
+        apply = np.frompyfunc(lambda *a: node_scalar(node, list(a)), len(args), 1) \
+            if args else None
+        out = apply(*args) if args else node_scalar(node, [])
+        return np.broadcast_to(np.asarray(out, dtype=object), shape).copy()
+    symbols = [sp.Symbol(f"_v{i}", real=True) for i in range(len(args))]
+    printer = NumpyPrinter({s: s.name for s in symbols})
+    text = print_value(printer, node_scalar(node, symbols), node.is_float)
+    local = dict(scope, **{s.name: a for s, a in zip(symbols, args, strict=True)})
+    out = np.asarray(eval(text, local))  # noqa: S307 - printed by symdiff's printer
+    return np.broadcast_to(out, shape).astype(node.dtype)
+
+
+def _shape_text(node: Node) -> str:
+    from symdiff.rules.shape_ops import shape_text
+
+    return shape_text(node.shape) if node.shape else "()"

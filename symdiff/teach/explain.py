@@ -1,0 +1,222 @@
+"""``symdiff.explain``: reverse mode for one call, told step by step in the source's names.
+
+The forward pass lists each value; the backward pass then takes the steps in reverse, and for
+each value a step reads writes its local derivative and the chain rule's product, with numbers:
+``dz/dx = dz/dy · ∂y/∂x``. Elementwise derivatives are SymPy's, in the source's names; array
+operations (sums, matrix products, indexing) pass adjoints back by the rules below.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symdiff.codegen.printer import NumpyPrinter
+from symdiff.errors import ArgumentError
+from symdiff.rules import primitive
+from symdiff.simplify.derive import guarded_simplify
+from symdiff.teach.evaluate import namespace
+from symdiff.teach.notation import MARKDOWN, TEXT, Text
+from symdiff.teach.walk import FREE, Step, Walk, walk
+
+
+def explain(fun: Any, *args: Any, argnums: int | tuple[int, ...] = 0,
+            format: str = "text", **kwargs: Any) -> str:
+    """A step-by-step account of reverse mode for ``fun(*args, **kwargs)``: each value of the
+    forward pass, then each adjoint as local derivative times incoming adjoint, with numbers.
+    ``format``: "text" (a terminal) or "markdown" (with LaTeX)."""
+    notation = {"text": TEXT, "markdown": MARKDOWN}.get(format)
+    if notation is None:
+        raise ArgumentError(f"format={format!r}: choose 'text' or 'markdown'")
+    return "\n".join(_Explanation(walk(fun, args, kwargs, argnums), notation).lines()) + "\n"
+
+
+class _Explanation:
+    def __init__(self, w: Walk, n: Text):
+        self.w, self.n = w, n
+        self.out = w.step(w.output).name
+        self.parts = {u: sum(1 for (_, r) in w.passed if r == u) for u in w.names}
+        self.last_origin: Any = None
+
+    def lines(self) -> list[str]:
+        w, n = self.w, self.n
+        inputs = [s for s in w.steps if s.is_input]
+        wrt = ", ".join(w.step(i).name for i in w.wrt)
+        out = [n.title(f"Reverse mode for {w.function}, differentiated with respect to {wrt}")]
+        out.append(n.heading("Arguments"))
+        out += [n.equation(n.name(s.name), n.value(w.values[s.node]), level=1) for s in inputs]
+        out.append(n.heading("Forward pass: each value from the ones before it"))
+        for s in w.steps:
+            if not s.is_input:
+                out += self._origin(s)
+                out.append(n.equation(n.name(s.name), self._definition(s),
+                                      n.value(w.values[s.node])))
+        out.append(n.heading("Backward pass: the steps in reverse"))
+        out.append(n.paragraph(
+            f"The adjoint {n.math(n.adjoint(self.out, 'v'))} of a value v is how fast "
+            f"{self.out} changes with v. A step passes back to each value it reads its own "
+            "adjoint times its local derivative (the chain rule); a value read by several steps "
+            "adds up what they pass back."))
+        self.last_origin = None
+        out.append(n.equation(n.adjoint(self.out, self.out), "1", level=1))
+        for s in reversed(w.steps):
+            if s.node in w.adjoints and not s.is_input:
+                out += self._backward(s)
+        out.append(n.heading("Gradient"))
+        for i in w.wrt:
+            s = w.step(i)
+            adjoint = w.adjoints.get(i, np.zeros_like(np.asarray(w.values[i], dtype=float)))
+            total = n.adjoint(self.out, s.name)
+            if self.parts[i] > 1:
+                out.append(n.line(f"{n.math(total)} adds up the {self.parts[i]} parts passed "
+                                  f"back to {n.math(n.name(s.name))}:"))
+            elif self.parts[i] == 0:
+                out.append(n.line(f"no gradient flows to {n.math(n.name(s.name))}: its "
+                                  "adjoint is zero"))
+            out.append(n.equation(total, n.value(adjoint), level=1))
+        return out
+
+    def _origin(self, s: Step) -> list[str]:
+        if s.origin == self.last_origin:
+            return []
+        self.last_origin = s.origin
+        if s.origin is None:
+            return [self.n.line("(added by symdiff)")]
+        where = f"line {s.origin.lineno}"
+        if s.origin.filename != self.w.filename:
+            where = f"{os.path.basename(s.origin.filename)}:{s.origin.lineno}"
+        return [self.n.line(f"{where}: {self.n.code(s.origin.text.strip())}")]
+
+    def _definition(self, s: Step) -> str:
+        if s.elementwise:
+            return self.n.formula(self.w.formula(s))
+        node = self.w.graph[s.node]
+        args = [self._spelling(i) for i in node.inputs]
+        return self.n.code(primitive(node.op).emit(args, node)) if not self.n.markdown else \
+            rf"\texttt{{{_latex_code(primitive(node.op).emit(args, node))}}}"
+
+    def _spelling(self, i: int) -> str:
+        node = self.w.graph[i]
+        if node.op in FREE:
+            return repr(np.asarray(self.w.values[i]).flat[0].item())
+        return self.w.step(i).name
+
+    def _backward(self, s: Step) -> list[str]:
+        n, w = self.n, self.w
+        out = self._origin(s)
+        mine = n.adjoint(self.out, s.name)
+        if self.parts[s.node] > 1:
+            out.append(n.equation(mine, f"the sum of its {self.parts[s.node]} parts",
+                                  n.value(w.adjoints[s.node])))
+        for u in s.reads:
+            if (s.node, u) not in w.passed:
+                continue
+            theirs = n.adjoint(self.out, w.step(u).name)
+            shared = self.parts[u] > 1
+            passed = w.passed[(s.node, u)]
+            if s.elementwise:
+                out += self._elementwise(s, u, mine, theirs, passed, shared)
+            elif w.graph[s.node].op in ("sum", "mean"):
+                out += self._reduction(s, u, mine, theirs, passed, shared)
+            else:
+                rule = _array_rule(w, n, s, u, mine)
+                out.append(n.equation(theirs + (" (part)" if shared else ""), rule,
+                                      n.value(passed)))
+        return out
+
+    def _reduction(self, s: Step, u: int, mine: str, theirs: str, passed: Any,
+                   shared: bool) -> list[str]:
+        """A sum's local derivative is 1 for each element it adds, a mean's 1/count."""
+        n, w = self.n, self.w
+        name = w.step(u).name
+        count = np.size(w.values[u]) // max(np.size(w.values[s.node]), 1)
+        local = "1" if w.graph[s.node].op == "sum" else f"1/{count}"
+        what = "summed" if local == "1" else "averaged"
+        lines = [n.equation(n.partial(s.name, name), local) +
+                 f" for each of the {count} elements {what}"]
+        lines.append(n.equation(theirs + (" (part)" if shared else ""),
+                                n.times(mine, n.partial(s.name, name)),
+                                n.times(n.value(w.adjoints[s.node]), local), n.value(passed)))
+        return lines
+
+    def _elementwise(self, s: Step, u: int, mine: str, theirs: str, passed: Any,
+                     shared: bool) -> list[str]:
+        n, w = self.n, self.w
+        name = w.step(u).name
+        local = sp.diff(w.formula(s), w.symbol(u))
+        local = guarded_simplify(local, 2.0) or local
+        local_value = _numbers(w, s, local)
+        part = " (part)" if shared else ""
+        sides = [n.partial(s.name, name), n.formula(local)]
+        if not local.is_Number:
+            sides.append(n.value(local_value))
+        lines = [n.equation(*sides)]
+        product = n.times(n.value(w.adjoints[s.node]), n.value(local_value))
+        lines.append(n.equation(theirs + part, n.times(mine, n.partial(s.name, name)),
+                                product, n.value(passed)))
+        if np.shape(passed) != np.shape(w.values[s.node]):
+            lines.append(n.line(f"summed over the axes along which {n.math(n.name(name))} "
+                                f"was broadcast to {n.math(n.name(s.name))}'s shape "
+                                f"{np.shape(w.values[s.node])}", level=2))
+        return lines
+
+
+def _numbers(w: Walk, s: Step, expr: sp.Basic) -> Any:
+    """``expr``, a formula in the names of what step ``s`` reads, at the walk's values."""
+    symbols = {w.symbol(i): w.step(i).name for i in s.reads}
+    text = NumpyPrinter({sym: f"_r{k}" for k, sym in enumerate(symbols)}).doprint(expr)
+    scope = namespace({f"_r{k}": w.values[i] for k, i in enumerate(s.reads)})
+    with np.errstate(all="ignore"):
+        value = eval(text, scope)  # noqa: S307 - printed by symdiff's printer
+    return np.broadcast_to(value, np.shape(w.values[s.node]))
+
+
+def _latex_code(text: str) -> str:
+    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("{", r"\{") \
+        .replace("}", r"\}")
+
+
+def _array_rule(w: Walk, n: Text, s: Step, u: int, mine: str) -> str:
+    """How an array operation passes its adjoint back to the value ``u`` it reads."""
+    node = w.graph[s.node]
+    op = node.op
+    name = n.name(w.step(u).name)
+    inputs = list(node.inputs)
+    if op in ("max", "min"):
+        where = "largest" if op == "max" else "smallest"
+        return _words(n, mine, f"where {w.step(u).name} is {where} (shared among ties), "
+                               "0 elsewhere")
+    if op in ("matmul", "outer"):
+        first, second = inputs
+        other = n.name(w.step(second if first == u else first).name)
+        if op == "outer":  # outer(a, b) = a bᵀ
+            return n.matmul(mine, other) if first == u else n.matmul(n.transpose(mine), other)
+        if first == second:
+            return f"{n.matmul(mine, n.transpose(name))} + {n.matmul(n.transpose(name), mine)}"
+        if first == u:
+            return n.matmul(mine, n.transpose(other))
+        return n.matmul(n.transpose(other), mine)
+    if op == "transpose":
+        return n.transpose(f"({mine})")
+    if op in ("reshape", "expand_dims", "squeeze"):
+        return _words(n, mine, f"reshaped back to {w.step(u).name}'s shape "
+                               f"{np.shape(w.values[u])}")
+    if op == "broadcast_to":
+        return _words(n, mine, "summed over the copies broadcasting made")
+    if op in ("getitem", "take_along_axis"):
+        return _words(n, mine, f"put back where it was read from {w.step(u).name}, "
+                               "0 elsewhere")
+    if op == "scatter":
+        return _words(n, mine, "read at the positions written")
+    if op == "astype":
+        return _words(n, mine, f"as {w.graph[u].dtype}")
+    if op == "custom_vjp":
+        return _words(n, mine, "through your custom rule's backward function")
+    return _words(n, mine, f"through the adjoint rule of {op}")
+
+
+def _words(n: Text, math: str, words: str) -> str:
+    return f"{math} {words}" if not n.markdown else rf"{math} \text{{ {words}}}"

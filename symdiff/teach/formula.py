@@ -1,0 +1,105 @@
+"""``symdiff.formula``: a function, or its derivative, as one simplified SymPy expression.
+
+The function is traced as for ``grad`` and its graph run on SymPy symbols instead of numbers, one
+symbol per scalar argument (or per element of an argument of a small fixed shape). The
+derivative is symdiff's own reverse pass run the same way, so the formula shown is the one the
+generated code computes, simplified.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symdiff.errors import ArgumentError
+
+
+def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
+            shapes: Mapping[str, tuple[int, ...]] | None = None) -> Any:
+    """``fun`` as a SymPy expression in its parameters' names (``wrt=None``), or its derivative
+    with respect to the parameter ``wrt`` (a tuple of names gives a tuple of derivatives).
+
+    Every parameter is a scalar symbol unless ``shapes`` gives it a small fixed shape, in which
+    case it is a ``sympy.Array`` of symbols ``x_0, x_1, ...``; an array result is a
+    ``sympy.Array``, and the derivative with respect to an array has that array's shape.
+    """
+    from symdiff.ad.nested import source_of
+    from symdiff.ad.reverse import backward
+    from symdiff.ir.graph import Graph
+    from symdiff.pipeline import split_result, trace
+    from symdiff.signature import ArgSpec, Options
+    from symdiff.teach.evaluate import evaluate
+
+    shapes = dict(shapes or {})
+    names = _parameters(fun)
+    for name in shapes:
+        if name not in names:
+            raise ArgumentError(f"shapes names {name!r}, which is not a parameter of "
+                                f"{fun.__qualname__} ({', '.join(names)})")
+    single = isinstance(wrt, str)
+    wanted = [] if wrt is None else [wrt] if single else list(wrt)
+    for w in wanted:
+        if w not in names:
+            raise ArgumentError(f"wrt={w!r}: {fun.__qualname__} has no parameter {w!r} "
+                                f"(its parameters: {', '.join(names)})")
+    specs = tuple(ArgSpec(n, "array", "float64", tuple(d == 1 for d in shapes[n]))
+                  if n in shapes else ArgSpec(n, "float") for n in names)
+    values = {n: _symbols(n, shapes.get(n)) for n in names}
+    graph = Graph()
+    positions = tuple(names.index(w) for w in wanted)
+    output, _ = split_result(graph, trace(graph, fun, specs, graph.read),
+                             Options(positions, output="sum"), source_of(fun))
+    if not wanted:
+        return _tidy(evaluate(graph, values, [output.id], symbolic=True)[output.id])
+    if output.rank:
+        raise ArgumentError(f"formula(..., wrt=...) differentiates a scalar function, but "
+                            f"{fun.__qualname__} returns an array; take formula(f) and "
+                            "sympy.derive_by_array for its Jacobian")
+    inputs = {graph[i].param("name"): graph[i] for i in graph.inputs}
+    grads = backward(graph, output, [inputs[w] for w in wanted])
+    found = evaluate(graph, values, [g.id for g in grads], symbolic=True)
+    results = tuple(_tidy(found[g.id]) for g in grads)
+    return results[0] if single else results
+
+
+def latex(expr: Any) -> str:
+    """The LaTeX of a formula (``sympy.latex``, with symdiff's functions spelled as in print)."""
+    return sp.latex(expr)
+
+
+def _parameters(fun: Callable) -> list[str]:
+    params = inspect.signature(fun).parameters.values()
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise ArgumentError(f"{fun.__qualname__} takes *args or **kwargs; formula needs named "
+                            "parameters")
+    return [p.name for p in params]
+
+
+def _symbols(name: str, shape: tuple[int, ...] | None) -> Any:
+    if shape is None:
+        return sp.Symbol(name)
+    shape = tuple(int(d) for d in shape)
+    if np.prod(shape) > 64:
+        raise ArgumentError(f"shapes[{name!r}] = {shape}: formulas are for small fixed sizes "
+                            "(at most 64 elements)")
+    out = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        out[index] = sp.Symbol("_".join([name, *map(str, index)]))
+    return out
+
+
+def _tidy(value: Any) -> Any:
+    from symdiff.simplify.derive import guarded_simplify
+
+    def simplest(e: Any) -> sp.Basic:
+        e = sp.sympify(e)
+        return guarded_simplify(e, 5.0) or e
+
+    a = np.asarray(value, dtype=object)
+    if a.ndim == 0:
+        return simplest(a.item())
+    return sp.Array([simplest(e) for e in a.flat], a.shape)

@@ -1,0 +1,152 @@
+"""How explanations write mathematics: plain text for a terminal, or Markdown with LaTeX.
+
+One class per format with the same methods, so the explanation is written once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+
+def number(x: Any) -> str:
+    """Four decimals, trailing zeros dropped (0.6667, 1.3333, 2.0); scientific when tiny/huge."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    x = float(x)
+    if x == 0 or not np.isfinite(x) or 1e-4 <= abs(x) < 1e6:
+        return np.format_float_positional(x, precision=4, trim="0") if np.isfinite(x) else str(x)
+    return f"{x:.4e}"
+
+
+def _array_text(value: Any, indent: int) -> str:
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return number(a.item())
+    text = np.array2string(a, separator=", ", threshold=24, edgeitems=3, max_line_width=96,
+                           formatter={"all": number})
+    return text.replace("\n", "\n" + " " * indent)
+
+
+class Text:
+    """A terminal: d z/d y, ∂y/∂x, formulas as SymPy prints them, arrays as lists."""
+
+    markdown = False
+
+    def adjoint(self, out: str, v: str) -> str:
+        return f"d{out}/d{v}"
+
+    def partial(self, v: str, u: str) -> str:
+        return f"∂{v}/∂{u}"
+
+    def times(self, *factors: str) -> str:
+        return " · ".join(factors)
+
+    def formula(self, expr: sp.Basic) -> str:
+        return sp.sstr(expr)
+
+    def name(self, name: str) -> str:
+        return name
+
+    def transpose(self, text: str) -> str:
+        return f"{text}ᵀ"
+
+    def matmul(self, a: str, b: str) -> str:
+        return f"{a} @ {b}"
+
+    def value(self, value: Any, indent: int = 0) -> str:
+        return _array_text(value, indent)
+
+    def math(self, text: str) -> str:
+        return text
+
+    def code(self, text: str) -> str:
+        return text
+
+    def title(self, text: str) -> str:
+        return text
+
+    def heading(self, text: str) -> str:
+        return f"\n{text}"
+
+    def line(self, text: str, level: int = 1) -> str:
+        return "  " * level + text
+
+    def paragraph(self, text: str, width: int = 92) -> str:
+        import textwrap
+
+        return textwrap.fill(text, width, initial_indent="  ", subsequent_indent="  ")
+
+    def equation(self, *sides: str, level: int = 2) -> str:
+        """``a = b = c``; arrays that wrap are indented under their first line."""
+        prefix = "  " * level
+        text = ""
+        for side in sides:
+            text += " = " if text else ""
+            text += side.replace("\n", "\n" + " " * (len(prefix) + len(text)))
+        return prefix + text
+
+
+class Markdown(Text):
+    """Markdown with LaTeX: fractions for derivatives, matrices for small arrays."""
+
+    markdown = True
+
+    def adjoint(self, out: str, v: str) -> str:
+        return rf"\frac{{\partial {self.name(out)}}}{{\partial {self.name(v)}}}"
+
+    def partial(self, v: str, u: str) -> str:
+        return self.adjoint(v, u)
+
+    def times(self, *factors: str) -> str:
+        return r" \cdot ".join(factors)
+
+    def formula(self, expr: sp.Basic) -> str:
+        return sp.latex(expr)
+
+    def name(self, name: str) -> str:
+        return sp.latex(sp.Symbol(name))
+
+    def transpose(self, text: str) -> str:
+        return rf"{text}^\top"
+
+    def matmul(self, a: str, b: str) -> str:
+        return rf"{a} \, {b}"
+
+    def value(self, value: Any, indent: int = 0) -> str:
+        a = np.asarray(value)
+        if a.ndim == 0:
+            return number(a.item())
+        if a.ndim > 2 or a.size > 36:
+            return rf"\text{{array of shape {a.shape}}}"
+        rows = a.reshape(1, -1) if a.ndim == 1 else a
+        body = r" \\ ".join(" & ".join(number(x) for x in row) for row in rows)
+        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+    def math(self, text: str) -> str:
+        return f"${text}$"
+
+    def code(self, text: str) -> str:
+        return f"`{text}`"
+
+    def title(self, text: str) -> str:
+        return f"### {text}"
+
+    def heading(self, text: str) -> str:
+        return f"\n**{text}**\n"
+
+    def line(self, text: str, level: int = 1) -> str:
+        return "  " * (level - 1) + "- " + text
+
+    def paragraph(self, text: str, width: int = 92) -> str:
+        return text + "\n"
+
+    def equation(self, *sides: str, level: int = 2) -> str:
+        return "  " * (level - 1) + "- $" + " = ".join(sides) + "$"
+
+
+TEXT, MARKDOWN = Text(), Markdown()

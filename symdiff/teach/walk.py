@@ -1,0 +1,181 @@
+"""The chain rule for one call, step by step: what ``explain`` and ``graph`` show.
+
+Contract: ``walk(fun, args, kwargs, argnums)`` traces ``fun`` for the arguments' signature,
+builds its backward pass on the graph before fusion (so that every operation of the source is
+still a node of its own), runs both on the arguments, and groups the nodes into steps named as
+the source names them. There is a step for each argument, each assigned variable and the
+output, and one for each array operation (a sum, a matrix product) or shared subexpression
+inside a statement; the rest of a statement's elementwise arithmetic belongs to the step that
+uses it, so ``y = x * x`` is one step however it is spelled. Each step knows its value, its
+adjoint (d output / d step) and what its derivative rule passed back to each step it reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symdiff.ad.nested import source_of
+from symdiff.ad.reverse import Record, backward
+from symdiff.errors import ArgumentError
+from symdiff.ir.graph import Graph, Node, Origin
+from symdiff.rules import primitive
+from symdiff.rules.elementwise import node_scalar
+from symdiff.signature import Options
+from symdiff.teach.evaluate import evaluate
+
+FREE = ("const", "fill", "dim")  # scalars with no data dependence: written as their values
+
+
+@dataclass
+class Step:
+    node: int  # the node whose value the step computes
+    name: str  # what explanations call it: the source's name where it has one
+    owned: list[int]  # the nodes computed in this step, in order; the last is ``node``
+    reads: list[int]  # the other steps' nodes it uses, in order of first use
+    origin: Origin | None
+    elementwise: bool
+    is_input: bool = False
+
+
+@dataclass
+class Walk:
+    function: str  # the differentiated function's name
+    filename: str
+    graph: Graph
+    steps: list[Step]  # in the order the forward pass computes them, arguments first
+    output: int
+    wrt: list[int]  # the differentiated arguments' nodes
+    values: dict[int, Any]  # every node's value at the arguments
+    adjoints: dict[int, Any] = field(default_factory=dict)  # step node -> d output / d step
+    # (step node, node it reads) -> what the step's rule passed back to it
+    passed: dict[tuple[int, int], Any] = field(default_factory=dict)
+
+    def step(self, node: int) -> Step:
+        return next(s for s in self.steps if s.node == node)
+
+    @property
+    def names(self) -> dict[int, str]:
+        return {s.node: s.name for s in self.steps}
+
+    def formula(self, step: Step) -> sp.Basic:
+        """An elementwise step's value as a formula in the names of what it reads (sizes and
+        constants as numbers)."""
+        symbols = {i: sp.Symbol(self.step(i).name, real=True) for i in step.reads}
+        memo: dict[int, sp.Basic] = {}
+
+        def expr(i: int) -> sp.Basic:
+            if i in symbols:
+                return symbols[i]
+            if i not in memo:
+                node = self.graph[i]
+                if node.op == "dim":
+                    memo[i] = sp.Integer(int(self.values[i]))
+                elif node.op in FREE:  # ones_like(x) is a constant, whatever x is
+                    memo[i] = node_scalar(node, [sp.S.Zero] * len(node.inputs))
+                else:
+                    memo[i] = node_scalar(node, [expr(j) for j in node.inputs])
+            return memo[i]
+        return expr(step.node)
+
+    def symbol(self, node: int) -> sp.Symbol:
+        return sp.Symbol(self.step(node).name, real=True)
+
+
+def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = 0) -> Walk:
+    from symdiff.api import arg_spec, as_array, normalise_argnums, signature_of
+    from symdiff.pipeline import split_result, trace
+
+    positions, _ = normalise_argnums(fun, argnums, None)
+    try:
+        bound = signature_of(fun).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ArgumentError(f"{getattr(fun, '__qualname__', None) or fun.name}: {exc}") from None
+    bound.apply_defaults()
+    names = list(bound.arguments)
+    values = [as_array(v) for v in bound.arguments.values()]
+    specs = tuple(arg_spec(n, v, i in positions)
+                  for i, (n, v) in enumerate(zip(names, values, strict=True)))
+    source = source_of(fun)
+    graph = Graph()
+    result = trace(graph, fun, specs, graph.read)
+    output, _ = split_result(graph, result, Options(positions), source)
+    inputs = {graph[i].param("name"): graph[i] for i in graph.inputs}
+    wrt = [inputs[names[p]] for p in positions]
+
+    steps = _steps(graph, output, inputs, source.name)
+    n_forward = len(graph.nodes)
+    record = Record()
+    backward(graph, output, wrt, record=record)
+    arguments = {n: v for n, v in zip(names, values, strict=True) if n in inputs}
+    wanted = [output.id, *(c.id for _, _, c in record.contributions),
+              *(t.id for t in record.totals.values())]
+    result = Walk(source.name, source.filename, graph, steps, output.id, [w.id for w in wrt],
+                  evaluate(graph, arguments, wanted))
+    owner = {i: s.node for s in steps for i in s.owned}
+    for consumer, read, contribution in record.contributions:
+        if consumer < n_forward and consumer in owner and read in result.names:
+            key = (owner[consumer], read)
+            value = _shaped(result.values[contribution.id], result.values[read])
+            result.passed[key] = result.passed[key] + value if key in result.passed else value
+    for node, total in record.totals.items():
+        if node in result.names:
+            result.adjoints[node] = _shaped(result.values[total.id], result.values[node])
+    return result
+
+
+def _shaped(adjoint: Any, like: Any) -> Any:
+    """An elementwise node's cotangent may be a scalar standing for an array of its shape."""
+    shape = np.shape(like)
+    return np.broadcast_to(adjoint, shape).copy() if np.shape(adjoint) != shape else adjoint
+
+
+def _steps(graph: Graph, output: Node, inputs: dict[str, Node], function: str) -> list[Step]:
+    live = graph.reachable([output.id])
+    users = graph.consumers(live)
+    owner: dict[int, int] = {}
+    for n in reversed(graph.nodes):
+        if not live[n.id] or n.op in FREE:
+            continue
+        owners = {owner[u] for u in users[n.id] if u in owner}
+        elementwise = primitive(n.op).elementwise
+        if n.op == "input" or n.id == output.id or n.name or not elementwise or \
+                len(owners) != 1 or any(not primitive(graph[u].op).elementwise
+                                        for u in users[n.id]):
+            owner[n.id] = n.id
+        else:
+            owner[n.id] = owners.pop()
+    taken = set(inputs)
+    steps: list[Step] = []
+    temporaries = iter(range(1, len(graph.nodes) + 1))
+    for n in graph.nodes:
+        if owner.get(n.id) != n.id:
+            continue
+        owned = [i for i in range(n.id + 1) if owner.get(i) == n.id]
+        reads: list[int] = []
+        for i in owned:
+            for j in graph[i].inputs:
+                if owner.get(j, n.id) != n.id and owner[j] not in reads:
+                    reads.append(owner[j])
+        if n.op == "input":
+            name = n.param("name")
+        else:
+            hint = n.name or (function if n.id == output.id and function.isidentifier()
+                              else None)
+            name = _unique(hint, taken, temporaries)
+        steps.append(Step(n.id, name, owned, reads, n.origin, primitive(n.op).elementwise,
+                          is_input=n.op == "input"))
+    return steps
+
+
+def _unique(hint: str | None, taken: set[str], temporaries) -> str:
+    if hint is None:
+        hint = next(f"t{k}" for k in temporaries if f"t{k}" not in taken)
+    name, k = hint, 1
+    while name in taken:
+        name, k = f"{hint}_{k}", k + 1
+    taken.add(name)
+    return name

@@ -1,0 +1,200 @@
+"""Teaching tools: explain, formula, graph and the notebook display of generated code."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symdiff
+from symdiff.cli import main
+from symdiff.teach.walk import walk
+from tests.cases import corpus
+from tests.test_corpus import FUNCTIONS, arguments
+
+
+def seed_002(x):
+    y = x * x
+    z = y.mean()
+    return z
+
+
+def layer(x, w, b):
+    z = np.tanh(x @ w + b)
+    return np.sum(z * z) + np.sum(b * x[0])
+
+
+def shared(x):
+    a = np.exp(x)
+    return np.sum(a * np.sin(x)) + np.sum(a)
+
+
+X = np.array([1.0, 2.0, 3.0])
+
+
+# --- explain ---------------------------------------------------------------------------------
+
+def test_explain_reproduces_the_seed_walk_through():
+    text = symdiff.explain(seed_002, X)
+    assert "y = x**2 = [1.0, 4.0, 9.0]" in text
+    assert "z = np.mean(y) = 4.6667" in text
+    assert "∂z/∂y = 1/3 for each of the 3 elements averaged" in text
+    assert "dz/dy = dz/dz · ∂z/∂y = 1.0 · 1/3 = [0.3333, 0.3333, 0.3333]" in text
+    assert "∂y/∂x = 2*x = [2.0, 4.0, 6.0]" in text
+    assert ("dz/dx = dz/dy · ∂y/∂x = [0.3333, 0.3333, 0.3333] · [2.0, 4.0, 6.0] "
+            "= [0.6667, 1.3333, 2.0]") in text
+    assert text.rstrip().endswith("dz/dx = [0.6667, 1.3333, 2.0]")
+    # the backward pass runs in reverse: the mean's step comes before the square's
+    assert text.index("∂z/∂y") < text.index("∂y/∂x")
+
+
+def test_explain_in_markdown_writes_latex():
+    text = symdiff.explain(seed_002, X, format="markdown")
+    assert r"$\frac{\partial y}{\partial x} = 2 x = \begin{bmatrix} 2.0 & 4.0 & 6.0 " \
+           r"\end{bmatrix}$" in text
+    assert re.search(r"^- line \d+: `y = x \* x`$", text, flags=re.M)
+    with pytest.raises(symdiff.ArgumentError, match="format='html'"):
+        symdiff.explain(seed_002, X, format="html")
+
+
+def test_explain_names_values_read_twice_and_sums_their_parts():
+    text = symdiff.explain(shared, X)
+    assert "a = exp(x)" in text
+    assert "dshared/dx (part)" in text
+    assert "adds up the 2 parts passed back to x" in text
+    g = symdiff.grad(shared, backend="numpy")(X)
+    got = re.search(r"dshared/dx = (\[.*\])\s*$", text).group(1)
+    np.testing.assert_allclose(np.array(eval(got)), g, rtol=1e-3)
+
+
+def test_explain_matrix_steps_and_several_arguments():
+    x, w, b = np.array([1.0, 2.0]), np.full((2, 3), 0.1), np.array([0.0, 0.5, -0.5])
+    text = symdiff.explain(layer, x, w, b, argnums=(1, 2))
+    assert "xᵀ @ dlayer/dt1" in text  # the matrix product's rule, in the source's names
+    assert "differentiated with respect to w, b" in text
+    assert "dlayer/dx" not in text  # x is data here
+
+
+def test_explain_command_reads_the_file_without_running_it(tmp_path, capsys):
+    path = tmp_path / "loss.py"
+    path.write_text("import numpy as np\n\nraise SystemExit('never run')\n\n\n"
+                    "def f(x):\n    y = x * x\n    z = y.mean()\n    return z\n")
+    assert main(["explain", str(path), "--args", "x=[1, 2, 3]"]) == 0
+    out = capsys.readouterr().out
+    assert "line 7: y = x * x" in out and "dz/dx = [0.6667, 1.3333, 2.0]" in out
+    assert main(["explain", str(path), "--args", "x=[1, 2"]) == 2
+    assert "not a Python literal" in capsys.readouterr().err
+    assert main(["explain", str(path), "--args", "x=[1.0]", "--wrt", "w"]) == 2
+    assert "has no parameter 'w'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_walk_gradients_are_the_generated_gradients(name):
+    """Every adjoint an explanation shows comes from running the same backward pass: its
+    gradients equal the generated code's, and each value's adjoint is the sum of its parts."""
+    fun = getattr(corpus, name)
+    args = arguments(fun)
+    argnums = tuple(range(len(args)))
+    w = walk(fun, tuple(args), {}, argnums)
+    expected = symdiff.grad(fun, argnums, backend="numpy")(*args)
+    for i, e in zip(w.wrt, expected, strict=True):
+        np.testing.assert_allclose(w.adjoints[i], e, rtol=1e-10, atol=1e-12)
+    for step in w.steps:
+        parts = [v for (_, read), v in w.passed.items() if read == step.node]
+        if parts and step.node != w.output:
+            np.testing.assert_allclose(sum(parts), w.adjoints[step.node], rtol=1e-10,
+                                       atol=1e-12)
+
+
+# --- formula ---------------------------------------------------------------------------------
+
+def seed_003(x):
+    return 3 * x - x + 2 * x + 1
+
+
+def logistic(x, w, b):
+    return 1 / (np.exp(-(w * x + b)) + 1)
+
+
+def quadratic(A, x):
+    return x @ A @ x
+
+
+def test_formula_simplifies_the_seed_expression():
+    x = sp.Symbol("x")
+    assert symdiff.formula(seed_003) == 4 * x + 1
+    assert symdiff.formula(seed_003, "x") == 4
+    assert symdiff.latex(symdiff.formula(seed_003)) == "4 x + 1"
+
+
+def test_formula_derivatives_are_sympys():
+    x, w, b = sp.symbols("x w b")
+    f = 1 / (sp.exp(-(w * x + b)) + 1)
+    assert sp.simplify(symdiff.formula(logistic) - f) == 0
+    rng = np.random.default_rng(0)
+    for name, d in zip("xwb", symdiff.formula(logistic, ("x", "w", "b")), strict=True):
+        expected = sp.diff(f, sp.Symbol(name))
+        for point in rng.uniform(-2, 2, (5, 3)):  # the simplified form may differ in spelling
+            at = dict(zip((x, w, b), point, strict=True))
+            assert abs(float(d.subs(at)) - float(expected.subs(at))) < 1e-12
+
+
+def test_formula_of_small_arrays():
+    g = symdiff.formula(quadratic, "x", shapes={"A": (2, 2), "x": (2,)})
+    A = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"A_{i}_{j}"))
+    x = sp.Matrix([sp.Symbol("x_0"), sp.Symbol("x_1")])
+    expected = (A + A.T) * x
+    assert g.shape == (2,)
+    assert all(sp.expand(g[i] - expected[i]) == 0 for i in range(2))
+    value = symdiff.formula(quadratic, shapes={"A": (2, 2), "x": (2,)})
+    assert sp.expand(value - (x.T * A * x)[0]) == 0
+
+
+def test_formula_errors_are_clear():
+    with pytest.raises(symdiff.ArgumentError, match="no parameter 'y'"):
+        symdiff.formula(seed_003, "y")
+    with pytest.raises(symdiff.ArgumentError, match="returns an array"):
+        symdiff.formula(lambda x: x * 2, "x", shapes={"x": (2,)})
+    with pytest.raises(symdiff.ArgumentError, match="small fixed sizes"):
+        symdiff.formula(seed_003, shapes={"x": (100,)})
+
+
+# --- graph -----------------------------------------------------------------------------------
+
+def test_graph_source_names_values_and_separates_the_backward_pass():
+    picture = symdiff.graph(seed_002, X)
+    dot = picture.source
+    assert 'label="y = x**2\\n(3)"' in dot and 'label="z = mean\\nscalar"' in dot
+    assert 'label="dz/dx\\n(3)"' in dot
+    forward = re.findall(r"^  v\d+ -> v\d+ \[(.*)\];$", dot, flags=re.M)
+    backward = re.findall(r"^  b\d+ -> b\d+ \[(.*)\];$", dot, flags=re.M)
+    assert len(forward) == 2 and len(backward) == 2
+    assert all("dashed" in e for e in backward) and not any("dashed" in e for e in forward)
+    assert all('label="(3)"' in e for e in forward)
+
+
+def test_graph_renders_dot_text_and_pictures(tmp_path):
+    picture = symdiff.graph(layer, np.ones(2), np.ones((2, 3)), np.zeros(3), argnums=(1, 2))
+    assert picture.render(tmp_path / "g.dot").read_text() == picture.source
+    bundle = picture._repr_mimebundle_()
+    assert bundle["text/plain"] == picture.source
+    if shutil.which("dot") is None:
+        with pytest.raises(symdiff.SymdiffError, match="Graphviz"):
+            picture.render(tmp_path / "g.svg")
+        return
+    assert picture.render(tmp_path / "g.svg").read_text().lstrip().startswith("<?xml")
+    assert picture.render(tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in bundle["image/svg+xml"]
+
+
+# --- notebooks -------------------------------------------------------------------------------
+
+def test_gradient_functions_show_their_code_in_notebooks():
+    g = symdiff.grad(seed_002, backend="numpy")
+    assert "no code yet" in g._repr_markdown_()
+    g(X)
+    shown = g._repr_markdown_()
+    assert shown.startswith("```python\n") and "def grad_seed_002(x):" in shown
