@@ -25,6 +25,7 @@ from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import ARGUMENT_SIZE, dim_scope, format_shape
 from symdiff.rules.reductions import reduce
 from symdiff.signature import ArgSpec, Options, passed
+from symdiff.simplify.derive import simplification_budget
 from symdiff.simplify.fuse import fuse
 from symdiff.trees import build
 from symdiff.version import VERSION
@@ -53,6 +54,13 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     return _with_size_checks(signature, lambda: _generate(fun, signature, options, target))
 
 
+def _with_size_checks(signature: tuple[ArgSpec, ...], build: Any) -> GeneratedModule:
+    with dim_scope() as sizes, simplification_budget():
+        module = build()
+        module.size_checks = _size_checks(sizes.argument_equalities(), signature)
+        return module
+
+
 def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, ...],
                  backend: str) -> GeneratedModule:
     """A module defining ``jvp_<name>(*primals, *tangents)`` returning ``(out, tangent_out)``:
@@ -62,11 +70,6 @@ def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, .
                              lambda: _generate_jvp(fun, signature, argnums, target))
 
 
-def _with_size_checks(signature: tuple[ArgSpec, ...], build: Any) -> GeneratedModule:
-    with dim_scope() as sizes:
-        module = build()
-        module.size_checks = _size_checks(sizes.argument_equalities(), signature)
-        return module
 
 
 def _size_checks(equalities: list, signature: tuple[ArgSpec, ...]) -> tuple:

@@ -264,7 +264,8 @@ def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: _Names, printer
     expr = substitute(expr)
     for sub, name in node.param("names", ()):
         sub = substitute(sub.xreplace(by_id))
-        marker = sp.Symbol(name, real=True)
+        # a Dummy, not Symbol(name): an earlier value may have that name already
+        marker = sp.Dummy(name, real=True)
         replaced = expr.subs(sub, marker)
         if sub != expr and replaced.count(marker) >= 2:
             var = names.fresh(name)

@@ -115,8 +115,9 @@ class NumpyPrinter(StrPrinter):
         return f"{self.parenthesize(expr.lhs, 45)} {expr.rel_op} " \
             f"{self.parenthesize(expr.rhs, 45)}"
 
-    # logic on whole arrays; a subclass printing one element at a time uses and/or/not
-    AND, OR, NOT = " & ", " | ", "~"
+    # logic on whole arrays; a subclass printing one element at a time uses and/or/not. Not ~:
+    # on a Python bool (a comparison of Python floats) ~True is -2, which is true.
+    AND, OR, NOT = " & ", " | ", "np.logical_not"
 
     def _print_And(self, expr) -> str:
         return self.AND.join(f"({self._print(a)})" for a in expr.args)
@@ -126,6 +127,11 @@ class NumpyPrinter(StrPrinter):
 
     def _print_Not(self, expr) -> str:
         return f"{self.NOT}({self._print(expr.args[0])})"
+
+    def _print_ITE(self, expr) -> str:
+        """SymPy's boolean if-then-else, which simplifying nested branches can produce."""
+        c, a, b = (f"({self._print(e)})" for e in expr.args)
+        return f"({c}{self.AND}{a}){self.OR}({self.NOT}{c}{self.AND}{b})"
 
     def _print_BooleanTrue(self, expr) -> str:
         return "True"

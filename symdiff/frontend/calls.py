@@ -167,6 +167,24 @@ def broadcast_to(g: Graph, x: Any, shape: Any) -> Tensor:
     return Tensor(g.add("broadcast_to", [x.node], make_params(shape=dims)))
 
 
+def _new_array(value: float | None) -> Handler:
+    """np.zeros(shape), np.ones(shape), np.full(shape, value), np.empty(shape) (as zeros)."""
+    def new(g: Graph, shape: Any, *rest: Any, dtype: Any = None) -> Tensor:
+        fill = value if value is not None else (rest[0] if rest else None)
+        if fill is None:
+            raise StaticError("np.full needs a fill value")
+        dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        for d in dims:
+            if not isinstance(d, (int, SymDim)) or isinstance(d, bool):
+                raise StaticError(f"an array's shape must be sizes, got {describe(d)}")
+        if dtype is not None and not np.dtype(dtype).name.startswith("float"):
+            raise StaticError(f"arrays of dtype {np.dtype(dtype).name} cannot be created in "
+                              "differentiated code; use float arrays")
+        out = broadcast_to(g, astype(g, fill, dtype or "float64"), dims)
+        return out
+    return new
+
+
 def concatenate(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
     """Each part added into zeros of the result's shape at its slice: the adjoint of slicing,
     which every target already writes, so joining needs no primitive of its own."""
@@ -348,6 +366,8 @@ def _function_table() -> dict[Any, Handler]:
         np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
         np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
         np.ones_like: _fill(1.0), np.zeros_like: _fill(0.0), np.full_like: _fill(None),
+        np.zeros: _new_array(0.0), np.ones: _new_array(1.0), np.empty: _new_array(0.0),
+        np.full: _new_array(None),
         np.arange: arange, np.take_along_axis: take_along_axis, np.stack: stack,
         np.concatenate: concatenate, np.array: array, np.asarray: array,
         np.log: log, np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,

@@ -21,6 +21,16 @@ import libcst as cst
 from symdiff.errors import SymdiffError, UnsupportedError
 from symdiff.frontend import calls
 from symdiff.frontend.callee import MISSING, Callee, as_callee
+from symdiff.frontend.control import (
+    RUN_TIME_LENGTH,
+    Broke,
+    Continued,
+    ControlFlow,
+    Ended,
+    Exits,
+    Returned,
+    combine_returns,
+)
 from symdiff.frontend.values import (
     BoundMethod,
     StaticError,
@@ -31,7 +41,7 @@ from symdiff.frontend.values import (
     to_tensor,
 )
 from symdiff.ir.graph import Graph, Origin, make_params
-from symdiff.ir.shapes import ShapeError
+from symdiff.ir.shapes import ShapeError, same_shape
 from symdiff.trees import ModelView, unbind
 
 _BINARY = {
@@ -55,16 +65,9 @@ _COMPARE = {
 # Builtins that are pure functions of static values, safe to call while generating.
 _STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, min, max, abs, round, isinstance,
                     sum, str, enumerate, zip, any, all}
-_LOOP_MESSAGE = ("{} loops are not supported yet: statement-level control flow on arrays "
-                 "is planned; write the computation with array operations")
 
 
-class _Return(Exception):
-    def __init__(self, value: Any):
-        self.value = value
-
-
-class Tracer:
+class Tracer(ControlFlow):
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
@@ -77,6 +80,9 @@ class Tracer:
         self.env = env
         self.stack = stack
         self.top_level = top_level
+        self.guard = None  # the condition on data under which statements run (None: always)
+        self.exits = Exits()
+        self.loops: list[Exits] = []
 
     # --- statements -------------------------------------------------------------------------
 
@@ -84,11 +90,19 @@ class Tracer:
         node = self.source.node
         if isinstance(node, cst.Lambda):
             return self.expr(node.body)
+        final, ended = None, False
         try:
             self.suite(node.body, docstring_allowed=True)
-        except _Return as ret:
-            return ret.value
-        return None
+        except Returned as ret:
+            final = ret.value
+        except Ended:
+            ended = True
+        if not self.exits.returns:
+            return final
+        try:
+            return combine_returns(self.graph, self.exits.returns, final, ended)
+        except StaticError as exc:
+            raise self.error(node, str(exc)) from None
 
     def suite(self, suite: cst.BaseSuite, docstring_allowed: bool = False) -> None:
         """An indented block, or statements on the line of the colon (``def f(x): return x``)."""
@@ -113,9 +127,10 @@ class Tracer:
                     self.small_statement(small, docstring_allowed and i == 0)
             elif isinstance(statement, cst.If):
                 self.if_statement(statement)
-            elif isinstance(statement, (cst.For, cst.While)):
-                kind = "for" if isinstance(statement, cst.For) else "while"
-                raise self.error(statement, _LOOP_MESSAGE.format(kind))
+            elif isinstance(statement, cst.For):
+                self.for_statement(statement)
+            elif isinstance(statement, cst.While):
+                self.while_statement(statement)
             elif isinstance(statement, cst.FunctionDef):
                 raise self.error(statement, "nested function definitions are not supported; "
                                  "define the function at module level")
@@ -123,21 +138,11 @@ class Tracer:
                 raise self.error(statement, f"{_describe_node(statement)} statements are not "
                                  "supported in differentiated code")
 
-    def if_statement(self, statement: cst.If) -> None:
-        condition = self.expr(statement.test)
-        if isinstance(condition, (Tensor, SymDim)):
-            raise self.error(statement.test, "if on an array value is not supported yet (the "
-                             "branch depends on data); use np.where(condition, a, b)")
-        if condition:
-            self.suite(statement.body)
-        elif isinstance(statement.orelse, cst.If):
-            self.if_statement(statement.orelse)
-        elif statement.orelse is not None:
-            self.suite(statement.orelse.body)
-
     def small_statement(self, small: cst.BaseSmallStatement, is_docstring: bool) -> None:
         if isinstance(small, cst.Return):
-            raise _Return(None if small.value is None else self.expr(small.value))
+            raise Returned(None if small.value is None else self.expr(small.value))
+        if isinstance(small, (cst.Break, cst.Continue)):
+            raise Broke if isinstance(small, cst.Break) else Continued
         if isinstance(small, cst.Assign):
             value = self.expr(small.value)
             for target in small.targets:
@@ -147,9 +152,9 @@ class Tracer:
                 self.bind(small.target, self.expr(small.value))
         elif isinstance(small, cst.AugAssign):
             op = _AUGMENTED.get(type(small.operator))
-            if op is None or not isinstance(small.target, cst.Name):
+            if op is None or not isinstance(small.target, (cst.Name, cst.Subscript)):
                 raise self.error(small, "this augmented assignment is not supported")
-            current = self.name(small.target)
+            current = self.expr(small.target)
             self.bind(small.target, self.binary(op(), current, self.expr(small.value), small))
         elif isinstance(small, cst.Expr):
             if isinstance(small.value, (cst.Yield, cst.Await)):
@@ -202,9 +207,9 @@ class Tracer:
             updated = dict(container)
             updated[self.expr(target.slice[0].slice.value)] = value
             self.bind(target.value, updated)
-        elif isinstance(target, cst.Subscript):
-            raise self.error(target, "assigning to elements of an array is not supported yet; "
-                             "build the array with np.where or arithmetic instead")
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and \
+                isinstance(array := self.expr(target.value), Tensor):
+            self.bind(target.value, self.assign_elements(array, target, value))
         else:
             raise self.error(target, "only assignments to names and tuples of names are "
                              "supported")
@@ -371,6 +376,15 @@ class Tracer:
 
     def subscript(self, node: cst.Subscript) -> Any:
         value = self.expr(node.value)
+        key = self.subscript_key(node)
+        if isinstance(value, Tensor):
+            return self.index(value, key if isinstance(key, tuple) else (key,), node)
+        try:
+            return value[key]
+        except Exception as exc:
+            raise StaticError(f"{type(exc).__name__}: {exc}") from None
+
+    def subscript_key(self, node: cst.Subscript) -> Any:
         items = []
         for element in node.slice:
             inner = element.slice
@@ -380,16 +394,50 @@ class Tracer:
                 items.append(slice(*parts))
             else:
                 items.append(self.expr(inner.value))
-        key = items[0] if len(items) == 1 and not isinstance(node.slice[0].comma, cst.Comma) \
+        return items[0] if len(items) == 1 and not isinstance(node.slice[0].comma, cst.Comma) \
             else tuple(items)
-        if isinstance(value, Tensor):
-            return self.index(value, key if isinstance(key, tuple) else (key,), node)
-        try:
-            return value[key]
-        except Exception as exc:
-            raise StaticError(f"{type(exc).__name__}: {exc}") from None
 
     def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
+        index, arrays = self.index_spec(x, key)
+        return Tensor(self.graph.add("getitem", [x.node, *arrays],
+                                     make_params(index=tuple(index))))
+
+    def rows(self, x: Tensor) -> list[Tensor]:
+        """``for row in x``: the rows of an array whose length is known while generating."""
+        if x.rank == 0:
+            raise StaticError("cannot loop over a scalar")
+        if not isinstance(x.shape[0], int):
+            raise StaticError(RUN_TIME_LENGTH.format(f"{x.shape[0]}"))
+        return [self.index(x, (i,), None) for i in range(x.shape[0])]
+
+    def assign_elements(self, x: Tensor, target: cst.Subscript, value: Any) -> Tensor:
+        """``x[index] = value`` as a new array equal to ``x`` except at ``index``."""
+        name = target.value.value
+        others = [n for n, v in self.env.items() if n != name and isinstance(v, Tensor)
+                  and v.node.id == x.node.id]
+        if others:
+            raise self.error(target, f"{name} is also called {others[0]}, and assigning to its "
+                             "elements would change both; copy it first (.copy())")
+        key = self.subscript_key(target)
+        index, arrays = self.index_spec(x, key if isinstance(key, tuple) else (key,))
+        if arrays:
+            raise self.error(target, "assigning through integer-array indices is not "
+                             "supported; use np.where with a mask")
+        params = make_params(index=tuple(index))
+        selected = self.graph.add("getitem", [x.node], params)
+        value = to_tensor(self.graph, value)
+        if value.node.dtype != x.node.dtype:
+            value = calls.astype(self.graph, value, x.node.dtype)
+        if not same_shape(value.shape, selected.shape):
+            value = calls.broadcast_to(self.graph, value, selected.shape)
+        placed = self.graph.add("scatter", [value.node, x.node], params)
+        ones = self.graph.add("fill", [selected], make_params(value=1))
+        written = self.graph.add("scatter", [ones, x.node], params)
+        return calls.where(self.graph, calls.elementwise(self.graph, "ne", Tensor(written), 0),
+                           Tensor(placed), x)
+
+    def index_spec(self, x: Tensor, key: tuple) -> tuple[list[Any], list[Any]]:
+        """The ``getitem`` index of ``x[key]`` and the integer arrays it reads."""
         consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
         index: list[Any] = []
         arrays = []
@@ -415,8 +463,7 @@ class Tracer:
                 arrays.append(k.node)
             else:
                 raise StaticError(f"unsupported index {describe(k)}")
-        return Tensor(self.graph.add("getitem", [x.node, *arrays],
-                                     make_params(index=tuple(index))))
+        return index, arrays
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -479,6 +526,11 @@ class Tracer:
             if args[0].rank != 0:
                 raise StaticError("float() needs a scalar")
             return calls.astype(self.graph, args[0], "float64")
+        if fun is range and any(isinstance(a, SymDim) for a in args):
+            size = next(a for a in args if isinstance(a, SymDim))
+            raise StaticError(RUN_TIME_LENGTH.format(size.dim))
+        if fun in (enumerate, zip):  # over the rows of arrays of known length
+            args = [self.rows(a) if isinstance(a, Tensor) else a for a in args]
         if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
             raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
                               "function")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 import sympy as sp
@@ -23,6 +26,21 @@ from symdiff.simplify.stable import stabilize
 SIMPLIFY_MAX_OPS = 24
 SIMPLIFY_SECONDS = 0.5
 _TRIGONOMETRIC = (sp.sin, sp.cos, sp.tan, sp.sinh, sp.cosh, sp.tanh, sp.asin, sp.acos, sp.atan)
+# ... and on at most this many kernels per generated module, counted in the order they are
+# built (so the output does not depend on the machine's speed): an unrolled loop of a thousand
+# small kernels is tidied cheaply after the first ones.
+SIMPLIFY_KERNELS = 24
+_budget: ContextVar[list[int] | None] = ContextVar("simplify_budget", default=None)
+
+
+@contextmanager
+def simplification_budget(kernels: int = SIMPLIFY_KERNELS) -> Iterator[None]:
+    """Within this block, ``sympy.simplify`` runs on at most ``kernels`` kernels."""
+    token = _budget.set([kernels])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
 
 
 def size(expr: sp.Basic) -> tuple[int, int]:
@@ -37,8 +55,23 @@ def _one_minus_sigmoid(e: sigmoid) -> sp.Basic:
     return 1 - sigmoid(-e.args[0])
 
 
-@lru_cache(maxsize=4096)
 def tidy(expr: sp.Basic) -> sp.Basic:
+    simplify = _simplifiable(expr)
+    budget = _budget.get()
+    if simplify and budget is not None:
+        simplify = budget[0] > 0
+        budget[0] -= 1
+    return _tidy(expr, simplify)
+
+
+@lru_cache(maxsize=4096)
+def _simplifiable(expr: sp.Basic) -> bool:
+    return sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and \
+        not expr.has(sp.Piecewise, *_TRIGONOMETRIC)
+
+
+@lru_cache(maxsize=4096)
+def _tidy(expr: sp.Basic, simplify: bool) -> sp.Basic:
     expr = stabilize(expr)
     candidates = [expr]
     if expr.is_Add or expr.is_Mul:
@@ -52,7 +85,7 @@ def tidy(expr: sp.Basic) -> sp.Basic:
             flipped = sp.expand(expr.replace(_negated_sigmoid, _one_minus_sigmoid))
             if len(flipped.atoms(sigmoid)) < len(expr.atoms(sigmoid)):
                 candidates.append(flipped)
-    if sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and not expr.has(sp.Piecewise, *_TRIGONOMETRIC):
+    if simplify:
         simplified = guarded_simplify(expr, SIMPLIFY_SECONDS)
         if simplified is not None:
             candidates.append(stabilize(simplified))
@@ -87,10 +120,19 @@ def guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
         signal.signal(signal.SIGALRM, previous)
 
 
-@lru_cache(maxsize=4096)
 def partial(expr: sp.Basic, symbol: sp.Symbol, output: sp.Symbol | None) -> sp.Basic:
     """d expr / d symbol, tidied; with ``output``, occurrences of ``expr`` itself become it."""
-    d = tidy(sp.diff(expr, symbol))
+    d = tidy(_derivative(expr, symbol))
     if output is not None and not expr.is_Symbol and not expr.is_Number:
-        d = d.subs(expr, output)
+        d = _through_output(d, expr, output)
     return d
+
+
+@lru_cache(maxsize=4096)
+def _derivative(expr: sp.Basic, symbol: sp.Symbol) -> sp.Basic:
+    return sp.diff(expr, symbol)
+
+
+@lru_cache(maxsize=4096)
+def _through_output(d: sp.Basic, expr: sp.Basic, output: sp.Symbol) -> sp.Basic:
+    return d.subs(expr, output)

@@ -84,10 +84,19 @@ def _carry(graph: Graph, made: Node, old: Node) -> Node:
     return made
 
 
+# A kernel's formula is a tree to SymPy: a value used twice inside it appears twice, so a chain
+# of such values (an unrolled iteration x = (x + a / x) / 2) doubles the tree at each link.
+# Kernels are cut where they would hold more shared values, or operations, than this.
+MAX_SHARED = 2
+MAX_OPERATIONS = 32
+
+
 def _assign_roots(graph: Graph, live: list[bool], users: dict[int, list[int]],
                   outputs: set[int]) -> dict[int, int]:
     """Map each live elementwise node to the root of the kernel it is computed in."""
     root: dict[int, int] = {}
+    operations: dict[int, int] = {}
+    shared: dict[int, int] = {}
     for n in reversed(graph.nodes):
         if not live[n.id] or not _fusible(n):
             continue
@@ -96,10 +105,27 @@ def _assign_roots(graph: Graph, live: list[bool], users: dict[int, list[int]],
             root[n.id] = n.id
         elif n.op in _FREE:
             root[n.id] = root[us[0]]
+            continue
         else:
             roots = {root[u] for u in us}
-            root[n.id] = roots.pop() if len(roots) == 1 else n.id
+            region = roots.pop() if len(roots) == 1 else n.id
+            reused = len(us) > 1
+            weight = _operations(n)
+            if region != n.id and (operations[region] + weight > MAX_OPERATIONS or
+                                   shared[region] + reused > MAX_SHARED):
+                region = n.id
+            root[n.id] = region
+            if region != n.id:
+                operations[region] += weight
+                shared[region] += reused
+                continue
+        operations[n.id], shared[n.id] = _operations(n), 0
     return root
+
+
+def _operations(node: Node) -> int:
+    """How many operations a node stands for: a kernel fused before counts all of its own."""
+    return sp.count_ops(node.param("expr")) if node.op == "fused" else 1
 
 
 def _region_expr(graph: Graph, node_id: int, region: int, root: dict[int, int],

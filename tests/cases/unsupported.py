@@ -6,13 +6,13 @@ import numpy as np
 
 def for_loop(x):
     s = 0.0
-    for i in range(3):  # ERROR: for loops are not supported yet
-        s = s + x[i]
+    for i in range(100_000):  # ERROR: this loop runs more than 10000 times while generating
+        s = s + x[0] * i
     return s
 
 
 def while_loop(x):
-    while np.sum(x) > 1:  # ERROR: while loops are not supported yet
+    while np.sum(x) > 1:  # ERROR: this while loop's condition depends on array values
         x = x / 2
     return np.sum(x)
 
@@ -24,8 +24,9 @@ def unknown_function(x):
 
 def element_assignment(x):
     y = x * 2
-    y[0] = 1.0  # ERROR: assigning to elements of an array is not supported
-    return np.sum(y)
+    z = y
+    y[0] = 1.0  # ERROR: y is also called z, and assigning to its elements would change both
+    return np.sum(z)
 
 
 def print_call(x):
@@ -34,7 +35,7 @@ def print_call(x):
 
 
 def branch_on_data(x):
-    if np.sum(x) > 0:  # ERROR: if on an array value is not supported
+    if x > 0:  # ERROR: if and while need a single value
         return np.sum(x)
     return -np.sum(x)
 

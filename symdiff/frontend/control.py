@@ -1,0 +1,337 @@
+"""Control flow that depends on data, turned into selections.
+
+The evaluator runs Python's own control flow while generating wherever it can (``if`` on a
+constant, a loop over ``range(3)``). Where a condition is an array value, both branches are
+evaluated and each variable they change becomes ``np.where(condition, then, else)``: the
+rules differentiate each branch separately, so the branch not taken contributes neither value
+nor NaN. ``return``, ``break`` and ``continue`` under such a condition end one *path* of the
+program but not the other; a path is a guard (the condition under which it runs, ``None``
+for always) with the variables it has, and paths meet again by selection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from symdiff.frontend import calls
+from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, is_number, to_tensor
+from symdiff.ir.graph import Graph
+from symdiff.ir.shapes import format_shape, same_shape
+
+Guard = Tensor | None  # a boolean scalar; None: every path
+
+
+class Returned(Exception):
+    """``return`` on the current path."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class Broke(Exception):
+    """``break`` on the current path."""
+
+
+class Continued(Exception):
+    """``continue`` on the current path."""
+
+
+class Ended(Exception):
+    """Every path through a block left it (each by return, break or continue)."""
+
+
+@dataclass
+class Path:
+    guard: Guard
+    env: dict[str, Any]
+
+
+@dataclass
+class Exits:
+    """Paths that left a construct early, waiting to meet the others where it ends."""
+
+    returns: list[tuple[Guard, Any]] = field(default_factory=list)
+    breaks: list[Path] = field(default_factory=list)
+    continues: list[Path] = field(default_factory=list)
+
+
+def both(graph: Graph, a: Guard, b: Guard) -> Guard:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return calls.elementwise(graph, "logical_and", a, b)
+
+
+def either(graph: Graph, guards: list[Guard]) -> Guard:
+    if any(g is None for g in guards):
+        return None
+    result = guards[0]
+    for g in guards[1:]:
+        result = calls.elementwise(graph, "logical_or", result, g)
+    return result
+
+
+def negate(graph: Graph, condition: Tensor) -> Tensor:
+    return calls.elementwise(graph, "logical_not", condition)
+
+
+def condition_of(graph: Graph, value: Tensor) -> Tensor:
+    """An array used as the condition of ``if``/``while``: one element, true where non-zero."""
+    if any(d != 1 for d in value.shape):
+        raise StaticError(f"the condition is an array of shape {format_shape(value.shape)}; "
+                          "if and while need a single value (use np.any/np.all, or np.where "
+                          "to choose element by element)")
+    if value.rank:
+        value = calls.reshape(graph, value, ())
+    if value.node.dtype != "bool":
+        value = calls.elementwise(graph, "ne", value, 0)
+    return value
+
+
+def select(graph: Graph, condition: Tensor, then: Any, otherwise: Any, what: str) -> Any:
+    """``then`` where ``condition`` holds, else ``otherwise``, for values of any structure;
+    ``what`` names the value in errors."""
+    if then is otherwise:
+        return then
+    if then is None or otherwise is None:
+        raise StaticError(f"{what} is {describe(then)} on one path and {describe(otherwise)} "
+                          "on the other, chosen by data: every path must give a value")
+    if _traced(then) or _traced(otherwise):
+        a, b = to_tensor(graph, then), to_tensor(graph, otherwise)
+        if not same_shape(a.shape, b.shape):
+            raise StaticError(f"{what} has shape {format_shape(a.shape)} on one branch and "
+                              f"{format_shape(b.shape)} on the other; a value chosen by data "
+                              "must have one shape")
+        return calls.where(graph, condition, a, b)
+    if isinstance(then, (tuple, list)) and isinstance(otherwise, (tuple, list)) and \
+            type(then) is type(otherwise) and len(then) == len(otherwise):
+        return type(then)(select(graph, condition, a, b, f"{what}[{i}]")
+                          for i, (a, b) in enumerate(zip(then, otherwise, strict=True)))
+    if isinstance(then, dict) and isinstance(otherwise, dict) and then.keys() == otherwise.keys():
+        return {k: select(graph, condition, then[k], otherwise[k], f"{what}[{k!r}]")
+                for k in then}
+    if is_number(then) and is_number(otherwise):
+        if then == otherwise and type(then) is type(otherwise):
+            return then
+        return calls.where(graph, condition, then, otherwise)
+    try:
+        if then == otherwise:
+            return then
+    except Exception:  # noqa: BLE001 - objects that cannot compare are different
+        pass
+    raise StaticError(f"{what} is {describe(then)} on one branch and {describe(otherwise)} on "
+                      "the other, chosen by data; only arrays and numbers can depend on data")
+
+
+def _traced(value: Any) -> bool:
+    return isinstance(value, (Tensor, SymDim))
+
+
+def merge(graph: Graph, paths: list[Path]) -> Path | None:
+    """One path standing for several disjoint ones: each variable is selected by the paths'
+    guards. ``None`` when there is no path."""
+    if not paths:
+        return None
+    env = dict(paths[-1].env)
+    for path in reversed(paths[:-1]):
+        for name in path.env.keys() | env.keys():
+            if name not in env:
+                env[name] = path.env[name]  # defined on one path only: Python would fail on
+            elif name in path.env:  # the others, so they never read it
+                chosen = select(graph, path.guard, path.env[name], env[name], name)
+                if isinstance(chosen, Tensor) and chosen is not env[name] and \
+                        chosen.node.name is None:
+                    chosen = Tensor(graph.rename(chosen.node, name))
+                env[name] = chosen
+    return Path(either(graph, [p.guard for p in paths]), env)
+
+
+def combine_returns(graph: Graph, returns: list[tuple[Guard, Any]], final: Any,
+                    ended: bool) -> Any:
+    """The function's result: each early return where its guard holds, else ``final`` (the
+    value of the path that reached the end, or of its last ``return``)."""
+    if ended:  # every path returned early: the last one needs no guard
+        *returns, (_, final) = returns
+    for guard, value in reversed(returns):
+        final = select(graph, guard, value, final, "the returned value")
+    return final
+
+
+MAX_UNROLLED = 10_000  # iterations of one loop written out while generating
+RUN_TIME_LENGTH = ("the number of iterations depends on {}, a size known only when the "
+                   "gradient runs; loops of run-time length are not supported yet: loop over "
+                   "range(N) with N a constant or a static argument")
+
+
+class ControlFlow:
+    """The evaluator's statements that branch and loop (mixed into ``Tracer``).
+
+    Loops run while generating, one iteration after another (the generated code is
+    straight-line); conditions on data split the current path in two.
+    """
+
+    graph: Graph
+    env: dict[str, Any]
+    guard: Guard
+    exits: Exits  # this function's early returns
+    loops: list[Exits]  # the enclosing loops' breaks and continues, innermost last
+
+    # what the evaluator provides
+    def expr(self, node: Any) -> Any: ...
+    def suite(self, suite: Any, docstring_allowed: bool = False) -> None: ...
+    def bind(self, target: Any, value: Any) -> None: ...
+    def error(self, node: Any, reason: str) -> Exception: ...
+    def rows(self, value: Tensor) -> list[Tensor]: ...
+
+    def if_statement(self, statement: Any) -> None:
+        import libcst as cst
+
+        condition = self.expr(statement.test)
+        orelse = statement.orelse
+        if isinstance(condition, SymDim):
+            raise self.error(statement.test, "this condition depends on an array's size, known "
+                             "only when the gradient runs; branching on sizes is not supported "
+                             "yet")
+        if not isinstance(condition, Tensor):
+            if condition:
+                self.suite(statement.body)
+            elif isinstance(orelse, cst.If):
+                self.if_statement(orelse)
+            elif orelse is not None:
+                self.suite(orelse.body)
+            return
+        try:
+            condition = condition_of(self.graph, condition)
+        except StaticError as exc:
+            raise self.error(statement.test, str(exc)) from None
+
+        def otherwise() -> None:
+            if isinstance(orelse, cst.If):
+                self.if_statement(orelse)
+            elif orelse is not None:
+                self.suite(orelse.body)
+
+        taken = self._branch(lambda: self.suite(statement.body), condition)
+        skipped = self._branch(otherwise, negate(self.graph, condition))
+        if taken is None and skipped is None:
+            raise Ended
+        if taken is None or skipped is None:
+            self.guard, self.env = (skipped or taken).guard, (skipped or taken).env
+            return
+        try:
+            merged = merge(self.graph, [Path(condition, taken.env), Path(None, skipped.env)])
+        except StaticError as exc:
+            raise self.error(statement, str(exc)) from None
+        self.env = merged.env
+
+    def _branch(self, run: Any, condition: Tensor) -> Path | None:
+        """Run one branch on a copy of the variables, under ``condition``; its path, or None
+        when it leaves by return, break or continue (recorded for where paths meet)."""
+        saved_env, saved_guard = self.env, self.guard
+        self.env, self.guard = dict(saved_env), both(self.graph, saved_guard, condition)
+        try:
+            run()
+            return Path(self.guard, self.env)
+        except Returned as ret:
+            self.exits.returns.append((self.guard, ret.value))
+        except Broke:
+            self.loops[-1].breaks.append(Path(self.guard, self.env))
+        except Continued:
+            self.loops[-1].continues.append(Path(self.guard, self.env))
+        except Ended:
+            pass
+        finally:
+            self.env, self.guard = saved_env, saved_guard
+        return None
+
+    def for_statement(self, statement: Any) -> None:
+        iterable = self.expr(statement.iter)
+        try:
+            items = self.loop_items(iterable)
+        except StaticError as exc:
+            raise self.error(statement.iter, str(exc)) from None
+        self._loop(statement, iter(items), lambda item: self.bind(statement.target, item))
+
+    def while_statement(self, statement: Any) -> None:
+        def tests():
+            while True:
+                test = self.expr(statement.test)
+                if isinstance(test, (Tensor, SymDim)):
+                    raise self.error(statement.test, "this while loop's condition depends on "
+                                     "array values, so its number of iterations is known only "
+                                     "when the gradient runs; loops of run-time length are not "
+                                     "supported yet")
+                if not test:
+                    return
+                yield None
+        self._loop(statement, tests(), lambda item: None)
+
+    def loop_items(self, iterable: Any) -> list[Any]:
+        if isinstance(iterable, Tensor):
+            return self.rows(iterable)
+        if isinstance(iterable, SymDim):
+            raise StaticError("cannot loop over a size")
+        try:
+            return list(iterable)
+        except TypeError:
+            raise StaticError(f"cannot loop over {describe(iterable)}") from None
+
+    def _loop(self, statement: Any, items: Any, start: Any) -> None:
+        """Unroll: one iteration after another, while some path still runs the loop."""
+        exits = Exits()
+        self.loops.append(exits)
+        running, stopped = True, False  # some path still loops; a break ended every path
+        try:
+            for count, item in enumerate(items):
+                if count == MAX_UNROLLED:
+                    raise self.error(statement, f"this loop runs more than {MAX_UNROLLED} "
+                                     "times while generating; loops of run-time length are "
+                                     "not supported yet")
+                exits.continues = []
+                live = self._iteration(statement, item, start, exits)
+                if live is False:
+                    stopped = True
+                    break
+                merged = merge(self.graph, ([live] if live else []) + exits.continues)
+                if merged is None:
+                    running = False
+                    break
+                self.guard, self.env = merged.guard, merged.env
+        finally:
+            self.loops.pop()
+        if statement.orelse is not None:
+            if exits.breaks:
+                raise self.error(statement, "a loop's else clause after a break that depends "
+                                 "on data is not supported")
+            if running and not stopped:
+                self.suite(statement.orelse.body)
+        paths = ([Path(self.guard, self.env)] if running else []) + exits.breaks
+        try:
+            merged = merge(self.graph, paths)
+        except StaticError as exc:
+            raise self.error(statement, str(exc)) from None
+        if merged is None:
+            raise Ended
+        self.guard, self.env = merged.guard, merged.env
+
+    def _iteration(self, statement: Any, item: Any, start: Any, exits: Exits
+                   ) -> Path | None | bool:
+        """Run the body once: the path that reaches its end, None if none does, False if a
+        break ends the loop on every path."""
+        try:
+            start(item)
+            self.suite(statement.body)
+            return Path(self.guard, self.env)
+        except Broke:
+            if self.guard is None:
+                return False
+            exits.breaks.append(Path(self.guard, self.env))
+        except Continued:
+            exits.continues.append(Path(self.guard, self.env))
+        except Ended:
+            pass
+        except StaticError as exc:
+            raise self.error(statement, str(exc)) from None
+        return None
