@@ -12,12 +12,12 @@ import inspect
 import linecache
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from symdiff.errors import ArgumentError, SymdiffError
+from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.signature import ArgSpec, Options, passed
 from symdiff.trees import is_model, is_structured, model_method
 
@@ -135,6 +135,9 @@ class GradFunction:
         self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
         self._lock = threading.Lock()
         self._last: Any = None  # the GeneratedModule of the latest call
+        # (argument, axis) sizes the code needs as numbers, such as a loop's length: the code
+        # is specialised on them, found the first time generation asks
+        self._pinned: frozenset[tuple[str, int]] = frozenset()
         functools.update_wrapper(self, fun, updated=())  # not a transform's own state
 
     @property
@@ -181,7 +184,21 @@ class GradFunction:
         specs = tuple(
             arg_spec(name, as_array(v), i in self.options.argnums)
             for i, (name, v) in enumerate(zip(self.parameter_names, values, strict=True)))
-        return self._compiled_for(specs, self.options)
+        return self._specialised(specs, self.options,
+                                 dict(zip(self.parameter_names, values, strict=True)))
+
+    def _specialised(self, specs: tuple, options: Options, values: dict[str, Any]
+                     ) -> tuple[Any, Callable]:
+        """``_compiled_for``, with the sizes the code needs as numbers written into the
+        specs; generation says which they are the first time it needs one."""
+        while True:
+            try:
+                return self._compiled_for(_pin(specs, values, self._pinned), options)
+            except UnsupportedError as exc:
+                new = {s for s in exc.sizes if s[0] in values} - self._pinned
+                if not new:
+                    raise
+                self._pinned |= new
 
     def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
         entry = self._cache.get((specs, options))
@@ -238,7 +255,7 @@ class GradFunction:
                 *args, cotangent = args
             values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
             return self._call_structured(values, cotangent)
-        key = _fast_key(args) if not kwargs else None
+        key = self._fast_key(args) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
             values: Any = args
@@ -249,6 +266,7 @@ class GradFunction:
                 return self._call_structured(values, None)
             module, compiled = self._compiled(values)
             checks = module.size_checks
+            key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
             if key is not None and len(args) == len(self.parameter_names):
                 self._fast[key] = (compiled, checks)
         check_sizes(self.fun.__qualname__, checks, values, self.parameter_names)
@@ -256,6 +274,17 @@ class GradFunction:
         self._check_shapes(self._grads_of(result, self.options),
                            [(self.parameter_names[a], values[a]) for a in self.options.argnums])
         return result
+
+    def _fast_key(self, args: tuple) -> tuple | None:
+        key = _fast_key(args)
+        if key is None or not self._pinned:
+            return key
+        positions = {n: i for i, n in enumerate(self.parameter_names)}
+        if any(name not in positions or positions[name] >= len(args)
+               for name, _ in self._pinned):
+            return None
+        return key + tuple(np.shape(args[positions[name]])[axis]
+                           for name, axis in sorted(self._pinned))
 
     def _call_structured(self, values: list[Any], cotangent: Any) -> Any:
         """Arguments with structure, model parameters, frozen paths or an array output: the
@@ -265,9 +294,9 @@ class GradFunction:
         model_position = 0 if self.model is not None else None
         layout = flatten(self.parameter_names, values, self.request, self.frozen, self.options,
                          model_position, arg_spec)
-        module, compiled = self._compiled_for(layout.specs, layout.options)
         names = [s.name for s in passed(layout.specs)]
         by_name = dict(zip(names, layout.values, strict=True))
+        module, compiled = self._specialised(layout.specs, layout.options, by_name)
         flat = list(layout.values)
         if cotangent is not None:
             flat.append(_checked_cotangent(cotangent, module, by_name))
@@ -335,6 +364,21 @@ def check_sizes(who: str, checks: tuple, values: list[Any], names: list[str]) ->
                 f"{values[j].shape[b]}"
             raise ArgumentError(f"{who}: {left}, but the function combines it with {right}: "
                                 "they must be equal")
+
+
+def _pin(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:
+    """``specs`` with the ``pinned`` (argument, axis) sizes written in."""
+    if not pinned:
+        return specs
+    out = []
+    for spec in specs:
+        axes = {axis for name, axis in pinned if name == spec.name}
+        if axes and spec.kind == "array":
+            shape = np.shape(values[spec.name])
+            spec = replace(spec, sizes=tuple(shape[i] if i in axes else None
+                                             for i in range(len(shape))))
+        out.append(spec)
+    return tuple(out)
 
 
 def _fast_key(args: tuple) -> tuple | None:

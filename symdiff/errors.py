@@ -15,7 +15,12 @@ class UnsupportedError(SymdiffError):
         lineno: 1-based line number in that file.
         col: 1-based column number.
         reason: the message without the location and the caret.
+        sizes: where the code needed an argument's size as a number (a loop's length), the
+            ``(argument, axis)`` pairs it depends on: a gradient specialised on those sizes
+            can be generated.
     """
+
+    sizes: tuple[tuple[str, int], ...] = ()
 
     def __init__(
         self,

@@ -19,10 +19,12 @@ class ArgSpec:
     unit_dims: tuple[bool, ...] = ()  # for arrays: which dimensions have size 1
     value: Any = None  # for static arguments and trees
     root: str = ""  # for the arrays of a tree: the tree's argument
+    # for arrays: sizes the code is specialised on (a loop's length), None for the others
+    sizes: tuple[int | None, ...] = ()
 
     def shape(self) -> tuple:
-        return tuple(1 if unit else f"{self.name}.shape[{i}]"
-                     for i, unit in enumerate(self.unit_dims))
+        return tuple(1 if unit else self.sizes[i] if self.sizes and self.sizes[i] is not None
+                     else f"{self.name}.shape[{i}]" for i, unit in enumerate(self.unit_dims))
 
     def describe(self) -> str:
         if self.kind == "static":
@@ -31,7 +33,9 @@ class ArgSpec:
             return f"{self.name}: structured"
         if self.kind == "float":
             return f"{self.name}: float"
-        dims = ", ".join("1" if unit else ":" for unit in self.unit_dims)
+        dims = ", ".join("1" if unit else str(size) if size is not None else ":"
+                         for unit, size in zip(self.unit_dims, self.sizes or
+                                               (None,) * len(self.unit_dims), strict=True))
         return f"{self.name}: {self.dtype}[{dims}]"
 
 

@@ -14,6 +14,7 @@ from tests.cases.control_flow import FUNCTIONS
 CASES = [(name, i) for name, points in FUNCTIONS.items() for i in range(len(points))]
 # compiled too: one of each kind of construct
 ON_NUMBA = ("three_pieces", "newton_until_converged", "recurrent_history", "first_above",
+            "horner_by_length",
             "skip_large", "fill_array", "while_with_break", "running_max")
 
 
@@ -126,11 +127,26 @@ def aliased(x):
     (ragged, (1.0,), r"shape \(2,\) on one branch"),
     (no_value_on_one_path, (1.0,), "every path must give a value"),
     (array_condition, (np.ones(3),), "if and while need a single value"),
-    (run_time_length, (np.ones(3),), "loops of run-time length are not supported yet"),
     (data_while, (1.0,), "condition depends on array values"),
     (aliased, (np.ones(3),), "y is also called z"),
 ])
 def test_unsupported_control_flow_is_refused_at_its_place(fun, args, message):
     with pytest.raises(symdiff.UnsupportedError, match=message) as info:
         symdiff.grad(fun, backend="numpy")(*args)
+    assert info.value.filename.endswith("test_control_flow.py")
+
+
+def test_a_loop_over_an_arguments_length_specialises_on_it():
+    g = symdiff.grad(control_flow.horner_by_length, (0, 1), backend="numpy")
+    short = g(np.array([1.0, 2.0, 3.0]), 0.5)
+    long = g(np.array([1.0, 2.0, 3.0, 4.0]), 0.5)
+    np.testing.assert_allclose(short[0], [0.25, 0.5, 1.0])
+    np.testing.assert_allclose(long[0], [0.125, 0.25, 0.5, 1.0])
+    assert "c: float64[4]" in g.source  # the latest call's signature
+    np.testing.assert_allclose(g(np.array([1.0, 2.0, 3.0]), 0.5)[0], short[0])
+
+
+def test_where_code_cannot_specialise_a_run_time_length_is_refused():
+    with pytest.raises(symdiff.UnsupportedError, match="loops of run-time length") as info:
+        symdiff.jvp(run_time_length, (np.ones(3),), (np.ones(3),), backend="numpy")
     assert info.value.filename.endswith("test_control_flow.py")

@@ -160,8 +160,9 @@ def combine_returns(graph: Graph, returns: list[tuple[Guard, Any]], final: Any,
 
 
 MAX_UNROLLED = 10_000  # iterations of one loop written out while generating
-RUN_TIME_LENGTH = ("the number of iterations depends on {}, a size known only when the "
-                   "gradient runs; loops of run-time length are not supported yet: loop over "
+# symdiff.grad specialises on such a size and never shows this; symdiff gen and jvp do
+RUN_TIME_LENGTH = ("the number of iterations depends on {}, a size known only when the code "
+                   "runs; here loops of run-time length are not supported yet: loop over "
                    "range(N) with N a constant or a static argument")
 
 
@@ -183,6 +184,7 @@ class ControlFlow:
     def suite(self, suite: Any, docstring_allowed: bool = False) -> None: ...
     def bind(self, target: Any, value: Any) -> None: ...
     def error(self, node: Any, reason: str) -> Exception: ...
+    def located(self, node: Any, exc: Exception) -> Exception: ...
     def rows(self, value: Tensor) -> list[Tensor]: ...
 
     def if_statement(self, statement: Any) -> None:
@@ -251,7 +253,7 @@ class ControlFlow:
         try:
             items = self.loop_items(iterable)
         except StaticError as exc:
-            raise self.error(statement.iter, str(exc)) from None
+            raise self.located(statement.iter, exc) from None
         self._loop(statement, iter(items), lambda item: self.bind(statement.target, item))
 
     def while_statement(self, statement: Any) -> None:

@@ -33,6 +33,7 @@ from symdiff.frontend.control import (
 )
 from symdiff.frontend.values import (
     BoundMethod,
+    SizeNeeded,
     StaticError,
     SymDim,
     Tensor,
@@ -229,7 +230,13 @@ class Tracer(ControlFlow):
         try:
             return self._expr(node)
         except (StaticError, ShapeError) as exc:
-            raise self.error(node, str(exc)) from None
+            raise self.located(node, exc) from None
+
+    def located(self, node: cst.CSTNode, exc: Exception) -> UnsupportedError:
+        """``exc`` at ``node``; a size needed as a number says which (see SizeNeeded)."""
+        error = self.error(node, str(exc))
+        error.sizes = getattr(exc, "sizes", ())
+        return error
 
     def _expr(self, node: cst.BaseExpression) -> Any:
         if isinstance(node, cst.Name):
@@ -407,7 +414,7 @@ class Tracer(ControlFlow):
         if x.rank == 0:
             raise StaticError("cannot loop over a scalar")
         if not isinstance(x.shape[0], int):
-            raise StaticError(RUN_TIME_LENGTH.format(f"{x.shape[0]}"))
+            raise SizeNeeded(RUN_TIME_LENGTH.format(x.shape[0]), x.shape[0])
         return [self.index(x, (i,), None) for i in range(x.shape[0])]
 
     def assign_elements(self, x: Tensor, target: cst.Subscript, value: Any) -> Tensor:
@@ -528,7 +535,7 @@ class Tracer(ControlFlow):
             return calls.astype(self.graph, args[0], "float64")
         if fun is range and any(isinstance(a, SymDim) for a in args):
             size = next(a for a in args if isinstance(a, SymDim))
-            raise StaticError(RUN_TIME_LENGTH.format(size.dim))
+            raise SizeNeeded(RUN_TIME_LENGTH.format(size.dim), size.dim)
         if fun in (enumerate, zip):  # over the rows of arrays of known length
             args = [self.rows(a) if isinstance(a, Tensor) else a for a in args]
         if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):

@@ -7,6 +7,7 @@ such as ``x.shape[0]`` are :class:`SymDim`, static in structure but known only a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,16 @@ from symdiff.ir.shapes import Dim, dim_add
 
 class StaticError(Exception):
     """A problem found while evaluating; the evaluator adds the source location."""
+
+
+class SizeNeeded(StaticError):
+    """A size known only at run time was needed as a number, such as a loop's length;
+    ``sizes`` are the ``(argument, axis)`` pairs it depends on."""
+
+    def __init__(self, message: str, dim: object):
+        super().__init__(message)
+        self.sizes = tuple((name, int(axis))
+                           for name, axis in re.findall(r"(\w+)\.shape\[(\d+)\]", str(dim)))
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,30 @@ def sign_switch(x):
     return total
 
 
+def horner_by_length(c, x):
+    y = 0.0
+    for k in range(len(c)):
+        y = y * x + c[k]
+    return y
+
+
+def running_sums(x):
+    s = 0.0
+    total = 0.0
+    for v in x:
+        s = s + v
+        total = total + s ** 2
+    return total
+
+
+def recurrent_over_inputs(W, U, xs, h0):
+    h = np.zeros((xs.shape[0] + 1, h0.shape[0]))
+    h[0] = h0
+    for t in range(xs.shape[0]):
+        h[t + 1] = np.tanh(W @ h[t] + U @ xs[t])
+    return np.sum(h[-1] ** 2)
+
+
 def math_loop(x):
     y = x
     for k in range(3):
@@ -306,4 +330,8 @@ FUNCTIONS = {
     "while_with_break": [(0.2,), (-2.0,)],
     "sign_switch": [(np.array([0.3, 0.4]),), (np.array([-0.3, -0.4]),)],
     "math_loop": [(0.6,)],
+    "horner_by_length": [(np.array([1.0, -2.0, 0.5]), 0.8), (np.array([1.0, -2.0, 0.5, 3.0]), 0.8)],
+    "running_sums": [(np.array([0.4, -1.1, 0.7, 2.0]),), (np.array([0.4, -1.1]),)],
+    "recurrent_over_inputs": [(np.eye(3) * 0.5 + 0.1, np.full((3, 2), 0.2),
+                               np.linspace(-1, 1, 12).reshape(6, 2), np.array([0.1, -0.2, 0.3]))],
 }
