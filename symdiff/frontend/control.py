@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symdiff.frontend import calls
-from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, is_number, to_tensor
+from symdiff.frontend.values import (
+    SizeNeeded,
+    StaticError,
+    SymDim,
+    Tensor,
+    describe,
+    is_number,
+    to_tensor,
+)
 from symdiff.ir.graph import Graph
 from symdiff.ir.shapes import format_shape, same_shape
 
@@ -88,6 +96,23 @@ def condition_of(graph: Graph, value: Tensor) -> Tensor:
     if value.node.dtype != "bool":
         value = calls.elementwise(graph, "ne", value, 0)
     return value
+
+
+def sizes_only(graph: Graph, value: Tensor) -> str | None:
+    """The sizes a condition is computed from, when it reads no data (``x.shape[0] > 3``);
+    None when it reads data."""
+    sizes, stack, seen = [], [value.node.id], set()
+    while stack:
+        node = graph[stack.pop()]
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        if node.op == "input":
+            return None
+        if node.op == "dim":
+            sizes.append(str(node.param("expr")))
+        stack.extend(node.inputs)
+    return " and ".join(sorted(set(sizes))) or None
 
 
 def select(graph: Graph, condition: Tensor, then: Any, otherwise: Any, what: str) -> Any:
@@ -225,7 +250,11 @@ class ControlFlow:
         try:
             merged = merge(self.graph, [Path(condition, taken.env), Path(None, skipped.env)])
         except StaticError as exc:
-            raise self.error(statement, str(exc)) from None
+            sizes = sizes_only(self.graph, condition)
+            if sizes is not None:  # a branch on sizes: the gradient can specialise on them
+                exc = SizeNeeded(f"{exc} (the condition depends on {sizes}, known only when "
+                                 "the code runs)", sizes)
+            raise self.located(statement, exc) from None
         self.env = merged.env
 
     def _branch(self, run: Any, condition: Tensor) -> Path | None:
@@ -260,6 +289,10 @@ class ControlFlow:
         def tests():
             while True:
                 test = self.expr(statement.test)
+                sizes = sizes_only(self.graph, test) if isinstance(test, Tensor) else None
+                if sizes is not None:
+                    raise self.located(statement.test, SizeNeeded(
+                        RUN_TIME_LENGTH.format(sizes), sizes))
                 if isinstance(test, (Tensor, SymDim)):
                     raise self.error(statement.test, "this while loop's condition depends on "
                                      "array values, so its number of iterations is known only "

@@ -288,6 +288,29 @@ def recurrent_over_inputs(W, U, xs, h0):
     return np.sum(h[-1] ** 2)
 
 
+def head_or_all(x):
+    if x.shape[0] > 3:
+        y = x[:3]
+    else:
+        y = x
+    return np.sum(y ** 2)
+
+
+def count_up(x):
+    i = 0
+    s = 0.0
+    while i < x.shape[0]:
+        s = s + x[i] ** 3
+        i += 1
+    return s
+
+
+def scaled_by_size(x):
+    if x.shape[0] > 3:
+        return np.sum(x) * 2.0
+    return np.sum(x ** 2)
+
+
 def math_loop(x):
     y = x
     for k in range(3):
@@ -330,6 +353,9 @@ FUNCTIONS = {
     "while_with_break": [(0.2,), (-2.0,)],
     "sign_switch": [(np.array([0.3, 0.4]),), (np.array([-0.3, -0.4]),)],
     "math_loop": [(0.6,)],
+    "head_or_all": [(np.linspace(0.1, 1.0, 2),), (np.linspace(0.1, 1.0, 5),)],
+    "count_up": [(np.linspace(0.1, 1.0, 2),), (np.linspace(0.1, 1.0, 5),)],
+    "scaled_by_size": [(np.linspace(0.1, 1.0, 2),), (np.linspace(0.1, 1.0, 5),)],
     "horner_by_length": [(np.array([1.0, -2.0, 0.5]), 0.8), (np.array([1.0, -2.0, 0.5, 3.0]), 0.8)],
     "running_sums": [(np.array([0.4, -1.1, 0.7, 2.0]),), (np.array([0.4, -1.1]),)],
     "recurrent_over_inputs": [(np.eye(3) * 0.5 + 0.1, np.full((3, 2), 0.2),
