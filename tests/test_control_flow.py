@@ -136,6 +136,23 @@ def test_unsupported_control_flow_is_refused_at_its_place(fun, args, message):
     assert info.value.filename.endswith("test_control_flow.py")
 
 
+class CachesInABranch:
+    def __init__(self):
+        self.w = np.ones(2)
+
+    def forward(self, x):
+        if np.sum(x) > 0:
+            self.cache = x * self.w
+        else:
+            self.cache = x
+        return np.sum(self.cache)
+
+
+def test_an_attribute_assigned_under_a_data_condition_is_refused():
+    with pytest.raises(symdiff.UnsupportedError, match="assigning an attribute inside a branch"):
+        symdiff.grad(CachesInABranch(), wrt="w", backend="numpy")(np.array([1.0, 2.0]))
+
+
 def test_a_loop_over_an_arguments_length_specialises_on_it():
     g = symdiff.grad(control_flow.horner_by_length, (0, 1), backend="numpy")
     short = g(np.array([1.0, 2.0, 3.0]), 0.5)

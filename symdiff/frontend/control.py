@@ -203,6 +203,7 @@ class ControlFlow:
     guard: Guard
     exits: Exits  # this function's early returns
     loops: list[Exits]  # the enclosing loops' breaks and continues, innermost last
+    top_level: bool  # the differentiated function itself (its lines head generated code)
 
     # what the evaluator provides
     def expr(self, node: Any) -> Any: ...
@@ -210,6 +211,12 @@ class ControlFlow:
     def bind(self, target: Any, value: Any) -> None: ...
     def error(self, node: Any, reason: str) -> Exception: ...
     def located(self, node: Any, exc: Exception) -> Exception: ...
+    def set_origin(self, node: Any) -> None: ...
+
+    def _meet_at(self, statement: Any) -> None:
+        """Selections where paths meet are written under the statement that branched."""
+        if self.top_level:
+            self.set_origin(statement)
     def rows(self, value: Tensor) -> list[Tensor]: ...
 
     def if_statement(self, statement: Any) -> None:
@@ -247,6 +254,7 @@ class ControlFlow:
         if taken is None or skipped is None:
             self.guard, self.env = (skipped or taken).guard, (skipped or taken).env
             return
+        self._meet_at(statement)
         try:
             merged = merge(self.graph, [Path(condition, taken.env), Path(None, skipped.env)])
         except StaticError as exc:
@@ -329,6 +337,8 @@ class ControlFlow:
                 if live is False:
                     stopped = True
                     break
+                if exits.continues:
+                    self._meet_at(statement)
                 merged = merge(self.graph, ([live] if live else []) + exits.continues)
                 if merged is None:
                     running = False
@@ -343,6 +353,8 @@ class ControlFlow:
             if running and not stopped:
                 self.suite(statement.orelse.body)
         paths = ([Path(self.guard, self.env)] if running else []) + exits.breaks
+        if exits.breaks:
+            self._meet_at(statement)
         try:
             merged = merge(self.graph, paths)
         except StaticError as exc:

@@ -200,6 +200,10 @@ class Tracer(ControlFlow):
                 isinstance(owner := self.expr(target.value), ModelView):
             # self.inputs = inputs inside a model's forward: seen by the rest of this trace,
             # never written to the real object
+            if self.guard is not None:  # the view is shared by both branches' variables
+                raise self.error(target, "assigning an attribute inside a branch that depends "
+                                 "on data is not supported; assign a variable and set the "
+                                 "attribute after the branch")
             owner.remember(target.attr.value, value)
         elif isinstance(target, cst.Subscript) and len(target.slice) == 1 and \
                 isinstance(target.slice[0].slice, cst.Index) and \
