@@ -212,40 +212,35 @@ class ControlFlow:
     def error(self, node: Any, reason: str) -> Exception: ...
     def located(self, node: Any, exc: Exception) -> Exception: ...
     def set_origin(self, node: Any) -> None: ...
+    def rows(self, value: Tensor) -> list[Tensor]: ...
 
     def _meet_at(self, statement: Any) -> None:
         """Selections where paths meet are written under the statement that branched."""
         if self.top_level:
             self.set_origin(statement)
-    def rows(self, value: Tensor) -> list[Tensor]: ...
 
     def if_statement(self, statement: Any) -> None:
         import libcst as cst
 
         condition = self.expr(statement.test)
         orelse = statement.orelse
-        if isinstance(condition, SymDim):
-            raise self.error(statement.test, "this condition depends on an array's size, known "
-                             "only when the gradient runs; branching on sizes is not supported "
-                             "yet")
-        if not isinstance(condition, Tensor):
-            if condition:
-                self.suite(statement.body)
-            elif isinstance(orelse, cst.If):
-                self.if_statement(orelse)
-            elif orelse is not None:
-                self.suite(orelse.body)
-            return
-        try:
-            condition = condition_of(self.graph, condition)
-        except StaticError as exc:
-            raise self.error(statement.test, str(exc)) from None
 
         def otherwise() -> None:
             if isinstance(orelse, cst.If):
                 self.if_statement(orelse)
             elif orelse is not None:
                 self.suite(orelse.body)
+
+        if not isinstance(condition, (Tensor, SymDim)):  # known while generating
+            if condition:
+                self.suite(statement.body)
+            else:
+                otherwise()
+            return
+        try:
+            condition = condition_of(self.graph, to_tensor(self.graph, condition))
+        except StaticError as exc:
+            raise self.error(statement.test, str(exc)) from None
 
         taken = self._branch(lambda: self.suite(statement.body), condition)
         skipped = self._branch(otherwise, negate(self.graph, condition))
