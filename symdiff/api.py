@@ -258,8 +258,8 @@ class GradFunction:
         key = self._fast_key(args) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
-            values: Any = args
-            compiled, checks = fast
+            compiled, checks, defaults = fast
+            values: Any = args + defaults if defaults else args
         else:
             values = [as_array(v) for v in self.bind(args, kwargs)]
             if any(is_structured(v) for v in values):
@@ -267,8 +267,8 @@ class GradFunction:
             module, compiled = self._compiled(values)
             checks = module.size_checks
             key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
-            if key is not None and len(args) == len(self.parameter_names):
-                self._fast[key] = (compiled, checks)
+            if key is not None:  # parameters left out take their (fixed) defaults
+                self._fast[key] = (compiled, checks, tuple(values[len(args):]))
         check_sizes(self.fun.__qualname__, checks, values, self.parameter_names)
         result = self._run(compiled, values)
         self._check_shapes(self._grads_of(result, self.options),
@@ -333,6 +333,8 @@ class GradFunction:
         meet other sizes; if NumPy broadcast one anyway, say so rather than return a gradient
         of the wrong shape."""
         for g, (name, value) in zip(grads, differentiated, strict=True):
+            if type(g) is float and type(value) is float:  # a float's gradient is a float
+                continue
             if np.shape(g) != np.shape(value):
                 raise SymdiffError(
                     f"the gradient for {name!r} came out with shape {np.shape(g)} "

@@ -228,3 +228,17 @@ def test_a_slice_of_size_one_that_broadcasts_is_reported_not_returned():
     np.testing.assert_allclose(g(np.arange(5.0), np.ones(4)), [1.0, 2.0, 3.0, 4.0])
     with pytest.raises(SymdiffError, match="wrong shape|instead of"):
         g(np.array([1.0, 2.0]), np.ones(4))
+
+
+def scaled_square(x, scale=3.0):
+    return np.sum(scale * x ** 2)
+
+
+def test_parameters_left_to_their_defaults_take_the_fast_path():
+    g = symdiff.grad(scaled_square, backend="numpy")
+    first = g(np.array([1.0, 2.0]))
+    assert len(g._fast) == 1  # the second call skips binding and specs
+    np.testing.assert_allclose(g(np.array([1.0, 2.0])), first)
+    np.testing.assert_allclose(first, [6.0, 12.0])
+    np.testing.assert_allclose(g(np.array([1.0, 2.0]), 0.5), [1.0, 2.0])
+    np.testing.assert_allclose(g(np.array([[1.0]])), [[6.0]])
