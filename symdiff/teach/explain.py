@@ -94,9 +94,8 @@ class _Explanation:
         if s.elementwise:
             return self.n.formula(self.w.formula(s))
         node = self.w.graph[s.node]
-        args = [self._spelling(i) for i in node.inputs]
-        return self.n.code(primitive(node.op).emit(args, node)) if not self.n.markdown else \
-            rf"\texttt{{{_latex_code(primitive(node.op).emit(args, node))}}}"
+        code = primitive(node.op).emit([self._spelling(i) for i in node.inputs], node)
+        return rf"\texttt{{{_latex_code(code)}}}" if self.n.markdown else code
 
     def _spelling(self, i: int) -> str:
         node = self.w.graph[i]
