@@ -168,6 +168,11 @@ def registered_op(view: ModelView) -> bool:
     return type(object.__getattribute__(view, "_obj")) in _OPS
 
 
+def is_op_object(value: Any) -> bool:
+    """An object of a registered Op class, reached other than through a model."""
+    return type(value) in _OPS
+
+
 def _split_state(value: Any, leaves: list[Tensor]) -> Any:
     """The traced state of an Op (its attributes after forward): arrays out, structure kept,
     in the skeleton form of ``symdiff.trees`` (whose ``build`` puts it back together)."""

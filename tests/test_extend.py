@@ -352,3 +352,30 @@ def test_register_primitive_calls_the_function_and_its_adjoint(backend):
 def test_register_primitive_is_refused_clearly_on_cuda():
     with pytest.raises(UnsupportedError, match="cannot call"):
         symdiff.grad(cumulative, backend="cuda")(np.ones(3))
+
+
+class Doubler:
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        return 2.0 * x
+
+    def backward(self, grads):
+        return 2.0 * grads
+
+
+DOUBLER = Doubler()
+
+
+def doubled_sum(x):
+    return np.sum(DOUBLER(x))
+
+
+def test_a_registered_op_outside_a_model_is_refused_clearly():
+    extend.register_op(Doubler)
+    try:
+        with pytest.raises(UnsupportedError, match="make it an attribute of the model"):
+            symdiff.grad(doubled_sum, backend="numpy")(np.ones(2))
+    finally:
+        extend._OPS.clear()

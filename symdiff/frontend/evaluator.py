@@ -523,6 +523,13 @@ class Tracer(ControlFlow):
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)
+        from symdiff.extend import is_op_object
+
+        if is_op_object(callee):
+            raise StaticError(f"{type(callee).__name__} is a registered Op, but this object is "
+                              "not part of a model the gradient is taken of; make it an "
+                              "attribute of the model (self.op = Op()) and differentiate the "
+                              "model")
         raise StaticError(f"{calls.callee_name(callee)} is not supported: symdiff has no "
                           "derivative rule for it")
 
