@@ -158,12 +158,12 @@ class GradFunction:
             ((self.options, self.with_value), *inner)
 
     def __symdiff_trace__(self, graph: Any, args: list[Any], kwargs: dict[str, Any],
-                          read: list, top_level: bool = False) -> Any:
+                          top_level: bool = False) -> Any:
         """Called inside differentiated code: the gradient is built on the caller's graph,
         where the outer derivative differentiates it in turn (see symdiff.ad.nested)."""
         from symdiff.ad.nested import trace_grad
 
-        return trace_grad(graph, self, args, kwargs, read, top_level)
+        return trace_grad(graph, self, args, kwargs, top_level)
 
     def bind(self, args: tuple, kwargs: dict) -> list[Any]:
         """The arguments by parameter, defaults applied (a model first, if any)."""

@@ -108,17 +108,17 @@ class custom_vjp:  # noqa: N801  (spelled as JAX spells it)
         return self.fun(*args, **kwargs)
 
     def __symdiff_trace__(self, graph: Graph, args: list[Any], kwargs: dict[str, Any],
-                          read: list, top_level: bool = False) -> Any:
+                          top_level: bool = False) -> Any:
         from symdiff.frontend.evaluator import bind_arguments, trace_call
 
         if not graph.custom_rules:
-            return trace_call(graph, self.fun, args, kwargs, read, top_level)
+            return trace_call(graph, self.fun, args, kwargs, top_level)
         if self.fwd is None or self.bwd is None:
             raise StaticError(f"{self.__name__} has no derivative rule yet: call "
                               f"{self.__name__}.defvjp(fwd, bwd)")
         values = list(bind_arguments(inspect.signature(self.fun), self.__name__, args,
                                      kwargs).values())
-        result = trace_call(graph, self.fwd, values, {}, read)
+        result = trace_call(graph, self.fwd, values, {})
         if not isinstance(result, tuple) or len(result) != 2:
             raise _located(self.fwd, f"{self.fwd.__name__} must return a pair (out, saved), "
                                      f"but it returns {describe(result)}")
@@ -133,7 +133,7 @@ class custom_vjp:  # noqa: N801  (spelled as JAX spells it)
 
         def backward(graph: Graph, arguments, saved_nodes, ct: Node) -> list[Node | None]:
             residuals = unflatten(structure, [Tensor(s) for s in saved_nodes])
-            returned = trace_call(graph, bwd, [residuals, Tensor(ct)], {}, read)
+            returned = trace_call(graph, bwd, [residuals, Tensor(ct)], {})
             by_position = dict(zip(traced, arguments, strict=True))
             per_argument = _cotangents(graph, returned,
                                        [by_position.get(i) for i in range(len(values))], bwd,
@@ -198,8 +198,7 @@ def _parameters(attrs: dict[str, Any]) -> dict[str, Tensor]:
     return {k: v for k, v in attrs.items() if isinstance(v, Tensor) and v.node.is_float}
 
 
-def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, Any],
-             read: list) -> Tensor:
+def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, Any]) -> Tensor:
     """``view.forward(*args)`` for a registered Op: its value, marked with its backward."""
     from symdiff.frontend.evaluator import bind_arguments, trace_call
 
@@ -209,7 +208,7 @@ def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, A
     inputs = list(bind_arguments(inspect.signature(forward), f"{cls.__name__}.forward",
                                  [view, *args], kwargs).values())[1:]
     params = _parameters(object.__getattribute__(view, "_attrs"))
-    out = trace_call(graph, forward, [view, *inputs], {}, read)
+    out = trace_call(graph, forward, [view, *inputs], {})
     if not isinstance(out, (Tensor, SymDim, int, float)):
         raise _located(forward, f"{cls.__name__}.forward returns {describe(out)}; a "
                                 "registered Op returns one array")
@@ -227,7 +226,7 @@ def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, A
         attrs["grads"] = {}
         state = ModelView(obj, attrs)
         call = [state, Tensor(ct)] if takes_grads else [state]
-        returned = trace_call(graph, backward_method, call, {}, read)
+        returned = trace_call(graph, backward_method, call, {})
         what = f"{cls.__name__}.backward"
         if returned is None and not takes_grads:
             raise _located(backward_method, f"{what} returns None; a registered Op's backward "
@@ -336,7 +335,7 @@ def register_primitive(func: Callable, vjp: Callable, *, like: int = 0) -> Calla
         ct = unbroadcast(graph, ct, node.shape, exact=True)
         graph.read.append(as_callee(vjp))
         returned = trace_call(graph, vjp, [Tensor(ct), Tensor(node),
-                                           *(Tensor(i) for i in inputs)], {}, graph.read)
+                                           *(Tensor(i) for i in inputs)], {})
         return _cotangents(graph, returned, inputs, vjp, f"{vjp.__name__} (the vjp of "
                                                          f"{func.__name__})")
 

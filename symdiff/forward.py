@@ -116,7 +116,7 @@ def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) 
     return per_fun[key]
 
 
-def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any], read: list,
+def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any],
                top_level: bool = False) -> Any:
     """``jvp`` called inside differentiated code."""
     from symdiff.ad.nested import trace_jvp
@@ -126,7 +126,7 @@ def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any], read: list,
     fun, primals, tangents = (bound.arguments.get(k) for k in ("fun", "primals", "tangents"))
     if not _differentiable(fun):
         raise StaticError(f"jvp needs a Python function, got {fun!r}")
-    return trace_jvp(graph, fun, primals, tangents, read, top_level=top_level)
+    return trace_jvp(graph, fun, primals, tangents, top_level=top_level)
 
 
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], *,

@@ -104,10 +104,10 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
     return env
 
 
-def trace(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...], read: list) -> Any:
+def trace(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...]) -> Any:
     """The traced result of ``fun`` (a function, or a transform such as ``grad(f)``)."""
     env = _inputs(graph, signature)
-    result = trace_call(graph, fun, [env[s.name] for s in signature if not s.root], {}, read,
+    result = trace_call(graph, fun, [env[s.name] for s in signature if not s.root], {},
                         top_level=True)
     graph.origin = None
     return result
@@ -131,12 +131,11 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
                   target: Any) -> GeneratedModule:
     source = source_of(fun)
     graph = Graph()
-    read = graph.read
     count = len(signature) - len(argnums)
     env = _inputs(graph, signature)
     primals = [env[s.name] for s in signature[:count]]
     directions = [env[s.name] for s in signature[count:]]
-    result = trace_jvp(graph, fun, primals, directions, read, argnums, top_level=True)
+    result = trace_jvp(graph, fun, primals, directions, argnums, top_level=True)
     graph.origin = None
     leaves: list[Any] = []
     structure = flatten(result, leaves, "the function's output")
@@ -151,7 +150,7 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
     functions = [emit_function(final, spec, helpers, target)]
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, spec.name, spec.name, signature, functions, helpers, final,
-                           read)
+                           graph.read)
 
 
 def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
@@ -159,8 +158,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     source = source_of(fun)
     graph = Graph(custom_rules=options.custom_rules)
     params = [s.name for s in passed(signature)]
-    read = graph.read
-    result = trace(graph, fun, signature, read)
+    result = trace(graph, fun, signature)
     loss, aux = split_result(graph, result, options, source)
     value = loss
     cotangent_shape: tuple = ()
@@ -200,7 +198,8 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
         functions.append(emit_function(final, spec, helpers, target))
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,
-                           functions, helpers, forward, read, cotangent_shape=cotangent_shape,
+                           functions, helpers, forward, graph.read,
+                           cotangent_shape=cotangent_shape,
                            cotangent_dtype=cotangent_dtype)
 
 

@@ -108,7 +108,7 @@ def unflatten(structure: Any, leaves: list[Any]) -> Any:
     return leaves[structure]
 
 
-def trace_jvp(graph: Graph, fun: Any, primals: Any, directions: Any, read: list,
+def trace_jvp(graph: Graph, fun: Any, primals: Any, directions: Any,
               argnums: tuple[int, ...] | None = None, top_level: bool = False
               ) -> tuple[Any, Any]:
     """``(out, tangent_out)`` of ``fun`` at ``primals`` along ``directions`` (one per primal,
@@ -133,7 +133,7 @@ def trace_jvp(graph: Graph, fun: Any, primals: Any, directions: Any, read: list,
         if not same_shape(t.shape, x.shape):  # a size 1 where the primal's is not
             t = graph.add("broadcast_to", [t], make_params(shape=x.shape))
         ts.append(t)
-    out = trace_call(graph, fun, values, {}, read, top_level)
+    out = trace_call(graph, fun, values, {}, top_level)
     leaves: list[Any] = []
     structure = flatten(out, leaves, "the function's output")
     outs = [to_tensor(graph, v).node for v in leaves]
@@ -146,7 +146,7 @@ def trace_jvp(graph: Graph, fun: Any, primals: Any, directions: Any, read: list,
 
 
 def trace_grad(graph: Graph, gradient: Any, args: list[Any], kwargs: dict[str, Any],
-               read: list, top_level: bool = False) -> Any:
+               top_level: bool = False) -> Any:
     """What the gradient function ``gradient`` (a ``symdiff.api.GradFunction``) returns for
     ``args``, built on ``graph``."""
     from symdiff.frontend.evaluator import trace_call
@@ -163,7 +163,7 @@ def trace_grad(graph: Graph, gradient: Any, args: list[Any], kwargs: dict[str, A
         raise StaticError(str(exc)) from None
     for a in options.argnums:
         values[a] = fresh(graph, values[a], f"argument {gradient.parameter_names[a]!r}")
-    result = trace_call(graph, gradient.fun, values, {}, read, top_level)
+    result = trace_call(graph, gradient.fun, values, {}, top_level)
     loss, aux = split_result(graph, result, options, source_of(gradient.fun))
     grads = tuple(Tensor(g) for g in backward(graph, loss, [values[a].node
                                                             for a in options.argnums]))

@@ -72,10 +72,9 @@ class Tracer(ControlFlow):
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
-                 stack: tuple[Any, ...], top_level: bool, read: list[Callee] | None = None):
+                 stack: tuple[Any, ...], top_level: bool):
         self.graph = graph
-        self.read = read if read is not None else []  # every function whose source was used
-        self.read.append(callee)
+        graph.read.append(callee)  # the graph depends on this function's source
         self.callee = callee
         self.source = callee.source
         self.env = env
@@ -497,7 +496,7 @@ class Tracer(ControlFlow):
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
         traced = getattr(callee, "__symdiff_trace__", None)
         if traced is not None:  # grad, jvp, custom rules: they build on this graph themselves
-            return traced(self.graph, args, kwargs, self.read)
+            return traced(self.graph, args, kwargs)
         if getattr(callee, "__symdiff_static__", False):  # symdiff.grad(f) makes a function
             if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
                 raise StaticError(f"{calls.callee_name(callee)} takes functions and options, "
@@ -509,7 +508,7 @@ class Tracer(ControlFlow):
                 from symdiff.extend import registered_op, trace_op
 
                 if registered_op(model):  # an Op with its own backward
-                    return trace_op(self.graph, model, args, kwargs, self.read)
+                    return trace_op(self.graph, model, args, kwargs)
             return self.inline(as_callee(callee), [model, *args], kwargs)
         handler = calls.function_handler(callee)
         if handler is not None:
@@ -558,7 +557,7 @@ class Tracer(ControlFlow):
         if callee.key in self.stack:
             raise StaticError(f"recursive call of {callee.name} is not supported")
         tracer = Tracer(self.graph, callee, _bind(callee, args, kwargs),
-                        self.stack + (callee.key,), top_level=False, read=self.read)
+                        self.stack + (callee.key,), top_level=False)
         return tracer.run()
 
     def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
@@ -595,30 +594,30 @@ def bind_arguments(signature: inspect.Signature, name: str, args: list[Any],
 
 
 def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
-               read: list[Callee], top_level: bool = False) -> Any:
+               top_level: bool = False) -> Any:
     """Call ``fun`` (a function with source, or an object that traces itself, such as a
     gradient function) on traced values; ``top_level``: its lines are the origins of what it
     builds (otherwise they are the caller's line)."""
     traced = getattr(fun, "__symdiff_trace__", None)
     if traced is not None:
-        return traced(graph, args, kwargs, read, top_level=top_level)
+        return traced(graph, args, kwargs, top_level=top_level)
     callee = as_callee(fun)
     if callee is None:
         raise StaticError(f"{calls.callee_name(fun)} is not a Python function with source")
     if not top_level:
         return Tracer(graph, callee, _bind(callee, args, kwargs), (callee.key,),
-                      top_level=False, read=read).run()
-    return trace(graph, callee, _bind(callee, args, kwargs), read)
+                      top_level=False).run()
+    return trace(graph, callee, _bind(callee, args, kwargs))
 
 
-def trace(graph: Graph, fun: Any, args: dict[str, Any], read: list[Callee] | None = None) -> Any:
-    """Evaluate ``fun`` (a Python function or a Callee) on ``args`` (name -> value); ``read``
-    collects every function whose source the evaluation used."""
+def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
+    """Evaluate ``fun`` (a Python function or a Callee) on ``args`` (name -> value); every
+    function whose source the evaluation used is listed in ``graph.read``."""
     callee = as_callee(fun)
     if callee is None:
         raise UnsupportedError(f"{fun!r} is not a Python function with source code")
     try:
-        return Tracer(graph, callee, dict(args), (callee.key,), top_level=True, read=read).run()
+        return Tracer(graph, callee, dict(args), (callee.key,), top_level=True).run()
     except SymdiffError:
         raise
     except RecursionError:

@@ -51,7 +51,7 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
     values = {n: _symbols(n, shapes.get(n)) for n in names}
     graph = Graph()
     positions = tuple(names.index(w) for w in wanted)
-    output, _ = split_result(graph, trace(graph, fun, specs, graph.read),
+    output, _ = split_result(graph, trace(graph, fun, specs),
                              Options(positions, output="sum"), source_of(fun))
     if not wanted:
         return _tidy(evaluate(graph, values, [output.id], symbolic=True)[output.id])
