@@ -97,6 +97,13 @@ def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
                         "pass NumPy arrays, floats, or static ints/strings")
 
 
+def specs_for(names: Sequence[str], values: Sequence[Any], differentiated: Sequence[int]
+              ) -> tuple[ArgSpec, ...]:
+    """The signature of a call: one spec per argument, ``differentiated`` by position."""
+    return tuple(arg_spec(name, v, i in differentiated)
+                 for i, (name, v) in enumerate(zip(names, values, strict=True)))
+
+
 @dataclass
 class CachedModule:
     """A generated module found in the disk cache: its text and function names."""
@@ -181,9 +188,8 @@ class GradFunction:
         return self._compiled(self.bind(args, kwargs))[0]
 
     def _compiled(self, values: list[Any]) -> tuple[Any, Callable]:
-        specs = tuple(
-            arg_spec(name, as_array(v), i in self.options.argnums)
-            for i, (name, v) in enumerate(zip(self.parameter_names, values, strict=True)))
+        specs = specs_for(self.parameter_names, [as_array(v) for v in values],
+                          self.options.argnums)
         return self._specialised(specs, self.options,
                                  dict(zip(self.parameter_names, values, strict=True)))
 

@@ -30,6 +30,7 @@ from symdiff.api import (
     check_sizes,
     grad,
     runs_while_tracing,
+    specs_for,
 )
 from symdiff.errors import ArgumentError
 
@@ -70,8 +71,7 @@ class JvpFunction:
                 raise ArgumentError(f"the tangent of {self.names[p]!r} has shape "
                                     f"{np.shape(t)}, but the primal has shape "
                                     f"{np.shape(primals[p])}")
-        specs = tuple(arg_spec(name, v, i in positions)
-                      for i, (name, v) in enumerate(zip(self.names, primals, strict=True)))
+        specs = specs_for(self.names, primals, positions)
         specs += tuple(arg_spec(f"{self.names[p]}_dot", t, True)
                        for p, t in zip(positions, tangents, strict=True))
         module, compiled = self._compiled(specs, positions)

@@ -76,6 +76,9 @@ def test_explain_matrix_steps_and_several_arguments():
     assert "xᵀ @ dlayer/dt1" in text  # the matrix product's rule, in the source's names
     assert "differentiated with respect to w, b" in text
     assert "dlayer/dx" not in text  # x is data here
+    assert symdiff.explain(layer, x, w, b, wrt=("w", "b")) == text
+    with pytest.raises(symdiff.ArgumentError, match="no parameter 'v'"):
+        symdiff.explain(layer, x, w, b, wrt="v")
 
 
 def test_explain_command_reads_the_file_without_running_it(tmp_path, capsys):

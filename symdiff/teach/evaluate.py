@@ -12,6 +12,7 @@ says, not a second implementation of it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -25,14 +26,29 @@ from symdiff.rules import primitive
 from symdiff.rules.elementwise import node_scalar
 
 
-def namespace(arguments: dict[str, Any]) -> dict[str, Any]:
-    """What generated code sees: NumPy, the runtime helpers and the arguments by name (sizes
-    are spelled ``x.shape[0]``)."""
+@cache
+def _helpers() -> dict[str, Any]:
     scope: dict[str, Any] = {"np": np}
     for text in HELPERS.values():
         exec(text, scope)  # noqa: S102 - symdiff's own helper definitions
-    scope.update(arguments)
     return scope
+
+
+def namespace(arguments: dict[str, Any]) -> dict[str, Any]:
+    """What generated code sees: NumPy, the runtime helpers and the arguments by name (sizes
+    are spelled ``x.shape[0]``)."""
+    return {**_helpers(), **arguments}
+
+
+def formula_value(expr: sp.Basic, symbols: list[sp.Symbol], values: list[Any],
+                  floating: bool = True) -> np.ndarray:
+    """A scalar formula over ``symbols`` at ``values`` (arrays broadcast), as the NumPy
+    target prints it."""
+    names = {s: f"_v{k}" for k, s in enumerate(symbols)}
+    text = print_value(NumpyPrinter(names), expr, floating)
+    scope = namespace({names[s]: v for s, v in zip(symbols, values, strict=True)})
+    with np.errstate(all="ignore"):  # np.where computes the branch it does not select
+        return np.asarray(eval(text, scope))  # noqa: S307 - printed by symdiff's printer
 
 
 def evaluate(graph: Graph, arguments: dict[str, Any], wanted: Iterable[int],
@@ -74,11 +90,8 @@ def _elementwise(node: Node, args: list[Any], scope: dict[str, Any], symbolic: b
             if args else None
         out = apply(*args) if args else node_scalar(node, [])
         return np.broadcast_to(np.asarray(out, dtype=object), shape).copy()
-    symbols = [sp.Symbol(f"_v{i}", real=True) for i in range(len(args))]
-    printer = NumpyPrinter({s: s.name for s in symbols})
-    text = print_value(printer, node_scalar(node, symbols), node.is_float)
-    local = dict(scope, **{s.name: a for s, a in zip(symbols, args, strict=True)})
-    out = np.asarray(eval(text, local))  # noqa: S307 - printed by symdiff's printer
+    symbols = [sp.Symbol(f"_a{i}", real=True) for i in range(len(args))]
+    out = formula_value(node_scalar(node, symbols), symbols, args, node.is_float)
     return np.broadcast_to(out, shape).astype(node.dtype)
 
 

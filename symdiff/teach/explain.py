@@ -9,36 +9,39 @@ operations (sums, matrix products, indexing) pass adjoints back by the rules bel
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from symdiff.codegen.printer import NumpyPrinter
 from symdiff.errors import ArgumentError
 from symdiff.rules import primitive
 from symdiff.simplify.derive import guarded_simplify
-from symdiff.teach.evaluate import namespace
+from symdiff.teach.evaluate import formula_value
 from symdiff.teach.notation import MARKDOWN, TEXT, Text
 from symdiff.teach.walk import FREE, Step, Walk, walk
 
 
-def explain(fun: Any, *args: Any, argnums: int | tuple[int, ...] = 0,
-            format: str = "text", **kwargs: Any) -> str:
+def explain(fun: Any, *args: Any, argnums: int | tuple[int, ...] | None = None,
+            wrt: str | tuple[str, ...] | None = None, format: str = "text",
+            **kwargs: Any) -> str:
     """A step-by-step account of reverse mode for ``fun(*args, **kwargs)``: each value of the
     forward pass, then each adjoint as local derivative times incoming adjoint, with numbers.
-    ``format``: "text" (a terminal) or "markdown" (with LaTeX)."""
+    ``argnums``/``wrt`` as for ``symdiff.grad``; ``format``: "text" (a terminal) or
+    "markdown" (with LaTeX)."""
     notation = {"text": TEXT, "markdown": MARKDOWN}.get(format)
     if notation is None:
         raise ArgumentError(f"format={format!r}: choose 'text' or 'markdown'")
-    return "\n".join(_Explanation(walk(fun, args, kwargs, argnums), notation).lines()) + "\n"
+    steps = walk(fun, args, kwargs, argnums, wrt)
+    return "\n".join(_Explanation(steps, notation).lines()) + "\n"
 
 
 class _Explanation:
     def __init__(self, w: Walk, n: Text):
         self.w, self.n = w, n
         self.out = w.step(w.output).name
-        self.parts = {u: sum(1 for (_, r) in w.passed if r == u) for u in w.names}
+        self.parts = Counter(read for _, read in w.passed)  # parts each value collects
         self.last_origin: Any = None
 
     def lines(self) -> list[str]:
@@ -165,11 +168,7 @@ class _Explanation:
 
 def _numbers(w: Walk, s: Step, expr: sp.Basic) -> Any:
     """``expr``, a formula in the names of what step ``s`` reads, at the walk's values."""
-    symbols = {w.symbol(i): w.step(i).name for i in s.reads}
-    text = NumpyPrinter({sym: f"_r{k}" for k, sym in enumerate(symbols)}).doprint(expr)
-    scope = namespace({f"_r{k}": w.values[i] for k, i in enumerate(s.reads)})
-    with np.errstate(all="ignore"):
-        value = eval(text, scope)  # noqa: S307 - printed by symdiff's printer
+    value = formula_value(expr, [w.symbol(i) for i in s.reads], [w.values[i] for i in s.reads])
     return np.broadcast_to(value, np.shape(w.values[s.node]))
 
 

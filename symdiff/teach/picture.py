@@ -63,10 +63,12 @@ class Picture:
         return bundle
 
 
-def graph(fun: Any, *args: Any, argnums: int | tuple[int, ...] = 0, **kwargs: Any) -> Picture:
+def graph(fun: Any, *args: Any, argnums: int | tuple[int, ...] | None = None,
+          wrt: str | tuple[str, ...] | None = None, **kwargs: Any) -> Picture:
     """The forward and backward graph of ``fun(*args, **kwargs)`` differentiated with respect
-    to ``argnums``, its nodes named after the source's variables."""
-    return Picture(to_dot(walk(fun, args, kwargs, argnums)))
+    to ``argnums`` or ``wrt`` (as for ``symdiff.grad``), its nodes named after the source's
+    variables."""
+    return Picture(to_dot(walk(fun, args, kwargs, argnums, wrt)))
 
 
 def to_dot(w: Walk) -> str:

@@ -53,13 +53,16 @@ class Walk:
     adjoints: dict[int, Any] = field(default_factory=dict)  # step node -> d output / d step
     # (step node, node it reads) -> what the step's rule passed back to it
     passed: dict[tuple[int, int], Any] = field(default_factory=dict)
+    _by_node: dict[int, Step] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_node = {s.node: s for s in self.steps}
 
     def step(self, node: int) -> Step:
-        return next(s for s in self.steps if s.node == node)
+        return self._by_node[node]
 
-    @property
-    def names(self) -> dict[int, str]:
-        return {s.node: s.name for s in self.steps}
+    def is_step(self, node: int) -> bool:
+        return node in self._by_node
 
     def formula(self, step: Step) -> sp.Basic:
         """An elementwise step's value as a formula in the names of what it reads (sizes and
@@ -85,11 +88,12 @@ class Walk:
         return sp.Symbol(self.step(node).name, real=True)
 
 
-def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = 0) -> Walk:
-    from symdiff.api import arg_spec, as_array, normalise_argnums, signature_of
+def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = None, wrt: Any = None) -> Walk:
+    """``argnums``/``wrt`` as for ``symdiff.grad`` (default: the first argument)."""
+    from symdiff.api import as_array, normalise_argnums, signature_of, specs_for
     from symdiff.pipeline import split_result, trace
 
-    positions, _ = normalise_argnums(fun, argnums, None)
+    positions, _ = normalise_argnums(fun, argnums, wrt)
     try:
         bound = signature_of(fun).bind(*args, **kwargs)
     except TypeError as exc:
@@ -97,8 +101,7 @@ def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = 0) -> Walk:
     bound.apply_defaults()
     names = list(bound.arguments)
     values = [as_array(v) for v in bound.arguments.values()]
-    specs = tuple(arg_spec(n, v, i in positions)
-                  for i, (n, v) in enumerate(zip(names, values, strict=True)))
+    specs = specs_for(names, values, positions)
     source = source_of(fun)
     graph = Graph()
     result = trace(graph, fun, specs)
@@ -117,12 +120,12 @@ def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = 0) -> Walk:
                   evaluate(graph, arguments, wanted))
     owner = {i: s.node for s in steps for i in s.owned}
     for consumer, read, contribution in record.contributions:
-        if consumer < n_forward and consumer in owner and read in result.names:
+        if consumer < n_forward and consumer in owner and result.is_step(read):
             key = (owner[consumer], read)
             value = _shaped(result.values[contribution.id], result.values[read])
             result.passed[key] = result.passed[key] + value if key in result.passed else value
     for node, total in record.totals.items():
-        if node in result.names:
+        if result.is_step(node):
             result.adjoints[node] = _shaped(result.values[total.id], result.values[node])
     return result
 
