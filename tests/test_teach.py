@@ -156,6 +156,19 @@ def test_formula_of_small_arrays():
     assert sp.expand(value - (x.T * A * x)[0]) == 0
 
 
+def horner(c, x):
+    y = 0.0
+    for k in range(len(c)):
+        y = y * x + c[k]
+    return y
+
+
+def test_formula_of_a_loop_over_a_fixed_shape():
+    c0, c1, c2, x = sp.symbols("c_0 c_1 c_2 x")
+    assert sp.expand(symdiff.formula(horner, shapes={"c": (3,)})) == c0 * x**2 + c1 * x + c2
+    assert sp.expand(symdiff.formula(horner, "x", shapes={"c": (3,)})) == 2 * c0 * x + c1
+
+
 def test_formula_errors_are_clear():
     with pytest.raises(symdiff.ArgumentError, match="no parameter 'y'"):
         symdiff.formula(seed_003, "y")

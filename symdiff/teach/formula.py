@@ -29,6 +29,7 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
     """
     from symdiff.ad.nested import source_of
     from symdiff.ad.reverse import backward
+    from symdiff.api import normalise_argnums
     from symdiff.ir.graph import Graph
     from symdiff.pipeline import split_result, trace
     from symdiff.signature import ArgSpec, Options
@@ -40,17 +41,14 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
         if name not in names:
             raise ArgumentError(f"shapes names {name!r}, which is not a parameter of "
                                 f"{fun.__qualname__} ({', '.join(names)})")
-    single = isinstance(wrt, str)
-    wanted = [] if wrt is None else [wrt] if single else list(wrt)
-    for w in wanted:
-        if w not in names:
-            raise ArgumentError(f"wrt={w!r}: {fun.__qualname__} has no parameter {w!r} "
-                                f"(its parameters: {', '.join(names)})")
-    specs = tuple(ArgSpec(n, "array", "float64", tuple(d == 1 for d in shapes[n]))
+    positions, single = normalise_argnums(fun, None, wrt) if wrt is not None else ((), False)
+    wanted = [names[p] for p in positions]
+    # fixed shapes are fixed sizes too, so that loops over them run while generating
+    specs = tuple(ArgSpec(n, "array", "float64", tuple(d == 1 for d in shapes[n]),
+                          sizes=tuple(int(d) for d in shapes[n]))
                   if n in shapes else ArgSpec(n, "float") for n in names)
     values = {n: _symbols(n, shapes.get(n)) for n in names}
     graph = Graph()
-    positions = tuple(names.index(w) for w in wanted)
     output, _ = split_result(graph, trace(graph, fun, specs),
                              Options(positions, output="sum"), source_of(fun))
     if not wanted:
