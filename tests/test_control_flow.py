@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import symdiff
 from tests.cases import control_flow
@@ -167,3 +168,15 @@ def test_where_code_cannot_specialise_a_run_time_length_is_refused():
     with pytest.raises(symdiff.UnsupportedError, match="loops of run-time length") as info:
         symdiff.jvp(run_time_length, (np.ones(3),), (np.ones(3),), backend="numpy")
     assert info.value.filename.endswith("test_control_flow.py")
+
+
+def test_unrolled_iterations_are_cut_into_several_kernels():
+    """A value used twice per iteration would double the formula at every step if the whole
+    chain were one kernel; fusion cuts it (symdiff.simplify.fuse.MAX_SHARED)."""
+    from symdiff.simplify.fuse import MAX_OPERATIONS
+
+    g = symdiff.grad(control_flow.newton_sqrt, backend="numpy")
+    g.specialise(2.0)
+    kernels = [n for n in g._last.graph.nodes if n.op == "fused"]
+    assert len(kernels) >= 3
+    assert all(sp.count_ops(n.param("expr")) <= 2 * MAX_OPERATIONS for n in kernels)

@@ -101,25 +101,20 @@ def _assign_roots(graph: Graph, live: list[bool], users: dict[int, list[int]],
         if not live[n.id] or not _fusible(n):
             continue
         us = users[n.id]
-        if n.id in outputs or not us or any(not _fusible(graph[u]) for u in us):
-            root[n.id] = n.id
-        elif n.op in _FREE:
+        inside = n.id not in outputs and all(_fusible(graph[u]) for u in us)
+        if n.op in _FREE and us and inside:  # constants are written into every kernel
             root[n.id] = root[us[0]]
             continue
+        weight, reused = _operations(n), len(us) > 1
+        roots = {root[u] for u in us} if inside else set()
+        region = roots.pop() if len(roots) == 1 else None
+        if region is None or operations[region] + weight > MAX_OPERATIONS or \
+                shared[region] + reused > MAX_SHARED:
+            root[n.id], operations[n.id], shared[n.id] = n.id, weight, 0
         else:
-            roots = {root[u] for u in us}
-            region = roots.pop() if len(roots) == 1 else n.id
-            reused = len(us) > 1
-            weight = _operations(n)
-            if region != n.id and (operations[region] + weight > MAX_OPERATIONS or
-                                   shared[region] + reused > MAX_SHARED):
-                region = n.id
             root[n.id] = region
-            if region != n.id:
-                operations[region] += weight
-                shared[region] += reused
-                continue
-        operations[n.id], shared[n.id] = _operations(n), 0
+            operations[region] += weight
+            shared[region] += reused
     return root
 
 
