@@ -138,6 +138,7 @@ class GradFunction:
         self.plain = request is None and model is None and not frozen and output == "scalar"
         self._signature = inspect.signature(fun)
         self.parameter_names = list(self._signature.parameters)
+        self._position = {n: i for i, n in enumerate(self.parameter_names)}
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
         self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
         self._lock = threading.Lock()
@@ -285,11 +286,10 @@ class GradFunction:
         key = _fast_key(args)
         if key is None or not self._pinned:
             return key
-        positions = {n: i for i, n in enumerate(self.parameter_names)}
-        if any(name not in positions or positions[name] >= len(args)
-               for name, _ in self._pinned):
+        position = self._position
+        if any(name not in position or position[name] >= len(args) for name, _ in self._pinned):
             return None
-        return key + tuple(np.shape(args[positions[name]])[axis]
+        return key + tuple(np.shape(args[position[name]])[axis]
                            for name, axis in sorted(self._pinned))
 
     def _call_structured(self, values: list[Any], cotangent: Any) -> Any:

@@ -51,10 +51,11 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     """``target``: the code target to write with (default: the one ``options.backend`` names);
     a module assembled from several generated functions passes one target to all of them."""
     target = target or target_for(options.backend)
-    return _with_size_checks(signature, lambda: _generate(fun, signature, options, target))
+    return _in_generation_scope(signature, lambda: _generate(fun, signature, options, target))
 
 
-def _with_size_checks(signature: tuple[ArgSpec, ...], build: Any) -> GeneratedModule:
+def _in_generation_scope(signature: tuple[ArgSpec, ...], build: Any) -> GeneratedModule:
+    """``build()`` with fresh size equalities (checked at call time) and SymPy budget."""
     with dim_scope() as sizes, simplification_budget():
         module = build()
         module.size_checks = _size_checks(sizes.argument_equalities(), signature)
@@ -66,7 +67,7 @@ def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, .
     """A module defining ``jvp_<name>(*primals, *tangents)`` returning ``(out, tangent_out)``:
     ``signature`` holds the primals' specs, then one tangent spec per ``argnums`` position."""
     target = target_for(backend)
-    return _with_size_checks(signature,
+    return _in_generation_scope(signature,
                              lambda: _generate_jvp(fun, signature, argnums, target))
 
 
