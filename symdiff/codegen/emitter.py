@@ -48,17 +48,21 @@ class FunctionSpec:
 
 
 @dataclass
-class _Names:
+class Names:
+    """Names in use in one function; ``fresh`` gives the source's name, suffixed ``_1``,
+    ``_2``, ... when it is taken, or a temporary (``_t0``, ``_t1``, ...) for no name."""
+
     taken: set[str]
     temp_counter: int = 0
     # named subexpressions already computed in this function, in terms of node ids
     available: list[tuple[sp.Basic, str]] = field(default_factory=list)
+    temp_prefix: str = "_t"
 
     def fresh(self, hint: str | None) -> str:
         if hint is None:
-            while f"_t{self.temp_counter}" in self.taken:
+            while f"{self.temp_prefix}{self.temp_counter}" in self.taken:
                 self.temp_counter += 1
-            hint = f"_t{self.temp_counter}"
+            hint = f"{self.temp_prefix}{self.temp_counter}"
         name, k = hint, 1
         while name in self.taken:
             name, k = f"{hint}_{k}", k + 1
@@ -73,7 +77,7 @@ class Context:
 
     graph: Graph
     text: dict[int, str]
-    names: _Names
+    names: Names
     helpers: set[str]
     users: dict[int, list[int]]
     outputs: set[int]
@@ -83,7 +87,7 @@ class Context:
 def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
                   target: Any = None) -> cst.FunctionDef:
     target = target or NUMPY
-    names = _Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS))
+    names = Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS))
     body: list[cst.BaseStatement] = []
     if spec.doc:
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
@@ -180,7 +184,7 @@ class NumpyTarget(Target):
         return _assign(ctx.graph, node, ctx.text, ctx.names, ctx.helpers)
 
 
-def _assign(graph: Graph, node: Node, text: dict[int, str], names: _Names,
+def _assign(graph: Graph, node: Node, text: dict[int, str], names: Names,
             helpers: set[str]) -> list[cst.BaseStatement]:
     statements: list[cst.BaseStatement] = []
     if node.op == "fused":
@@ -220,7 +224,7 @@ def assignment(target: str, value: str) -> cst.SimpleStatementLine:
         targets=[cst.AssignTarget(node)], value=cst.parse_expression(value))])
 
 
-def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: _Names,
+def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: Names,
                 helpers: set[str], statements: list[cst.SimpleStatementLine]) -> str:
     by_id = {arg_symbol(i): _node_symbol(a) for i, a in enumerate(node.inputs)}
     expr = node.param("expr").xreplace(by_id)
@@ -251,7 +255,7 @@ def _node_symbol(node_id: int) -> sp.Symbol:
     return sp.Symbol(f"_n{node_id}", real=True)
 
 
-def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: _Names, printer: NumpyPrinter,
+def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: Names, printer: NumpyPrinter,
                  statements: list[cst.SimpleStatementLine]) -> sp.Basic:
     """Call subexpressions by their source names: reuse those computed earlier in the function,
     and compute here, under its name, a named value this kernel uses more than once."""

@@ -20,6 +20,7 @@ import sympy as sp
 
 from symdiff.ad.nested import source_of
 from symdiff.ad.reverse import Record, backward
+from symdiff.codegen.emitter import Names
 from symdiff.errors import ArgumentError
 from symdiff.ir.graph import Graph, Node, Origin
 from symdiff.rules import primitive
@@ -151,13 +152,15 @@ def _steps(graph: Graph, output: Node, inputs: dict[str, Node], function: str) -
             owner[n.id] = n.id
         else:
             owner[n.id] = owners.pop()
-    taken = set(inputs)
+    names = Names(taken=set(inputs), temp_counter=1, temp_prefix="t")  # t1, t2, ...
+    owned_by: dict[int, list[int]] = {}
+    for i, o in sorted(owner.items()):
+        owned_by.setdefault(o, []).append(i)
     steps: list[Step] = []
-    temporaries = iter(range(1, len(graph.nodes) + 1))
     for n in graph.nodes:
         if owner.get(n.id) != n.id:
             continue
-        owned = [i for i in range(n.id + 1) if owner.get(i) == n.id]
+        owned = owned_by[n.id]
         reads: list[int] = []
         for i in owned:
             for j in graph[i].inputs:
@@ -168,17 +171,7 @@ def _steps(graph: Graph, output: Node, inputs: dict[str, Node], function: str) -
         else:
             hint = n.name or (function if n.id == output.id and function.isidentifier()
                               else None)
-            name = _unique(hint, taken, temporaries)
+            name = names.fresh(hint)
         steps.append(Step(n.id, name, owned, reads, n.origin, primitive(n.op).elementwise,
                           is_input=n.op == "input"))
     return steps
-
-
-def _unique(hint: str | None, taken: set[str], temporaries) -> str:
-    if hint is None:
-        hint = next(f"t{k}" for k in temporaries if f"t{k}" not in taken)
-    name, k = hint, 1
-    while name in taken:
-        name, k = f"{hint}_{k}", k + 1
-    taken.add(name)
-    return name
