@@ -81,6 +81,36 @@ def test_explain_matrix_steps_and_several_arguments():
         symdiff.explain(layer, x, w, b, wrt="v")
 
 
+@symdiff.custom_vjp
+def clip_gradient(x, lo, hi):
+    return x
+
+
+def clip_gradient_fwd(x, lo, hi):
+    return x, (lo, hi)
+
+
+def clip_gradient_bwd(saved, g):
+    lo, hi = saved
+    return (np.clip(g, lo, hi), None, None)
+
+
+clip_gradient.defvjp(clip_gradient_fwd, clip_gradient_bwd)
+
+
+def clipped(x):
+    return np.sum(clip_gradient(np.sin(x) * 3, -0.5, 0.5) ** 2)
+
+
+def test_explain_shows_a_custom_rule_as_its_own_step():
+    x = np.array([0.1, 0.5, 1.0])
+    text = symdiff.explain(clipped, x)
+    assert "t2 = clip_gradient(t1, -0.5, 0.5)" in text
+    assert "through the backward of clip_gradient's own rule = [0.5, 0.5, 0.5]" in text
+    got = re.search(r"dclipped/dx = (\[.*\])\s*$", text).group(1)
+    np.testing.assert_allclose(eval(got), symdiff.grad(clipped, backend="numpy")(x), rtol=1e-3)
+
+
 def test_explain_command_reads_the_file_without_running_it(tmp_path, capsys):
     path = tmp_path / "loss.py"
     path.write_text("import numpy as np\n\nraise SystemExit('never run')\n\n\n"

@@ -72,8 +72,8 @@ def _value(graph: Graph, node: Node, values: dict[int, Any], scope: dict[str, An
     prim = primitive(node.op)
     if prim.elementwise:
         return _elementwise(node, args, scope, symbolic)
-    if node.op == "astype" and symbolic:
-        return args[0]  # a formula has no dtype
+    if prim.alias or (node.op == "astype" and symbolic):
+        return args[0]  # a custom rule's mark is its input's value; a formula has no dtype
     if prim.emit is None or prim.external:
         raise UnsupportedError(f"{node.op} cannot be evaluated step by step (it runs only "
                                "inside generated code)")

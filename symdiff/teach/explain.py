@@ -97,7 +97,13 @@ class _Explanation:
         if s.elementwise:
             return self.n.formula(self.w.formula(s))
         node = self.w.graph[s.node]
-        code = primitive(node.op).emit([self._spelling(i) for i in node.inputs], node)
+        prim = primitive(node.op)
+        if prim.alias:  # a function with its own derivative rule, called on its arguments
+            rule = node.param("rule")
+            arguments = node.inputs[1:1 + rule.arguments]
+            code = f"{rule.name}({', '.join(self._spelling(i) for i in arguments)})"
+        else:
+            code = prim.emit([self._spelling(i) for i in node.inputs], node)
         return rf"\texttt{{{_latex_code(code)}}}" if self.n.markdown else code
 
     def _spelling(self, i: int) -> str:
@@ -212,7 +218,7 @@ def _array_rule(w: Walk, n: Text, s: Step, u: int, mine: str) -> str:
     if op == "astype":
         return _words(n, mine, f"as {w.graph[u].dtype}")
     if op == "custom_vjp":
-        return _words(n, mine, "through your custom rule's backward function")
+        return _words(n, mine, f"through the backward of {node.param('rule').name}'s own rule")
     return _words(n, mine, f"through the adjoint rule of {op}")
 
 
