@@ -14,6 +14,7 @@ from symdiff.cli import main
 from symdiff.teach.walk import walk
 from tests.cases import corpus
 from tests.test_corpus import FUNCTIONS, arguments
+from tests.test_extend import clipped
 
 
 def seed_002(x):
@@ -79,27 +80,6 @@ def test_explain_matrix_steps_and_several_arguments():
     assert symdiff.explain(layer, x, w, b, wrt=("w", "b")) == text
     with pytest.raises(symdiff.ArgumentError, match="no parameter 'v'"):
         symdiff.explain(layer, x, w, b, wrt="v")
-
-
-@symdiff.custom_vjp
-def clip_gradient(x, lo, hi):
-    return x
-
-
-def clip_gradient_fwd(x, lo, hi):
-    return x, (lo, hi)
-
-
-def clip_gradient_bwd(saved, g):
-    lo, hi = saved
-    return (np.clip(g, lo, hi), None, None)
-
-
-clip_gradient.defvjp(clip_gradient_fwd, clip_gradient_bwd)
-
-
-def clipped(x):
-    return np.sum(clip_gradient(np.sin(x) * 3, -0.5, 0.5) ** 2)
 
 
 def test_explain_shows_a_custom_rule_as_its_own_step():
