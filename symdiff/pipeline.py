@@ -131,7 +131,7 @@ def _header(source: Any, name: str, signature: tuple[ArgSpec, ...]) -> list[str]
 def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, ...],
                   target: Any) -> GeneratedModule:
     source = source_of(fun)
-    graph = Graph()
+    graph = Graph(loops=False)  # forward mode differentiates a backward pass
     count = len(signature) - len(argnums)
     env = _inputs(graph, signature)
     primals = [env[s.name] for s in signature[:count]]

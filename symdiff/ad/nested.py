@@ -56,7 +56,7 @@ def fresh(graph: Graph, value: Any, what: str) -> Tensor:
     return Tensor(graph.add_raw("fresh", (node.id,), (), node.shape, node.dtype, intern=False))
 
 
-def _inner_product(graph: Graph, pairs: list[tuple[Node, Node]]) -> Node:
+def inner_product(graph: Graph, pairs: list[tuple[Node, Node]]) -> Node:
     """sum over pairs of sum(a * b): the scalar whose gradient is a vector-Jacobian product."""
     total: Node | None = None
     for a, b in pairs:
@@ -72,9 +72,9 @@ def tangents(graph: Graph, outputs: list[Node], inputs: list[Node],
     (forward mode, as the transpose of reverse mode; see the module docstring)."""
     zeros = [graph.add_raw("fill", (o.id,), make_params(value=0.0), o.shape, o.dtype,
                            intern=False) for o in outputs]
-    pulled = backward(graph, _inner_product(graph, list(zip(outputs, zeros, strict=True))),
+    pulled = backward(graph, inner_product(graph, list(zip(outputs, zeros, strict=True))),
                       inputs)
-    pushed = backward(graph, _inner_product(graph, list(zip(pulled, directions, strict=True))),
+    pushed = backward(graph, inner_product(graph, list(zip(pulled, directions, strict=True))),
                       zeros)
     return pushed
 
@@ -133,7 +133,8 @@ def trace_jvp(graph: Graph, fun: Any, primals: Any, directions: Any,
         if not same_shape(t.shape, x.shape):  # a size 1 where the primal's is not
             t = graph.add("broadcast_to", [t], make_params(shape=x.shape))
         ts.append(t)
-    out = trace_call(graph, fun, values, {}, top_level)
+    with graph.loops_written_out():
+        out = trace_call(graph, fun, values, {}, top_level)
     leaves: list[Any] = []
     structure = flatten(out, leaves, "the function's output")
     outs = [to_tensor(graph, v).node for v in leaves]
@@ -163,7 +164,8 @@ def trace_grad(graph: Graph, gradient: Any, args: list[Any], kwargs: dict[str, A
         raise StaticError(str(exc)) from None
     for a in options.argnums:
         values[a] = fresh(graph, values[a], f"argument {gradient.parameter_names[a]!r}")
-    result = trace_call(graph, gradient.fun, values, {}, top_level)
+    with graph.loops_written_out():  # what it builds is differentiated again
+        result = trace_call(graph, gradient.fun, values, {}, top_level)
     loss, aux = split_result(graph, result, options, source_of(gradient.fun))
     grads = tuple(Tensor(g) for g in backward(graph, loss, [values[a].node
                                                             for a in options.argnums]))

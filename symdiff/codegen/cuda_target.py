@@ -274,6 +274,11 @@ class CudaTarget(NumbaTarget):
 
     # --- array operations -------------------------------------------------------------------
 
+    def loop(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        raise UnsupportedError("the cuda backend cannot run loops in the generated code yet "
+                               "(long loops, loops of run-time length and while loops on data); "
+                               "use backend='numba' or 'numpy' for this function")
+
     def _op_matmul(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         a, b = (ctx.graph[i] for i in node.inputs)
         inner = a.shape[-1]

@@ -82,6 +82,7 @@ class Context:
     users: dict[int, list[int]]
     outputs: set[int]
     done: set[int] = field(default_factory=set)  # written early, together with another node
+    tapes: dict[str, dict[int, str]] = field(default_factory=dict)  # loop tapes' arrays
 
 
 def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
@@ -93,11 +94,37 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
     ctx = Context(graph, {}, names, helpers, graph.consumers(), set(_output_ids(spec.result)))
     body.extend(target.prologue(ctx))
+    body.extend(emit_nodes(ctx, target, before=body))
+    returned = {i: target.returned(ctx, i) for i in _output_ids(spec.result)}
+    body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, returned))]))
+    params = cst.Parameters([cst.Param(cst.Name(p)) for p in spec.params])
+    return cst.FunctionDef(name=cst.Name(spec.name), params=params,
+                           body=cst.IndentedBlock(body), decorators=target.decorators(),
+                           leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+
+
+def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = (),
+               in_loop: bool = False) -> list[cst.BaseStatement]:
+    """The statements computing ``ctx.graph``'s nodes, each block under a comment quoting its
+    source line (``before``: the statements above them); nodes already spelled in
+    ``ctx.text`` (a loop body's inputs) are skipped.
+    A loop body (``in_loop``) does not mark where the backward pass starts."""
+    from symdiff.codegen.loops import name_starts
+
+    for node in ctx.graph.nodes:
+        if node.op == "loop":
+            name_starts(ctx, node)
+    body: list[cst.BaseStatement] = []
     text = ctx.text
-    last_origin, in_backward = None, False
-    for node in graph.nodes:
+    last_origin, in_backward = None, in_loop
+    for node in ctx.graph.nodes:
+        if node.id in text:
+            continue
         if node.op in _INLINE or (node.op == "const"):
             text[node.id] = _inline(node)
+            continue
+        if _starts_loops(ctx, node):
+            text[node.id] = _number_text(node)
             continue
         statements = target.assign(ctx, node)
         if not statements:  # written inline where it is used
@@ -112,16 +139,29 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
             last_origin = node.origin
         if comments:
             lines = [cst.EmptyLine(comment=cst.Comment(c)) for c in comments]
-            if comments[0] == "# backward pass" and body and not _is_docstring(body[-1]):
+            previous = body or before
+            if comments[0] == "# backward pass" and previous and \
+                    not _is_docstring(previous[-1]):
                 lines.insert(0, cst.EmptyLine(indent=False))
             statements[0] = statements[0].with_changes(leading_lines=lines)
         body.extend(statements)
-    returned = {i: target.returned(ctx, i) for i in _output_ids(spec.result)}
-    body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, returned))]))
-    params = cst.Parameters([cst.Param(cst.Name(p)) for p in spec.params])
-    return cst.FunctionDef(name=cst.Name(spec.name), params=params,
-                           body=cst.IndentedBlock(body), decorators=target.decorators(),
-                           leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    return body
+
+
+def _starts_loops(ctx: Context, node: Node) -> bool:
+    """A number that only loops start from (``s = 0.0`` before ``s += ...``): written where
+    the loop names its variable, not as a temporary of its own."""
+    users = ctx.users[node.id]
+    return node.op == "fused" and not node.inputs and node.rank == 0 and \
+        node.param("expr").is_Number and node.id not in ctx.outputs and bool(users) and \
+        all(ctx.graph[u].op == "loop" for u in users)
+
+
+def _number_text(node: Node) -> str:
+    value = node.param("expr")
+    if node.is_float:
+        return repr(float(value))
+    return repr(bool(value)) if node.dtype == "bool" else repr(int(value))
 
 
 def _output_ids(result: Any) -> list[int]:
@@ -181,6 +221,10 @@ class NumpyTarget(Target):
     helpers = HELPERS
 
     def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        from symdiff.codegen.loops import LOOP_WRITERS
+
+        if node.op in LOOP_WRITERS:
+            return LOOP_WRITERS[node.op](self, ctx, node)
         return _assign(ctx.graph, node, ctx.text, ctx.names, ctx.helpers)
 
 

@@ -23,6 +23,7 @@ import sympy as sp
 
 from symdiff.codegen.emitter import SIMPLE, Context, Target, assignment, operand
 from symdiff.codegen.helpers import HELPERS
+from symdiff.codegen.loops import LOOP_WRITERS
 from symdiff.codegen.printer import NumpyPrinter, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
@@ -71,6 +72,8 @@ class NumbaTarget(Target):
             'numba.njit(cache=True, error_model="numpy")'))]
 
     def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        if node.op in LOOP_WRITERS:
+            return self.loop(ctx, node)
         if node.op == "fused":
             if self._feeds_only_a_reduction(ctx, node) or self._feeds_only_a_slice(ctx, node):
                 return []  # computed inside the loop of the node that uses it
@@ -95,6 +98,10 @@ class NumbaTarget(Target):
             return self._store(ctx, node, prim.emit(args, node))
         raise UnsupportedError(f"the numba backend cannot compile {node.op!r} yet; use "
                                "backend='numpy' for this function")
+
+    def loop(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        """A loop node or one of its results (``codegen.loops``)."""
+        return LOOP_WRITERS[node.op](self, ctx, node)
 
     # --- kernels ----------------------------------------------------------------------------
 
@@ -360,6 +367,8 @@ class NumbaTarget(Target):
         """``node = source[where]`` element by element: the loops of a gather."""
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
+        if not loops:  # one element: a scalar
+            return [assignment(target, f"{operand(source)}[{', '.join(where)}]")]
         return [assignment(target, self._empty(shape_text(node.shape), node.dtype)),
                 *self._loops(ctx, loops, node.shape, [assignment(
                     f"{target}[{', '.join(loops)}]", f"{operand(source)}[{', '.join(where)}]")])]

@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symdiff.frontend import calls
+from symdiff.frontend.loops import (
+    RUN_TIME_LENGTH,
+    UNROLL_ONLY,
+    UNROLLED,
+    Indexed,
+    range_items,
+)
 from symdiff.frontend.values import (
     SizeNeeded,
     StaticError,
@@ -185,17 +192,18 @@ def combine_returns(graph: Graph, returns: list[tuple[Guard, Any]], final: Any,
 
 
 MAX_UNROLLED = 10_000  # iterations of one loop written out while generating
-# symdiff.grad specialises on such a size and never shows this; symdiff gen and jvp do
-RUN_TIME_LENGTH = ("the number of iterations depends on {}, a size known only when the code "
-                   "runs; here loops of run-time length are not supported yet: loop over "
-                   "range(N) with N a constant or a static argument")
+
+
+class _Long(Exception):
+    """A while loop on Python values ran past ``UNROLLED`` iterations."""
 
 
 class ControlFlow:
     """The evaluator's statements that branch and loop (mixed into ``Tracer``).
 
-    Loops run while generating, one iteration after another (the generated code is
-    straight-line); conditions on data split the current path in two.
+    Short loops run while generating, one iteration after another; long loops and loops of
+    run-time length run in the generated code (``frontend.loops``). Conditions on data split
+    the current path in two.
     """
 
     graph: Graph
@@ -212,7 +220,8 @@ class ControlFlow:
     def error(self, node: Any, reason: str) -> Exception: ...
     def located(self, node: Any, exc: Exception) -> Exception: ...
     def set_origin(self, node: Any) -> None: ...
-    def rows(self, value: Tensor) -> list[Tensor]: ...
+    def rows(self, value: Tensor) -> Indexed: ...
+    def run_time_loop(self, statement: Any, count: Any, item: Any, entry: Any) -> str | None: ...
 
     def _meet_at(self, statement: Any) -> None:
         """Selections where paths meet are written under the statement that branched."""
@@ -283,38 +292,93 @@ class ControlFlow:
     def for_statement(self, statement: Any) -> None:
         iterable = self.expr(statement.iter)
         try:
-            items = self.loop_items(iterable)
+            items = self.sequence(iterable)
         except StaticError as exc:
             raise self.located(statement.iter, exc) from None
+        if isinstance(items, Indexed):
+            count = items.count
+            reason = UNROLL_ONLY
+            if self._runs_in_generated_code(count):
+                reason = self.run_time_loop(statement, count, items.item, None)
+                if reason is None:
+                    return
+                reason = f"this loop cannot run in the generated code: {reason}"
+            if not isinstance(count, int):
+                raise self.located(statement.iter, SizeNeeded(
+                    RUN_TIME_LENGTH.format(count.dim, reason), count.dim))
         self._loop(statement, iter(items), lambda item: self.bind(statement.target, item))
 
+    def _runs_in_generated_code(self, count: int | SymDim | None) -> bool:
+        return self.graph.loops and not (isinstance(count, int) and count <= UNROLLED)
+
     def while_statement(self, statement: Any) -> None:
-        def tests():
-            while True:
-                test = self.expr(statement.test)
-                sizes = sizes_only(self.graph, test) if isinstance(test, Tensor) else None
-                if sizes is not None:
-                    raise self.located(statement.test, SizeNeeded(
-                        RUN_TIME_LENGTH.format(sizes), sizes))
-                if isinstance(test, (Tensor, SymDim)):
-                    raise self.error(statement.test, "this while loop's condition depends on "
-                                     "array values, so its number of iterations is known only "
-                                     "when the gradient runs; loops of run-time length are not "
-                                     "supported yet")
+        saved = dict(self.env), self.guard, len(self.exits.returns)
+        entry = self.expr(statement.test)
+        if isinstance(entry, (Tensor, SymDim)):
+            sizes = sizes_only(self.graph, to_tensor(self.graph, entry))
+            reason = UNROLL_ONLY
+            if self.graph.loops:
+                reason = self.run_time_loop(statement, None, None, entry)
+                if reason is None:
+                    return
+                reason = f"this loop cannot run in the generated code: {reason}"
+            if sizes is not None:
+                raise self.located(statement.test, SizeNeeded(
+                    RUN_TIME_LENGTH.format(sizes, reason), sizes))
+            raise self.error(statement.test, "this while loop's condition depends on array "
+                             f"values, so its number of iterations is known only when the "
+                             f"gradient runs; {reason}")
+
+        def tests(limit: int | None):
+            test = entry
+            for count in range(MAX_UNROLLED + 1):
                 if not test:
                     return
+                if limit is not None and count == limit:
+                    raise _Long
                 yield None
-        self._loop(statement, tests(), lambda item: None)
+                test = self.expr(statement.test)
+                if isinstance(test, (Tensor, SymDim)):
+                    raise self.error(statement.test, "this while loop's condition depends on "
+                                     "array values after the first iterations; loops like "
+                                     "this run in the generated code when the condition "
+                                     "depends on data from the start")
+        if self._runs_in_generated_code(None):
+            try:
+                self._loop(statement, tests(UNROLLED), lambda item: None)
+                return
+            except _Long:  # long: run it in the generated code if it can, else write it out
+                self._restore_state(saved)
+                if self.run_time_loop(statement, None, None, entry) is None:
+                    return
+        self._loop(statement, tests(None), lambda item: None)
 
-    def loop_items(self, iterable: Any) -> list[Any]:
+    def _restore_state(self, saved: tuple) -> None:
+        env, self.guard, returns = saved
+        self.env = dict(env)
+        del self.exits.returns[returns:]
+
+    def sequence(self, iterable: Any) -> list[Any] | Indexed:
+        """What a for loop walks: a list of items, or an :class:`Indexed` sequence."""
         if isinstance(iterable, Tensor):
             return self.rows(iterable)
+        if isinstance(iterable, Indexed):
+            return iterable
+        if isinstance(iterable, range) and len(iterable) > UNROLLED:
+            return Indexed(len(iterable), range_items(iterable.start, iterable.stop,
+                                                      iterable.step, self.offset).item)
         if isinstance(iterable, SymDim):
             raise StaticError("cannot loop over a size")
         try:
             return list(iterable)
         except TypeError:
             raise StaticError(f"cannot loop over {describe(iterable)}") from None
+
+    def offset(self, k: Any, by: int, how: str) -> Any:
+        """``k + by`` or ``k * by`` for a counter that may be traced."""
+        if isinstance(k, int):
+            return k + by if how == "add" else k * by
+        return calls.elementwise(self.graph, how, k, by)
 
     def _loop(self, statement: Any, items: Any, start: Any) -> None:
         """Unroll: one iteration after another, while some path still runs the loop."""

@@ -22,7 +22,6 @@ from symdiff.errors import SymdiffError, UnsupportedError
 from symdiff.frontend import calls
 from symdiff.frontend.callee import MISSING, Callee, as_callee
 from symdiff.frontend.control import (
-    RUN_TIME_LENGTH,
     Broke,
     Continued,
     ControlFlow,
@@ -31,18 +30,20 @@ from symdiff.frontend.control import (
     Returned,
     combine_returns,
 )
+from symdiff.frontend.loop_body import LoopTracing
+from symdiff.frontend.loops import Indexed, NotLoopable, Unavailable, range_items
 from symdiff.frontend.values import (
     BoundMethod,
-    SizeNeeded,
     StaticError,
     SymDim,
     Tensor,
     describe,
     is_number,
     to_tensor,
+    wrap_dim,
 )
 from symdiff.ir.graph import Graph, Origin, make_params
-from symdiff.ir.shapes import ShapeError, same_shape
+from symdiff.ir.shapes import ShapeError, canon, same_shape
 from symdiff.trees import ModelView, unbind
 
 _BINARY = {
@@ -68,7 +69,7 @@ _STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, min, max, abs, ro
                     sum, str, enumerate, zip, any, all}
 
 
-class Tracer(ControlFlow):
+class Tracer(LoopTracing, ControlFlow):
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
@@ -199,6 +200,8 @@ class Tracer(ControlFlow):
                 isinstance(owner := self.expr(target.value), ModelView):
             # self.inputs = inputs inside a model's forward: seen by the rest of this trace,
             # never written to the real object
+            if self.graph.in_loop_body:
+                raise NotLoopable("it assigns an attribute")
             if self.guard is not None:  # the view is shared by both branches' variables
                 raise self.error(target, "assigning an attribute inside a branch that depends "
                                  "on data is not supported; assign a variable and set the "
@@ -292,7 +295,10 @@ class Tracer(ControlFlow):
     def name(self, node: cst.Name) -> Any:
         ident = node.value
         if ident in self.env:
-            return self.env[ident]
+            value = self.env[ident]
+            if isinstance(value, Unavailable):
+                raise self.error(node, value.reason())
+            return value
         value = self.callee.lookup(ident)
         if value is MISSING:
             raise self.error(node, f"name {ident!r} is not defined")
@@ -412,13 +418,11 @@ class Tracer(ControlFlow):
         return Tensor(self.graph.add("getitem", [x.node, *arrays],
                                      make_params(index=tuple(index))))
 
-    def rows(self, x: Tensor) -> list[Tensor]:
-        """``for row in x``: the rows of an array whose length is known while generating."""
+    def rows(self, x: Tensor) -> Indexed:
+        """``for row in x``: the rows of an array, by position."""
         if x.rank == 0:
             raise StaticError("cannot loop over a scalar")
-        if not isinstance(x.shape[0], int):
-            raise SizeNeeded(RUN_TIME_LENGTH.format(x.shape[0]), x.shape[0])
-        return [self.index(x, (i,), None) for i in range(x.shape[0])]
+        return Indexed(wrap_dim(x.shape[0]), lambda k: self.index(x, (k,), None))
 
     def assign_elements(self, x: Tensor, target: cst.Subscript, value: Any) -> Tensor:
         """``x[index] = value`` as a new array equal to ``x`` except at ``index``."""
@@ -430,19 +434,19 @@ class Tracer(ControlFlow):
                              "elements would change both; copy it first (.copy())")
         key = self.subscript_key(target)
         index, arrays = self.index_spec(x, key if isinstance(key, tuple) else (key,))
-        if arrays:
+        if any(a.rank for a in arrays):  # a traced integer (h[t + 1] = ...) is one place
             raise self.error(target, "assigning through integer-array indices is not "
                              "supported; use np.where with a mask")
         params = make_params(index=tuple(index))
-        selected = self.graph.add("getitem", [x.node], params)
+        selected = self.graph.add("getitem", [x.node, *arrays], params)
         value = to_tensor(self.graph, value)
         if value.node.dtype != x.node.dtype:
             value = calls.astype(self.graph, value, x.node.dtype)
         if not same_shape(value.shape, selected.shape):
             value = calls.broadcast_to(self.graph, value, selected.shape)
-        placed = self.graph.add("scatter", [value.node, x.node], params)
+        placed = self.graph.add("scatter", [value.node, x.node, *arrays], params)
         ones = self.graph.add("fill", [selected], make_params(value=1))
-        written = self.graph.add("scatter", [ones, x.node], params)
+        written = self.graph.add("scatter", [ones, x.node, *arrays], params)
         return calls.where(self.graph, calls.elementwise(self.graph, "ne", Tensor(written), 0),
                            Tensor(placed), x)
 
@@ -534,8 +538,6 @@ class Tracer(ControlFlow):
 
     def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if fun is len and len(args) == 1 and isinstance(args[0], Tensor):
-            from symdiff.frontend.values import wrap_dim
-
             if args[0].rank == 0:
                 raise StaticError("len() of a scalar")
             return wrap_dim(args[0].shape[0])
@@ -543,15 +545,39 @@ class Tracer(ControlFlow):
             if args[0].rank != 0:
                 raise StaticError("float() needs a scalar")
             return calls.astype(self.graph, args[0], "float64")
-        if fun is range and any(isinstance(a, SymDim) for a in args):
-            size = next(a for a in args if isinstance(a, SymDim))
-            raise SizeNeeded(RUN_TIME_LENGTH.format(size.dim), size.dim)
-        if fun in (enumerate, zip):  # over the rows of arrays of known length
-            args = [self.rows(a) if isinstance(a, Tensor) else a for a in args]
+        if fun is range and any(isinstance(a, SymDim) for a in args) and not kwargs:
+            bounds = [0, *args, 1][-3:] if len(args) == 1 else [*args, 1][:3]
+            return range_items(*bounds, self.offset)
+        if fun in (enumerate, zip):  # lazily, over sequences that may be long
+            sequences = [self.sequence(a) if isinstance(a, (Tensor, Indexed, range)) else a
+                         for a in args]
+            if any(isinstance(a, Indexed) for a in sequences):
+                return self.by_position(fun, sequences, kwargs)
+            args = [list(a) if isinstance(a, Indexed) else a for a in sequences]
         if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
             raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
                               "function")
         return fun(*args, **kwargs)
+
+    def by_position(self, fun: Any, sequences: list[Any], kwargs: dict[str, Any]) -> Indexed:
+        """``enumerate`` and ``zip`` of sequences walked by position."""
+        if fun is enumerate:
+            (sequence, *rest), start = sequences, kwargs.get("start", 0)
+            start = rest[0] if rest else start
+            return Indexed(sequence.count,
+                           lambda k: (self.offset(k, start, "add"), sequence.item(k)))
+        if kwargs or not all(isinstance(s, Indexed) for s in sequences):
+            raise StaticError("zip() of arrays takes arrays, ranges and other zips")
+        counts = [s.count for s in sequences]
+        if all(isinstance(c, int) for c in counts):
+            count: Any = min(counts)
+        elif all(canon(getattr(c, "dim", c)) == canon(getattr(counts[0], "dim", counts[0]))
+                 for c in counts):
+            count = counts[0]
+        else:
+            texts = ", ".join(c.dim if isinstance(c, SymDim) else str(c) for c in counts)
+            count = SymDim(f"min({texts})")
+        return Indexed(count, lambda k: tuple(s.item(k) for s in sequences))
 
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if callee.key in self.stack:

@@ -12,7 +12,8 @@ and carry them over.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +71,22 @@ class Graph:
     adjoint: bool = False
     wanted: list[bool] | None = None  # while differentiating: which nodes need a cotangent
     custom_rules: bool = True  # False: differentiate what custom rules stand for instead
+    # long loops and loops of run-time length become loop nodes; False: every loop is written
+    # out iteration by iteration (for derivatives taken twice, and for tools that show each one)
+    loops: bool = True
+    in_loop_body: int = 0  # while tracing the body of such a loop
     read: list = field(default_factory=list)  # every function whose source the graph used
     _interned: dict[tuple, int] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def loops_written_out(self) -> Iterator[None]:
+        """Trace with every loop written out: for code that is differentiated twice (a loop
+        node's backward pass cannot be differentiated again yet)."""
+        saved, self.loops = self.loops, False
+        try:
+            yield
+        finally:
+            self.loops = saved
 
     def __getitem__(self, node_id: int) -> Node:
         return self.nodes[node_id]

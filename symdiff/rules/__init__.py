@@ -1,10 +1,10 @@
 """Derivative rules, one file per family, all registered in one table (``registry``)."""
 
 # Importing the families fills the table.
-from symdiff.rules import custom, elementwise, indexing, linalg, reductions, shape_ops  # noqa: E402,I001
+from symdiff.rules import custom, elementwise, indexing, linalg, loops, reductions, shape_ops  # noqa: E402,I001
 from symdiff.rules.registry import Primitive, all_primitives, lookup, promote, register
 
 primitive = lookup
 
 __all__ = ["Primitive", "all_primitives", "custom", "elementwise", "indexing", "linalg", "lookup",
-           "primitive", "promote", "reductions", "register", "shape_ops"]
+           "loops", "primitive", "promote", "reductions", "register", "shape_ops"]

@@ -15,6 +15,7 @@ import sympy as sp
 
 from symdiff.ir.fused import arg_symbol, make_fused
 from symdiff.ir.graph import Graph, Node
+from symdiff.ir.loop import map_body, with_body
 from symdiff.rules import primitive
 from symdiff.rules.elementwise import node_scalar
 from symdiff.simplify.derive import tidy
@@ -50,7 +51,11 @@ def fuse(graph: Graph, outputs: list[int], drop_aliases: bool = False
             if made.id == len(new.nodes) - 1 and made.origin is None:
                 made = _carry(new, made, n)
         else:
-            made = new.add_raw(n.op, tuple(mapping[i].id for i in n.inputs), n.params, n.shape,
+            params = n.params
+            if n.op == "loop":  # a loop's body is fused on its own
+                body = map_body(n.param("body"), lambda g, outs: fuse(g, outs, drop_aliases))
+                params = with_body(n, body)
+            made = new.add_raw(n.op, tuple(mapping[i].id for i in n.inputs), params, n.shape,
                                n.dtype, n.name, intern=primitive(n.op).pure, origin=n.origin,
                                adjoint=n.adjoint)
         if n.op == "input":

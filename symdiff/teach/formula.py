@@ -48,7 +48,7 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
                           sizes=tuple(int(d) for d in shapes[n]))
                   if n in shapes else ArgSpec(n, "float") for n in names)
     values = {n: _symbols(n, shapes.get(n)) for n in names}
-    graph = Graph()
+    graph = Graph(loops=False)  # every iteration is shown
     output, _ = split_result(graph, trace(graph, fun, specs),
                              Options(positions, output="sum"), source_of(fun))
     if not wanted:

@@ -104,7 +104,7 @@ def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = None, wrt: Any = No
     values = [as_array(v) for v in bound.arguments.values()]
     specs = specs_for(names, values, positions)
     source = source_of(fun)
-    graph = Graph()
+    graph = Graph(loops=False)  # every iteration is shown
     result = trace(graph, fun, specs)
     output, _ = split_result(graph, result, Options(positions), source)
     inputs = {graph[i].param("name"): graph[i] for i in graph.inputs}

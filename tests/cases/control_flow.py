@@ -1,6 +1,7 @@
 """Functions with branches and loops, with the arguments each is checked at.
 
-Loops here have trip counts known while generating (constants, static arguments, tuples);
+Most loops here are short enough to be written out while generating (constants, static
+arguments, tuples); those over an argument's length run in the generated code;
 conditions may depend on data. Points are away from kinks, where finite differences disagree
 with any derivative.
 """

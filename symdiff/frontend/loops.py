@@ -1,0 +1,116 @@
+"""Loops that run in the generated code: tracing one iteration into a loop node's body.
+
+A loop whose length is known only when the code runs (``range(len(x))``, ``for row in x``,
+``while`` on data), or which is long (more than :data:`UNROLLED` iterations), is traced once:
+the counter and the *carried* variables (those the body assigns and the loop reads again)
+become placeholders, the body is evaluated on them, and what it computes from them becomes the
+body of a ``loop`` node (``symdiff.ir.loop``). A carried variable keeps its shape and dtype from
+one iteration to the next: a Python number that the body changes becomes a traced value, an
+int that becomes a float is a float from the start, and a scalar that becomes an array of the
+body's shape starts as that array (``s = 0.0`` then ``s = s + x[i]`` with rows ``x[i]``).
+
+A loop that cannot run this way (it changes a variable's shape, returns from inside, grows a
+list) is written out iteration by iteration when its length is known while generating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from symdiff.frontend.values import SizeNeeded, StaticError, SymDim, wrap_dim
+
+UNROLLED = 16  # a loop of known length up to this is written out, one block per iteration
+
+
+class NotLoopable(Exception):
+    """This loop cannot run in the generated code; the message says why."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A variable assigned only inside a loop that runs in the generated code."""
+
+    name: str
+
+    def reason(self) -> str:
+        return (f"{self.name} is assigned inside a loop that runs in the generated code, so it "
+                "has no value after the loop; assign it before the loop")
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """What a for loop walks by position: its length (an int, or a size known when the code
+    runs) and its k-th item, for ``k`` a Python int or the traced counter of a loop."""
+
+    count: int | SymDim
+    item: Callable[[Any], Any]
+
+    def __iter__(self):  # written out: list(enumerate(x)), or a loop of known length
+        if not isinstance(self.count, int):
+            raise SizeNeeded(RUN_TIME_LENGTH.format(self.count.dim, UNROLL_ONLY),
+                             self.count.dim)
+        return (self.item(k) for k in range(self.count))
+
+
+RUN_TIME_LENGTH = "the number of iterations depends on {}, a size known only when the code " \
+                  "runs; {}"
+UNROLL_ONLY = ("here every loop is written out iteration by iteration (derivatives of "
+               "derivatives, and the teaching tools), so its length must be known: loop over "
+               "range(N) with N a constant or a static argument")
+
+
+def range_items(start: Any, stop: Any, step: Any, add: Callable) -> Indexed:
+    """``range(start, stop, step)`` with a bound known only when the code runs."""
+    if not all(isinstance(v, (int, SymDim)) and not isinstance(v, bool)
+               for v in (start, stop, step)):
+        raise StaticError("range() takes integers and sizes")
+    texts = [v.dim if isinstance(v, SymDim) else str(v) for v in (start, stop, step)]
+    if start == 0 and step == 1:
+        count = stop
+    elif step == 1:
+        count = wrap_dim(f"max({texts[1]} - {texts[0]}, 0)")
+    else:
+        count = wrap_dim(f"len(range({', '.join(texts)}))")
+
+    def item(k: Any) -> Any:
+        scaled = k if step == 1 else add(k, step, "mul")
+        return scaled if start == 0 else add(scaled, start, "add")
+    return Indexed(count, item)
+
+
+def assigned_names(statement: cst.CSTNode) -> set[str]:
+    """The names a loop assigns (its target and its body's assignments), found in its source."""
+    found: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            pass
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            found.update(_target_names(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            found.update(_target_names(node.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            found.update(_target_names(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            found.update(_target_names(node.target))
+
+    statement.visit(Collect())
+    return found
+
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {n for e in target.elements for n in _target_names(e.value)}
+    if isinstance(target, cst.Subscript):  # x[i] = v assigns x
+        return _target_names(target.value)
+    return set()
