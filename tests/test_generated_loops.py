@@ -125,3 +125,25 @@ def test_a_variable_assigned_only_in_the_loop_is_not_read_after_it():
 
     with pytest.raises(symdiff.UnsupportedError, match="y is assigned inside a loop"):
         symdiff.grad(leaks, backend="numpy").specialise(np.ones(3))
+
+
+def test_against_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    def cell(W, U, xs, h0):
+        h, _ = jax.lax.scan(lambda h, x: (jnp.tanh(W @ h + U @ x), None), h0, xs)
+        return jnp.sum(h ** 2)
+
+    def euler(x, h):
+        return jax.lax.fori_loop(0, 400, lambda i, x: x + h * (jnp.sin(x) - x ** 3), x)
+
+    args = FUNCTIONS["recurrent_cell"][0]
+    ours = symdiff.grad(generated_loops.recurrent_cell, (0, 1, 3), backend="numpy")(*args)
+    theirs = jax.grad(cell, (0, 1, 3))(*args)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-10, atol=1e-13)
+    ours = symdiff.grad(generated_loops.euler_scalar, (0, 1), backend="numba")(0.5, 0.01)
+    np.testing.assert_allclose(ours, [float(g) for g in jax.grad(euler, (0, 1))(0.5, 0.01)],
+                               rtol=1e-10)

@@ -566,6 +566,7 @@ class Tracer(LoopTracing, ControlFlow):
             start = rest[0] if rest else start
             return Indexed(sequence.count,
                            lambda k: (self.offset(k, start, "add"), sequence.item(k)))
+        kwargs = {k: v for k, v in kwargs.items() if k != "strict"}  # zip(a, b, strict=True)
         if kwargs or not all(isinstance(s, Indexed) for s in sequences):
             raise StaticError("zip() of arrays takes arrays, ranges and other zips")
         counts = [s.count for s in sequences]

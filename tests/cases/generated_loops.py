@@ -65,7 +65,7 @@ def rows_into_vector(X, w):
 
 def zipped_rows(x, y):
     s = 0.0
-    for i, (a, b) in enumerate(zip(x, y)):
+    for i, (a, b) in enumerate(zip(x, y, strict=True)):
         s = s + (i + 1) * a * b
     return s
 
