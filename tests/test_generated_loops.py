@@ -147,3 +147,15 @@ def test_against_jax():
     ours = symdiff.grad(generated_loops.euler_scalar, (0, 1), backend="numba")(0.5, 0.01)
     np.testing.assert_allclose(ours, [float(g) for g in jax.grad(euler, (0, 1))(0.5, 0.01)],
                                rtol=1e-10)
+
+
+def test_a_loop_that_grows_a_tuple_is_written_out():
+    def gathered(x):
+        parts = ()
+        for k in range(20):
+            parts = parts + (x * k,)
+        return parts[-1] + parts[3]
+
+    g = symdiff.grad(gathered, backend="numpy")
+    assert g(1.5) == 22.0
+    assert LOOP.search(g.source) is None  # written out, one block per iteration

@@ -26,7 +26,9 @@ BACKENDS = ("numpy", "numba", "cuda")
 # exercised by every gradient, and by the adjoint checks below.
 # built by the compiler itself, and tested where it builds them (test_higher_order, test_extend)
 INTERNAL = {"input", "const", "dim", "fused", "scatter", "take_along_axis_adjoint", "fresh",
-            "custom_vjp"}
+            "custom_vjp",
+            # loops in the generated code: tests/test_generated_loops.py
+            "loop", "loop_out", "loop_count", "loop_tape", "tape_read", "loop_var"}
 
 
 def normal(*shape):

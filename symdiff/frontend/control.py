@@ -298,14 +298,18 @@ class ControlFlow:
         if isinstance(items, Indexed):
             count = items.count
             reason = UNROLL_ONLY
+            why = None
             if self._runs_in_generated_code(count):
-                reason = self.run_time_loop(statement, count, items.item, None)
-                if reason is None:
+                why = self.run_time_loop(statement, count, items.item, None)
+                if why is None:
                     return
-                reason = f"this loop cannot run in the generated code: {reason}"
+                reason = f"this loop cannot run in the generated code: {why}"
             if not isinstance(count, int):
                 raise self.located(statement.iter, SizeNeeded(
                     RUN_TIME_LENGTH.format(count.dim, reason), count.dim))
+            self._loop(statement, iter(items), lambda item: self.bind(statement.target, item),
+                       why)
+            return
         self._loop(statement, iter(items), lambda item: self.bind(statement.target, item))
 
     def _runs_in_generated_code(self, count: int | SymDim | None) -> bool:
@@ -349,8 +353,11 @@ class ControlFlow:
                 return
             except _Long:  # long: run it in the generated code if it can, else write it out
                 self._restore_state(saved)
-                if self.run_time_loop(statement, None, None, entry) is None:
+                why = self.run_time_loop(statement, None, None, entry)
+                if why is None:
                     return
+                self._loop(statement, tests(None), lambda item: None, why)
+                return
         self._loop(statement, tests(None), lambda item: None)
 
     def _restore_state(self, saved: tuple) -> None:
@@ -380,8 +387,9 @@ class ControlFlow:
             return k + by if how == "add" else k * by
         return calls.elementwise(self.graph, how, k, by)
 
-    def _loop(self, statement: Any, items: Any, start: Any) -> None:
-        """Unroll: one iteration after another, while some path still runs the loop."""
+    def _loop(self, statement: Any, items: Any, start: Any, why: str | None = None) -> None:
+        """Unroll: one iteration after another, while some path still runs the loop;
+        ``why``: why it does not run in the generated code, for the error when it is long."""
         exits = Exits()
         self.loops.append(exits)
         running, stopped = True, False  # some path still loops; a break ended every path
@@ -389,8 +397,7 @@ class ControlFlow:
             for count, item in enumerate(items):
                 if count == MAX_UNROLLED:
                     raise self.error(statement, f"this loop runs more than {MAX_UNROLLED} "
-                                     "times while generating; loops of run-time length are "
-                                     "not supported yet")
+                                     f"times while generating: {why or 'it is written out'}")
                 exits.continues = []
                 live = self._iteration(statement, item, start, exits)
                 if live is False:

@@ -36,11 +36,13 @@ def _carriable(value: Any) -> bool:
 
 
 def _unchanged(before: Any, after: Any) -> bool:
+    """Whether an iteration left a variable's value as it was (a static value equal to it)."""
     if before is after:
         return True
+    if isinstance(before, (Tensor, SymDim)) or isinstance(after, (Tensor, SymDim)):
+        return False
     try:
-        return type(before) is type(after) and not _carriable(before) or \
-            (is_number(before) and type(before) is type(after) and bool(before == after))
+        return type(before) is type(after) and bool(before == after)
     except Exception:  # noqa: BLE001 - values that cannot compare have changed
         return False
 

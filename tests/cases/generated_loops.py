@@ -10,7 +10,7 @@ import numpy as np
 rng = np.random.default_rng(8)
 W = 0.4 * rng.standard_normal((4, 4))
 U = 0.4 * rng.standard_normal((4, 3))
-XS = rng.standard_normal((30, 3))
+XS = rng.standard_normal((100, 3))
 H0 = 0.1 * rng.standard_normal(4)
 
 
@@ -141,7 +141,7 @@ FUNCTIONS = {
     "euler_scalar": [(0.5, 0.01), (-0.3, 0.02)],
     "euler_two_states": [(1.5, 0.8)],
     "recurrent_cell": [(W, U, XS, H0)],
-    "recurrent_history": [(W, U, XS[:20], H0)],
+    "recurrent_history": [(W, U, XS, H0)],
     "sum_of_squares": [(np.linspace(-1.0, 2.0, 25),)],
     "int_start": [(np.linspace(0.5, 2.0, 20),)],
     "rows_into_vector": [(rng.standard_normal((20, 3)), np.array([0.5, -1.0, 2.0]))],

@@ -5,14 +5,16 @@ import numpy as np
 
 
 def for_loop(x):
-    s = 0.0
-    for i in range(100_000):  # ERROR: this loop runs more than 10000 times while generating
-        s = s + x[0] * i
-    return s
+    parts = ()
+    for i in range(100_000):  # ERROR: runs more than 10000 times while generating: parts is
+        parts = parts + (x[0] * i,)
+    return parts[-1]
 
 
 def while_loop(x):
-    while np.sum(x) > 1:  # ERROR: this while loop's condition depends on array values
+    while np.sum(x) > 1:  # ERROR: cannot run in the generated code: it returns from inside
+        if np.sum(x) > 5:
+            return np.sum(x)
         x = x / 2
     return np.sum(x)
 
