@@ -316,7 +316,7 @@ class ControlFlow:
         return self.graph.loops and not (isinstance(count, int) and count <= UNROLLED)
 
     def while_statement(self, statement: Any) -> None:
-        saved = dict(self.env), self.guard, len(self.exits.returns)
+        saved = self.snapshot()
         entry = self.expr(statement.test)
         if isinstance(entry, (Tensor, SymDim)):
             sizes = sizes_only(self.graph, to_tensor(self.graph, entry))
@@ -352,7 +352,7 @@ class ControlFlow:
                 self._loop(statement, tests(UNROLLED), lambda item: None)
                 return
             except _Long:  # long: run it in the generated code if it can, else write it out
-                self._restore_state(saved)
+                self.restore(saved)
                 why = self.run_time_loop(statement, None, None, entry)
                 if why is None:
                     return
@@ -360,8 +360,13 @@ class ControlFlow:
                 return
         self._loop(statement, tests(None), lambda item: None)
 
-    def _restore_state(self, saved: tuple) -> None:
-        env, self.guard, returns = saved
+    def snapshot(self) -> tuple:
+        """The tracer's state, to go back to when a way of tracing a loop is abandoned (the
+        nodes it added stay in the graph, unused)."""
+        return dict(self.env), self.guard, len(self.exits.returns), self.graph.origin
+
+    def restore(self, saved: tuple) -> None:
+        env, self.guard, returns, self.graph.origin = saved
         self.env = dict(env)
         del self.exits.returns[returns:]
 

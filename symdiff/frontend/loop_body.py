@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -61,13 +62,16 @@ class LoopTracing:
     def suite(self, suite: Any, docstring_allowed: bool = False) -> None: ...
     def bind(self, target: Any, value: Any) -> None: ...
     def set_origin(self, node: Any) -> None: ...
+    # from ControlFlow, which follows this class in Tracer's bases (no stubs here to hide them)
+    snapshot: Callable[[], tuple]
+    restore: Callable[[tuple], None]
 
     def run_time_loop(self, statement: Any, count: Any, item: Any, entry_test: Any
                       ) -> str | None:
         """Build ``statement`` as a loop node: a for loop of ``count`` iterations whose target
         takes ``item(k)``, or a while loop whose condition was ``entry_test`` on entry.
         Returns None when built, else why it cannot be (and nothing has changed)."""
-        saved = dict(self.env), self.guard, len(self.exits.returns), self.graph.origin
+        saved = self.snapshot()
         carried = sorted(n for n in assigned_names(statement)
                          if isinstance(self.env.get(n), Tensor))
         kinds: dict[str, tuple] = {}
@@ -88,14 +92,9 @@ class LoopTracing:
                 break
             finally:
                 self.graph.in_loop_body -= 1
-            self._restore(saved)
-        self._restore(saved)
+            self.restore(saved)
+        self.restore(saved)
         return reason
-
-    def _restore(self, saved: tuple) -> None:
-        env, self.guard, returns, self.graph.origin = saved
-        self.env = dict(env)
-        del self.exits.returns[returns:]
 
     def _trace(self, statement: Any, count: Any, item: Any, entry_test: Any,
                carried: list[str], kinds: dict[str, tuple]) -> bool:
