@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symdiff.ir.build import const
-from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.graph import Graph, Node
 from symdiff.rules import primitive
 from symdiff.rules.loops import loop_vjp
-from symdiff.rules.shape_ops import unbroadcast
+from symdiff.rules.shape_ops import cotangent_like, unbroadcast
 
 
 def active_nodes(graph: Graph, wrt: list[Node]) -> list[bool]:
@@ -81,13 +81,7 @@ def backward(graph: Graph, output: Node, wrt: list[Node],
     grads = []
     for w in wrt:
         graph.origin = None
-        g = totals.get(w.id)
-        if g is None:
-            g = graph.add("fill", [w], make_params(value=0.0))
-        g = unbroadcast(graph, g, w.shape, exact=True)
-        if g.dtype != w.dtype:
-            g = graph.add("astype", [g], make_params(dtype=w.dtype))
-        grads.append(g)
+        grads.append(cotangent_like(graph, totals.get(w.id), w))
     graph.origin, graph.adjoint, graph.wanted = saved_origin, False, None
     return grads
 

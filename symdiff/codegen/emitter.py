@@ -109,7 +109,7 @@ def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = 
     source line (``before``: the statements above them); nodes already spelled in
     ``ctx.text`` (a loop body's inputs) are skipped.
     A loop body (``in_loop``) does not mark where the backward pass starts."""
-    from symdiff.codegen.loops import name_starts
+    from symdiff.codegen.loops import name_starts, number_text, starts_loops_only
 
     for node in ctx.graph.nodes:
         if node.op == "loop":
@@ -123,8 +123,8 @@ def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = 
         if node.op in _INLINE or (node.op == "const"):
             text[node.id] = _inline(node)
             continue
-        if _starts_loops(ctx, node):
-            text[node.id] = _number_text(node)
+        if starts_loops_only(ctx, node):
+            text[node.id] = number_text(node)
             continue
         statements = target.assign(ctx, node)
         if not statements:  # written inline where it is used
@@ -146,22 +146,6 @@ def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = 
             statements[0] = statements[0].with_changes(leading_lines=lines)
         body.extend(statements)
     return body
-
-
-def _starts_loops(ctx: Context, node: Node) -> bool:
-    """A number that only loops start from (``s = 0.0`` before ``s += ...``): written where
-    the loop names its variable, not as a temporary of its own."""
-    users = ctx.users[node.id]
-    return node.op == "fused" and not node.inputs and node.rank == 0 and \
-        node.param("expr").is_Number and node.id not in ctx.outputs and bool(users) and \
-        all(ctx.graph[u].op == "loop" for u in users)
-
-
-def _number_text(node: Node) -> str:
-    value = node.param("expr")
-    if node.is_float:
-        return repr(float(value))
-    return repr(bool(value)) if node.dtype == "bool" else repr(int(value))
 
 
 def _output_ids(result: Any) -> list[int]:

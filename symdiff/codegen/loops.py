@@ -46,7 +46,9 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
 
     flag = loop.param("flag")
     bounded = inputs.count is not None
-    counter = ctx.names.fresh(body.counter or "_k")
+    # ``_`` names a counter the source does not read; a second loop over it gets a name
+    hint = body.counter if body.counter != "_" or "_" not in ctx.names.taken else None
+    counter = ctx.names.fresh(hint or "_k")
     count = ctx.text[inputs.count.id] if isinstance(inputs.count, Node) else \
         None if inputs.count is None else dim_text(inputs.count)
     steps = count  # the iterations run, counted as they run when the loop can stop early
@@ -108,6 +110,22 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
     else:
         statement = cst.While(test=cst.parse_expression(carried[flag]), body=block)
     return before + [statement]
+
+
+def starts_loops_only(ctx: Context, node: Node) -> bool:
+    """A number that only loops start from (``s = 0.0`` before ``s += ...``): written where
+    the loop names its variable, not as a temporary of its own."""
+    users = ctx.users[node.id]
+    return node.op == "fused" and not node.inputs and node.rank == 0 and \
+        node.param("expr").is_Number and node.id not in ctx.outputs and bool(users) and \
+        all(ctx.graph[u].op == "loop" for u in users)
+
+
+def number_text(node: Node) -> str:
+    value = node.param("expr")
+    if node.is_float:
+        return repr(float(value))
+    return repr(bool(value)) if node.dtype == "bool" else repr(int(value))
 
 
 def name_starts(ctx: Context, loop: Node) -> None:
@@ -178,7 +196,7 @@ def _call_statement(text: str) -> cst.SimpleStatementLine:
     return cst.parse_statement(text + "\n")
 
 
-def read_tape(ctx: Context, node: Node) -> list[cst.BaseStatement]:
+def read_tape(target: Any, ctx: Context, node: Node) -> list[cst.BaseStatement]:
     """A carried value at the start of the current iteration, as the forward loop kept it."""
     tape, counter = node.inputs
     array = ctx.tapes[ctx.text[tape]][node.param("index")]
@@ -187,12 +205,10 @@ def read_tape(ctx: Context, node: Node) -> list[cst.BaseStatement]:
     return [assignment(name, f"{array}[{ctx.text[counter]}]")]
 
 
-def written_with_loop(ctx: Context, node: Node) -> list[cst.BaseStatement]:
+def written_with_loop(target: Any, ctx: Context, node: Node) -> list[cst.BaseStatement]:
     """A loop's results are spelled when the loop is written."""
     return []
 
 
-LOOP_WRITERS = {"loop": write_loop, "tape_read": lambda target, ctx, node: read_tape(ctx, node),
-                "loop_out": lambda target, ctx, node: written_with_loop(ctx, node),
-                "loop_count": lambda target, ctx, node: written_with_loop(ctx, node),
-                "loop_tape": lambda target, ctx, node: written_with_loop(ctx, node)}
+LOOP_WRITERS = {"loop": write_loop, "tape_read": read_tape, "loop_out": written_with_loop,
+                "loop_count": written_with_loop, "loop_tape": written_with_loop}

@@ -194,8 +194,9 @@ def combine_returns(graph: Graph, returns: list[tuple[Guard, Any]], final: Any,
 MAX_UNROLLED = 10_000  # iterations of one loop written out while generating
 
 
-class _Long(Exception):
-    """A while loop on Python values ran past ``UNROLLED`` iterations."""
+class _Restart(Exception):
+    """A while loop being written out had better run in the generated code: it ran past
+    ``UNROLLED`` iterations, or its test came to read data."""
 
 
 class ControlFlow:
@@ -333,32 +334,36 @@ class ControlFlow:
                              f"values, so its number of iterations is known only when the "
                              f"gradient runs; {reason}")
 
-        def tests(limit: int | None):
+        def tests(in_code: bool, why: str | None = None):
+            """The loop's tests while it is written out; ``in_code``: stop with _Restart where
+            it had better run in the generated code (it is long, or its test reads data)."""
             test = entry
             for count in range(MAX_UNROLLED + 1):
                 if not test:
                     return
-                if limit is not None and count == limit:
-                    raise _Long
+                if in_code and count == UNROLLED:
+                    raise _Restart
                 yield None
                 test = self.expr(statement.test)
                 if isinstance(test, (Tensor, SymDim)):
+                    if in_code:
+                        raise _Restart
                     raise self.error(statement.test, "this while loop's condition depends on "
-                                     "array values after the first iterations; loops like "
-                                     "this run in the generated code when the condition "
-                                     "depends on data from the start")
+                                     "array values after its first iteration; "
+                                     f"{why or UNROLL_ONLY}")
         if self._runs_in_generated_code(None):
             try:
-                self._loop(statement, tests(UNROLLED), lambda item: None)
+                self._loop(statement, tests(True), lambda item: None)
                 return
-            except _Long:  # long: run it in the generated code if it can, else write it out
+            except _Restart:
                 self.restore(saved)
                 why = self.run_time_loop(statement, None, None, entry)
                 if why is None:
                     return
-                self._loop(statement, tests(None), lambda item: None, why)
+                why = f"this loop cannot run in the generated code: {why}"
+                self._loop(statement, tests(False, why), lambda item: None, why)
                 return
-        self._loop(statement, tests(None), lambda item: None)
+        self._loop(statement, tests(False), lambda item: None)
 
     def snapshot(self) -> tuple:
         """The tracer's state, to go back to when a way of tracing a loop is abandoned (the
@@ -377,8 +382,7 @@ class ControlFlow:
         if isinstance(iterable, Indexed):
             return iterable
         if isinstance(iterable, range) and len(iterable) > UNROLLED:
-            return Indexed(len(iterable), range_items(iterable.start, iterable.stop,
-                                                      iterable.step, self.offset).item)
+            return range_items(iterable.start, iterable.stop, iterable.step, self.offset)
         if isinstance(iterable, SymDim):
             raise StaticError("cannot loop over a size")
         try:

@@ -546,8 +546,8 @@ class Tracer(LoopTracing, ControlFlow):
                 raise StaticError("float() needs a scalar")
             return calls.astype(self.graph, args[0], "float64")
         if fun is range and any(isinstance(a, SymDim) for a in args) and not kwargs:
-            bounds = [0, *args, 1][-3:] if len(args) == 1 else [*args, 1][:3]
-            return range_items(*bounds, self.offset)
+            start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
+            return range_items(start, stop, step, self.offset)
         if fun in (enumerate, zip):  # lazily, over sequences that may be long
             sequences = [self.sequence(a) if isinstance(a, (Tensor, Indexed, range)) else a
                          for a in args]

@@ -144,8 +144,10 @@ class LoopTracing:
                                       f"{describe(value)} after an iteration")
                 carried.append(name)
                 settled = False
+        if not settled:
+            return False
         outputs = []
-        for name in carried if settled else []:
+        for name in carried:
             value, holder = after[name], holders[name]
             if not _carriable(value):
                 raise NotLoopable(f"{name} becomes {describe(value)} in the loop")
@@ -228,9 +230,9 @@ class LoopTracing:
             keep_going = both(graph, keep_going, negate(graph, broke))
         if keep_going is None:
             return None, None
-        start = Tensor(const(graph, True))
-        if entry_test is not None:
-            start = condition_of(graph, to_tensor(graph, entry_test)) \
-                if isinstance(entry_test, (Tensor, SymDim)) else Tensor(const(graph, True))
+        start = Tensor(const(graph, True))  # a for loop, or a while on a test true on entry
+        if isinstance(entry_test, (Tensor, SymDim)):
+            start = condition_of(graph, to_tensor(graph, entry_test))
+        if entry_test is not None:  # under a branch not taken, a while loop must not run
             start = both(graph, guard, start)
         return start.node, keep_going.node

@@ -51,25 +51,28 @@ class Indexed:
 
     def __iter__(self):  # written out: list(enumerate(x)), or a loop of known length
         if not isinstance(self.count, int):
-            raise SizeNeeded(RUN_TIME_LENGTH.format(self.count.dim, UNROLL_ONLY),
-                             self.count.dim)
+            raise SizeNeeded(RUN_TIME_LENGTH.format(self.count.dim, LISTED), self.count.dim)
         return (self.item(k) for k in range(self.count))
 
 
 RUN_TIME_LENGTH = "the number of iterations depends on {}, a size known only when the code " \
                   "runs; {}"
+LISTED = "its items cannot be listed while generating; walk it with a for loop"
 UNROLL_ONLY = ("here every loop is written out iteration by iteration (derivatives of "
                "derivatives, and the teaching tools), so its length must be known: loop over "
                "range(N) with N a constant or a static argument")
 
 
 def range_items(start: Any, stop: Any, step: Any, add: Callable) -> Indexed:
-    """``range(start, stop, step)`` with a bound known only when the code runs."""
+    """``range(start, stop, step)`` walked by position; a bound may be a size known only when
+    the code runs."""
     if not all(isinstance(v, (int, SymDim)) and not isinstance(v, bool)
                for v in (start, stop, step)):
         raise StaticError("range() takes integers and sizes")
     texts = [v.dim if isinstance(v, SymDim) else str(v) for v in (start, stop, step)]
-    if start == 0 and step == 1:
+    if all(isinstance(v, int) for v in (start, stop, step)):
+        count: int | SymDim = len(range(start, stop, step))
+    elif start == 0 and step == 1:
         count = stop
     elif step == 1:
         count = wrap_dim(f"max({texts[1]} - {texts[0]}, 0)")
@@ -87,9 +90,6 @@ def assigned_names(statement: cst.CSTNode) -> set[str]:
     found: set[str] = set()
 
     class Collect(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            pass
-
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
             found.update(_target_names(node.target))
 

@@ -117,7 +117,7 @@ def _adjoint_name(name: str | None) -> str | None:
 def loop_vjp(graph: Graph, loop: Node, cts: dict[int, Node]) -> list[Node | None]:
     """The cotangents of a loop's inputs from those of its results (``cts``: carried index ->
     cotangent of its final value); one per input of the loop node."""
-    from symdiff.rules.shape_ops import unbroadcast
+    from symdiff.rules.shape_ops import cotangent_like
 
     body: Body = loop.param("body")
     inputs = loop_inputs(graph, loop)
@@ -129,18 +129,9 @@ def loop_vjp(graph: Graph, loop: Node, cts: dict[int, Node]) -> list[Node | None
         return [None] * len(loop.inputs)
     reverse, saved = _reverse_body(body, active, captured_active)
 
-    starts: list[Node] = []
-    for j, init in enumerate(inputs.init):
-        if not active[j]:
-            continue
-        ct = cts.get(j)
-        if ct is None:
-            ct = graph.add("fill", [init], make_params(value=0.0))
-        ct = unbroadcast(graph, ct, init.shape, exact=True)
-        if ct.dtype != init.dtype:
-            ct = graph.add("astype", [ct], make_params(dtype=init.dtype))
-        starts.append(ct)
-    starts += [graph.add("fill", [c], make_params(value=0.0))
+    starts = [cotangent_like(graph, cts.get(j), init)
+              for j, init in enumerate(inputs.init) if active[j]]
+    starts += [cotangent_like(graph, None, c)
                for c, a in zip(inputs.captured, captured_active, strict=True) if a]
     tape = graph.add_raw("loop_tape", (loop.id,), make_params(saved=saved), (), "tape")
     count = inputs.count

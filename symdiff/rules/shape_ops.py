@@ -31,6 +31,17 @@ def axis_text(axes: tuple[int, ...]) -> str:
     return str(axes[0]) if len(axes) == 1 else str(tuple(axes))
 
 
+def cotangent_like(graph: Graph, ct: Node | None, value: Node) -> Node:
+    """``ct`` as an array of exactly ``value``'s shape and dtype; zeros where no cotangent
+    reached it (``None``)."""
+    if ct is None:
+        ct = graph.add("fill", [value], make_params(value=0.0))
+    ct = unbroadcast(graph, ct, value.shape, exact=True)
+    if ct.dtype != value.dtype:
+        ct = graph.add("astype", [ct], make_params(dtype=value.dtype))
+    return ct
+
+
 def unbroadcast(graph: Graph, ct: Node, shape: Shape, exact: bool = False,
                 logical: Shape | None = None) -> Node:
     """Sum ``ct`` down to ``shape`` over the axes broadcasting added or stretched.

@@ -77,6 +77,15 @@ def newton_while(a):
     return x
 
 
+def until_small_change(a):
+    x, change = a, 1.0  # the test reads a Python float first, data after one iteration
+    while change > 1e-12:
+        new = np.cos(x) * 0.5 + 0.2 * a
+        change = np.abs(new - x)
+        x = new
+    return x
+
+
 def doubling_while(x):
     while x < 10.0:
         x = x * 2.0
@@ -147,6 +156,7 @@ FUNCTIONS = {
     "rows_into_vector": [(rng.standard_normal((20, 3)), np.array([0.5, -1.0, 2.0]))],
     "zipped_rows": [(np.linspace(0.0, 1.0, 18), np.linspace(1.0, -1.0, 18))],
     "newton_while": [(2.0,), (9.5,)],
+    "until_small_change": [(0.4,), (1.3,)],
     "doubling_while": [(0.7,), (3.1,)],
     "descent_with_break": [(0.2,)],
     "counter_while": [(1.2,)],
