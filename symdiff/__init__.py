@@ -13,6 +13,7 @@ from symdiff.forward import hessian, jacfwd, jacobian, jacrev, jvp
 from symdiff.errors import (
     ArgumentError,
     GradientCheckError,
+    SizeError,
     SymdiffError,
     UnsupportedError,
 )
@@ -20,10 +21,10 @@ from symdiff.trees import parameters
 from symdiff.version import VERSION as __version__
 
 __all__ = [
-    "ArgumentError", "GradOperation", "GradientCheckError", "SymdiffError", "UnsupportedError",
-    "__version__", "check_grad", "custom_vjp", "explain", "extend", "formula", "grad", "graph",
-    "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "latex", "nn", "parameters",
-    "stop_gradient", "value_and_grad", "vjp",
+    "ArgumentError", "GradOperation", "GradientCheckError", "SizeError", "SymdiffError",
+    "UnsupportedError", "__version__", "check_grad", "custom_vjp", "explain", "extend",
+    "formula", "grad", "graph", "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "latex", "nn",
+    "parameters", "stop_gradient", "value_and_grad", "vjp",
 ]
 
 _TEACHING = ("explain", "formula", "graph", "latex")

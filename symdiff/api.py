@@ -19,6 +19,7 @@ import numpy as np
 
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.signature import ArgSpec, Options, passed
+from symdiff.size_checks import SizeChecked, failed_sizes, fitting_entry
 from symdiff.trees import is_model, is_structured, model_method
 
 BACKENDS = ("numba", "numpy", "cuda")
@@ -104,8 +105,8 @@ def specs_for(names: Sequence[str], values: Sequence[Any], differentiated: Seque
                  for i, (name, v) in enumerate(zip(names, values, strict=True)))
 
 
-@dataclass
-class CachedModule:
+@dataclass(eq=False)
+class CachedModule(SizeChecked):
     """A generated module found in the disk cache: its text and function names."""
 
     source: str
@@ -197,15 +198,21 @@ class GradFunction:
     def _specialised(self, specs: tuple, options: Options, values: dict[str, Any]
                      ) -> tuple[Any, Callable]:
         """``_compiled_for``, with the sizes the code needs as numbers written into the
-        specs; generation says which they are the first time it needs one."""
-        while True:
-            try:
-                return self._compiled_for(_pin(specs, values, self._pinned), options)
-            except UnsupportedError as exc:
-                new = {s for s in exc.sizes if s[0] in values} - self._pinned
-                if not new:
-                    raise
-                self._pinned |= new
+        specs: those generation asks for (a loop's length), for every call from then on, and
+        those of a size check these values fail, for this call."""
+        def entry_for(pinned: frozenset) -> tuple[Any, Callable]:
+            while True:
+                try:
+                    return self._compiled_for(_pin(specs, values, pinned | self._pinned),
+                                              options)
+                except UnsupportedError as exc:
+                    new = {s for s in exc.sizes if s[0] in values} - pinned - self._pinned
+                    if not new:
+                        raise
+                    self._pinned |= new
+
+        return fitting_entry(entry_for, lambda m: [values[s.name] for s in passed(m.signature)],
+                             self.fun.__qualname__)
 
     def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
         entry = self._cache.get((specs, options))
@@ -265,18 +272,21 @@ class GradFunction:
         key = self._fast_key(args) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
-            compiled, checks, defaults = fast
+            compiled, checker, defaults = fast
             values: Any = args + defaults if defaults else args
-        else:
-            values = [as_array(v) for v in self.bind(args, kwargs)]
-            if any(is_structured(v) for v in values):
-                return self._call_structured(values, None)
-            module, compiled = self._compiled(values)
-            checks = module.size_checks
-            key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
-            if key is not None:  # parameters left out take their (fixed) defaults
-                self._fast[key] = (compiled, checks, tuple(values[len(args):]))
-        check_sizes(self.fun.__qualname__, checks, values, self.parameter_names)
+            if checker is None or checker(*values) < 0:
+                return self._checked_run(compiled, values)
+        values = [as_array(v) for v in self.bind(args, kwargs)]
+        if any(is_structured(v) for v in values):
+            return self._call_structured(values, None)
+        module, compiled = self._compiled(values)
+        key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
+        if key is not None and key not in self._fast and not failed_sizes(module, values):
+            # parameters left out take their (fixed) defaults
+            self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):]))
+        return self._checked_run(compiled, values)
+
+    def _checked_run(self, compiled: Callable, values: Any) -> Any:
         result = self._run(compiled, values)
         self._check_shapes(self._grads_of(result, self.options),
                            [(self.parameter_names[a], values[a]) for a in self.options.argnums])
@@ -306,7 +316,6 @@ class GradFunction:
         flat = list(layout.values)
         if cotangent is not None:
             flat.append(_checked_cotangent(cotangent, module, by_name))
-        check_sizes(self.fun.__qualname__, module.size_checks, flat, names)
         result = self._run(compiled, flat)
         grads = self._grads_of(result, layout.options)
         self._check_shapes(grads, [(layout.specs[a].name, by_name[layout.specs[a].name])
@@ -361,17 +370,6 @@ class GradFunction:
             return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
                     "of the first call (or `.specialise(*args)`)")
         return f"```python\n{self._last.source}\n```"
-
-
-def check_sizes(who: str, checks: tuple, values: list[Any], names: list[str]) -> None:
-    """The argument sizes generated code assumes equal (``GeneratedModule.size_checks``)."""
-    for i, a, j, b in checks:
-        if values[i].shape[a] != (b if j is None else values[j].shape[b]):
-            left = f"{names[i]}.shape[{a}] is {values[i].shape[a]}"
-            right = f"{b}" if j is None else f"{names[j]}.shape[{b}], which is " \
-                f"{values[j].shape[b]}"
-            raise ArgumentError(f"{who}: {left}, but the function combines it with {right}: "
-                                "they must be equal")
 
 
 def _pin(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:
@@ -437,7 +435,7 @@ def _checked_cotangent(cotangent: Any, module: Any, scope: dict[str, Any]) -> An
     wrong one silently) and dtype (compiled code is typed for it); ``scope``: the generated
     code's arguments by name."""
     ct = np.asarray(cotangent, dtype=module.cotangent_dtype)
-    expected = tuple(d if isinstance(d, int) else int(eval(str(d), {}, scope))
+    expected = tuple(d if isinstance(d, int) else d.evaluate(lambda n, a: scope[n].shape[a])
                      for d in module.cotangent_shape)
     if ct.shape != expected:
         raise ArgumentError(f"the cotangent (sensitivity) has shape {ct.shape}, but the "

@@ -52,5 +52,10 @@ class ArgumentError(SymdiffError, ValueError):
     """Misuse of arguments: bad ``argnums``/``wrt``, wrong arity, non-float inputs."""
 
 
+class SizeError(UnsupportedError, ArgumentError):
+    """Arguments whose sizes the function cannot combine, as NumPy would refuse them (shapes
+    that do not broadcast, an index past the end), located at the operation combining them."""
+
+
 class GradientCheckError(SymdiffError, AssertionError):
     """A gradient disagrees with finite differences (raised by :func:`symdiff.check_grad`)."""

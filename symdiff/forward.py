@@ -25,14 +25,15 @@ from symdiff.api import (
     GradFunction,
     _differentiable,
     _load,
+    _pin,
     arg_spec,
     as_array,
-    check_sizes,
     grad,
     runs_while_tracing,
     specs_for,
 )
 from symdiff.errors import ArgumentError
+from symdiff.size_checks import fitting_entry
 
 
 class JvpFunction:
@@ -74,10 +75,11 @@ class JvpFunction:
         specs = specs_for(self.names, primals, positions)
         specs += tuple(arg_spec(f"{self.names[p]}_dot", t, True)
                        for p, t in zip(positions, tangents, strict=True))
-        module, compiled = self._compiled(specs, positions)
         values = [*primals, *tangents]
-        check_sizes(self.fun.__qualname__, module.size_checks, values,
-                    [s.name for s in specs])
+        by_name = {s.name: v for s, v in zip(specs, values, strict=True)}
+        _, compiled = fitting_entry(
+            lambda pinned: self._compiled(_pin(specs, by_name, pinned), positions),
+            lambda module: values, self.fun.__qualname__)
         return compiled(*values)
 
     def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:

@@ -22,17 +22,18 @@ from symdiff.errors import UnsupportedError
 from symdiff.frontend.evaluator import trace_call
 from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import ARGUMENT_SIZE, dim_scope, format_shape
+from symdiff.ir.shapes import dim_scope, format_shape
 from symdiff.rules.reductions import reduce
 from symdiff.signature import ArgSpec, Options, passed
 from symdiff.simplify.derive import simplification_budget
 from symdiff.simplify.fuse import fuse
+from symdiff.size_checks import SizeChecked
 from symdiff.trees import build
 from symdiff.version import VERSION
 
 
-@dataclass
-class GeneratedModule:
+@dataclass(eq=False)
+class GeneratedModule(SizeChecked):
     source: str  # a complete module defining the two functions
     grad_name: str
     value_and_grad_name: str
@@ -41,7 +42,7 @@ class GeneratedModule:
     helpers: set[str] = field(repr=False)
     graph: Graph = field(repr=False)
     read: list[Any] = field(default_factory=list, repr=False)  # functions whose source was used
-    size_checks: tuple = ()  # argument sizes the code assumes equal (see _size_checks)
+    size_checks: tuple = ()  # what the code assumes of its sizes (see symdiff.size_checks)
     cotangent_shape: tuple = ()  # with output="cotangent": the output's shape (dims as text)
     cotangent_dtype: str = "float64"  # ... and its dtype, which the cotangent is given
 
@@ -58,7 +59,8 @@ def _in_generation_scope(signature: tuple[ArgSpec, ...], build: Any) -> Generate
     """``build()`` with fresh size equalities (checked at call time) and SymPy budget."""
     with dim_scope() as sizes, simplification_budget():
         module = build()
-        module.size_checks = _size_checks(sizes.argument_equalities(), signature)
+        module.size_checks = _pinned_checks(signature) + tuple(
+            (check.text(), tuple(sorted(check.arguments()))) for check in sizes.checks)
         return module
 
 
@@ -73,18 +75,11 @@ def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, .
 
 
 
-def _size_checks(equalities: list, signature: tuple[ArgSpec, ...]) -> tuple:
-    """(argument, axis, other argument or None, its axis or the size) for each equality."""
-    position = {s.name: i for i, s in enumerate(passed(signature))}
-    checks = []
-    for left, right in equalities:
-        name, axis = ARGUMENT_SIZE.match(left).groups()
-        if isinstance(right, int):
-            checks.append((position[name], int(axis), None, right))
-        else:
-            other, other_axis = ARGUMENT_SIZE.match(right).groups()
-            checks.append((position[name], int(axis), position[other], int(other_axis)))
-    return tuple(checks)
+def _pinned_checks(signature: tuple[ArgSpec, ...]) -> tuple:
+    """The sizes the code was generated for as numbers (``ArgSpec.sizes``) are checks too."""
+    return tuple((f"{s.name}.shape[{axis}] == {size}", ((s.name, axis),))
+                 for s in passed(signature) for axis, size in enumerate(s.sizes)
+                 if size is not None)
 
 
 def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:

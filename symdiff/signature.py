@@ -23,8 +23,10 @@ class ArgSpec:
     sizes: tuple[int | None, ...] = ()
 
     def shape(self) -> tuple:
+        from symdiff.ir.sizes import argument_size  # the compiler's, loaded with it
+
         return tuple(1 if unit else self.sizes[i] if self.sizes and self.sizes[i] is not None
-                     else f"{self.name}.shape[{i}]" for i, unit in enumerate(self.unit_dims))
+                     else argument_size(self.name, i) for i, unit in enumerate(self.unit_dims))
 
     def describe(self) -> str:
         if self.kind == "static":

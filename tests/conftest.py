@@ -3,6 +3,8 @@ import os
 # CUDA kernels run on Numba's simulator unless a run asks for the GPU (NUMBA_ENABLE_CUDASIM=0);
 # set before anything imports Numba, which reads it once.
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+# Compiled code that reads or writes out of bounds fails a test instead of passing silently.
+os.environ.setdefault("NUMBA_BOUNDSCHECK", "1")
 
 import numpy as np
 import pytest

@@ -17,6 +17,7 @@ import symdiff
 from symdiff.frontend.evaluator import trace
 from symdiff.frontend.values import Tensor
 from symdiff.ir.graph import Graph, make_params
+from symdiff.ir.sizes import argument_size
 from symdiff.rules import all_primitives
 from tests.conftest import jax_or_skip
 
@@ -221,7 +222,7 @@ def _traced_ops(spec: Spec) -> set[str]:
     env = {}
     for i, (name, value) in enumerate(zip(spec.inputs, _inputs(spec), strict=True)):
         node = graph.add_raw("input", (), make_params(index=i, name=name),
-                             tuple(1 if d == 1 else f"{name}.shape[{k}]"
+                             tuple(1 if d == 1 else argument_size(name, k)
                                    for k, d in enumerate(np.shape(value))),
                              np.asarray(value).dtype.name, name=name, intern=False)
         env[name] = Tensor(node)

@@ -20,7 +20,7 @@ import sympy as sp
 
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.printer import NumpyPrinter, print_value
-from symdiff.ir.fused import arg_symbol
+from symdiff.ir.fused import arg_symbol, replace_subexpression
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import broadcast_shapes, same_shape
 from symdiff.rules import primitive
@@ -290,7 +290,7 @@ def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: Names, printer:
     def substitute(e: sp.Basic) -> sp.Basic:
         for sub, var in names.available:
             if e.has(sub):
-                e = e.subs(sub, sp.Symbol(var, real=True))
+                e = replace_subexpression(e, sub, sp.Symbol(var, real=True))
         return e
 
     expr = substitute(expr)
@@ -298,7 +298,7 @@ def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: Names, printer:
         sub = substitute(sub.xreplace(by_id))
         # a Dummy, not Symbol(name): an earlier value may have that name already
         marker = sp.Dummy(name, real=True)
-        replaced = expr.subs(sub, marker)
+        replaced = replace_subexpression(expr, sub, marker)
         if sub != expr and replaced.count(marker) >= 2:
             var = names.fresh(name)
             statements.append(assignment(var, printer.doprint(sub)))

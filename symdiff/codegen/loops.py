@@ -18,7 +18,6 @@ from symdiff.codegen.emitter import Context, assignment, emit_nodes, operand
 from symdiff.ir.graph import Node
 from symdiff.ir.loop import Body, loop_inputs
 from symdiff.ir.shapes import dim_text
-from symdiff.rules.shape_ops import shape_text
 
 
 def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]:
@@ -72,7 +71,8 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
             array = ctx.names.fresh(f"_tape_{body.names[j] or j}")
             arrays[j] = array
             if bounded:
-                shape = shape_text((count, *like.shape)) if like.shape else count
+                shape = f"({', '.join([count, *(dim_text(d) for d in like.shape)])})" \
+                    if like.shape else count
                 before.append(assignment(array, f"np.empty({shape}, dtype=np.{like.dtype})"))
                 head.append(assignment(f"{array}[{counter}]", carried[j]))
             else:

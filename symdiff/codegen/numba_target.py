@@ -28,7 +28,7 @@ from symdiff.codegen.printer import NumpyPrinter, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
-from symdiff.ir.shapes import canon, dim_product
+from symdiff.ir.shapes import canon, dim_product, dim_text
 from symdiff.rules import primitive
 from symdiff.rules.indexing import index_text
 from symdiff.rules.shape_ops import shape_text
@@ -468,7 +468,7 @@ def basic_positions(index: tuple, source: str, loops: list[str]) -> list[str] | 
         if isinstance(item, int):
             out.append(str(item) if item >= 0 else f"{source}.shape[{axis}] - {-item}")
         elif item[0] == "size":
-            out.append(operand(item[1]))
+            out.append(dim_text(item[1]))
         else:
             _, start, _, step = item
             if (step or 1) < 0:

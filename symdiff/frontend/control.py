@@ -32,7 +32,7 @@ from symdiff.frontend.values import (
     to_tensor,
 )
 from symdiff.ir.graph import Graph
-from symdiff.ir.shapes import format_shape, same_shape
+from symdiff.ir.shapes import dim_text, format_shape, same_shape
 
 Guard = Tensor | None  # a boolean scalar; None: every path
 
@@ -106,8 +106,8 @@ def condition_of(graph: Graph, value: Tensor) -> Tensor:
 
 
 def sizes_only(graph: Graph, value: Tensor) -> str | None:
-    """The sizes a condition is computed from, when it reads no data (``x.shape[0] > 3``);
-    None when it reads data."""
+    """The sizes a condition is computed from, when it reads no data (``x.shape[0] > 3``),
+    as text; None when it reads data."""
     sizes, stack, seen = [], [value.node.id], set()
     while stack:
         node = graph[stack.pop()]
@@ -117,7 +117,7 @@ def sizes_only(graph: Graph, value: Tensor) -> str | None:
         if node.op == "input":
             return None
         if node.op == "dim":
-            sizes.append(str(node.param("expr")))
+            sizes.append(dim_text(node.param("expr")))
         stack.extend(node.inputs)
     return " and ".join(sorted(set(sizes))) or None
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import libcst as cst
 
-from symdiff.errors import SymdiffError, UnsupportedError
+from symdiff.errors import SizeError, SymdiffError, UnsupportedError
 from symdiff.frontend import calls
 from symdiff.frontend.callee import MISSING, Callee, as_callee
 from symdiff.frontend.control import (
@@ -44,6 +44,7 @@ from symdiff.frontend.values import (
 )
 from symdiff.ir.graph import Graph, Origin, make_params
 from symdiff.ir.shapes import ShapeError, canon, same_shape
+from symdiff.ir.sizes import minimum
 from symdiff.trees import ModelView, unbind
 
 _BINARY = {
@@ -52,6 +53,7 @@ _BINARY = {
     cst.Power: ("pow", operator.pow), cst.MatrixMultiply: ("matmul", None),
     cst.FloorDivide: (None, operator.floordiv), cst.Modulo: (None, operator.mod),
 }
+_SIZE_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)
 _AUGMENTED = {
     cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
     cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power,
@@ -240,7 +242,8 @@ class Tracer(LoopTracing, ControlFlow):
 
     def located(self, node: cst.CSTNode, exc: Exception) -> UnsupportedError:
         """``exc`` at ``node``; a size needed as a number says which (see SizeNeeded)."""
-        error = self.error(node, str(exc))
+        kind = SizeError if isinstance(exc, ShapeError) else UnsupportedError
+        error = self.error(node, str(exc), kind)
         error.sizes = getattr(exc, "sizes", ())
         return error
 
@@ -315,10 +318,12 @@ class Tracer(LoopTracing, ControlFlow):
                 return python(left, right)
             except Exception as exc:  # a static computation failed: report it at its place
                 raise StaticError(f"{type(exc).__name__}: {exc}") from None
-        if isinstance(left, SymDim) and isinstance(right, int) and python is not None:
-            result = python(left, right) if type(op) in (cst.Add, cst.Subtract) else NotImplemented
-            if result is not NotImplemented:
-                return result
+        if type(op) in _SIZE_ARITHMETIC and all(
+                isinstance(v, (SymDim, int)) and not isinstance(v, bool) for v in (left, right)):
+            try:  # a size computed from sizes stays a size (x.shape[0] - 1)
+                return python(left, right)
+            except TypeError:
+                pass
         if prim is None:
             raise StaticError(f"the operator {_describe_node(op)} is not differentiable")
         if prim == "matmul":
@@ -477,7 +482,7 @@ class Tracer(LoopTracing, ControlFlow):
                 arrays.append(k.node)
             else:
                 raise StaticError(f"unsupported index {describe(k)}")
-        return index, arrays
+        return _resolved_on_known_sizes(index, x.shape), arrays
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -576,8 +581,7 @@ class Tracer(LoopTracing, ControlFlow):
                  for c in counts):
             count = counts[0]
         else:
-            texts = ", ".join(c.dim if isinstance(c, SymDim) else str(c) for c in counts)
-            count = SymDim(f"min({texts})")
+            count = wrap_dim(minimum(*(getattr(c, "dim", c) for c in counts)))
         return Indexed(count, lambda k: tuple(s.item(k) for s in sequences))
 
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -587,8 +591,32 @@ class Tracer(LoopTracing, ControlFlow):
                         self.stack + (callee.key,), top_level=False)
         return tracer.run()
 
-    def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
-        return self.source.error(node, reason)
+    def error(self, node: cst.CSTNode, reason: str,
+              kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
+        return self.source.error(node, reason, kind)
+
+
+def _resolved_on_known_sizes(index: list[Any], shape: tuple) -> list[Any]:
+    """Integers and slice bounds on axes of known size, resolved as Python resolves them
+    (``x[-3:]`` of 2 elements starts at 0, ``x[-1]`` of 4 is ``x[3]``), so that the code
+    indexes with them as they are. Bounds on run-time sizes stay: the code computes them, and
+    the sizes they need are checked on each call (``shapes.slice_length``)."""
+    out, axis = [], 0
+    for item in index:
+        if item is None:
+            out.append(item)
+            continue
+        d = canon(shape[axis]) if axis < len(shape) else None
+        axis += 1
+        if isinstance(d, int) and isinstance(item, int) and -d <= item < 0:
+            item = item + d
+        elif isinstance(d, int) and isinstance(item, tuple) and item[0] == "slice":
+            start, stop, step = slice(*item[1:]).indices(d)
+            if step < 0:  # stop -1 is "past the first element", which only None can say
+                start, stop = (0, 0) if start < 0 else (start, None if stop < 0 else stop)
+            item = ("slice", start, stop, None if step == 1 else step)
+        out.append(item)
+    return out
 
 
 def _describe_node(node: cst.CSTNode) -> str:

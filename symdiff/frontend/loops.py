@@ -22,6 +22,7 @@ from typing import Any
 import libcst as cst
 
 from symdiff.frontend.values import SizeNeeded, StaticError, SymDim, wrap_dim
+from symdiff.ir.sizes import range_len
 
 UNROLLED = 16  # a loop of known length up to this is written out, one block per iteration
 
@@ -69,15 +70,8 @@ def range_items(start: Any, stop: Any, step: Any, add: Callable) -> Indexed:
     if not all(isinstance(v, (int, SymDim)) and not isinstance(v, bool)
                for v in (start, stop, step)):
         raise StaticError("range() takes integers and sizes")
-    texts = [v.dim if isinstance(v, SymDim) else str(v) for v in (start, stop, step)]
-    if all(isinstance(v, int) for v in (start, stop, step)):
-        count: int | SymDim = len(range(start, stop, step))
-    elif start == 0 and step == 1:
-        count = stop
-    elif step == 1:
-        count = wrap_dim(f"max({texts[1]} - {texts[0]}, 0)")
-    else:
-        count = wrap_dim(f"len(range({', '.join(texts)}))")
+    bounds = [v.dim if isinstance(v, SymDim) else v for v in (start, stop, step)]
+    count = wrap_dim(range_len(*bounds))
 
     def item(k: Any) -> Any:
         scaled = k if step == 1 else add(k, step, "mul")

@@ -28,8 +28,9 @@ class Location:
     col: int
     text: str
 
-    def error(self, reason: str) -> UnsupportedError:
-        return UnsupportedError(reason, self.filename, self.lineno, self.col, self.text)
+    def error(self, reason: str, kind: type[UnsupportedError] = UnsupportedError
+              ) -> UnsupportedError:
+        return kind(reason, self.filename, self.lineno, self.col, self.text)
 
 
 @dataclass
@@ -59,8 +60,9 @@ class FunctionSource:
             return self.file_lines[lineno - 1].rstrip("\n")
         return ""
 
-    def error(self, node: cst.CSTNode, reason: str) -> UnsupportedError:
-        return self.location(node).error(reason)
+    def error(self, node: cst.CSTNode, reason: str,
+              kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
+        return self.location(node).error(reason, kind)
 
 
 _CACHE: dict[Any, FunctionSource] = {}

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from symdiff.ir import sizes
 from symdiff.ir.build import const, dim_node
 from symdiff.ir.graph import Graph, Node
-from symdiff.ir.shapes import Dim, dim_add
+from symdiff.ir.sizes import Dim, arguments_of
 
 
 class StaticError(Exception):
@@ -22,12 +23,17 @@ class StaticError(Exception):
 
 class SizeNeeded(StaticError):
     """A size known only at run time was needed as a number, such as a loop's length;
-    ``sizes`` are the ``(argument, axis)`` pairs it depends on."""
+    ``sizes`` are the ``(argument, axis)`` pairs it depends on (``needs``: that size, or the
+    text of sizes, such as ``"x.shape[0] and y.shape[1]"``)."""
 
-    def __init__(self, message: str, dim: object):
+    def __init__(self, message: str, needs: Dim | str):
         super().__init__(message)
-        self.sizes = tuple((name, int(axis))
-                           for name, axis in re.findall(r"(\w+)\.shape\[(\d+)\]", str(dim)))
+        self.sizes = tuple(sorted(
+            (name, int(axis)) for name, axis in _ARGUMENT_SIZE.findall(needs))
+            if isinstance(needs, str) else arguments_of(needs))
+
+
+_ARGUMENT_SIZE = re.compile(r"(\w+)\.shape\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -47,20 +53,40 @@ class Tensor:
 class SymDim:
     """A size known only at run time, such as ``x.shape[0]``."""
 
-    dim: str
+    dim: Dim
 
-    def _combine(self, other: Any, sign: int) -> Any:
-        if isinstance(other, int) and not isinstance(other, bool):
-            return wrap_dim(dim_add(self.dim, sign * other))
-        return NotImplemented
+    def __str__(self) -> str:
+        return str(self.dim)
 
     def __add__(self, other: Any) -> Any:
-        return self._combine(other, 1)
+        return _size_arithmetic(sizes.add, self, other)
 
-    __radd__ = __add__
+    def __radd__(self, other: Any) -> Any:
+        return _size_arithmetic(sizes.add, other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return self._combine(other, -1)
+        return _size_arithmetic(sizes.sub, self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _size_arithmetic(sizes.sub, other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _size_arithmetic(sizes.mul, self, other)
+
+    __rmul__ = __mul__
+
+    def __floordiv__(self, other: Any) -> Any:
+        if isinstance(other, int) and not isinstance(other, bool) and other > 0:
+            return wrap_dim(sizes.floordiv(self.dim, other))
+        return NotImplemented
+
+
+def _size_arithmetic(op: Any, a: Any, b: Any) -> Any:
+    """Integer arithmetic on sizes stays a size (other operands make traced values)."""
+    dims = [v.dim if isinstance(v, SymDim) else v for v in (a, b)]
+    if all(isinstance(d, (int, sizes.Size)) and not isinstance(d, bool) for d in dims):
+        return wrap_dim(op(*dims))
+    return NotImplemented
 
 
 def wrap_dim(d: Dim) -> int | SymDim:

@@ -42,3 +42,12 @@ def make_fused(graph: Graph, expr: sp.Basic, symbols: Mapping[sp.Symbol, Node], 
     if kept:
         params += (("names", kept),)
     return graph.add_raw("fused", tuple(used), params, shape, dtype, name)
+
+
+def replace_subexpression(expr: sp.Basic, sub: sp.Basic, by: sp.Basic) -> sp.Basic:
+    """``expr`` with ``sub`` written as ``by`` where it occurs, numerically unchanged.
+
+    A sum is matched as algebra (``-b - t`` is ``-(b + t)``); anything else only where it
+    occurs as it is, since SymPy's ``subs`` would also rewrite around powers (with
+    ``r = sqrt(x)``, ``x`` becomes ``r**2``, which is NaN where ``x < 0``)."""
+    return expr.subs(sub, by) if sub.is_Add else expr.xreplace({sub: by})

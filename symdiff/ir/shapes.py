@@ -1,32 +1,41 @@
 """Symbolic shapes: ranks are known, sizes are not.
 
-A dimension (``Dim``) is either an ``int`` (known at generation time, typically 1) or a ``str``
-holding a Python expression over the arguments' shapes, such as ``"x.shape[0]"``. Generated code
-prints such expressions as they are, so it runs for every size of the specialised ranks.
-A gradient is specialised on which dimensions of the arguments are 1, so broadcasting is fully
-known at generation time.
+A dimension (``Dim``) is an ``int`` (known at generation time, typically 1) or a
+:class:`~symdiff.ir.sizes.Size`, an expression over the arguments' shapes such as
+``x.shape[0] - 1``. Generated code prints such expressions, so it runs for every size of the
+specialised ranks. A gradient is specialised on which dimensions of the arguments are 1.
+
+Whatever the generated code assumes about sizes it cannot prove (two sizes broadcast or
+contracted together are equal, a slice's bounds lie inside its axis, an index is in range) is
+recorded as a :class:`~symdiff.ir.sizes.SizeCheck` in the generation's :class:`DimTable`; the
+checks are made on every call, and a call that fails one is generated again with those sizes
+as numbers, so that it gets NumPy's answer or a located error.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 
-Dim = int | str
+from symdiff.ir import sizes
+from symdiff.ir.sizes import Dim, Size, SizeCheck, arguments_of, dim_text, known_nonnegative
+
 Shape = tuple[Dim, ...]
+__all__ = ["Dim", "Shape", "Size", "dim_text"]
 
 
 class DimTable:
-    """Union-find over symbolic sizes: broadcasting ``x.shape[0]`` against ``y.shape[0]``
-    proves them equal, and later shape comparisons must know it."""
+    """Union-find over symbolic sizes (broadcasting ``x.shape[0]`` against ``y.shape[0]``
+    proves them equal for the code generated, and later shape comparisons must know it), and
+    the checks that make those assumptions true on each call."""
 
     def __init__(self) -> None:
-        self.parent: dict[str, Dim] = {}
+        self.parent: dict[Size, Dim] = {}
+        self.checks: list[SizeCheck] = []
 
     def find(self, d: Dim) -> Dim:
-        while isinstance(d, str) and d in self.parent:
+        while isinstance(d, Size) and d in self.parent:
             d = self.parent[d]
         return d
 
@@ -34,26 +43,27 @@ class DimTable:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return ra
-        if isinstance(rb, str):
+        if isinstance(ra, int) and isinstance(rb, int):
+            raise ShapeError(f"sizes {ra} and {rb} differ")
+        self._check(SizeCheck(ra, "==", rb))
+        if isinstance(rb, Size):
             self.parent[rb] = ra  # the older size stays the name; a known size wins
             return ra
-        if isinstance(ra, str):
-            self.parent[ra] = rb
-            return rb
-        raise ShapeError(f"sizes {ra} and {rb} differ")
+        self.parent[ra] = rb  # type: ignore[index]
+        return rb
 
-    def argument_equalities(self) -> list[tuple[str, Dim]]:
-        """The sizes of arguments taken to equal another argument's size or a number: what a
-        caller's arrays must satisfy for the generated code to be right."""
-        pairs = []
-        for d in sorted(self.parent):
-            root = self.find(d)
-            if ARGUMENT_SIZE.match(d) and (isinstance(root, int) or ARGUMENT_SIZE.match(root)):
-                pairs.append((d, root))
-        return pairs
+    def require(self, low: Dim, high: Dim) -> None:
+        """The code assumes ``low <= high``: proven here, or checked on each call."""
+        low, high = self.find(low), self.find(high)
+        gap = sizes.sub(high, low)
+        if isinstance(gap, int) and gap < 0:
+            raise ShapeError(f"{dim_text(low)} is more than {dim_text(high)}")
+        if not known_nonnegative(gap):
+            self._check(SizeCheck(high, ">=", low))
 
-
-ARGUMENT_SIZE = re.compile(r"^(\w+)\.shape\[(\d+)\]$")
+    def _check(self, check: SizeCheck) -> None:
+        if check not in self.checks:
+            self.checks.append(check)
 
 
 _TABLE: ContextVar[DimTable | None] = ContextVar("symdiff_dims", default=None)
@@ -66,7 +76,7 @@ def _table() -> DimTable:
 
 @contextlib.contextmanager
 def dim_scope() -> Iterator[DimTable]:
-    """A fresh table of size equalities, for one gradient generation."""
+    """A fresh table of size equalities and checks, for one gradient generation."""
     token = _TABLE.set(DimTable())
     try:
         yield _table()
@@ -82,16 +92,22 @@ def unify(a: Dim, b: Dim) -> Dim:
     return _table().union(a, b)
 
 
+def require(low: Dim, high: Dim) -> None:
+    _table().require(low, high)
+
+
 def same_shape(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(canon(x) == canon(y) for x, y in zip(a, b, strict=True))
 
 
 class ShapeError(ValueError):
-    """Two shapes that cannot work together; the frontend adds the source location."""
+    """Two shapes that cannot work together; the frontend adds the source location.
+    ``needs``: a size that, known as a number, would settle the question; generation is
+    then tried again with the argument sizes it is computed from (``sizes``) as numbers."""
 
-
-def dim_text(d: Dim) -> str:
-    return str(d)
+    def __init__(self, message: str, needs: Dim = 0):
+        super().__init__(message)
+        self.sizes = tuple(sorted(arguments_of(needs)))
 
 
 def broadcast_shapes(*shapes: Shape) -> Shape:
@@ -129,65 +145,52 @@ def format_shape(shape: Shape) -> str:
 
 
 def dim_product(dims: Sequence[Dim]) -> Dim:
-    known = 1
-    symbolic: list[str] = []
-    for d in dims:
-        if isinstance(d, int):
-            known *= d
-        else:
-            symbolic.append(d)
-    if not symbolic:
-        return known
-    parts = ([str(known)] if known != 1 else []) + symbolic
-    return " * ".join(parts) if len(parts) > 1 else parts[0]
+    return sizes.product(dims)
 
 
-def dim_add(d: Dim, k: int) -> Dim:
-    if isinstance(d, int):
-        return d + k
-    if k == 0:
-        return d
-    return f"{d} {'+' if k > 0 else '-'} {abs(k)}"
+def dim_add(d: Dim, k: Dim) -> Dim:
+    return sizes.add(d, k)
 
 
 def slice_length(d: Dim, start: int | None, stop: int | None, step: int | None) -> Dim:
-    """Length of ``range(d)[start:stop:step]`` for static start/stop/step."""
+    """Length of ``range(d)[start:stop:step]`` for static start/stop/step.
+
+    On a run-time size the bounds are taken where Python's clamping leaves them (``x[:3]``
+    has 3 elements, ``x[-3:]`` starts at ``n - 3``), and that is required of the size."""
     step = 1 if step is None else step
+    if step == 0:
+        raise ShapeError("slice step cannot be zero")
     if isinstance(d, int):
         return len(range(d)[slice(start, stop, step)])
-    if step < 0:
-        if start is None and stop is None:
-            return d if step == -1 else f"-(-{_paren(d)} // {-step})"
-        raise ShapeError("negative slice steps with bounds need a known size")
-    if start is not None and start < 0 and (stop is None or stop < 0):
-        # both ends count from the end: x[-1:] has one element whatever the size
-        return max(0, -(-((stop or 0) - start) // step))
-    lo = _bound(d, start, 0)
-    hi = _bound(d, stop, None)
-    if isinstance(lo, int) and lo == 0 and hi is None:
-        length: Dim = d
-    elif hi is None:
-        length = dim_add(d, -lo) if isinstance(lo, int) else f"{_paren(d)} - ({lo})"
-    elif isinstance(lo, int) and isinstance(hi, int):
-        return max(0, len(range(lo, hi, step)))
-    elif isinstance(lo, int) and isinstance(hi, str):
-        length = dim_add(hi, -lo)
+    if step > 0:
+        lo, hi = _bound(d, start, 0), _bound(d, stop, d)
+    else:  # counting down: from the last element to the first when no bounds are given
+        lo, hi = _bound(d, stop, -1), _bound(d, start, sizes.add(d, -1))
+    gap = sizes.sub(hi, lo)
+    if isinstance(gap, int) and gap <= 0:
+        return 0  # x[5:2], x[-2:-5]: empty whatever the size
+    if step > 0:
+        for bound in (lo, hi):
+            require(0, bound)
+            require(bound, d)
     else:
-        raise ShapeError("this slice needs known sizes")
-    if step == 1:
-        return length
-    return f"-(-({length}) // {step})"
+        require(-1, lo) if stop is None else require(0, lo)
+        require(hi, sizes.add(d, -1))
+    require(lo, hi)
+    return sizes.ceildiv(gap, abs(step))
 
 
-def _bound(d: str, value: int | None, default: int | None) -> Dim | None:
+def _bound(d: Dim, value: int | None, default: Dim) -> Dim:
     if value is None:
         return default
-    if value >= 0:
-        return value
-    return dim_add(d, value)
+    return value if value >= 0 else sizes.add(d, value)
 
 
-def _paren(d: Dim) -> str:
-    text = dim_text(d)
-    return text if text.replace(".", "").replace("_", "").isalnum() or text.endswith("]") \
-        else f"({text})"
+def index_in_range(d: Dim, index: Dim) -> None:
+    """The code reads element ``index`` (Python's meaning for a negative int) of an axis of
+    size ``d``: require it to exist."""
+    if isinstance(index, int) and index < 0:
+        require(-index, d)
+        return
+    require(0, index)
+    require(sizes.add(index, 1), d)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from symdiff.ir.fused import arg_symbol, make_fused
+from symdiff.ir.fused import arg_symbol, make_fused, replace_subexpression
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import broadcast_shapes
 from symdiff.rules import scalar as S
@@ -169,7 +169,7 @@ def _adjoint_name(expr: sp.Basic, symbol: sp.Symbol, names: tuple) -> str | None
     so that this contribution is exactly z's adjoint."""
     for sub, name in names:
         if sub.has(symbol) and sp.diff(sub, symbol) == 1 and \
-                not expr.subs(sub, sp.Dummy()).has(symbol):
+                not replace_subexpression(expr, sub, sp.Dummy()).has(symbol):
             return "b" + name
     return None
 

@@ -10,7 +10,14 @@ shaped like ``x`` at ``index`` (accumulating, for gathers that may repeat).
 from __future__ import annotations
 
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import Dim, ShapeError, broadcast_shapes, dim_text, slice_length
+from symdiff.ir.shapes import (
+    Dim,
+    ShapeError,
+    broadcast_shapes,
+    dim_text,
+    index_in_range,
+    slice_length,
+)
 from symdiff.rules.registry import Primitive, register
 from symdiff.rules.shape_ops import unbroadcast
 
@@ -44,8 +51,10 @@ def index_shape(x: Node, index: tuple, arrays: list[Node]) -> tuple[Dim, ...]:
             if adjacent and p == adv_pos[0]:
                 out.extend(adv_shape)
         elif _is_integer(item):
-            if isinstance(item, int) and isinstance(d, int) and not -d <= item < d:
-                raise ShapeError(f"index {item} is out of bounds for an axis of size {d}")
+            position = item if isinstance(item, int) else item[1]
+            if isinstance(position, int) and isinstance(d, int) and not -d <= position < d:
+                raise ShapeError(f"index {position} is out of bounds for an axis of size {d}")
+            index_in_range(d, position)
         else:
             out.append(slice_length(d, *item[1:]))
     return tuple(out) + x.shape[axis:]
@@ -61,7 +70,7 @@ def index_text(index: tuple, arrays: list[str]) -> str:
         elif _is_array(item):
             parts.append(arrays[item[1]])
         elif item[0] == "size":
-            parts.append(item[1])
+            parts.append(dim_text(item[1]))
         else:
             start, stop, step = item[1:]
             text = f"{'' if start is None else start}:{'' if stop is None else stop}"

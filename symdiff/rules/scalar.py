@@ -92,8 +92,9 @@ def _tie_break(a: sp.Expr, b: sp.Expr, wins: sp.Basic) -> sp.Expr:
     at a tie between two variables each side gets 1/2, so maximum(x, x) has derivative 1.
     """
     if b.is_number:
-        return sp.Piecewise((sp.S.One, wins), (sp.S.Zero, True))
-    return sp.Piecewise((sp.S.One, wins), (sp.S.Half, sp.Eq(a, b)), (sp.S.Zero, True))
+        return sp.Piecewise((sp.S.One, folded(wins)), (sp.S.Zero, True))
+    return sp.Piecewise((sp.S.One, folded(wins)), (sp.S.Half, folded(sp.Eq(a, b))),
+                        (sp.S.Zero, True))
 
 
 class _Extremum(_RealFunction):
@@ -172,5 +173,22 @@ def as_number(value: sp.Basic) -> sp.Expr:
 def as_condition(value: sp.Basic) -> sp.Basic:
     """A number used as a condition is true where it is non-zero, as in NumPy."""
     if isinstance(value, sp.logic.boolalg.Boolean):
-        return value
-    return sp.Ne(value, 0)
+        return folded(value)
+    return folded(sp.Ne(value, 0))
+
+
+def folded(condition: sp.Basic) -> sp.Basic:
+    """``condition`` with the selections inside it (``where(c, a, b) > 0``) lifted out as
+    ``ITE(c, a > 0, b > 0)``. Piecewise does this itself through ``rewrite(ITE)``, which drops
+    every branch but the first when a condition is a bare symbol (a boolean array), so it
+    must never see a condition that holds a Piecewise."""
+    if not condition.has(sp.Piecewise):
+        return condition
+    lifted = sp.piecewise_fold(condition)
+    if not isinstance(lifted, sp.Piecewise):
+        return lifted
+    result: sp.Basic = sp.false
+    for value, where in reversed(lifted.args):
+        result = folded(value) if where == sp.true else \
+            sp.ITE(folded(where), folded(value), result)
+    return result

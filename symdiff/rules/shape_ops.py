@@ -8,6 +8,7 @@ that turns a cotangent into the shape of its node: summing over broadcast axes, 
 
 from __future__ import annotations
 
+from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import (
     Dim,
@@ -17,7 +18,9 @@ from symdiff.ir.shapes import (
     canon,
     dim_product,
     dim_text,
+    format_shape,
     same_shape,
+    unify,
 )
 from symdiff.rules.registry import Primitive, register
 
@@ -110,19 +113,33 @@ register(Primitive("reshape", _reshape_infer, vjp=_reshape_vjp,
 
 
 def reshape_shape(x: Node, new: tuple) -> Shape:
-    """The shape of ``x.reshape(new)``, resolving one -1."""
+    """The shape of ``x.reshape(new)``, resolving one -1; the sizes must match."""
     if sum(1 for d in new if d == -1) > 1:
         raise ShapeError("can only specify one unknown dimension (-1) in reshape")
-    if -1 not in new:
-        return tuple(new)
-    known = [d for d in new if d != -1]
     total = dim_product(x.shape)
-    if all(isinstance(d, int) for d in x.shape + tuple(known)):
-        rest = dim_product(known)
-        return tuple(total // rest if d == -1 else d for d in new)
-    rest = dim_product(known)
-    missing = total if rest == 1 else f"({total}) // ({rest})"
-    return tuple(missing if d == -1 else d for d in new)
+    if any(isinstance(d, int) and d < -1 for d in new):
+        raise ShapeError(f"negative dimensions are not allowed in reshape: {tuple(map(str, new))}")
+    known = dim_product([d for d in new if d != -1])
+    if -1 in new:
+        missing = sizes.exact_quotient(total, known)
+        if missing is None and isinstance(known, int) and known > 0:
+            missing = sizes.floordiv(total, known)  # and the product is checked below
+        if missing is None:
+            if isinstance(total, int) and isinstance(known, int):
+                raise _mismatch(x.shape, new)
+            raise ShapeError("this reshape's -1 needs the sizes as numbers",
+                             needs=sizes.add(total, known))
+        new = tuple(missing if d == -1 else d for d in new)
+    if not isinstance(sizes.sub(dim_product(new), total), int):
+        unify(dim_product(new), total)  # checked on each call
+    elif dim_product(new) != total:
+        raise _mismatch(x.shape, new)
+    return tuple(new)
+
+
+def _mismatch(old: Shape, new: tuple) -> ShapeError:
+    return ShapeError(f"cannot reshape an array of shape {format_shape(old)} into shape "
+                      f"{format_shape(new)}")
 
 
 def _transpose_infer(inputs: list[Node], params: dict) -> tuple:
@@ -192,7 +209,7 @@ register(Primitive("input", _no_infer, pure=False))
 
 # A size known only at run time, such as ``x.shape[0]``, used as a number.
 register(Primitive("dim", lambda inputs, params: ((), "int64"), differentiable=False,
-                   emit=lambda a, node: node.param("expr")))
+                   emit=lambda a, node: dim_text(node.param("expr"))))
 
 
 def _astype_infer(inputs: list[Node], params: dict) -> tuple:

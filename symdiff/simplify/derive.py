@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from symdiff.ir.fused import replace_subexpression
 from symdiff.rules.scalar import sigmoid
 from symdiff.simplify.stable import stabilize
 
@@ -135,4 +136,4 @@ def _derivative(expr: sp.Basic, symbol: sp.Symbol) -> sp.Basic:
 
 @lru_cache(maxsize=4096)
 def _through_output(d: sp.Basic, expr: sp.Basic, output: sp.Symbol) -> sp.Basic:
-    return d.subs(expr, output)
+    return replace_subexpression(d, expr, output)

@@ -1,0 +1,72 @@
+"""The size checks of generated code, made on every call.
+
+Generation records what the code assumes of its arguments' sizes and cannot prove (see
+``symdiff.ir.shapes``): each check is its Python text over the arguments, such as
+``x.shape[0] == y.shape[0] - 1``, with the ``(argument, axis)`` sizes it reads. A call whose
+sizes fail a check is not run; the caller generates code for those sizes as numbers instead.
+Pure Python, so that a call served from the cache loads nothing of the compiler.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from symdiff.errors import SymdiffError
+from symdiff.signature import passed
+
+Check = tuple[str, tuple[tuple[str, int], ...]]  # (text, the sizes it reads)
+Checker = Callable[..., int]  # the arguments -> index of the first check that fails, or -1
+
+
+def compile_checks(checks: Sequence[Check], names: Sequence[str]) -> Checker | None:
+    """One Python function making all ``checks`` over the arguments ``names``, in order; None
+    when there is nothing to check."""
+    if not checks:
+        return None
+    lines = [f"def check_sizes({', '.join([*names, '*_'])}):"]  # a VJP's cotangent follows
+    lines += [f"    if not ({text}):\n        return {k}" for k, (text, _) in enumerate(checks)]
+    lines.append("    return -1")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), "<symdiff size checks>", "exec"), namespace)
+    return namespace["check_sizes"]
+
+
+def failed_sizes(module: Any, values: Sequence[Any]) -> frozenset[tuple[str, int]]:
+    """The sizes read by the first of ``module``'s checks that ``values`` fail (empty if
+    none does): the sizes to generate again as numbers."""
+    checker = module.size_checker
+    if checker is None:
+        return frozenset()
+    failed = checker(*values)
+    return frozenset() if failed < 0 else frozenset(tuple(s) for s in module.size_checks[failed][1])
+
+
+class SizeChecked:
+    """For generated modules: ``size_checks`` over the parameters of ``signature`` (a tuple
+    of ``ArgSpec``), compiled on first use."""
+
+    size_checks: tuple
+    signature: tuple
+
+    @functools.cached_property
+    def size_checker(self) -> Checker | None:
+        return compile_checks(self.size_checks, [s.name for s in passed(self.signature)])
+
+
+def fitting_entry(entry_for: Callable[[frozenset], tuple[Any, Callable]],
+                  values: Callable[[Any], Sequence[Any]], who: str) -> tuple[Any, Callable]:
+    """The ``(module, function)`` that ``entry_for(pinned)`` generates for a call, starting
+    from the shape-generic code: while the call's ``values(module)`` fail a size check, the
+    sizes that check reads are generated again as numbers (pinned)."""
+    pinned: frozenset = frozenset()
+    while True:
+        entry = entry_for(pinned)
+        failed = failed_sizes(entry[0], values(entry[0]))
+        if not failed:
+            return entry
+        if failed <= pinned:  # cannot happen: a check reads only sizes not yet numbers
+            raise SymdiffError(f"{who}: the size checks of the code generated for "
+                               f"{sorted(failed)} fail for their own sizes")
+        pinned |= failed
