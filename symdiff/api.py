@@ -288,9 +288,10 @@ class GradFunction:
 
     def _checked_run(self, compiled: Callable, values: Any) -> Any:
         result = self._run(compiled, values)
-        self._check_shapes(self._grads_of(result, self.options),
-                           [(self.parameter_names[a], values[a]) for a in self.options.argnums])
-        return result
+        grads = self._grads_of(result, self.options)
+        owned = _owned(grads, [(self.parameter_names[a], values[a])
+                               for a in self.options.argnums], values)
+        return result if owned is grads else self._with_grads(result, self.options, owned)
 
     def _fast_key(self, args: tuple) -> tuple | None:
         key = _fast_key(args)
@@ -317,9 +318,9 @@ class GradFunction:
         if cotangent is not None:
             flat.append(_checked_cotangent(cotangent, module, by_name))
         result = self._run(compiled, flat)
-        grads = self._grads_of(result, layout.options)
-        self._check_shapes(grads, [(layout.specs[a].name, by_name[layout.specs[a].name])
-                                   for a in layout.options.argnums])
+        grads = _owned(self._grads_of(result, layout.options),
+                       [(layout.specs[a].name, by_name[layout.specs[a].name])
+                        for a in layout.options.argnums], flat)
         shaped = rebuild(layout, grads, self.request, model_position)
         if self.with_value:
             return result[0], shaped
@@ -334,7 +335,7 @@ class GradFunction:
 
     def _run(self, compiled: Callable, values: list[Any]) -> Any:
         try:
-            return compiled(*values)
+            return _call(compiled, values)
         except Exception as exc:
             if type(exc).__module__.startswith("numba"):  # it failed to compile
                 raise SymdiffError(
@@ -343,18 +344,12 @@ class GradFunction:
                     f"Numba said: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
             raise
 
-    def _check_shapes(self, grads: tuple, differentiated: list[tuple[str, Any]]) -> None:
-        """Generated code assumes sizes derived by slicing (``x[1:]``) are not 1 where they
-        meet other sizes; if NumPy broadcast one anyway, say so rather than return a gradient
-        of the wrong shape."""
-        for g, (name, value) in zip(grads, differentiated, strict=True):
-            if type(g) is float and type(value) is float:  # a float's gradient is a float
-                continue
-            if np.shape(g) != np.shape(value):
-                raise SymdiffError(
-                    f"the gradient for {name!r} came out with shape {np.shape(g)} "
-                    f"instead of {np.shape(value)}: a size computed from slicing was 1 "
-                    "where the function broadcasts it; symdiff does not support that yet")
+    def _with_grads(self, result: Any, options: Options, grads: tuple) -> Any:
+        """``result`` with ``grads`` in the place of its gradients (see ``_grads_of``)."""
+        new: Any = grads[0] if options.single else grads
+        if options.has_aux and not self.with_value:
+            new = (new, result[1])
+        return (result[0], new) if self.with_value else new
 
     @property
     def source(self) -> str:
@@ -370,6 +365,46 @@ class GradFunction:
             return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
                     "of the first call (or `.specialise(*args)`)")
         return f"```python\n{self._last.source}\n```"
+
+
+def _call(compiled: Callable, values: Sequence[Any]) -> Any:
+    """``compiled(*values)``; if Numba's cache files for it are damaged, they are removed and
+    the code compiled again."""
+    try:
+        return compiled(*values)
+    except Exception as exc:
+        if not hasattr(compiled, "py_func"):
+            raise
+        from symdiff import cache
+
+        if not cache.numba_cache_damaged(exc):
+            raise
+        cache.drop_numba_cache(compiled)
+        return compiled(*values)
+
+
+def _owned(grads: tuple, differentiated: list[tuple[str, Any]], values: Sequence[Any]) -> tuple:
+    """Each gradient as a new array the caller owns, of its argument's type, dtype and shape
+    (a float's gradient is a float): generated code may return a broadcast view (the gradient
+    of a sum), an argument itself, one array for two gradients, an integer or a scalar for a
+    0-d array. ``grads`` itself when every gradient is already so."""
+    out, seen, changed = [], set(), False
+    for g, (name, value) in zip(grads, differentiated, strict=True):
+        if type(value) is float:
+            fresh = g if type(g) is float else float(g)
+        elif type(g) is np.ndarray and g.flags.owndata and g.flags.writeable and \
+                g.dtype == value.dtype and g.shape == value.shape and id(g) not in seen and \
+                not any(g is v for v in values):
+            fresh = g
+        else:
+            if np.shape(g) != np.shape(value):
+                raise SymdiffError(f"the gradient for {name!r} came out with shape "
+                                   f"{np.shape(g)} instead of {np.shape(value)}")
+            fresh = np.array(g, dtype=getattr(value, "dtype", np.float64))
+        seen.add(id(fresh))
+        changed |= fresh is not g
+        out.append(fresh)
+    return tuple(out) if changed else grads
 
 
 def _pin(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:

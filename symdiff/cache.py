@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -89,8 +90,12 @@ def index_key(fun: object, *parts: object) -> str | None:
     digest = source_hash(fun)
     if digest is None:
         return None
+    # the file too: the same function in two scripts (both __main__) is two entries, each
+    # module's header naming its own file
+    code = getattr(fun, "__code__", None)
     text = repr((compiler_fingerprint(), getattr(fun, "__module__", ""),
-                 getattr(fun, "__qualname__", ""), digest, *parts))
+                 getattr(fun, "__qualname__", ""), getattr(code, "co_filename", ""), digest,
+                 *parts))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -116,9 +121,10 @@ def remember(key: str, path: Path, names: dict[str, str], functions: list[object
 
 def recall(key: str) -> tuple[Path, dict[str, str]] | None:
     """The module file for ``key`` and its function names, if every source it was generated
-    from is unchanged."""
+    from is unchanged and the file is intact."""
+    index = cache_dir() / "index" / f"{key}.json"
     try:
-        entry = json.loads((cache_dir() / "index" / f"{key}.json").read_text())
+        entry = json.loads(index.read_text())
         path = cache_dir() / entry["module"]
         for module, qualname, digest in entry["dependencies"]:
             obj: object = importlib.import_module(module)
@@ -126,6 +132,49 @@ def recall(key: str) -> tuple[Path, dict[str, str]] | None:
                 obj = getattr(obj, part)
             if source_hash(inspect.unwrap(obj)) != digest:
                 return None
-        return (path, entry["names"]) if path.is_file() else None
+        if not path.is_file():
+            return None
+        if not _intact(path):
+            _drop(f"the generated module {path.name} is damaged", path, index)
+            return None
+        return path, entry["names"]
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
+        _drop(f"the index entry {index.name} is damaged", index)
         return None  # missing, stale or corrupted: generate again
+
+
+def _intact(path: Path) -> bool:
+    """A module file holds the text its name's hash was made from (see ``module_file``)."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return path.stem.endswith(hashlib.sha256(text.encode()).hexdigest()[:20])
+
+
+def _drop(what: str, *paths: Path) -> None:
+    """Remove damaged cache files (what a crash during a write or a full disk leaves), with a
+    warning; the gradient is generated again."""
+    warnings.warn(f"symdiff cache: {what}; it is removed and generated again",
+                  RuntimeWarning, stacklevel=3)
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+def numba_cache_damaged(exc: BaseException) -> bool:
+    """Whether ``exc`` came from reading Numba's cache files (its index or its data)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith("numba/core/caching.py"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def drop_numba_cache(function: object) -> None:
+    """Remove Numba's cache files for the generated module defining ``function``."""
+    source = Path(getattr(function, "py_func", function).__code__.co_filename)
+    files = list((source.parent / "__pycache__").glob(f"{source.stem}.*.nb[ic]"))
+    _drop(f"Numba's compiled code for {source.name} is damaged", *files)

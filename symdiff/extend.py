@@ -267,6 +267,7 @@ def register_elementwise(func: Callable, formula: Callable[..., sp.Basic]) -> Ca
     from symdiff.frontend.callee import as_callee
     from symdiff.frontend.calls import elementwise
     from symdiff.rules.elementwise import defelementwise
+    from symdiff.rules.scalar import in_own_terms
 
     arity = len(inspect.signature(formula).parameters)
     try:
@@ -278,7 +279,7 @@ def register_elementwise(func: Callable, formula: Callable[..., sp.Basic]) -> Ca
         raise ArgumentError(f"register_elementwise: the formula of {func.__name__} must give a "
                             f"SymPy expression, got {probe!r}")
     op = f"ext.{func.__module__}.{func.__qualname__}"
-    defelementwise(op, formula, "float", replace=True)
+    defelementwise(op, lambda *a: in_own_terms(formula(*a)), "float", replace=True)
 
     def handler(graph: Graph, *args: Any) -> Tensor:
         if len(args) != arity:

@@ -23,6 +23,7 @@ import numpy as np
 from symdiff.api import (
     BACKENDS,
     GradFunction,
+    _call,
     _differentiable,
     _load,
     _pin,
@@ -80,7 +81,7 @@ class JvpFunction:
         _, compiled = fitting_entry(
             lambda pinned: self._compiled(_pin(specs, by_name, pinned), positions),
             lambda module: values, self.fun.__qualname__)
-        return compiled(*values)
+        return _call(compiled, values)
 
     def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:
         entry = self._cache.get(specs)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from symdiff.errors import ArgumentError
+from symdiff.errors import ArgumentError, GradientCheckError
 from symdiff.frontend.static_module import StaticFunction, StaticModule
 from symdiff.pipeline import generate
 from symdiff.signature import ArgSpec, Options
@@ -97,8 +97,12 @@ def signature_of(function: StaticFunction, shapes: dict[str, Shape]
             annotation = function.annotation(name)
             shape = parse_annotation(annotation) if annotation else None
         if shape is None:
+            if isinstance(param.default, float):  # an argument, which this default fills
+                specs.append(ArgSpec(name, "float", default=(param.default,)))
+                continue
             if param.default is not param.empty:
-                specs.append(ArgSpec(name, "static", value=param.default))
+                specs.append(ArgSpec(name, "static", value=param.default,
+                                     default=(param.default,)))
                 continue
             raise ArgumentError(
                 f"{function.module.path}: argument {name!r} of {function.name} has no rank: "
@@ -120,9 +124,17 @@ def _argnums(function: StaticFunction, signature: tuple[ArgSpec, ...], wrt: list
         if not chosen:
             raise ArgumentError(f"--wrt {','.join(wrt)}: {function.name} has none of these "
                                 f"arguments ({', '.join(names)})")
+        for w in chosen:
+            spec = signature[names.index(w)]
+            if spec.kind == "static" or (spec.kind == "array" and
+                                         not spec.dtype.startswith("float")):
+                what = "is a static value" if spec.kind == "static" else \
+                    f"has dtype {spec.dtype}"
+                raise ArgumentError(f"--wrt {w}: {w} {what}; only float arguments can be "
+                                    "differentiated")
         return tuple(names.index(w) for w in chosen)
-    positions = tuple(i for i, s in enumerate(signature)
-                      if s.kind == "float" or (s.kind == "array" and s.dtype.startswith("float")))
+    positions = tuple(i for i, s in enumerate(signature) if not s.default and (
+        s.kind == "float" or (s.kind == "array" and s.dtype.startswith("float"))))
     if not positions:
         raise ArgumentError(f"{function.name} has no float argument to differentiate")
     return positions
@@ -131,6 +143,7 @@ def _argnums(function: StaticFunction, signature: tuple[ArgSpec, ...], wrt: list
 @dataclass
 class Generated:
     text: str
+    functions: dict[str, Any]  # name -> the function read from the file
     signatures: dict[str, tuple[ArgSpec, ...]]
     argnums: dict[str, tuple[int, ...]]
     dims: dict[str, dict[str, list[str]]]  # function -> argument -> dimension names
@@ -170,8 +183,8 @@ def generate_file(request: Request) -> Generated:
               f"Imports only {needs}; symdiff is not needed to run it."]
     from symdiff.codegen.emitter import emit_module
 
-    return Generated(emit_module(functions, helpers, header, target), signatures, argnums,
-                     dims)
+    return Generated(emit_module(functions, helpers, header, target),
+                     {n: module.functions[n] for n in names}, signatures, argnums, dims)
 
 
 def default_output(path: str) -> str:
@@ -238,6 +251,25 @@ def random_arguments(signature: tuple[ArgSpec, ...], dims: dict[str, list[str]],
     return args
 
 
+def _reference(function: Any, signature: tuple[ArgSpec, ...]) -> Any:
+    """``function``'s value computed by running its traced graph node by node
+    (``symdiff.teach.evaluate``): an evaluation that shares no generated code."""
+    from symdiff.ir.graph import Graph
+    from symdiff.ir.shapes import dim_scope
+    from symdiff.pipeline import trace
+    from symdiff.teach.evaluate import evaluate
+
+    graph = Graph()
+    with dim_scope():
+        result = trace(graph, function, signature)
+    names = [s.name for s in signature if s.kind != "tree"]
+
+    def value(*args: Any) -> float:
+        return float(evaluate(graph, dict(zip(names, args, strict=True)),
+                              [result.node.id])[result.node.id])
+    return value
+
+
 def check_module(path: str, generated: Generated) -> list[str]:
     """Check every function of a written module; returns report lines, raises on mismatch."""
     from symdiff.check.finite_diff import compare
@@ -255,8 +287,14 @@ def check_module(path: str, generated: Generated) -> list[str]:
                                 "name equal dimensions alike in --shapes") from None
         grads = (grads,) if len(positions) == 1 else grads
         names = [s.name for s in signature]
-        report = compare(lambda *a, f=value_and_grad: float(f(*a)[0]), args, positions, names,
-                         grads, label=name)
+        # against the function's own graph run step by step, which shares no generated code
+        reference = _reference(generated.functions[name], signature)
+        value = float(value_and_grad(*args)[0])
+        expected = reference(*args)
+        if not np.isclose(value, expected, rtol=1e-9, atol=1e-12):
+            raise GradientCheckError(f"{name}: the generated value is {value!r}, the function's "
+                                     f"is {expected!r}")
+        report = compare(reference, args, positions, names, grads, label=name)
         checks = ", ".join(f"{a.name}: {a.checks} checks" for a in report.arguments)
         lines.append(f"{name}: gradient matches finite differences ({checks})")
     return lines

@@ -75,6 +75,15 @@ def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, .
 
 
 
+def _defaults(signature: tuple[ArgSpec, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Parameters' defaults kept by the generated functions, and the static ones among them,
+    whose values the code was generated for (a string, number, boolean or None)."""
+    given = [s for s in passed(signature) if s.default]
+    return {s.name: s.default[0] for s in given}, tuple(
+        s.name for s in given if s.kind == "static" and
+        isinstance(s.default[0], (str, int, bool, type(None))))
+
+
 def _pinned_checks(signature: tuple[ArgSpec, ...]) -> tuple:
     """The sizes the code was generated for as numbers (``ArgSpec.sizes``) are checks too."""
     return tuple((f"{s.name}.shape[{axis}] == {size}", ((s.name, axis),))
@@ -90,8 +99,10 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
         if spec.kind == "static":
             env[spec.name] = spec.value
             continue
-        node = graph.add_raw("input", (), make_params(index=i, name=spec.name), spec.shape(),
-                             spec.dtype, name=spec.name, intern=False)
+        # a 0-d array, as opposed to a Python float: compiled code takes its element
+        unwrap = {"zero_d": True} if spec.kind == "array" and not spec.unit_dims else {}
+        node = graph.add_raw("input", (), make_params(index=i, name=spec.name, **unwrap),
+                             spec.shape(), spec.dtype, name=spec.name, intern=False)
         graph.inputs.append(node.id)
         env[spec.name] = Tensor(node)
     for tree in (s for s in signature if s.kind == "tree"):
@@ -190,7 +201,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
             value_tree = (value, aux_out) if options.has_aux else value
             result_tree = (value_tree, grad_result)
             doc = f"Value of {name} and its gradient with respect to {', '.join(diff_names)}."
-        spec = FunctionSpec(f"{kind}_{name}", params, result_tree, doc)
+        spec = FunctionSpec(f"{kind}_{name}", params, result_tree, doc, *_defaults(signature))
         functions.append(emit_function(final, spec, helpers, target))
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,

@@ -21,6 +21,9 @@ class ArgSpec:
     root: str = ""  # for the arrays of a tree: the tree's argument
     # for arrays: sizes the code is specialised on (a loop's length), None for the others
     sizes: tuple[int | None, ...] = ()
+    # for modules written to disk: the parameter's default, which the generated functions
+    # keep (a float is an argument like any other; a static value is the only one accepted)
+    default: tuple = ()  # (value,) when there is one
 
     def shape(self) -> tuple:
         from symdiff.ir.sizes import argument_size  # the compiler's, loaded with it

@@ -92,3 +92,66 @@ def test_an_edited_helper_invalidates_the_entry(tmp_path, monkeypatch):
 
     linecache.clearcache()
     assert cache.recall(key) is None  # the helper's source changed: regenerate
+
+
+DAMAGED = textwrap.dedent("""
+    import sys, warnings, numpy as np, symdiff
+    sys.path.insert(0, {tests!r})
+    from test_cache import cubic
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        print(symdiff.grad(cubic, backend="numba")(np.array([2.0]))[0])
+    print(sum("symdiff cache" in str(w.message) for w in caught))
+""")
+
+
+def _cache_files(folder: Path) -> dict[str, list[Path]]:
+    return {"generated module": list(folder.glob("grad_cubic_*.py")),
+            "index entry": list(folder.glob("index/*.json")),
+            "Numba index": list(folder.glob("__pycache__/*.nbi")),
+            "Numba data": list(folder.glob("__pycache__/*.nbc"))}
+
+
+def test_damaged_cache_files_are_dropped_and_generated_again(tmp_path):
+    # what a crash during a write or a full disk leaves: each kind of file in turn, then all
+    env = {"SYMDIFF_CACHE_DIR": str(tmp_path), "PATH": "", "HOME": str(tmp_path)}
+    script = DAMAGED.format(tests=str(Path(__file__).parent))
+
+    def run() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert run() == ["12.0", "0"]
+    for kind in [*_cache_files(tmp_path), "everything"]:
+        files = _cache_files(tmp_path)
+        damaged = [f for k, fs in files.items() for f in fs if kind in (k, "everything")]
+        assert damaged, kind
+        for f in damaged:
+            f.write_bytes(b"\x80\x04garbage that is not what was written")
+        value, warned = run()
+        assert value == "12.0", kind
+        assert int(warned) >= 1, kind
+        assert run() == ["12.0", "0"], kind  # and the cache is whole again
+
+
+def test_the_same_function_in_another_file_names_its_own_file(tmp_path):
+    env = {"SYMDIFF_CACHE_DIR": str(tmp_path / "cache"), "PATH": "", "HOME": str(tmp_path)}
+    body = textwrap.dedent("""
+        import numpy as np, symdiff
+
+        def loss(x):
+            return np.sum(x ** 3)
+
+        g = symdiff.grad(loss, backend="numba")
+        g(np.array([2.0]))
+        print(g.source.splitlines()[0])
+    """)
+    headers = []
+    for name in ("first.py", "second.py"):
+        (tmp_path / name).write_text(body)
+        done = subprocess.run([sys.executable, str(tmp_path / name)], env=env,
+                              capture_output=True, text=True, check=True)
+        headers.append(done.stdout.strip())
+    assert "first.py" in headers[0] and "second.py" in headers[1]

@@ -261,3 +261,49 @@ def test_cuda_modules(tmp_path):
             [(got[1], expected[1])]
         for g, e in pairs:
             np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
+
+
+DEFAULTS = textwrap.dedent('''
+    import numpy as np
+
+
+    def loss(w: "f8[d]", x: "f8[n, d]", y: "f8[n]", weight_decay=1e-4, reduction="mean"):
+        r = x @ w - y
+        data = np.mean(r ** 2) if reduction == "mean" else np.sum(r ** 2)
+        return data + weight_decay * np.sum(w ** 2)
+''')
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_defaults_are_defaults_not_constants(tmp_path, backend):
+    (tmp_path / "wd.py").write_text(DEFAULTS)
+    run = run_cli("gen", "wd.py", "--backend", backend, "--check", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    module = load_module(str(tmp_path / "wd_grad.py"))
+    namespace: dict = {}
+    exec(DEFAULTS, namespace)
+    rng = np.random.default_rng(0)
+    w, x, y = rng.standard_normal(3), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    for decay in (1e-4, 2.0):
+        value, (gw, gx, gy) = module.value_and_grad_loss(w, x, y, decay)
+        np.testing.assert_allclose(value, namespace["loss"](w, x, y, decay), rtol=1e-12)
+        r = x @ w - y
+        np.testing.assert_allclose(gw, 2 * x.T @ r / 4 + 2 * decay * w, rtol=1e-10)
+    assert module.value_and_grad_loss(w, x, y)[0] == \
+        pytest.approx(namespace["loss"](w, x, y), rel=1e-12)
+    with pytest.raises(ValueError, match="reduction='mean'"):
+        module.grad_loss(w, x, y, 1e-4, "sum")  # generated for the default only
+
+
+def test_an_integer_argument_is_not_differentiated(tmp_path):
+    (tmp_path / "labels.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+
+        def loss(w: "f8[d]", x: "f8[n, d]", labels: "i8[n]"):
+            return np.mean((x @ w - labels) ** 2)
+    '''))
+    run = run_cli("gen", "labels.py", "--wrt", "labels", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "labels has dtype int64; only float arguments can be differentiated" in run.stderr
+    assert not (tmp_path / "labels_grad.py").exists()

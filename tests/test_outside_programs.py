@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import symdiff
 from tests.conftest import jax_or_skip
 from tests.sizes_reference import assert_agrees
 
@@ -53,9 +54,219 @@ def test_maximum_of_a_where_matches_jax():
         return jnp.sum(jnp.maximum(jnp.where(c, 2 * x, -x), 0.5 * x)) + \
             jnp.sum(jnp.where(c, x, 0.0))
 
-    import symdiff
-
     x = np.array([-2.0, -0.5, 0.3, 2.0])
     np.testing.assert_allclose(symdiff.grad(maximum_of_a_where)(x),
                                np.asarray(jax.grad(reference)(x)), rtol=1e-12)
     np.testing.assert_allclose(symdiff.grad(maximum_of_a_where)(x), [-1.0, -1.0, 3.0, 3.0])
+
+
+# -- simplification keeps a shift that makes a formula finite -------------------------------
+
+
+def softmin3(a, b, c):
+    mn = np.minimum(np.minimum(a, b), c)
+    return mn - np.log(np.exp(mn - a) + np.exp(mn - b) + np.exp(mn - c))
+
+
+def test_a_shifted_soft_minimum_stays_shifted():
+    # SymPy takes the shift out (it cancels in exact arithmetic): -inf and NaN gradients
+    for backend in ("numpy", "numba"):
+        value, grads = symdiff.value_and_grad(softmin3, (0, 1, 2), backend=backend)(
+            1e10, 1.0, 2.0)
+        np.testing.assert_allclose(value, 1.0 - np.log1p(np.exp(-1.0)), rtol=1e-12)
+        np.testing.assert_allclose(grads, [0.0, 1 / (1 + np.exp(-1.0)),
+                                           1 - 1 / (1 + np.exp(-1.0))], rtol=1e-12)
+    assert_agrees(softmin3, 0.3, 1.0, 2.0, argnums=(0, 1, 2))
+
+
+def soft_dtw(x, y):
+    d = (x[:, None] - y[None, :]) ** 2
+    r = np.zeros((4, 3))
+    r[0, 0] = d[0, 0]
+    for j in range(1, 3):
+        r[0, j] = d[0, j] + r[0, j - 1]
+    for i in range(1, 4):
+        r[i, 0] = d[i, 0] + r[i - 1, 0]
+        for j in range(1, 3):
+            r[i, j] = d[i, j] + softmin3(r[i - 1, j - 1], r[i - 1, j], r[i, j - 1])
+    return r[3, 2]
+
+
+def test_a_soft_dtw_recurrence_has_finite_gradients_equal_to_jax():
+    jax = jax_or_skip()
+    jnp = jax.numpy
+
+    def reference(x, y):
+        d = (x[:, None] - y[None, :]) ** 2
+        soft = lambda a, b, c: -jax.nn.logsumexp(-jnp.stack([a, b, c]))  # noqa: E731
+        previous = [d[0, 0]]
+        for j in range(1, 3):
+            previous.append(d[0, j] + previous[j - 1])
+        for i in range(1, 4):
+            row = [d[i, 0] + previous[0]]
+            for j in range(1, 3):
+                row.append(d[i, j] + soft(previous[j - 1], previous[j], row[j - 1]))
+            previous = row
+        return previous[2]
+
+    for scale in (1.0, 1e3, 1e5):
+        x = np.array([0.0, 1.0, 3.0, 2.0]) * scale
+        y = np.array([0.5, 2.5, 1.0]) * scale
+        expected_value = float(reference(x, y))
+        expected = [np.asarray(g) for g in jax.grad(reference, (0, 1))(x, y)]
+        for backend in ("numpy", "numba"):
+            value, grads = symdiff.value_and_grad(soft_dtw, (0, 1), backend=backend)(x, y)
+            assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads)
+            np.testing.assert_allclose(value, expected_value, rtol=1e-10)
+            for g, e in zip(grads, expected, strict=True):
+                np.testing.assert_allclose(g, e, rtol=1e-8, atol=1e-8 * scale)
+
+
+# -- rank-0 values, integer-valued cotangents and Python floats -----------------------------
+
+
+def where_of_a_0d_array(a):
+    return np.where(a > 0, a, 0.0) * 2.0
+
+
+def logsumexp_over_the_only_axis(x):
+    return np.sum(symdiff.nn.logsumexp(x, axis=0))
+
+
+def tanh_of_column_sums(x, w):
+    return np.sum(np.tanh(x.sum(axis=0, keepdims=True) + w))
+
+
+def minus_a_product(w, x):
+    return np.sum(w - x @ w)
+
+
+def branch_on_a_float(a, b):
+    if a >= 0:
+        a = a ** b
+    else:
+        a = (-a) ** b
+    return a
+
+
+def sum_as_float32(a):
+    return np.sum(a.astype(np.float32))
+
+
+def test_rank_0_values_compile():
+    assert_agrees(where_of_a_0d_array, np.array(1.5))
+    assert_agrees(where_of_a_0d_array, np.array(-1.5))
+    assert_agrees(logsumexp_over_the_only_axis, np.array([1.0, 2.0, 3.0]))
+    assert_agrees(tanh_of_column_sums, np.ones((3, 4)) * 0.1, 0.5, argnums=(0, 1))
+
+
+def test_a_0d_arrays_gradient_is_a_0d_float_array():
+    for backend in ("numpy", "numba"):
+        g = symdiff.grad(where_of_a_0d_array, backend=backend)(np.array(1.5))
+        assert type(g) is np.ndarray and g.shape == () and g.dtype == np.float64 and g == 2.0
+
+
+def test_a_cotangent_computed_from_sizes_is_a_float():
+    assert_agrees(minus_a_product, np.ones((2, 4)), np.ones(2), argnums=(0, 1))
+
+
+def test_the_branch_not_taken_computes_with_numpys_floats():
+    # (-2.0) ** 0.5 in Python is complex; the branch not taken computes it too
+    for a, b in [(-2.0, 0.5), (2.0, 0.5), (-2.0, 3.0)]:
+        assert_agrees(branch_on_a_float, a, b, argnums=(0, 1))
+
+
+def test_a_cast_of_the_cotangent_of_a_sum():
+    for backend in ("numpy", "numba"):
+        np.testing.assert_array_equal(symdiff.grad(sum_as_float32, backend=backend)(np.ones(3)),
+                                      np.ones(3))
+
+
+# -- every derivative SymPy gives prints ----------------------------------------------------
+
+
+def root_of_square(x):
+    return np.sum(np.sqrt(x * x))
+
+
+def softsign(u):
+    return u / (1 + np.abs(u))
+
+
+def largest_of_three(u):
+    return np.maximum(np.maximum(u, 0.5 * u), 0.1)
+
+
+def step_times(u):
+    return np.heaviside(u, 0.5) * u
+
+
+def _register_formulas():
+    import sympy
+
+    extend = symdiff.extend
+    extend.register_elementwise(softsign, lambda u: u / (1 + sympy.Abs(u)))
+    largest = lambda u: sympy.Max(u, u / 2, sympy.Rational(1, 10))  # noqa: E731
+    extend.register_elementwise(largest_of_three, largest)
+    extend.register_elementwise(step_times, lambda u: sympy.Heaviside(u) * u)
+
+
+def softsign_loss(x):
+    return np.sum(softsign(x) * x)
+
+
+def largest_loss(x):
+    return np.sum(largest_of_three(x) ** 2)
+
+
+def step_loss(x):
+    return np.sum(step_times(x))
+
+
+@pytest.mark.parametrize("f", [root_of_square, softsign_loss, largest_loss, step_loss])
+def test_derivatives_with_sign_abs_max_and_steps_print(f):
+    _register_formulas()
+    assert_agrees(f, np.array([-2.0, -0.3, 0.05, 0.7, 3.0]))
+
+
+# -- gradients the caller owns ----------------------------------------------------------------
+
+
+def total(x, y):
+    return np.sum(x) + np.sum(x * y)
+
+
+def test_gradients_are_fresh_writable_arrays():
+    x, y = np.ones(3), np.arange(3.0)
+    for backend in ("numpy", "numba"):
+        gx, gy = symdiff.grad(total, (0, 1), backend=backend)(x, y)
+        for g in (gx, gy):
+            assert g.flags.writeable and g.flags.owndata
+            assert g is not x and g is not y
+        gx *= 0.1  # an optimiser's update in place
+        gy *= 0.1
+        np.testing.assert_allclose(gx, 0.1 * (1 + y))
+        np.testing.assert_allclose(gy, 0.1 * x)
+        np.testing.assert_array_equal(x, np.ones(3))
+
+
+# -- indices read from data are checked, as NumPy checks them --------------------------------
+
+
+def gathered(x, idx):
+    return np.sum(x[idx] ** 2)
+
+
+def labelled(logits, labels):
+    return symdiff.nn.cross_entropy(logits, labels)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_index_array_past_the_end_raises(backend):
+    g = symdiff.grad(gathered, backend=backend)
+    np.testing.assert_allclose(g(np.arange(4.0), np.array([0, -1, 2])), [0.0, 0.0, 4.0, 6.0])
+    for bad in (np.array([0, 4]), np.array([-5])):
+        with pytest.raises(IndexError):
+            g(np.arange(4.0), bad)
+    with pytest.raises(IndexError):
+        symdiff.grad(labelled, backend=backend)(np.zeros((2, 3)), np.array([0, 3]))

@@ -30,6 +30,7 @@ from symdiff.codegen.numba_target import (
     element_at,
     is_array_index,
     loop_vars,
+    zero_d_arrays,
 )
 from symdiff.codegen.printer import FUNCTIONS
 from symdiff.errors import UnsupportedError
@@ -162,7 +163,7 @@ class CudaTarget(NumbaTarget):
 
     def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
         ctx.helpers.update(_ALWAYS)
-        statements = []
+        statements = [assignment(name, f"{name}[()]") for name in zero_d_arrays(ctx)]
         for i in ctx.graph.inputs:
             node = ctx.graph[i]
             if node.rank > 0 and (ctx.users.get(i) or i in ctx.outputs):
@@ -317,6 +318,10 @@ class CudaTarget(NumbaTarget):
         if node.rank == 0:
             return operand(ctx.text[node.id])
         return f"{operand(ctx.text[node.id])}[{', '.join(where)}]"
+
+    def checked_index(self, ctx: Context, index: str, array: str, axis: int) -> str:
+        """A kernel on the device cannot raise: indices read from data are not checked."""
+        return index
 
     def _op_transpose(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         axes = node.param("axes")

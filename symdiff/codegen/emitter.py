@@ -19,7 +19,7 @@ import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.helpers import HELPERS
-from symdiff.codegen.printer import NumpyPrinter, print_value
+from symdiff.codegen.printer import NumpyPrinter, integer_inputs, print_value
 from symdiff.ir.fused import arg_symbol, replace_subexpression
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import broadcast_shapes, same_shape
@@ -45,6 +45,8 @@ class FunctionSpec:
     params: list[str]
     result: Any  # nested tuples of Output
     doc: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)  # parameter -> its default
+    fixed: tuple[str, ...] = ()  # parameters the code was generated for one value of
 
 
 @dataclass
@@ -93,14 +95,30 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
     if spec.doc:
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
     ctx = Context(graph, {}, names, helpers, graph.consumers(), set(_output_ids(spec.result)))
+    body.extend(_fixed_values(spec))
     body.extend(target.prologue(ctx))
     body.extend(emit_nodes(ctx, target, before=body))
     returned = {i: target.returned(ctx, i) for i in _output_ids(spec.result)}
     body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, returned))]))
-    params = cst.Parameters([cst.Param(cst.Name(p)) for p in spec.params])
+    params = cst.Parameters([cst.Param(
+        cst.Name(p), default=cst.parse_expression(repr(spec.defaults[p])),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+        if p in spec.defaults else cst.Param(cst.Name(p)) for p in spec.params])
     return cst.FunctionDef(name=cst.Name(spec.name), params=params,
                            body=cst.IndentedBlock(body), decorators=target.decorators(),
                            leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+
+
+def _fixed_values(spec: FunctionSpec) -> list[cst.BaseStatement]:
+    """The code is specialised on these parameters' defaults: any other value is refused."""
+    statements = []
+    for name in spec.fixed:
+        value = spec.defaults[name]
+        test = f"{name} is not None" if value is None else f"{name} != {value!r}"
+        message = repr(f"{spec.name} was generated for {name}={value!r}; generate it again "
+                       f"for another value")
+        statements.append(cst.parse_statement(f"if {test}:\n    raise ValueError({message})\n"))
+    return statements
 
 
 def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = (),
@@ -170,6 +188,13 @@ def _inline(node: Node) -> str:
     return primitive(node.op).emit([], node)
 
 
+def python_floats(ctx: Context) -> list[str]:
+    """The arguments that are Python floats (used by the code), by name."""
+    return [ctx.graph[i].param("name") for i in ctx.graph.inputs
+            if ctx.graph[i].rank == 0 and not ctx.graph[i].param("zero_d", False)
+            and (ctx.users.get(i) or i in ctx.outputs)]
+
+
 def operand(text: str) -> str:
     return text if SIMPLE.match(text) else f"({text})"
 
@@ -199,6 +224,11 @@ class Target:
 
 class NumpyTarget(Target):
     """Plain NumPy: a kernel is one broadcasting expression, an array op its NumPy call."""
+
+    def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
+        """Python floats computed with as NumPy's: (-2.0) ** 0.5 is NaN, not complex, and
+        1.0 / 0.0 is inf, not ZeroDivisionError (a branch not taken computes them too)."""
+        return [assignment(name, f"np.float64({name})") for name in python_floats(ctx)]
 
     name = "numpy"
     imports = ("import numpy as np",)
@@ -268,9 +298,9 @@ def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: Names,
         symbols[sym] = name
         in_full[sym] = sub.xreplace(in_full)
         names.available.append((in_full[sym], name))  # later kernels reuse it
-    value = print_value(printer, reduced, node.is_float)
-    helpers.update(printer.helpers)
     used = [graph[a] for a in node.inputs]
+    value = print_value(printer, reduced, node.is_float, integer_inputs(used, node))
+    helpers.update(printer.helpers)
     if not same_shape(broadcast_shapes(*(n.shape for n in used)), node.shape) or (
             not used and node.shape != ()):
         if node.shape == ():

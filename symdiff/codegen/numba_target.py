@@ -24,7 +24,7 @@ import sympy as sp
 from symdiff.codegen.emitter import SIMPLE, Context, Target, assignment, operand
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.loops import LOOP_WRITERS
-from symdiff.codegen.printer import NumpyPrinter, print_value
+from symdiff.codegen.printer import NumpyPrinter, integer_inputs, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
@@ -50,7 +50,13 @@ class ScalarPrinter(NumpyPrinter):
     AND, OR, NOT = " and ", " or ", "not "
 
 
-NUMBA_HELPERS = {**HELPERS, "_sigmoid": '''
+NUMBA_HELPERS = {**HELPERS, "_in_bounds": '''
+def _in_bounds(index, size):
+    """An index read from data, as NumPy takes it: negative from the end, past it an error."""
+    if index < -size or index >= size:
+        raise IndexError("an index array holds an index out of bounds")
+    return index + size if index < 0 else index
+''', "_sigmoid": '''
 def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow, with one exp."""
     if x >= 0.0:
@@ -70,6 +76,10 @@ class NumbaTarget(Target):
         # NumPy's error model: 1/0 is inf, as in the NumPy target, not ZeroDivisionError
         return [cst.Decorator(cst.parse_expression(
             'numba.njit(cache=True, error_model="numpy")'))]
+
+    def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
+        """A rank-0 value is a number here: a 0-d array argument gives its element."""
+        return [assignment(name, f"{name}[()]") for name in zero_d_arrays(ctx)]
 
     def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         if node.op in LOOP_WRITERS:
@@ -200,7 +210,9 @@ class NumbaTarget(Target):
             name = ctx.names.fresh(None)
             body.append(assignment(name, printer.doprint(sub)))
             names[sym] = name
-        values = [print_value(printer, r, n.is_float) for r, n in zip(reduced, nodes, strict=True)]
+        values = [print_value(printer, r, n.is_float,
+                              integer_inputs([ctx.graph[i] for i in n.inputs], n))
+                  for r, n in zip(reduced, nodes, strict=True)]
         ctx.helpers.update(printer.helpers)
         return body, values
 
@@ -291,6 +303,9 @@ class NumbaTarget(Target):
         if source.rank == 0:  # a scalar is a number here, which has no reshape
             return self._store(ctx, node, self._full(shape_text(node.shape),
                                                      ctx.text[source.id], node.dtype))
+        if node.rank == 0:  # the one element, as a number
+            return self._store(ctx, node, f"{operand(ctx.text[source.id])}"
+                                          f"[{', '.join(['0'] * source.rank)}]")
         x = _contiguous(ctx, node.inputs[0], order_matters=True)
         return self._store(ctx, node, f"{x}.reshape({shape_text(node.shape)})")
 
@@ -334,7 +349,9 @@ class NumbaTarget(Target):
         loops = loop_vars(picked.rank)
         adv_rank = picked.rank - (source.rank - n_arrays)
         adv_loops, rest = loops[:adv_rank], loops[adv_rank:]
-        where = [element_at(ctx, a, adv_loops, picked.shape[:adv_rank]) for a in arrays] + rest
+        where = [self.checked_index(ctx, element_at(ctx, a, adv_loops, picked.shape[:adv_rank]),
+                                    ctx.text[source.id], axis)
+                 for axis, a in enumerate(arrays)] + rest
         if scatter:
             ct = element_at(ctx, picked, loops, picked.shape)
             return self._loops(ctx, loops, picked.shape,
@@ -345,7 +362,8 @@ class NumbaTarget(Target):
         x, idx = (ctx.graph[i] for i in node.inputs)
         axis = node.param("axis")
         loops = loop_vars(node.rank)
-        where = [element_at(ctx, idx, loops, node.shape) if a == axis else
+        where = [self.checked_index(ctx, element_at(ctx, idx, loops, node.shape),
+                                    ctx.text[x.id], axis) if a == axis else
                  ("0" if canon(x.shape[a]) == 1 else v) for a, v in enumerate(loops)]
         return self._read_at(ctx, node, ctx.text[x.id], where, loops)
 
@@ -353,7 +371,8 @@ class NumbaTarget(Target):
         ct, like, idx = (ctx.graph[i] for i in node.inputs)
         axis = node.param("axis")
         loops = loop_vars(ct.rank)
-        where = [element_at(ctx, idx, loops, ct.shape) if a == axis else
+        where = [self.checked_index(ctx, element_at(ctx, idx, loops, ct.shape),
+                                    ctx.text[like.id], axis) if a == axis else
                  ("0" if canon(like.shape[a]) == 1 else v) for a, v in enumerate(loops)]
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
@@ -361,6 +380,12 @@ class NumbaTarget(Target):
         return [assignment(target, self._zeros(f"{operand(ctx.text[like.id])}.shape",
                                                node.dtype)),
                 *self._loops(ctx, loops, ct.shape, [update])]
+
+    def checked_index(self, ctx: Context, index: str, array: str, axis: int) -> str:
+        """An index read from data into ``array``'s ``axis``: checked, as NumPy checks it
+        (compiled code would read or write past the end)."""
+        ctx.helpers.add("_in_bounds")
+        return f"_in_bounds({index}, {operand(array)}.shape[{axis}])"
 
     def _read_at(self, ctx: Context, node: Node, source: str, where: list[str],
                  loops: list[str]) -> list[cst.BaseStatement]:
@@ -415,6 +440,12 @@ class NumbaTarget(Target):
 
 
 _NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
+
+
+def zero_d_arrays(ctx: Context) -> list[str]:
+    """The arguments that are 0-d arrays (used by the code), by name."""
+    return [ctx.graph[i].param("name") for i in ctx.graph.inputs
+            if ctx.graph[i].param("zero_d", False) and (ctx.users.get(i) or i in ctx.outputs)]
 
 
 def is_array_index(item: Any) -> bool:

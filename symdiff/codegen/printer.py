@@ -7,6 +7,7 @@ table raises: generated code never contains a name that means nothing to NumPy.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import sympy as sp
 from sympy.printing.precedence import precedence
@@ -29,11 +30,34 @@ class UnprintableError(TypeError):
     pass
 
 
-def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool) -> str:
-    """A kernel's value; a float kernel that folded to an integer stays a float (1.0, not 1)."""
+def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool,
+                cast: str | None = None) -> str:
+    """A kernel's value; a float kernel that folded to an integer stays a float (1.0, not 1).
+    ``cast``: the float dtype of a kernel computed from integers and booleans only (a size, a
+    condition), which would otherwise compute integers (``-x.shape[0]``)."""
     if floating and expr.is_Number:
         return repr(float(expr))
-    return printer.doprint(expr)
+    text = printer.doprint(expr)
+    if cast is not None and floating and _computes_integers(expr):
+        return f"np.{cast}({text})"
+    return text
+
+
+_INTEGER_FUNCTIONS = (sp.Piecewise, S.maximum, S.minimum, S.sign, S.absolute, S.stop_gradient)
+
+
+def _computes_integers(expr: sp.Basic) -> bool:
+    """Whether ``expr`` over integers computes an integer in Python and NumPy: no float or
+    fraction, no division, no function but selections and extrema."""
+    return not any(n.is_Number and not n.is_Integer for n in expr.atoms(sp.Number)) and \
+        all(p.exp.is_Integer and p.exp >= 0 for p in expr.atoms(sp.Pow)) and \
+        all(isinstance(f, _INTEGER_FUNCTIONS) for f in expr.atoms(sp.Function))
+
+
+def integer_inputs(inputs: list, node: Any) -> str | None:
+    """``node``'s dtype when it is a float kernel whose ``inputs`` (nodes) are all integers or
+    booleans: the cast ``print_value`` needs."""
+    return node.dtype if node.is_float and not any(n.is_float for n in inputs) else None
 
 
 class NumpyPrinter(StrPrinter):

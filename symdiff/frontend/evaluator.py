@@ -93,6 +93,9 @@ class Tracer(LoopTracing, ControlFlow):
         node = self.source.node
         if isinstance(node, cst.Lambda):
             return self.expr(node.body)
+        if node.asynchronous is not None:
+            raise self.error(node, "async functions are not supported: their body runs only "
+                             "when awaited; differentiate a plain def")
         final, ended = None, False
         try:
             self.suite(node.body, docstring_allowed=True)

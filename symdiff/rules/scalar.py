@@ -192,3 +192,30 @@ def folded(condition: sp.Basic) -> sp.Basic:
         result = folded(value) if where == sp.true else \
             sp.ITE(folded(where), folded(value), result)
     return result
+
+
+def in_own_terms(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with SymPy's own piecewise functions, which its derivatives and users' formulas
+    bring (``sign``, ``Abs``, ``Heaviside``, ``DiracDelta``, ``Max``, ``Min``), written as the
+    functions here, which every target prints and whose derivatives follow NumPy's
+    conventions. A step's derivative (``DiracDelta``) is 0, as everywhere but at the step."""
+    def rewrite(e: sp.Basic) -> sp.Basic:
+        if isinstance(e, sp.DiracDelta):
+            return sp.S.Zero
+        if isinstance(e, sp.sign):
+            return sign(e.args[0])
+        if isinstance(e, sp.Abs):
+            return absolute(e.args[0])
+        if isinstance(e, sp.Heaviside):
+            x, at_zero = e.args[0], e.args[1] if len(e.args) > 1 else sp.S.Half
+            return sp.Piecewise((sp.S.Zero, x < 0), (at_zero, sp.Eq(x, 0)), (sp.S.One, True))
+        pick = maximum if isinstance(e, sp.Max) else minimum
+        result, *rest = e.args
+        for a in rest:
+            result = pick(result, a)
+        return result
+
+    kinds = (sp.DiracDelta, sp.sign, sp.Abs, sp.Heaviside, sp.Max, sp.Min)
+    if not expr.has(*kinds):
+        return expr
+    return expr.replace(lambda e: isinstance(e, kinds), rewrite)

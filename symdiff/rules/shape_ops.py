@@ -219,4 +219,6 @@ def _astype_infer(inputs: list[Node], params: dict) -> tuple:
 register(Primitive(
     "astype", _astype_infer,
     vjp=lambda g, node, ct: [g.add("astype", [ct], make_params(dtype=g[node.inputs[0]].dtype))],
-    emit=lambda a, node: f"{a[0]}.astype(np.{node.param('dtype')})"))
+    # a rank-0 value may be a Python or NumPy number, which has no astype
+    emit=lambda a, node: f"np.{node.param('dtype')}({a[0]})" if node.rank == 0 else
+    f"{a[0]}.astype(np.{node.param('dtype')})"))

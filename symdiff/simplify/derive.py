@@ -18,7 +18,8 @@ from functools import lru_cache
 import sympy as sp
 
 from symdiff.ir.fused import replace_subexpression
-from symdiff.rules.scalar import sigmoid
+from symdiff.rules.scalar import in_own_terms, sigmoid
+from symdiff.simplify.finite import no_less_finite
 from symdiff.simplify.stable import stabilize
 
 # sympy.simplify is only tried on kernels this small, without trigonometric functions (its
@@ -90,7 +91,11 @@ def _tidy(expr: sp.Basic, simplify: bool) -> sp.Basic:
         simplified = guarded_simplify(expr, SIMPLIFY_SECONDS)
         if simplified is not None:
             candidates.append(stabilize(simplified))
-    return min(candidates, key=size)
+    # the smallest form that is no less finite than the one it replaces (never less stable)
+    for candidate in sorted(candidates, key=size):
+        if candidate == expr or no_less_finite(candidate, expr):
+            return candidate
+    return expr
 
 
 class _OutOfTime(Exception):
@@ -131,7 +136,7 @@ def partial(expr: sp.Basic, symbol: sp.Symbol, output: sp.Symbol | None) -> sp.B
 
 @lru_cache(maxsize=4096)
 def _derivative(expr: sp.Basic, symbol: sp.Symbol) -> sp.Basic:
-    return sp.diff(expr, symbol)
+    return in_own_terms(sp.diff(expr, symbol))
 
 
 @lru_cache(maxsize=4096)

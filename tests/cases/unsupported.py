@@ -198,3 +198,7 @@ def nonlocal_state(x):
     def add():  # ERROR: nested function definitions are not supported
         nonlocal total
     return np.sum(total)
+
+
+async def coroutine(x):  # ERROR: async functions are not supported
+    return np.sum(x)

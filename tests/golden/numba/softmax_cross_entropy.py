@@ -6,6 +6,14 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _in_bounds(index, size):
+    """An index read from data, as NumPy takes it: negative from the end, past it an error."""
+    if index < -size or index >= size:
+        raise IndexError("an index array holds an index out of bounds")
+    return index + size if index < 0 else index
+
+
+@numba.njit(cache=True, error_model="numpy")
 def grad_softmax_cross_entropy(logits, labels):
     """Gradient of softmax_cross_entropy with respect to logits."""
     # return nn.cross_entropy(logits, labels)
@@ -36,7 +44,7 @@ def grad_softmax_cross_entropy(logits, labels):
     blog_p = np.zeros(log_p.shape, dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(1):
-            blog_p[_i0, _t3[_i0, _i1]] += _t4[_i0, _i1]
+            blog_p[_i0, _in_bounds(_t3[_i0, _i1], log_p.shape[1])] += _t4[_i0, _i1]
     _t5 = np.full((logits.shape[0], 1), 0.0, dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(logits.shape[1]):
@@ -74,7 +82,7 @@ def value_and_grad_softmax_cross_entropy(logits, labels):
     picked = np.empty((logits.shape[0], 1), dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(1):
-            picked[_i0, _i1] = log_p[_i0, _t3[_i0, _i1]]
+            picked[_i0, _i1] = log_p[_i0, _in_bounds(_t3[_i0, _i1], log_p.shape[1])]
     _t4 = picked.reshape((logits.shape[0],))
     _t5 = 0.0
     for _i0 in range(logits.shape[0]):
@@ -88,7 +96,7 @@ def value_and_grad_softmax_cross_entropy(logits, labels):
     blog_p = np.zeros(log_p.shape, dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(1):
-            blog_p[_i0, _t3[_i0, _i1]] += _t6[_i0, _i1]
+            blog_p[_i0, _in_bounds(_t3[_i0, _i1], log_p.shape[1])] += _t6[_i0, _i1]
     _t7 = np.full((logits.shape[0], 1), 0.0, dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(logits.shape[1]):
