@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from symdiff.codegen.emitter import emit_module, with_size_checks
 from symdiff.errors import ArgumentError, GradientCheckError
 from symdiff.frontend.static_module import StaticFunction, StaticModule
 from symdiff.pipeline import generate
@@ -172,7 +173,8 @@ def generate_file(request: Request) -> Generated:
         positions = _argnums(function, signature, request.wrt)
         result = generate(function, signature, Options(positions, single=len(positions) == 1,
                                                        backend=request.backend), target)
-        functions.extend(result.functions)
+        checks = [text for text, _ in result.size_checks]
+        functions.extend(with_size_checks(f, checks) for f in result.functions)
         helpers |= result.helpers
         signatures[name], argnums[name] = signature, positions
     needs = {"numpy": "NumPy", "numba": "NumPy and Numba",
@@ -181,7 +183,6 @@ def generate_file(request: Request) -> Generated:
               f"source sha256: {module.sha256}",
               f"options: {request.options_text()}",
               f"Imports only {needs}; symdiff is not needed to run it."]
-    from symdiff.codegen.emitter import emit_module
 
     return Generated(emit_module(functions, helpers, header, target),
                      {n: module.functions[n] for n in names}, signatures, argnums, dims)

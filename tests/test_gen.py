@@ -307,3 +307,26 @@ def test_an_integer_argument_is_not_differentiated(tmp_path):
     assert run.returncode == 2
     assert "labels has dtype int64; only float arguments can be differentiated" in run.stderr
     assert not (tmp_path / "labels_grad.py").exists()
+
+
+SHIFTED = textwrap.dedent('''
+    import numpy as np
+
+
+    def loss(x: "f8[n]", y: "f8[n]"):
+        return np.sum(x[1:] * y[:-1]) + np.sum(x[:3] ** 2)
+''')
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_module_checks_the_sizes_its_code_assumes(tmp_path, backend):
+    (tmp_path / "shifted.py").write_text(SHIFTED)
+    run = run_cli("gen", "shifted.py", "--backend", backend, "--check", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    module = load_module(str(tmp_path / "shifted_grad.py"))
+    gx, gy = module.grad_loss(np.ones(5), np.ones(5))
+    np.testing.assert_allclose(gx, [2.0, 3.0, 3.0, 1.0, 1.0])
+    np.testing.assert_allclose(gy, [1.0, 1.0, 1.0, 1.0, 0.0])
+    for n, m in [(5, 4), (2, 2)]:  # sizes that do not fit; x[:3] of two elements
+        with pytest.raises(ValueError, match="sizes must satisfy"):
+            module.grad_loss(np.ones(n), np.ones(m))

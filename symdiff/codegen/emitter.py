@@ -109,6 +109,28 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
                            leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
 
 
+def with_size_checks(function: cst.FunctionDef, checks: Sequence[str]) -> cst.FunctionDef:
+    """``function`` checking, before anything else, what its code assumes of the arguments'
+    sizes (``checks``: Python conditions over them): for a module that runs without symdiff,
+    which would otherwise generate code for sizes that fail them."""
+    if not checks:
+        return function
+    conditions = " and ".join(f"{text}" for text in checks)
+    message = f"{function.name.value}: the arguments' sizes must satisfy {', '.join(checks)}"
+    statements = [cst.parse_statement(
+        f"if not ({conditions}):\n    raise ValueError({message!r})\n")]
+    body = list(function.body.body)
+    first = 1 if body and _is_docstring(body[0]) else 0
+    return function.with_changes(body=function.body.with_changes(
+        body=[*body[:first], *statements, *body[first:]]))
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and \
+        isinstance(statement.body[0], cst.Expr) and \
+        isinstance(statement.body[0].value, cst.SimpleString)
+
+
 def _fixed_values(spec: FunctionSpec) -> list[cst.BaseStatement]:
     """The code is specialised on these parameters' defaults: any other value is refused."""
     statements = []

@@ -28,6 +28,8 @@ def _take_along_axis_adjoint(cotangent, like, indices, axis):
 
 def grad_logistic_regression(X, y, w):
     """Gradient of logistic_regression with respect to X, y, w."""
+    if not (X.shape[1] == w.shape[0] and y.shape[0] == X.shape[0]):
+        raise ValueError("grad_logistic_regression: the arguments' sizes must satisfy X.shape[1] == w.shape[0], y.shape[0] == X.shape[0]")
     # margins = X @ w
     margins = X @ w
 
@@ -45,6 +47,8 @@ def grad_logistic_regression(X, y, w):
 
 def value_and_grad_logistic_regression(X, y, w):
     """Value of logistic_regression and its gradient with respect to X, y, w."""
+    if not (X.shape[1] == w.shape[0] and y.shape[0] == X.shape[0]):
+        raise ValueError("value_and_grad_logistic_regression: the arguments' sizes must satisfy X.shape[1] == w.shape[0], y.shape[0] == X.shape[0]")
     # margins = X @ w
     margins = X @ w
     # return np.mean(nn.softplus(margins) - y * margins) + L2 * np.sum(w ** 2)
@@ -68,6 +72,8 @@ def value_and_grad_logistic_regression(X, y, w):
 
 def grad_mlp(x, y, w1, b1, w2, b2):
     """Gradient of mlp with respect to x, y, w1, b1, w2, b2."""
+    if not (x.shape[1] == w1.shape[0] and w1.shape[1] == b1.shape[0] and w1.shape[1] == w2.shape[0] and y.shape[0] == x.shape[0]):
+        raise ValueError("grad_mlp: the arguments' sizes must satisfy x.shape[1] == w1.shape[0], w1.shape[1] == b1.shape[0], w1.shape[1] == w2.shape[0], y.shape[0] == x.shape[0]")
     # hidden = nn.sigmoid(x @ w1 + b1)
     _t0 = x @ w1
     hidden = _sigmoid(b1 + _t0)
@@ -93,6 +99,8 @@ def grad_mlp(x, y, w1, b1, w2, b2):
 
 def value_and_grad_mlp(x, y, w1, b1, w2, b2):
     """Value of mlp and its gradient with respect to x, y, w1, b1, w2, b2."""
+    if not (x.shape[1] == w1.shape[0] and w1.shape[1] == b1.shape[0] and w1.shape[1] == w2.shape[0] and y.shape[0] == x.shape[0]):
+        raise ValueError("value_and_grad_mlp: the arguments' sizes must satisfy x.shape[1] == w1.shape[0], w1.shape[1] == b1.shape[0], w1.shape[1] == w2.shape[0], y.shape[0] == x.shape[0]")
     # hidden = nn.sigmoid(x @ w1 + b1)
     _t0 = x @ w1
     hidden = _sigmoid(b1 + _t0)
@@ -120,6 +128,8 @@ def value_and_grad_mlp(x, y, w1, b1, w2, b2):
 
 def grad_softmax_regression(x, labels, w):
     """Gradient of softmax_regression with respect to x, w."""
+    if not (x.shape[1] == w.shape[0] and x.shape[0] == labels.shape[0]):
+        raise ValueError("grad_softmax_regression: the arguments' sizes must satisfy x.shape[1] == w.shape[0], x.shape[0] == labels.shape[0]")
     # return nn.cross_entropy(x @ w, labels)
     _t0 = x @ w
     _t1 = np.max(_t0, axis=1, keepdims=True)
@@ -143,6 +153,8 @@ def grad_softmax_regression(x, labels, w):
 
 def value_and_grad_softmax_regression(x, labels, w):
     """Value of softmax_regression and its gradient with respect to x, w."""
+    if not (x.shape[1] == w.shape[0] and x.shape[0] == labels.shape[0]):
+        raise ValueError("value_and_grad_softmax_regression: the arguments' sizes must satisfy x.shape[1] == w.shape[0], x.shape[0] == labels.shape[0]")
     # return nn.cross_entropy(x @ w, labels)
     _t0 = x @ w
     _t1 = np.max(_t0, axis=1, keepdims=True)
@@ -170,6 +182,8 @@ def value_and_grad_softmax_regression(x, labels, w):
 
 def grad_rosenbrock(x):
     """Gradient of rosenbrock with respect to x."""
+    if not (x.shape[0] >= 1 and x.shape[0] - 1 >= 0):
+        raise ValueError("grad_rosenbrock: the arguments' sizes must satisfy x.shape[0] >= 1, x.shape[0] - 1 >= 0")
     # return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     _t0 = x[1:]
     _t1 = x[:-1]
@@ -186,6 +200,8 @@ def grad_rosenbrock(x):
 
 def value_and_grad_rosenbrock(x):
     """Value of rosenbrock and its gradient with respect to x."""
+    if not (x.shape[0] >= 1 and x.shape[0] - 1 >= 0):
+        raise ValueError("value_and_grad_rosenbrock: the arguments' sizes must satisfy x.shape[0] >= 1, x.shape[0] - 1 >= 0")
     # return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     _t0 = x[1:]
     _t1 = x[:-1]
