@@ -290,7 +290,7 @@ class GradFunction:
         result = self._run(compiled, values)
         grads = self._grads_of(result, self.options)
         owned = _owned(grads, [(self.parameter_names[a], values[a])
-                               for a in self.options.argnums], values)
+                               for a in self.options.argnums])
         return result if owned is grads else self._with_grads(result, self.options, owned)
 
     def _fast_key(self, args: tuple) -> tuple | None:
@@ -320,7 +320,7 @@ class GradFunction:
         result = self._run(compiled, flat)
         grads = _owned(self._grads_of(result, layout.options),
                        [(layout.specs[a].name, by_name[layout.specs[a].name])
-                        for a in layout.options.argnums], flat)
+                        for a in layout.options.argnums])
         shaped = rebuild(layout, grads, self.request, model_position)
         if self.with_value:
             return result[0], shaped
@@ -383,28 +383,30 @@ def _call(compiled: Callable, values: Sequence[Any]) -> Any:
         return compiled(*values)
 
 
-def _owned(grads: tuple, differentiated: list[tuple[str, Any]], values: Sequence[Any]) -> tuple:
+def _owned(grads: tuple, differentiated: list[tuple[str, Any]]) -> tuple:
     """Each gradient as a new array the caller owns, of its argument's type, dtype and shape
     (a float's gradient is a float): generated code may return a broadcast view (the gradient
     of a sum), an argument itself, one array for two gradients, an integer or a scalar for a
-    0-d array. ``grads`` itself when every gradient is already so."""
-    out, seen, changed = [], set(), False
-    for g, (name, value) in zip(grads, differentiated, strict=True):
+    0-d array. ``grads`` itself when every gradient is already so (checked cheaply: this runs
+    on every call)."""
+    out = None
+    for k, (g, (name, value)) in enumerate(zip(grads, differentiated, strict=True)):
+        # an argument or another output is never returned as it is (the code copies it)
+        if type(g) is np.ndarray:
+            if g.base is None and g.shape == value.shape and g.dtype == value.dtype:
+                continue
+        elif type(value) is float and type(g) is float:
+            continue
+        if out is None:
+            out = list(grads)
         if type(value) is float:
-            fresh = g if type(g) is float else float(g)
-        elif type(g) is np.ndarray and g.flags.owndata and g.flags.writeable and \
-                g.dtype == value.dtype and g.shape == value.shape and id(g) not in seen and \
-                not any(g is v for v in values):
-            fresh = g
-        else:
-            if np.shape(g) != np.shape(value):
-                raise SymdiffError(f"the gradient for {name!r} came out with shape "
-                                   f"{np.shape(g)} instead of {np.shape(value)}")
-            fresh = np.array(g, dtype=getattr(value, "dtype", np.float64))
-        seen.add(id(fresh))
-        changed |= fresh is not g
-        out.append(fresh)
-    return tuple(out) if changed else grads
+            out[k] = float(g)
+            continue
+        if np.shape(g) != np.shape(value):
+            raise SymdiffError(f"the gradient for {name!r} came out with shape {np.shape(g)} "
+                               f"instead of {np.shape(value)}")
+        out[k] = np.array(g, dtype=getattr(value, "dtype", np.float64))
+    return grads if out is None else tuple(out)
 
 
 def _pin(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:

@@ -99,7 +99,8 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
     body.extend(target.prologue(ctx))
     body.extend(emit_nodes(ctx, target, before=body))
     returned = {i: target.returned(ctx, i) for i in _output_ids(spec.result)}
-    body.append(cst.SimpleStatementLine([cst.Return(_result_expr(spec.result, returned))]))
+    result = _result_expr(spec.result, returned, _shared_outputs(graph, spec, returned))
+    body.append(cst.SimpleStatementLine([cst.Return(result)]))
     params = cst.Parameters([cst.Param(
         cst.Name(p), default=cst.parse_expression(repr(spec.defaults[p])),
         equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
@@ -189,11 +190,7 @@ def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = 
 
 
 def _output_ids(result: Any) -> list[int]:
-    if isinstance(result, Output):
-        return [result.node]
-    if isinstance(result, tuple):
-        return [i for r in result for i in _output_ids(r)]
-    return []
+    return [out.node for out in _outputs(result)]
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:
@@ -359,14 +356,37 @@ def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: Names, printer:
     return expr
 
 
-def _result_expr(result: Any, text: dict[int, str]) -> cst.BaseExpression:
+def _shared_outputs(graph: Graph, spec: FunctionSpec, text: dict[int, str]) -> list[Output]:
+    """The array outputs that must be copied so that the caller owns each array returned: an
+    argument returned as it is, and a value returned a second time."""
+    seen: set[str] = set()
+    shared = []
+    for out in _outputs(spec.result):
+        if graph[out.node].rank and (text[out.node] in seen or text[out.node] in spec.params):
+            shared.append(out)
+        seen.add(text[out.node])
+    return shared
+
+
+def _outputs(result: Any) -> list[Output]:
+    if isinstance(result, Output):
+        return [result]
+    if isinstance(result, tuple):
+        return [o for r in result for o in _outputs(r)]
+    return []
+
+
+def _result_expr(result: Any, text: dict[int, str],
+                 copied: Sequence[Output] = ()) -> cst.BaseExpression:
     if isinstance(result, Output):
         name = cst.parse_expression(text[result.node])
         if result.as_float:
             return cst.Call(cst.Name("float"), [cst.Arg(name)])
+        if any(result is c for c in copied):
+            return cst.parse_expression(f"np.copy({text[result.node]})")
         return name
     if isinstance(result, tuple):
-        elements = [cst.Element(_result_expr(r, text)) for r in result]
+        elements = [cst.Element(_result_expr(r, text, copied)) for r in result]
         if len(elements) == 1:
             elements[0] = elements[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return cst.Tuple(elements)
