@@ -19,7 +19,7 @@ import numpy as np
 
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.signature import ArgSpec, Options, passed
-from symdiff.size_checks import SizeChecked, failed_sizes, fitting_entry
+from symdiff.size_checks import SizeChecked, fitting_entry
 from symdiff.trees import is_model, is_structured, model_method
 
 BACKENDS = ("numba", "numpy", "cuda")
@@ -281,7 +281,8 @@ class GradFunction:
             return self._call_structured(values, None)
         module, compiled = self._compiled(values)
         key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
-        if key is not None and key not in self._fast and not failed_sizes(module, values):
+        if key is not None and not _numbers_for(module) - self._pinned:
+            # shape-generic code (but for the sizes every call pins): the fast path's;
             # parameters left out take their (fixed) defaults
             self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):]))
         return self._checked_run(compiled, values)
@@ -365,6 +366,12 @@ class GradFunction:
             return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
                     "of the first call (or `.specialise(*args)`)")
         return f"```python\n{self._last.source}\n```"
+
+
+def _numbers_for(module: Any) -> set[tuple[str, int]]:
+    """The ``(argument, axis)`` sizes ``module`` was generated for as numbers."""
+    return {(s.name, axis) for s in passed(module.signature)
+            for axis, size in enumerate(s.sizes) if size is not None}
 
 
 def _call(compiled: Callable, values: Sequence[Any]) -> Any:

@@ -153,3 +153,70 @@ def test_indices_computed_from_sizes():
     assert_agrees(last_of_size, np.arange(1.0, 5.0))
     assert_agrees(last_of_size, np.arange(1.0, 3.0))
     assert_agrees(last_of_size, np.array([3.0]))  # x[0] * x[-1]
+
+
+# -- found by review: empty slices, leading size-1 axes, reductions without identity ----------
+
+
+def mean_of_far_tail(x):
+    return np.mean(x[5:] ** 2)
+
+
+def sum_over_tail_size(x):
+    return np.sum(x[1:] ** 2) / x[1:].size
+
+
+def mean_of_columns_from_two(x):
+    return np.sum(np.mean(x[:, 2:], axis=1))
+
+
+@pytest.mark.parametrize("f, shapes", [
+    (mean_of_far_tail, [(3,), (7,)]), (sum_over_tail_size, [(0,), (1,), (4,)]),
+    (mean_of_columns_from_two, [(3, 1), (3, 2), (3, 4)]), (mean_of_tail, [(1,), (3,)])])
+def test_means_of_empty_slices_are_nan_as_in_numpy(f, shapes):
+    for shape in shapes:
+        x = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+        with np.errstate(all="ignore"):
+            expected = f(x)
+        for backend in CPU_BACKENDS:
+            with np.errstate(all="ignore"):
+                value, g = symdiff.value_and_grad(f, backend=backend)(x)
+            np.testing.assert_allclose(value, expected, equal_nan=True)
+            assert g.shape == x.shape
+            if np.isfinite(expected):
+                assert_agrees(f, x, backends=(backend,))
+
+
+def times_leading_unit(x, w):
+    return np.sum(x * w)
+
+
+def tail_times_last_row(x, w):
+    return np.sum(x[..., 1:] * w[-1])
+
+
+def test_a_cotangent_with_leading_axes_of_size_one():
+    assert_agrees(times_leading_unit, np.array([[2.0]]), np.array([3.0, 4.0]), argnums=(0, 1))
+    assert_agrees(tail_times_last_row, np.array([[2.0, 5.0]]), np.array([[3.0, 4.0]]),
+                  argnums=(0, 1))
+
+
+def largest_of_tail(x):
+    return np.sum(np.max(x[1:], axis=0) * x[0])
+
+
+def test_the_maximum_of_nothing_is_refused_as_numpy_refuses_it():
+    assert_agrees(largest_of_tail, np.arange(6.0).reshape(2, 3))
+    assert_refused_as_numpy(largest_of_tail, np.ones((1, 3)), match="zero-size")
+
+
+def test_code_for_pinned_sizes_does_not_take_over_the_fast_path(monkeypatch):
+    g = symdiff.value_and_grad(products_of_shifted, (0, 1), backend="numpy")
+    g(np.ones(3), np.ones(2))  # fails a check of the shape-generic code: sizes as numbers
+    g(np.ones(5), np.ones(5))
+    slow = []
+    original = g._compiled
+    monkeypatch.setattr(g, "_compiled", lambda values: slow.append(values) or original(values))
+    value, (gx, gy) = g(np.ones(6), np.arange(6.0))
+    assert not slow  # the shape-generic code serves calls from the fast path again
+    np.testing.assert_allclose(gx, [0.0, 0.0, 1.0, 2.0, 3.0, 4.0])

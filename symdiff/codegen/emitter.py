@@ -29,6 +29,8 @@ from symdiff.rules.shape_ops import shape_text
 SIMPLE = re.compile(r"^[\w.]+(\[[\w.\[\]]*\])*$")
 _INLINE = ("input", "dim")
 _VIEWS = ("transpose",)
+# operations whose NumPy result may share memory with their input
+_VIEW_OPS = ("getitem", "broadcast_to", "reshape", "transpose", "expand_dims", "squeeze")
 
 
 @dataclass
@@ -358,11 +360,14 @@ def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: Names, printer:
 
 def _shared_outputs(graph: Graph, spec: FunctionSpec, text: dict[int, str]) -> list[Output]:
     """The array outputs that must be copied so that the caller owns each array returned: an
-    argument returned as it is, and a value returned a second time."""
+    argument returned as it is, a view (of an argument, or of another output), and a value
+    returned a second time."""
     seen: set[str] = set()
     shared = []
     for out in _outputs(spec.result):
-        if graph[out.node].rank and (text[out.node] in seen or text[out.node] in spec.params):
+        node = graph[out.node]
+        if node.rank and (text[out.node] in seen or text[out.node] in spec.params or
+                          node.op in _VIEW_OPS):
             shared.append(out)
         seen.add(text[out.node])
     return shared

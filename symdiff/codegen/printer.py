@@ -35,7 +35,7 @@ def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool,
     """A kernel's value; a float kernel that folded to an integer stays a float (1.0, not 1).
     ``cast``: the float dtype of a kernel computed from integers and booleans only (a size, a
     condition), which would otherwise compute integers (``-x.shape[0]``)."""
-    if floating and expr.is_Number:
+    if floating and expr.is_Number and expr.is_finite:
         return repr(float(expr))
     text = printer.doprint(expr)
     if cast is not None and floating and _computes_integers(expr):

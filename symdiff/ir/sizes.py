@@ -207,15 +207,17 @@ def ceildiv(a: Dim, k: int) -> Dim:
 
 def _extremum(op: str, dims: Iterable[Dim]) -> Dim:
     pick = max if op == "max" else min
-    known = [d for d in dims if isinstance(d, int)]
-    rest: list[Size] = []
-    for d in dims:
-        if isinstance(d, Size):
-            rest.extend(d.args if d.op == op else [d])
+    flat: list[Dim] = []
+    for d in dims:  # max(max(n, 3), 5) is max(n, 5)
+        flat.extend(d.args if isinstance(d, Size) and d.op == op else [d])
+    known = [d for d in flat if isinstance(d, int)]
+    rest = [d for d in flat if isinstance(d, Size)]
     operands = sorted(set(rest), key=_key)
     if known:
         bound = pick(known)
-        # max(n, 0) is n: sizes are never negative
+        # sizes are never negative: max(n, 0) is n, min(n, 0) is 0
+        if op == "min" and bound <= 0 and all(map(known_nonnegative, operands)):
+            return bound
         if not (op == "max" and bound <= 0 and any(map(known_nonnegative, operands))):
             operands.append(bound)
     if len(operands) == 1:

@@ -15,13 +15,23 @@ import sympy as sp
 
 from symdiff.ir.fused import arg_symbol, make_fused, replace_subexpression
 from symdiff.ir.graph import Graph, Node
-from symdiff.ir.shapes import broadcast_shapes
+from symdiff.ir.shapes import broadcast_shapes, require
 from symdiff.rules import scalar as S
 from symdiff.rules.registry import Primitive, promote, register
 
 
-def _infer(dtype_rule: str):
+def _divide(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """a / b as in IEEE arithmetic, also by a size known to be 0 (the mean of an empty slice):
+    a * inf is what a / 0 is, where SymPy's a / 0 is a complex infinity no target can print."""
+    return a * sp.oo if b.is_zero else a / b
+
+
+def _infer(dtype_rule: str, divides: bool = False):
     def infer(inputs: list[Node], params: dict) -> tuple:
+        if divides and inputs[1].op == "dim":
+            # a size known when the code runs is a Python int there, and x / 0 would raise:
+            # such a size is checked not to be 0, and code for 0 computes NumPy's inf or NaN
+            require(1, inputs[1].param("expr"))
         shape = broadcast_shapes(*(n.shape for n in inputs))
         if dtype_rule == "bool":
             return shape, "bool"
@@ -39,7 +49,8 @@ def defelementwise(name: str, formula: Callable[..., sp.Basic], dtype: str = "fl
     """
     def scalar(*args: sp.Basic, **params) -> sp.Basic:
         return formula(*map(S.as_number, args)) if numeric else formula(*args)
-    register(Primitive(name, _infer(dtype), scalar=scalar, differentiable=differentiable,
+    register(Primitive(name, _infer(dtype, divides=name == "div"), scalar=scalar,
+                       differentiable=differentiable,
                        vjp=elementwise_vjp if differentiable else None), replace=replace)
 
 
@@ -57,7 +68,7 @@ for _name, _f in {
     "exp": sp.exp, "log": sp.log, "log1p": S.log1p, "expm1": S.expm1, "sqrt": sp.sqrt,
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sinh": sp.sinh,
     "cosh": sp.cosh, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
-    "div": lambda a, b: a / b, "logaddexp": S.logaddexp,
+    "div": _divide, "logaddexp": S.logaddexp,
 }.items():
     defelementwise(_name, _f, "float")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import dim_product
+from symdiff.ir.shapes import ShapeError, dim_product, require
 from symdiff.rules.registry import Primitive, promote, register
 from symdiff.rules.shape_ops import axis_text
 
@@ -14,10 +14,16 @@ def reduce(graph: Graph, op: str, x: Node, axes: tuple[int, ...] | None,
     return graph.add(op, [x], make_params(axes=axes, keepdims=keepdims))
 
 
-def _infer(floating: bool):
+def _infer(floating: bool, identity: bool = True):
     def infer(inputs: list[Node], params: dict) -> tuple:
         x = inputs[0]
         axes, keep = params["axes"], params["keepdims"]
+        if not identity:  # max and min of nothing are errors in NumPy, not -inf and inf
+            combined = dim_product([x.shape[a] for a in axes])
+            if combined == 0:
+                raise ShapeError("zero-size array to a reduction (max or min) which has no "
+                                 "identity")
+            require(1, combined)
         shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keep or i not in axes)
         dtype = promote([x], floating=floating) if floating else (
             "int64" if x.dtype == "bool" else x.dtype)
@@ -74,4 +80,5 @@ def _extremum_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
 
 for _name, _vjp, _floating in (("sum", _sum_vjp, False), ("mean", _mean_vjp, True),
                                ("max", _extremum_vjp, False), ("min", _extremum_vjp, False)):
-    register(Primitive(_name, _infer(_floating), vjp=_vjp, emit=_emit(_name)))
+    register(Primitive(_name, _infer(_floating, identity=_name in ("sum", "mean")), vjp=_vjp,
+                       emit=_emit(_name)))

@@ -79,8 +79,8 @@ def unbroadcast(graph: Graph, ct: Node, shape: Shape, exact: bool = False,
         ct = reduce(graph, "sum", ct, tuple(stretched), keepdims=True)
     if repeats:
         ct = graph.add("mul", [ct, dim_node(graph, dim_product(repeats))])
-    if ct.rank > len(shape):  # leading axes of size 1
-        ct = graph.add("reshape", [ct], make_params(shape=shape))
+    if ct.rank > len(shape):  # leading axes of size 1, dropped (the rest may still broadcast)
+        ct = graph.add("reshape", [ct], make_params(shape=ct.shape[ct.rank - len(shape):]))
     if exact and not same_shape(ct.shape, shape):
         ct = graph.add("broadcast_to", [ct], make_params(shape=shape))
     return ct

@@ -28,8 +28,8 @@ def _take_along_axis_adjoint(cotangent, like, indices, axis):
 
 def grad_logistic_regression(X, y, w):
     """Gradient of logistic_regression with respect to X, y, w."""
-    if not (X.shape[1] == w.shape[0] and y.shape[0] == X.shape[0]):
-        raise ValueError("grad_logistic_regression: the arguments' sizes must satisfy X.shape[1] == w.shape[0], y.shape[0] == X.shape[0]")
+    if not (X.shape[1] == w.shape[0] and y.shape[0] == X.shape[0] and y.shape[0] >= 1):
+        raise ValueError("grad_logistic_regression: the arguments' sizes must satisfy X.shape[1] == w.shape[0], y.shape[0] == X.shape[0], y.shape[0] >= 1")
     # margins = X @ w
     margins = X @ w
 
@@ -47,8 +47,8 @@ def grad_logistic_regression(X, y, w):
 
 def value_and_grad_logistic_regression(X, y, w):
     """Value of logistic_regression and its gradient with respect to X, y, w."""
-    if not (X.shape[1] == w.shape[0] and y.shape[0] == X.shape[0]):
-        raise ValueError("value_and_grad_logistic_regression: the arguments' sizes must satisfy X.shape[1] == w.shape[0], y.shape[0] == X.shape[0]")
+    if not (X.shape[1] == w.shape[0] and y.shape[0] == X.shape[0] and y.shape[0] >= 1):
+        raise ValueError("value_and_grad_logistic_regression: the arguments' sizes must satisfy X.shape[1] == w.shape[0], y.shape[0] == X.shape[0], y.shape[0] >= 1")
     # margins = X @ w
     margins = X @ w
     # return np.mean(nn.softplus(margins) - y * margins) + L2 * np.sum(w ** 2)
@@ -72,8 +72,8 @@ def value_and_grad_logistic_regression(X, y, w):
 
 def grad_mlp(x, y, w1, b1, w2, b2):
     """Gradient of mlp with respect to x, y, w1, b1, w2, b2."""
-    if not (x.shape[1] == w1.shape[0] and w1.shape[1] == b1.shape[0] and w1.shape[1] == w2.shape[0] and y.shape[0] == x.shape[0]):
-        raise ValueError("grad_mlp: the arguments' sizes must satisfy x.shape[1] == w1.shape[0], w1.shape[1] == b1.shape[0], w1.shape[1] == w2.shape[0], y.shape[0] == x.shape[0]")
+    if not (x.shape[1] == w1.shape[0] and w1.shape[1] == b1.shape[0] and w1.shape[1] == w2.shape[0] and y.shape[0] == x.shape[0] and y.shape[0] >= 1):
+        raise ValueError("grad_mlp: the arguments' sizes must satisfy x.shape[1] == w1.shape[0], w1.shape[1] == b1.shape[0], w1.shape[1] == w2.shape[0], y.shape[0] == x.shape[0], y.shape[0] >= 1")
     # hidden = nn.sigmoid(x @ w1 + b1)
     _t0 = x @ w1
     hidden = _sigmoid(b1 + _t0)
@@ -99,8 +99,8 @@ def grad_mlp(x, y, w1, b1, w2, b2):
 
 def value_and_grad_mlp(x, y, w1, b1, w2, b2):
     """Value of mlp and its gradient with respect to x, y, w1, b1, w2, b2."""
-    if not (x.shape[1] == w1.shape[0] and w1.shape[1] == b1.shape[0] and w1.shape[1] == w2.shape[0] and y.shape[0] == x.shape[0]):
-        raise ValueError("value_and_grad_mlp: the arguments' sizes must satisfy x.shape[1] == w1.shape[0], w1.shape[1] == b1.shape[0], w1.shape[1] == w2.shape[0], y.shape[0] == x.shape[0]")
+    if not (x.shape[1] == w1.shape[0] and w1.shape[1] == b1.shape[0] and w1.shape[1] == w2.shape[0] and y.shape[0] == x.shape[0] and y.shape[0] >= 1):
+        raise ValueError("value_and_grad_mlp: the arguments' sizes must satisfy x.shape[1] == w1.shape[0], w1.shape[1] == b1.shape[0], w1.shape[1] == w2.shape[0], y.shape[0] == x.shape[0], y.shape[0] >= 1")
     # hidden = nn.sigmoid(x @ w1 + b1)
     _t0 = x @ w1
     hidden = _sigmoid(b1 + _t0)
@@ -128,8 +128,8 @@ def value_and_grad_mlp(x, y, w1, b1, w2, b2):
 
 def grad_softmax_regression(x, labels, w):
     """Gradient of softmax_regression with respect to x, w."""
-    if not (x.shape[1] == w.shape[0] and x.shape[0] == labels.shape[0]):
-        raise ValueError("grad_softmax_regression: the arguments' sizes must satisfy x.shape[1] == w.shape[0], x.shape[0] == labels.shape[0]")
+    if not (x.shape[1] == w.shape[0] and w.shape[1] >= 1 and x.shape[0] == labels.shape[0] and x.shape[0] >= 1):
+        raise ValueError("grad_softmax_regression: the arguments' sizes must satisfy x.shape[1] == w.shape[0], w.shape[1] >= 1, x.shape[0] == labels.shape[0], x.shape[0] >= 1")
     # return nn.cross_entropy(x @ w, labels)
     _t0 = x @ w
     _t1 = np.max(_t0, axis=1, keepdims=True)
@@ -153,8 +153,8 @@ def grad_softmax_regression(x, labels, w):
 
 def value_and_grad_softmax_regression(x, labels, w):
     """Value of softmax_regression and its gradient with respect to x, w."""
-    if not (x.shape[1] == w.shape[0] and x.shape[0] == labels.shape[0]):
-        raise ValueError("value_and_grad_softmax_regression: the arguments' sizes must satisfy x.shape[1] == w.shape[0], x.shape[0] == labels.shape[0]")
+    if not (x.shape[1] == w.shape[0] and w.shape[1] >= 1 and x.shape[0] == labels.shape[0] and x.shape[0] >= 1):
+        raise ValueError("value_and_grad_softmax_regression: the arguments' sizes must satisfy x.shape[1] == w.shape[0], w.shape[1] >= 1, x.shape[0] == labels.shape[0], x.shape[0] >= 1")
     # return nn.cross_entropy(x @ w, labels)
     _t0 = x @ w
     _t1 = np.max(_t0, axis=1, keepdims=True)
