@@ -211,8 +211,7 @@ class GradFunction:
                         raise
                     self._pinned |= new
 
-        return fitting_entry(entry_for, lambda m: [values[s.name] for s in passed(m.signature)],
-                             self.fun.__qualname__)
+        return fitting_entry(entry_for, values, self.fun.__qualname__)
 
     def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
         entry = self._cache.get((specs, options))

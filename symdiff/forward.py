@@ -80,7 +80,7 @@ class JvpFunction:
         by_name = {s.name: v for s, v in zip(specs, values, strict=True)}
         _, compiled = fitting_entry(
             lambda pinned: self._compiled(_pin(specs, by_name, pinned), positions),
-            lambda module: values, self.fun.__qualname__)
+            by_name, self.fun.__qualname__)
         return _call(compiled, values)
 
     def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:

@@ -58,10 +58,19 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
 def _in_generation_scope(signature: tuple[ArgSpec, ...], build: Any) -> GeneratedModule:
     """``build()`` with fresh size equalities (checked at call time) and SymPy budget."""
     with dim_scope() as sizes, simplification_budget():
-        module = build()
-        module.size_checks = _pinned_checks(signature) + tuple(
-            (check.text(), tuple(sorted(check.arguments()))) for check in sizes.checks)
+        try:
+            module = build()
+        except UnsupportedError as exc:
+            # refused under these assumptions: a caller whose sizes fail one tries again
+            exc.assumed = ([s.name for s in passed(signature)], _checks(sizes))
+            raise
+        module.size_checks = _pinned_checks(signature) + _checks(sizes)
         return module
+
+
+def _checks(sizes: Any) -> tuple:
+    """The checks a generation recorded, as ``(text, sizes read)`` pairs."""
+    return tuple((check.text(), tuple(sorted(check.arguments()))) for check in sizes.checks)
 
 
 def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, ...],

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from symdiff.errors import SymdiffError
+from symdiff.errors import SymdiffError, UnsupportedError
 from symdiff.signature import passed
 
 Check = tuple[str, tuple[tuple[str, int], ...]]  # (text, the sizes it reads)
@@ -56,17 +56,31 @@ class SizeChecked:
 
 
 def fitting_entry(entry_for: Callable[[frozenset], tuple[Any, Callable]],
-                  values: Callable[[Any], Sequence[Any]], who: str) -> tuple[Any, Callable]:
-    """The ``(module, function)`` that ``entry_for(pinned)`` generates for a call, starting
-    from the shape-generic code: while the call's ``values(module)`` fail a size check, the
-    sizes that check reads are generated again as numbers (pinned)."""
+                  values: dict[str, Any], who: str) -> tuple[Any, Callable]:
+    """The ``(module, function)`` that ``entry_for(pinned)`` generates for a call whose
+    arguments are ``values`` (by parameter name), starting from the shape-generic code: while
+    the call fails a size check, the sizes that check reads are generated again as numbers
+    (pinned). Generation that refuses the code (shapes that cannot work together) under an
+    assumption the call's sizes do not meet is tried again the same way."""
     pinned: frozenset = frozenset()
     while True:
-        entry = entry_for(pinned)
-        failed = failed_sizes(entry[0], values(entry[0]))
-        if not failed:
-            return entry
-        if failed <= pinned:  # cannot happen: a check reads only sizes not yet numbers
+        try:
+            entry = entry_for(pinned)
+        except UnsupportedError as exc:
+            names, checks = getattr(exc, "assumed", ((), ()))
+            checker = compile_checks(checks, names)
+            if checker is None or any(n not in values for n in names):
+                raise
+            failed = checker(*(values[n] for n in names))
+            if failed < 0:
+                raise
+            sizes = frozenset(tuple(s) for s in checks[failed][1])
+        else:
+            module = entry[0]
+            sizes = failed_sizes(module, [values[s.name] for s in passed(module.signature)])
+            if not sizes:
+                return entry
+        if sizes <= pinned:  # cannot happen: a check reads only sizes not yet numbers
             raise SymdiffError(f"{who}: the size checks of the code generated for "
-                               f"{sorted(failed)} fail for their own sizes")
-        pinned |= failed
+                               f"{sorted(sizes)} fail for their own sizes")
+        pinned |= sizes

@@ -270,3 +270,33 @@ def test_an_index_array_past_the_end_raises(backend):
             g(np.arange(4.0), bad)
     with pytest.raises(IndexError):
         symdiff.grad(labelled, backend=backend)(np.zeros((2, 3)), np.array([0, 3]))
+
+
+# -- found by the random programs ------------------------------------------------------------
+
+
+def shifted_against_clamped(x0, x2):
+    v0 = x2[:3]
+    return np.sum(v0[1:] * v0 * 2.5) + np.sum(x0)
+
+
+def softplus_of_a_constant(x0, x1):
+    v0 = np.sum(x0, keepdims=True)
+    return np.sum(np.logaddexp(v0, x0) * 1.5) + np.sum(symdiff.nn.softplus(x1 - x1) * 2.5)
+
+
+def test_shapes_refused_under_an_assumption_the_sizes_do_not_meet():
+    # x1[1:3] of two rows has one: the code for three rows refuses the dot, NumPy does not
+    x = np.array([[1.0], [0.3]])
+    assert_agrees(lambda_free_dot, x, x, argnums=(0, 1))
+    assert_agrees(shifted_against_clamped, np.arange(5.0), np.array([1.4, -0.6]), argnums=(0, 1))
+
+
+def lambda_free_dot(x0, x1):
+    v0 = x1[1:3]
+    return np.sum(np.dot(v0, v0.T)) + np.sum(v0 * 2.5)
+
+
+def test_a_kernel_that_folds_to_a_constant():
+    assert_agrees(softplus_of_a_constant, np.array([1.0, 0.3, -0.6, -1.3, 1.4]), 0.289,
+                  argnums=(0, 1))

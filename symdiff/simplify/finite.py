@@ -50,9 +50,10 @@ def no_less_finite(candidate: sp.Basic, original: sp.Basic) -> bool:
 
 
 def _points(count: int) -> np.ndarray:
+    if count == 0:  # a constant: one point of no coordinates
+        return np.zeros((1, 0))
     if count <= 3:
-        return np.array(list(itertools.product(PROBES, repeat=count)), dtype=float).reshape(
-            -1, count)
+        return np.array(list(itertools.product(PROBES, repeat=count)), dtype=float)
     rng = np.random.default_rng(0)
     return rng.choice(np.array(PROBES), size=(SAMPLED, count))
 
