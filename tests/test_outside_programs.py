@@ -300,3 +300,16 @@ def lambda_free_dot(x0, x1):
 def test_a_kernel_that_folds_to_a_constant():
     assert_agrees(softplus_of_a_constant, np.array([1.0, 0.3, -0.6, -1.3, 1.4]), 0.289,
                   argnums=(0, 1))
+
+
+def picked_by_list(x):
+    return np.sum(x[[0, 2, 2]] ** 2)
+
+
+def columns_by_list(x):
+    return np.sum(x[:, [1, 0]] * x[[1, 0, 2], :2])
+
+
+def test_lists_of_integers_index_like_arrays():
+    assert_agrees(picked_by_list, np.arange(4.0))
+    assert_agrees(columns_by_list, np.arange(9.0).reshape(3, 3), backends=("numpy",))

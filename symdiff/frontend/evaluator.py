@@ -477,6 +477,11 @@ class Tracer(LoopTracing, ControlFlow):
                         raise StaticError("slice bounds must be integers known when the "
                                           f"gradient is generated, got {describe(part)}")
                 index.append(("slice", k.start, k.stop, k.step))
+            elif isinstance(k, list) and k and all(
+                    isinstance(i, int) and not isinstance(i, bool) for i in k):
+                # x[[0, 2]]: the integer array np.array([0, 2])
+                index.append(("array", len(arrays)))
+                arrays.append(calls.array(self.graph, k).node)
             elif isinstance(k, Tensor):
                 if not k.node.dtype.startswith("int"):
                     raise StaticError(f"indexing with a {k.node.dtype} array is not supported; "
