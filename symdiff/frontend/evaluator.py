@@ -43,7 +43,7 @@ from symdiff.frontend.values import (
     wrap_dim,
 )
 from symdiff.ir.graph import Graph, Origin, make_params
-from symdiff.ir.shapes import ShapeError, canon, same_shape
+from symdiff.ir.shapes import ShapeError, canon, index_in_range, same_shape
 from symdiff.ir.sizes import minimum
 from symdiff.trees import ModelView, unbind
 
@@ -479,7 +479,15 @@ class Tracer(LoopTracing, ControlFlow):
                 index.append(("slice", k.start, k.stop, k.step))
             elif isinstance(k, list) and k and all(
                     isinstance(i, int) and not isinstance(i, bool) for i in k):
-                # x[[0, 2]]: the integer array np.array([0, 2])
+                # x[[0, 2]]: the integer array np.array([0, 2]), whose indices are known now
+                axis = sum(1 for i in index if i is not None)
+                if axis < x.rank:
+                    size = canon(x.shape[axis])
+                    for i in (min(k), max(k)):
+                        if isinstance(size, int) and not -size <= i < size:
+                            raise ShapeError(f"index {i} is out of bounds for axis {axis} "
+                                             f"with size {size}")
+                        index_in_range(size, i)
                 index.append(("array", len(arrays)))
                 arrays.append(calls.array(self.graph, k).node)
             elif isinstance(k, Tensor):
