@@ -313,3 +313,30 @@ def columns_by_list(x):
 def test_lists_of_integers_index_like_arrays():
     assert_agrees(picked_by_list, np.arange(4.0))
     assert_agrees(columns_by_list, np.arange(9.0).reshape(3, 3), backends=("numpy",))
+
+
+def broadcast_then_summed(x1, x2):
+    v2 = np.broadcast_to(x2, x1.shape)
+    return np.sum(x1 / len(x1) * 1.5) + np.sum(v2 * 3.5)
+
+
+def broadcast_row(x0, x1):
+    return np.sum(np.broadcast_to(x0, x1.shape) * 1.5) + np.sum(np.arctan(x0.reshape(-1)))
+
+
+def ratio_of_the_maximum(x1):
+    v0 = np.max(x1, axis=0, keepdims=True)
+    return np.sum(v0 / (v0 * v0 + 0.5) * 1.5)
+
+
+def test_broadcast_to_counts_its_copies():
+    # a scalar cotangent of a broadcast value stands for all its copies
+    rng = np.random.default_rng(1)
+    assert_agrees(broadcast_then_summed, rng.standard_normal((3, 2)), rng.standard_normal(2),
+                  argnums=(0, 1))
+    assert_agrees(broadcast_row, rng.standard_normal(5), rng.standard_normal((2, 5)),
+                  argnums=(0, 1))
+
+
+def test_the_maximums_selection_is_negated_as_a_float():
+    assert_agrees(ratio_of_the_maximum, np.random.default_rng(2).standard_normal((3, 3)))

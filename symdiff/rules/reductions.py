@@ -72,7 +72,9 @@ def _extremum_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     """Ties share the cotangent equally, as in JAX."""
     x = g[node.inputs[0]]
     axes = node.param("axes")
-    picked = g.add("eq", [x, expand_reduced(g, node, node)])
+    # as floats: a kernel may negate it, and NumPy refuses -x of booleans
+    picked = g.add("astype", [g.add("eq", [x, expand_reduced(g, node, node)])],
+                   make_params(dtype=x.dtype))
     ties = reduce(g, "sum", picked, axes, keepdims=True)
     share = g.add("div", [picked, ties])
     return [g.add("mul", [share, expand_reduced(g, ct, node)])]

@@ -92,7 +92,9 @@ def _broadcast_to_infer(inputs: list[Node], params: dict) -> tuple:
 
 register(Primitive(
     "broadcast_to", _broadcast_to_infer,
-    vjp=lambda g, node, ct: [ct],
+    # ct may be smaller than the broadcast value it stands for (a scalar for all of it):
+    # summing it back to the input counts the copies broadcasting made
+    vjp=lambda g, node, ct: [unbroadcast(g, ct, g[node.inputs[0]].shape, logical=node.shape)],
     emit=lambda a, node: f"np.broadcast_to({a[0]}, {shape_text(node.shape)})"))
 
 
