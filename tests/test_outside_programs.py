@@ -340,3 +340,16 @@ def test_broadcast_to_counts_its_copies():
 
 def test_the_maximums_selection_is_negated_as_a_float():
     assert_agrees(ratio_of_the_maximum, np.random.default_rng(2).standard_normal((3, 3)))
+
+
+def chosen_by_size(x0):
+    v1 = x0 @ x0.T
+    v2 = np.min(x0, axis=0, keepdims=True) if x0.shape[0] > 2 else np.exp(-v1 * v1)
+    return np.sum(v2 * 1.5)
+
+
+def test_a_conditional_expression_picks_one_whole_value():
+    # np.where broadcast the (1, 1) minimum to (n, n): four times NumPy's value
+    x = np.array([[1.0], [0.29], [-0.63]])
+    assert_agrees(chosen_by_size, x)
+    assert_agrees(chosen_by_size, x[:2])

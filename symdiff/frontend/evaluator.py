@@ -29,11 +29,13 @@ from symdiff.frontend.control import (
     Exits,
     Returned,
     combine_returns,
+    sizes_only,
 )
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import Indexed, NotLoopable, Unavailable, range_items
 from symdiff.frontend.values import (
     BoundMethod,
+    SizeNeeded,
     StaticError,
     SymDim,
     Tensor,
@@ -43,7 +45,7 @@ from symdiff.frontend.values import (
     wrap_dim,
 )
 from symdiff.ir.graph import Graph, Origin, make_params
-from symdiff.ir.shapes import ShapeError, canon, index_in_range, same_shape
+from symdiff.ir.shapes import ShapeError, canon, format_shape, index_in_range, same_shape
 from symdiff.ir.sizes import minimum
 from symdiff.trees import ModelView, unbind
 
@@ -383,7 +385,17 @@ class Tracer(LoopTracing, ControlFlow):
     def if_expression(self, node: cst.IfExp) -> Any:
         test = self.expr(node.test)
         if isinstance(test, Tensor):
-            return calls.where(self.graph, test, self.expr(node.body), self.expr(node.orelse))
+            body, orelse = self.expr(node.body), self.expr(node.orelse)
+            shapes = [to_tensor(self.graph, v).shape for v in (body, orelse)]
+            if not same_shape(*shapes):  # Python picks one whole value: np.where would broadcast
+                sizes = sizes_only(self.graph, test)
+                message = (f"the two values of this conditional expression have shapes "
+                           f"{format_shape(shapes[0])} and {format_shape(shapes[1])}; a value "
+                           "chosen by data must have one shape")
+                if sizes is not None:  # chosen by sizes: the gradient specialises on them
+                    raise SizeNeeded(f"{message} (the condition depends on {sizes})", sizes)
+                raise StaticError(message)
+            return calls.where(self.graph, test, body, orelse)
         return self.expr(node.body) if test else self.expr(node.orelse)
 
     def attribute(self, value: Any, name: str) -> Any:
