@@ -9,17 +9,30 @@ from __future__ import annotations
 
 import functools
 import inspect
-import linecache
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
-from symdiff.signature import ArgSpec, Options, passed
-from symdiff.size_checks import SizeChecked, fitting_entry
+from symdiff.runtime import (
+    CachedModule,
+    arg_spec,
+    as_array,
+    call_compiled,
+    checked_cotangent,
+    disk_cached,
+    fast_key,
+    load,
+    normalise_argnums,
+    numbers_for,
+    owned_gradients,
+    pin_sizes,
+    specs_for,
+)
+from symdiff.signature import Options, passed
+from symdiff.size_checks import fitting_entry
 from symdiff.trees import is_model, is_structured, model_method
 
 BACKENDS = ("numba", "numpy", "cuda")
@@ -28,92 +41,6 @@ BACKENDS = ("numba", "numpy", "cuda")
 def stop_gradient(x: Any) -> Any:
     """The identity in value; its derivative is zero, so no gradient flows through ``x``."""
     return x
-
-
-def signature_of(fun: Any) -> inspect.Signature:
-    """A function's signature; a function read from a file that is never run carries its
-    own (``symdiff.frontend.static_module.StaticFunction``)."""
-    own = getattr(fun, "signature", None)
-    return own if isinstance(own, inspect.Signature) else inspect.signature(fun)
-
-
-def normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
-                      wrt: str | Sequence[str] | None) -> tuple[tuple[int, ...], bool]:
-    params = list(signature_of(fun).parameters.values())
-    who = getattr(fun, "__qualname__", None) or getattr(fun, "name", "the function")
-    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-        raise ArgumentError(f"{who} takes *args or **kwargs; symdiff needs named "
-                            "positional parameters")
-    if wrt is not None and argnums is not None:
-        raise ArgumentError("give either argnums or wrt, not both")
-    if wrt is not None:
-        single = isinstance(wrt, str)
-        wanted = (wrt,) if single else tuple(wrt)
-        for w in wanted:
-            if w not in names:
-                raise ArgumentError(f"wrt={w!r}: {who} has no parameter {w!r} "
-                                    f"(its parameters: {', '.join(names)})")
-        positions = tuple(names.index(w) for w in wanted)
-    else:
-        argnums = 0 if argnums is None else argnums
-        single = not isinstance(argnums, (tuple, list))
-        raw = (argnums,) if single else tuple(argnums)
-        positions = []
-        for a in raw:
-            if not isinstance(a, int) or isinstance(a, bool):
-                raise ArgumentError(f"argnums must be integers, got {a!r}")
-            if not -len(names) <= a < len(names):
-                raise ArgumentError(f"argnums={a} is out of range: {who} has "
-                                    f"{len(names)} positional parameters")
-            positions.append(a % len(names))
-        positions = tuple(positions)
-    if len(set(positions)) != len(positions):
-        raise ArgumentError(f"argnums/wrt names an argument twice: {positions}")
-    if not positions:
-        raise ArgumentError("argnums/wrt is empty: nothing to differentiate")
-    return positions, single
-
-
-def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
-    if isinstance(value, float):
-        return ArgSpec(name, "float")
-    if isinstance(value, (np.ndarray, np.generic)):
-        kind = value.dtype.kind
-        if differentiated and kind != "f":
-            what = {"i": "an integer", "u": "an unsigned integer", "b": "a boolean",
-                    "c": "a complex"}.get(kind, f"a {value.dtype}")
-            raise ArgumentError(f"argument {name!r} is {what} array; only float arrays can be "
-                                "differentiated")
-        if kind not in "fiub":
-            raise ArgumentError(f"argument {name!r} has dtype {value.dtype}, which symdiff does "
-                                "not support")
-        return ArgSpec(name, "array", value.dtype.name, tuple(d == 1 for d in value.shape))
-    if differentiated:
-        raise ArgumentError(f"argument {name!r} is {type(value).__name__} {value!r}; only "
-                            "floats and float arrays can be differentiated")
-    if isinstance(value, (int, str, bool, type(None), tuple)):
-        return ArgSpec(name, "static", value=value)
-    raise ArgumentError(f"argument {name!r} of type {type(value).__name__} is not supported; "
-                        "pass NumPy arrays, floats, or static ints/strings")
-
-
-def specs_for(names: Sequence[str], values: Sequence[Any], differentiated: Sequence[int]
-              ) -> tuple[ArgSpec, ...]:
-    """The signature of a call: one spec per argument, ``differentiated`` by position."""
-    return tuple(arg_spec(name, v, i in differentiated)
-                 for i, (name, v) in enumerate(zip(names, values, strict=True)))
-
-
-@dataclass(eq=False)
-class CachedModule(SizeChecked):
-    """A generated module found in the disk cache: its text and function names."""
-
-    source: str
-    grad_name: str
-    value_and_grad_name: str
-    signature: tuple
-    size_checks: tuple = ()
 
 
 class GradFunction:
@@ -203,7 +130,7 @@ class GradFunction:
         def entry_for(pinned: frozenset) -> tuple[Any, Callable]:
             while True:
                 try:
-                    return self._compiled_for(_pin(specs, values, pinned | self._pinned),
+                    return self._compiled_for(pin_sizes(specs, values, pinned | self._pinned),
                                               options)
                 except UnsupportedError as exc:
                     new = {s for s in exc.sizes if s[0] in values} - pinned - self._pinned
@@ -226,7 +153,7 @@ class GradFunction:
 
     def _recall(self, specs: tuple, options: Options) -> tuple[Any, Callable] | None:
         """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
-        if not _disk_cached(self.fun, specs, options):
+        if not disk_cached(self.fun, specs, options):
             return None
         from symdiff import cache
 
@@ -245,8 +172,8 @@ class GradFunction:
         from symdiff.pipeline import generate  # the compiler loads only when needed
 
         module = generate(self.fun, specs, options)
-        entry = _load(module, self.with_value, options.backend)
-        if _disk_cached(self.fun, specs, options):
+        entry = load(module, self.with_value, options.backend)
+        if disk_cached(self.fun, specs, options):
             from symdiff import cache
 
             key = cache.index_key(self.fun, specs, options)
@@ -280,7 +207,7 @@ class GradFunction:
             return self._call_structured(values, None)
         module, compiled = self._compiled(values)
         key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
-        if key is not None and not _numbers_for(module) - self._pinned:
+        if key is not None and not numbers_for(module) - self._pinned:
             # shape-generic code (but for the sizes every call pins): the fast path's;
             # parameters left out take their (fixed) defaults
             self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):]))
@@ -289,12 +216,12 @@ class GradFunction:
     def _checked_run(self, compiled: Callable, values: Any) -> Any:
         result = self._run(compiled, values)
         grads = self._grads_of(result, self.options)
-        owned = _owned(grads, [(self.parameter_names[a], values[a])
+        owned = owned_gradients(grads, [(self.parameter_names[a], values[a])
                                for a in self.options.argnums])
         return result if owned is grads else self._with_grads(result, self.options, owned)
 
     def _fast_key(self, args: tuple) -> tuple | None:
-        key = _fast_key(args)
+        key = fast_key(args)
         if key is None or not self._pinned:
             return key
         position = self._position
@@ -316,9 +243,9 @@ class GradFunction:
         module, compiled = self._specialised(layout.specs, layout.options, by_name)
         flat = list(layout.values)
         if cotangent is not None:
-            flat.append(_checked_cotangent(cotangent, module, by_name))
+            flat.append(checked_cotangent(cotangent, module, by_name))
         result = self._run(compiled, flat)
-        grads = _owned(self._grads_of(result, layout.options),
+        grads = owned_gradients(self._grads_of(result, layout.options),
                        [(layout.specs[a].name, by_name[layout.specs[a].name])
                         for a in layout.options.argnums])
         shaped = rebuild(layout, grads, self.request, model_position)
@@ -335,7 +262,7 @@ class GradFunction:
 
     def _run(self, compiled: Callable, values: list[Any]) -> Any:
         try:
-            return _call(compiled, values)
+            return call_compiled(compiled, values)
         except Exception as exc:
             if type(exc).__module__.startswith("numba"):  # it failed to compile
                 raise SymdiffError(
@@ -365,125 +292,6 @@ class GradFunction:
             return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
                     "of the first call (or `.specialise(*args)`)")
         return f"```python\n{self._last.source}\n```"
-
-
-def _numbers_for(module: Any) -> set[tuple[str, int]]:
-    """The ``(argument, axis)`` sizes ``module`` was generated for as numbers."""
-    return {(s.name, axis) for s in passed(module.signature)
-            for axis, size in enumerate(s.sizes) if size is not None}
-
-
-def _call(compiled: Callable, values: Sequence[Any]) -> Any:
-    """``compiled(*values)``; if Numba's cache files for it are damaged, they are removed and
-    the code compiled again."""
-    try:
-        return compiled(*values)
-    except Exception as exc:
-        if not hasattr(compiled, "py_func"):
-            raise
-        from symdiff import cache
-
-        if not cache.numba_cache_damaged(exc):
-            raise
-        cache.drop_numba_cache(compiled)
-        return compiled(*values)
-
-
-def _owned(grads: tuple, differentiated: list[tuple[str, Any]]) -> tuple:
-    """Each gradient as a new array the caller owns, of its argument's type, dtype and shape
-    (a float's gradient is a float): generated code may return a broadcast view (the gradient
-    of a sum), an argument itself, one array for two gradients, an integer or a scalar for a
-    0-d array. ``grads`` itself when every gradient is already so (checked cheaply: this runs
-    on every call)."""
-    out = None
-    for k, (g, (name, value)) in enumerate(zip(grads, differentiated, strict=True)):
-        # an argument or another output is never returned as it is (the code copies it)
-        if type(g) is np.ndarray:
-            if g.base is None and g.shape == value.shape and g.dtype == value.dtype:
-                continue
-        elif type(value) is float and type(g) is float:
-            continue
-        if out is None:
-            out = list(grads)
-        if type(value) is float:
-            out[k] = float(g)
-            continue
-        if np.shape(g) != np.shape(value):
-            raise SymdiffError(f"the gradient for {name!r} came out with shape {np.shape(g)} "
-                               f"instead of {np.shape(value)}")
-        out[k] = np.array(g, dtype=getattr(value, "dtype", np.float64))
-    return grads if out is None else tuple(out)
-
-
-def _pin(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:
-    """``specs`` with the ``pinned`` (argument, axis) sizes written in."""
-    if not pinned:
-        return specs
-    out = []
-    for spec in specs:
-        axes = {axis for name, axis in pinned if name == spec.name}
-        if axes and spec.kind == "array":
-            shape = np.shape(values[spec.name])
-            spec = replace(spec, sizes=tuple(shape[i] if i in axes else None
-                                             for i in range(len(shape))))
-        out.append(spec)
-    return tuple(out)
-
-
-def _fast_key(args: tuple) -> tuple | None:
-    """A cheap key that determines the signature, or None where only the slow path can tell."""
-    key = []
-    for a in args:
-        kind = type(a)
-        if kind is np.ndarray:
-            key.append((a.dtype, a.ndim, tuple(d == 1 for d in a.shape) if 1 in a.shape else 0))
-        elif kind is float:
-            key.append(float)
-        elif kind in (int, str, bool, type(None)):
-            key.append((kind, a))
-        else:
-            return None
-    return tuple(key)
-
-
-def _disk_cached(fun: Any, specs: tuple, options: Options) -> bool:
-    """Compiled Numba modules of plain functions are indexed on disk for plain signatures; a
-    structured one may hold a model object, which no later process can be known to share."""
-    return options.backend == "numba" and options.output == "scalar" and \
-        hasattr(fun, "__code__") and all(s.kind != "tree" for s in specs)
-
-
-def as_array(value: Any) -> Any:
-    if isinstance(value, list) and not is_structured(value):
-        return np.asarray(value, dtype=float)
-    return value
-
-
-def _load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
-    name = module.value_and_grad_name if with_value else module.grad_name
-    if backend == "numba":  # a real file, so that Numba can cache the compiled code
-        from symdiff.cache import import_file, module_file
-
-        return module, getattr(import_file(module_file(module.source, module.grad_name)), name)
-    filename = f"<symdiff-generated {module.grad_name} {abs(hash(module.source)):x}>"
-    linecache.cache[filename] = (len(module.source), None, module.source.splitlines(True),
-                                 filename)
-    namespace: dict[str, Any] = {}
-    exec(compile(module.source, filename, "exec"), namespace)
-    return module, namespace[name]
-
-
-def _checked_cotangent(cotangent: Any, module: Any, scope: dict[str, Any]) -> Any:
-    """The cotangent as an array of the output's shape (the generated code would broadcast a
-    wrong one silently) and dtype (compiled code is typed for it); ``scope``: the generated
-    code's arguments by name."""
-    ct = np.asarray(cotangent, dtype=module.cotangent_dtype)
-    expected = tuple(d if isinstance(d, int) else d.evaluate(lambda n, a: scope[n].shape[a])
-                     for d in module.cotangent_shape)
-    if ct.shape != expected:
-        raise ArgumentError(f"the cotangent (sensitivity) has shape {ct.shape}, but the "
-                            f"function's output has shape {expected}")
-    return ct
 
 
 def _differentiable(fun: Any) -> bool:

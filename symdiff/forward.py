@@ -23,17 +23,14 @@ import numpy as np
 from symdiff.api import (
     BACKENDS,
     GradFunction,
-    _call,
     _differentiable,
-    _load,
-    _pin,
     arg_spec,
-    as_array,
     grad,
     runs_while_tracing,
     specs_for,
 )
 from symdiff.errors import ArgumentError
+from symdiff.runtime import as_array, call_compiled, load, pin_sizes
 from symdiff.size_checks import fitting_entry
 
 
@@ -79,9 +76,9 @@ class JvpFunction:
         values = [*primals, *tangents]
         by_name = {s.name: v for s, v in zip(specs, values, strict=True)}
         _, compiled = fitting_entry(
-            lambda pinned: self._compiled(_pin(specs, by_name, pinned), positions),
+            lambda pinned: self._compiled(pin_sizes(specs, by_name, pinned), positions),
             by_name, self.fun.__qualname__)
-        return _call(compiled, values)
+        return call_compiled(compiled, values)
 
     def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:
         entry = self._cache.get(specs)
@@ -89,7 +86,7 @@ class JvpFunction:
             from symdiff.pipeline import generate_jvp
 
             module = generate_jvp(self.fun, specs, positions, self.backend)
-            entry = self._cache[specs] = _load(module, False, self.backend)
+            entry = self._cache[specs] = load(module, False, self.backend)
         self.last = entry[0]
         return entry
 

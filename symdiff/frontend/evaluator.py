@@ -31,6 +31,7 @@ from symdiff.frontend.control import (
     combine_returns,
     sizes_only,
 )
+from symdiff.frontend.indexing import index_spec
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import Indexed, NotLoopable, Unavailable, range_items
 from symdiff.frontend.values import (
@@ -45,7 +46,7 @@ from symdiff.frontend.values import (
     wrap_dim,
 )
 from symdiff.ir.graph import Graph, Origin, make_params
-from symdiff.ir.shapes import ShapeError, canon, format_shape, index_in_range, same_shape
+from symdiff.ir.shapes import ShapeError, canon, format_shape, same_shape
 from symdiff.ir.sizes import minimum
 from symdiff.trees import ModelView, unbind
 
@@ -434,7 +435,7 @@ class Tracer(LoopTracing, ControlFlow):
             else tuple(items)
 
     def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
-        index, arrays = self.index_spec(x, key)
+        index, arrays = index_spec(self.graph, x, key)
         return Tensor(self.graph.add("getitem", [x.node, *arrays],
                                      make_params(index=tuple(index))))
 
@@ -453,7 +454,7 @@ class Tracer(LoopTracing, ControlFlow):
             raise self.error(target, f"{name} is also called {others[0]}, and assigning to its "
                              "elements would change both; copy it first (.copy())")
         key = self.subscript_key(target)
-        index, arrays = self.index_spec(x, key if isinstance(key, tuple) else (key,))
+        index, arrays = index_spec(self.graph, x, key if isinstance(key, tuple) else (key,))
         if any(a.rank for a in arrays):  # a traced integer (h[t + 1] = ...) is one place
             raise self.error(target, "assigning through integer-array indices is not "
                              "supported; use np.where with a mask")
@@ -469,48 +470,6 @@ class Tracer(LoopTracing, ControlFlow):
         written = self.graph.add("scatter", [ones, x.node, *arrays], params)
         return calls.where(self.graph, calls.elementwise(self.graph, "ne", Tensor(written), 0),
                            Tensor(placed), x)
-
-    def index_spec(self, x: Tensor, key: tuple) -> tuple[list[Any], list[Any]]:
-        """The ``getitem`` index of ``x[key]`` and the integer arrays it reads."""
-        consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
-        index: list[Any] = []
-        arrays = []
-        for k in key:
-            if k is Ellipsis:
-                index.extend([("slice", None, None, None)] * (x.rank - consumed))
-            elif k is None or (isinstance(k, int) and not isinstance(k, bool)):
-                index.append(k)
-            elif isinstance(k, SymDim):
-                index.append(("size", k.dim))
-            elif isinstance(k, slice):
-                for part in (k.start, k.stop, k.step):
-                    if part is not None and not (isinstance(part, int)
-                                                 and not isinstance(part, bool)):
-                        raise StaticError("slice bounds must be integers known when the "
-                                          f"gradient is generated, got {describe(part)}")
-                index.append(("slice", k.start, k.stop, k.step))
-            elif isinstance(k, list) and k and all(
-                    isinstance(i, int) and not isinstance(i, bool) for i in k):
-                # x[[0, 2]]: the integer array np.array([0, 2]), whose indices are known now
-                axis = sum(1 for i in index if i is not None)
-                if axis < x.rank:
-                    size = canon(x.shape[axis])
-                    for i in (min(k), max(k)):
-                        if isinstance(size, int) and not -size <= i < size:
-                            raise ShapeError(f"index {i} is out of bounds for axis {axis} "
-                                             f"with size {size}")
-                        index_in_range(size, i)
-                index.append(("array", len(arrays)))
-                arrays.append(calls.array(self.graph, k).node)
-            elif isinstance(k, Tensor):
-                if not k.node.dtype.startswith("int"):
-                    raise StaticError(f"indexing with a {k.node.dtype} array is not supported; "
-                                      "use integer arrays (boolean masks: use np.where)")
-                index.append(("array", len(arrays)))
-                arrays.append(k.node)
-            else:
-                raise StaticError(f"unsupported index {describe(k)}")
-        return _resolved_on_known_sizes(index, x.shape), arrays
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -622,29 +581,6 @@ class Tracer(LoopTracing, ControlFlow):
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
         return self.source.error(node, reason, kind)
-
-
-def _resolved_on_known_sizes(index: list[Any], shape: tuple) -> list[Any]:
-    """Integers and slice bounds on axes of known size, resolved as Python resolves them
-    (``x[-3:]`` of 2 elements starts at 0, ``x[-1]`` of 4 is ``x[3]``), so that the code
-    indexes with them as they are. Bounds on run-time sizes stay: the code computes them, and
-    the sizes they need are checked on each call (``shapes.slice_length``)."""
-    out, axis = [], 0
-    for item in index:
-        if item is None:
-            out.append(item)
-            continue
-        d = canon(shape[axis]) if axis < len(shape) else None
-        axis += 1
-        if isinstance(d, int) and isinstance(item, int) and -d <= item < 0:
-            item = item + d
-        elif isinstance(d, int) and isinstance(item, tuple) and item[0] == "slice":
-            start, stop, step = slice(*item[1:]).indices(d)
-            if step < 0:  # stop -1 is "past the first element", which only None can say
-                start, stop = (0, 0) if start < 0 else (start, None if stop < 0 else stop)
-            item = ("slice", start, stop, None if step == 1 else step)
-        out.append(item)
-    return out
 
 
 def _describe_node(node: cst.CSTNode) -> str:

@@ -1,0 +1,77 @@
+"""Python indexing keys as the ``getitem`` index of the IR (see ``symdiff.rules.indexing``):
+integers, slices, sizes, new axes, integer arrays and lists, with the sizes they need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symdiff.frontend import calls
+from symdiff.frontend.values import StaticError, SymDim, Tensor, describe
+from symdiff.ir.graph import Graph
+from symdiff.ir.shapes import ShapeError, canon, index_in_range
+
+
+def index_spec(graph: Graph, x: Tensor, key: tuple) -> tuple[list[Any], list[Any]]:
+    """The ``getitem`` index of ``x[key]`` and the integer arrays it reads."""
+    consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
+    index: list[Any] = []
+    arrays = []
+    for k in key:
+        if k is Ellipsis:
+            index.extend([("slice", None, None, None)] * (x.rank - consumed))
+        elif k is None or (isinstance(k, int) and not isinstance(k, bool)):
+            index.append(k)
+        elif isinstance(k, SymDim):
+            index.append(("size", k.dim))
+        elif isinstance(k, slice):
+            for part in (k.start, k.stop, k.step):
+                if part is not None and not (isinstance(part, int)
+                                             and not isinstance(part, bool)):
+                    raise StaticError("slice bounds must be integers known when the "
+                                      f"gradient is generated, got {describe(part)}")
+            index.append(("slice", k.start, k.stop, k.step))
+        elif isinstance(k, list) and k and all(
+                isinstance(i, int) and not isinstance(i, bool) for i in k):
+            # x[[0, 2]]: the integer array np.array([0, 2]), whose indices are known now
+            axis = sum(1 for i in index if i is not None)
+            if axis < x.rank:
+                size = canon(x.shape[axis])
+                for i in (min(k), max(k)):
+                    if isinstance(size, int) and not -size <= i < size:
+                        raise ShapeError(f"index {i} is out of bounds for axis {axis} "
+                                         f"with size {size}")
+                    index_in_range(size, i)
+            index.append(("array", len(arrays)))
+            arrays.append(calls.array(graph, k).node)
+        elif isinstance(k, Tensor):
+            if not k.node.dtype.startswith("int"):
+                raise StaticError(f"indexing with a {k.node.dtype} array is not supported; "
+                                  "use integer arrays (boolean masks: use np.where)")
+            index.append(("array", len(arrays)))
+            arrays.append(k.node)
+        else:
+            raise StaticError(f"unsupported index {describe(k)}")
+    return resolved_on_known_sizes(index, x.shape), arrays
+
+
+def resolved_on_known_sizes(index: list[Any], shape: tuple) -> list[Any]:
+    """Integers and slice bounds on axes of known size, resolved as Python resolves them
+    (``x[-3:]`` of 2 elements starts at 0, ``x[-1]`` of 4 is ``x[3]``), so that the code
+    indexes with them as they are. Bounds on run-time sizes stay: the code computes them, and
+    the sizes they need are checked on each call (``shapes.slice_length``)."""
+    out, axis = [], 0
+    for item in index:
+        if item is None:
+            out.append(item)
+            continue
+        d = canon(shape[axis]) if axis < len(shape) else None
+        axis += 1
+        if isinstance(d, int) and isinstance(item, int) and -d <= item < 0:
+            item = item + d
+        elif isinstance(d, int) and isinstance(item, tuple) and item[0] == "slice":
+            start, stop, step = slice(*item[1:]).indices(d)
+            if step < 0:  # stop -1 is "past the first element", which only None can say
+                start, stop = (0, 0) if start < 0 else (start, None if stop < 0 else stop)
+            item = ("slice", start, stop, None if step == 1 else step)
+        out.append(item)
+    return out

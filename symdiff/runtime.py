@@ -1,0 +1,224 @@
+"""What a gradient function does on every call, without the compiler: the signature of the call
+(argument specs, argnums), the cheap key of the fast path, the sizes pinned for a call, the
+generated modules (loaded, or recalled from the disk cache), and the gradients handed back as
+arrays the caller owns."""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from symdiff.errors import ArgumentError, SymdiffError
+from symdiff.signature import ArgSpec, Options, passed
+from symdiff.size_checks import SizeChecked
+from symdiff.trees import is_structured
+
+
+def signature_of(fun: Any) -> inspect.Signature:
+    """A function's signature; a function read from a file that is never run carries its
+    own (``symdiff.frontend.static_module.StaticFunction``)."""
+    own = getattr(fun, "signature", None)
+    return own if isinstance(own, inspect.Signature) else inspect.signature(fun)
+
+
+def normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
+                      wrt: str | Sequence[str] | None) -> tuple[tuple[int, ...], bool]:
+    params = list(signature_of(fun).parameters.values())
+    who = getattr(fun, "__qualname__", None) or getattr(fun, "name", "the function")
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise ArgumentError(f"{who} takes *args or **kwargs; symdiff needs named "
+                            "positional parameters")
+    if wrt is not None and argnums is not None:
+        raise ArgumentError("give either argnums or wrt, not both")
+    if wrt is not None:
+        single = isinstance(wrt, str)
+        wanted = (wrt,) if single else tuple(wrt)
+        for w in wanted:
+            if w not in names:
+                raise ArgumentError(f"wrt={w!r}: {who} has no parameter {w!r} "
+                                    f"(its parameters: {', '.join(names)})")
+        positions = tuple(names.index(w) for w in wanted)
+    else:
+        argnums = 0 if argnums is None else argnums
+        single = not isinstance(argnums, (tuple, list))
+        raw = (argnums,) if single else tuple(argnums)
+        positions = []
+        for a in raw:
+            if not isinstance(a, int) or isinstance(a, bool):
+                raise ArgumentError(f"argnums must be integers, got {a!r}")
+            if not -len(names) <= a < len(names):
+                raise ArgumentError(f"argnums={a} is out of range: {who} has "
+                                    f"{len(names)} positional parameters")
+            positions.append(a % len(names))
+        positions = tuple(positions)
+    if len(set(positions)) != len(positions):
+        raise ArgumentError(f"argnums/wrt names an argument twice: {positions}")
+    if not positions:
+        raise ArgumentError("argnums/wrt is empty: nothing to differentiate")
+    return positions, single
+
+
+def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
+    if isinstance(value, float):
+        return ArgSpec(name, "float")
+    if isinstance(value, (np.ndarray, np.generic)):
+        kind = value.dtype.kind
+        if differentiated and kind != "f":
+            what = {"i": "an integer", "u": "an unsigned integer", "b": "a boolean",
+                    "c": "a complex"}.get(kind, f"a {value.dtype}")
+            raise ArgumentError(f"argument {name!r} is {what} array; only float arrays can be "
+                                "differentiated")
+        if kind not in "fiub":
+            raise ArgumentError(f"argument {name!r} has dtype {value.dtype}, which symdiff does "
+                                "not support")
+        return ArgSpec(name, "array", value.dtype.name, tuple(d == 1 for d in value.shape))
+    if differentiated:
+        raise ArgumentError(f"argument {name!r} is {type(value).__name__} {value!r}; only "
+                            "floats and float arrays can be differentiated")
+    if isinstance(value, (int, str, bool, type(None), tuple)):
+        return ArgSpec(name, "static", value=value)
+    raise ArgumentError(f"argument {name!r} of type {type(value).__name__} is not supported; "
+                        "pass NumPy arrays, floats, or static ints/strings")
+
+
+def specs_for(names: Sequence[str], values: Sequence[Any], differentiated: Sequence[int]
+              ) -> tuple[ArgSpec, ...]:
+    """The signature of a call: one spec per argument, ``differentiated`` by position."""
+    return tuple(arg_spec(name, v, i in differentiated)
+                 for i, (name, v) in enumerate(zip(names, values, strict=True)))
+
+
+@dataclass(eq=False)
+class CachedModule(SizeChecked):
+    """A generated module found in the disk cache: its text and function names."""
+
+    source: str
+    grad_name: str
+    value_and_grad_name: str
+    signature: tuple
+    size_checks: tuple = ()
+
+
+def numbers_for(module: Any) -> set[tuple[str, int]]:
+    """The ``(argument, axis)`` sizes ``module`` was generated for as numbers."""
+    return {(s.name, axis) for s in passed(module.signature)
+            for axis, size in enumerate(s.sizes) if size is not None}
+
+
+def call_compiled(compiled: Callable, values: Sequence[Any]) -> Any:
+    """``compiled(*values)``; if Numba's cache files for it are damaged, they are removed and
+    the code compiled again."""
+    try:
+        return compiled(*values)
+    except Exception as exc:
+        if not hasattr(compiled, "py_func"):
+            raise
+        from symdiff import cache
+
+        if not cache.numba_cache_damaged(exc):
+            raise
+        cache.drop_numba_cache(compiled)
+        return compiled(*values)
+
+
+def owned_gradients(grads: tuple, differentiated: list[tuple[str, Any]]) -> tuple:
+    """Each gradient as a new array the caller owns, of its argument's type, dtype and shape
+    (a float's gradient is a float): generated code may return a broadcast view (the gradient
+    of a sum), an argument itself, one array for two gradients, an integer or a scalar for a
+    0-d array. ``grads`` itself when every gradient is already so (checked cheaply: this runs
+    on every call)."""
+    out = None
+    for k, (g, (name, value)) in enumerate(zip(grads, differentiated, strict=True)):
+        # an argument or another output is never returned as it is (the code copies it)
+        if type(g) is np.ndarray:
+            if g.base is None and g.shape == value.shape and g.dtype == value.dtype:
+                continue
+        elif type(value) is float and type(g) is float:
+            continue
+        if out is None:
+            out = list(grads)
+        if type(value) is float:
+            out[k] = float(g)
+            continue
+        if np.shape(g) != np.shape(value):
+            raise SymdiffError(f"the gradient for {name!r} came out with shape {np.shape(g)} "
+                               f"instead of {np.shape(value)}")
+        out[k] = np.array(g, dtype=getattr(value, "dtype", np.float64))
+    return grads if out is None else tuple(out)
+
+
+def pin_sizes(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:
+    """``specs`` with the ``pinned`` (argument, axis) sizes written in."""
+    if not pinned:
+        return specs
+    out = []
+    for spec in specs:
+        axes = {axis for name, axis in pinned if name == spec.name}
+        if axes and spec.kind == "array":
+            shape = np.shape(values[spec.name])
+            spec = replace(spec, sizes=tuple(shape[i] if i in axes else None
+                                             for i in range(len(shape))))
+        out.append(spec)
+    return tuple(out)
+
+
+def fast_key(args: tuple) -> tuple | None:
+    """A cheap key that determines the signature, or None where only the slow path can tell."""
+    key = []
+    for a in args:
+        kind = type(a)
+        if kind is np.ndarray:
+            key.append((a.dtype, a.ndim, tuple(d == 1 for d in a.shape) if 1 in a.shape else 0))
+        elif kind is float:
+            key.append(float)
+        elif kind in (int, str, bool, type(None)):
+            key.append((kind, a))
+        else:
+            return None
+    return tuple(key)
+
+
+def disk_cached(fun: Any, specs: tuple, options: Options) -> bool:
+    """Compiled Numba modules of plain functions are indexed on disk for plain signatures; a
+    structured one may hold a model object, which no later process can be known to share."""
+    return options.backend == "numba" and options.output == "scalar" and \
+        hasattr(fun, "__code__") and all(s.kind != "tree" for s in specs)
+
+
+def as_array(value: Any) -> Any:
+    if isinstance(value, list) and not is_structured(value):
+        return np.asarray(value, dtype=float)
+    return value
+
+
+def load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
+    name = module.value_and_grad_name if with_value else module.grad_name
+    if backend == "numba":  # a real file, so that Numba can cache the compiled code
+        from symdiff.cache import import_file, module_file
+
+        return module, getattr(import_file(module_file(module.source, module.grad_name)), name)
+    filename = f"<symdiff-generated {module.grad_name} {abs(hash(module.source)):x}>"
+    linecache.cache[filename] = (len(module.source), None, module.source.splitlines(True),
+                                 filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(module.source, filename, "exec"), namespace)
+    return module, namespace[name]
+
+
+def checked_cotangent(cotangent: Any, module: Any, scope: dict[str, Any]) -> Any:
+    """The cotangent as an array of the output's shape (the generated code would broadcast a
+    wrong one silently) and dtype (compiled code is typed for it); ``scope``: the generated
+    code's arguments by name."""
+    ct = np.asarray(cotangent, dtype=module.cotangent_dtype)
+    expected = tuple(d if isinstance(d, int) else d.evaluate(lambda n, a: scope[n].shape[a])
+                     for d in module.cotangent_shape)
+    if ct.shape != expected:
+        raise ArgumentError(f"the cotangent (sensitivity) has shape {ct.shape}, but the "
+                            f"function's output has shape {expected}")
+    return ct
