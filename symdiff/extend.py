@@ -362,8 +362,9 @@ def check_rule(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0,
     they give must equal symdiff's own derivative of the code they stand for (to ``rtol`` and
     ``atol``) and central finite differences. ``fun`` returns a scalar. Returns both gradients
     and the finite-difference report; raises GradientCheckError on a disagreement."""
-    from symdiff.api import GradFunction, normalise_argnums
+    from symdiff.api import GradFunction
     from symdiff.check.finite_diff import compare
+    from symdiff.runtime import normalise_argnums
 
     positions, single = normalise_argnums(fun, argnums, None)
     names = list(inspect.signature(fun).parameters)

@@ -81,7 +81,7 @@ def test_an_edited_helper_invalidates_the_entry(tmp_path, monkeypatch):
 
     symdiff.grad(edited_module.outer)(np.array([3.0]))
     from symdiff import cache
-    from symdiff.api import arg_spec
+    from symdiff.runtime import arg_spec
     from symdiff.signature import Options
 
     specs = (arg_spec("x", np.array([3.0]), True),)

@@ -65,7 +65,8 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
     Raises:
         GradientCheckError: naming the argument and the worst element, on a mismatch.
     """
-    from symdiff.api import grad, normalise_argnums
+    from symdiff.api import grad
+    from symdiff.runtime import normalise_argnums
 
     positions, _ = normalise_argnums(fun, argnums, wrt)
     names = list(inspect.signature(fun).parameters)

@@ -29,9 +29,9 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
     """
     from symdiff.ad.nested import source_of
     from symdiff.ad.reverse import backward
-    from symdiff.api import normalise_argnums
     from symdiff.ir.graph import Graph
     from symdiff.pipeline import split_result, trace
+    from symdiff.runtime import normalise_argnums
     from symdiff.signature import ArgSpec, Options
     from symdiff.teach.evaluate import evaluate
 

@@ -91,8 +91,8 @@ class Walk:
 
 def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = None, wrt: Any = None) -> Walk:
     """``argnums``/``wrt`` as for ``symdiff.grad`` (default: the first argument)."""
-    from symdiff.api import as_array, normalise_argnums, signature_of, specs_for
     from symdiff.pipeline import split_result, trace
+    from symdiff.runtime import as_array, normalise_argnums, signature_of, specs_for
 
     positions, _ = normalise_argnums(fun, argnums, wrt)
     try:
