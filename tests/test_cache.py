@@ -137,7 +137,9 @@ def test_damaged_cache_files_are_dropped_and_generated_again(tmp_path):
 
 
 def test_the_same_function_in_another_file_names_its_own_file(tmp_path):
-    env = {"SYMDIFF_CACHE_DIR": str(tmp_path / "cache"), "PATH": "", "HOME": str(tmp_path)}
+    # A script's own folder, not the current one, starts its import path: name the project's.
+    env = {"SYMDIFF_CACHE_DIR": str(tmp_path / "cache"), "PATH": "", "HOME": str(tmp_path),
+           "PYTHONPATH": str(Path(__file__).parent.parent)}
     body = textwrap.dedent("""
         import numpy as np, symdiff
 

@@ -353,3 +353,77 @@ def test_a_conditional_expression_picks_one_whole_value():
     x = np.array([[1.0], [0.29], [-0.63]])
     assert_agrees(chosen_by_size, x)
     assert_agrees(chosen_by_size, x[:2])
+
+
+# -- integer arrays next to slices and integers -----------------------------------------------
+
+def rows_then_tail(x, rows):
+    return np.sum(x[rows, 1:] ** 2)
+
+
+def rows_then_column(x, rows):
+    return np.sum(np.sin(x[rows, 2]))
+
+
+def listed_rows_new_axis(x):
+    return np.sum(x[[0, 2], None, :-1] * x[[2, 2], None, 1:])
+
+
+def columns_picked(x, cols):
+    return np.sum(x[:, cols] ** 2)
+
+
+@pytest.mark.parametrize("rows", [[0, 2], [2, 2, 0], [1]])
+def test_integer_arrays_on_leading_axes_with_slices_after(rows):
+    x = np.arange(12.0).reshape(3, 4) / 7.0
+    rows = np.array(rows)
+    assert_agrees(rows_then_tail, x, rows)
+    assert_agrees(rows_then_column, x, rows)
+    assert_agrees(listed_rows_new_axis, x)
+
+
+def test_a_refusal_while_compiling_names_the_line():
+    x, cols = np.ones((2, 3)), np.array([0, 2])
+    assert_agrees(columns_picked, x, cols, backends=("numpy",))
+    with pytest.raises(symdiff.UnsupportedError, match=r"test_outside_programs.py:\d+:\d+: "
+                       "the numba backend compiles integer-array indexing only"):
+        symdiff.grad(columns_picked, backend="numba")(x, cols)
+
+
+# -- sizes, as Python and NumPy give them ------------------------------------------------------
+
+def scaled_by_sizes(x, y):
+    return np.sum(x) * max(x.shape[0], y.shape[0]) + np.sum(y) / min(np.size(x), 7, len(y))
+
+
+def scaled_by_shape_functions(x):
+    return np.sum(x * np.shape(x)[-1]) / np.size(x, 0) + np.ndim(x)
+
+
+@pytest.mark.parametrize("n, m", [(3, 4), (4, 3), (9, 8), (1, 1)])
+def test_builtin_max_and_min_of_sizes(n, m):
+    assert_agrees(scaled_by_sizes, np.arange(n) + 1.0, np.arange(m) * 2.0, argnums=(0, 1))
+    assert_agrees(scaled_by_shape_functions, np.ones((n, m)) / 3.0)
+
+
+def outer_of_anything(x, y):
+    return np.sum(np.outer(x, y) ** 2 * np.arange(np.size(y)))
+
+
+def test_outer_flattens_its_operands_as_numpy_does():
+    for x, y in [(np.ones((1, 3)), np.arange(2.0)), (np.ones((2, 2)), np.arange(3.0)[:, None]),
+                 (np.array(2.0), np.ones(1))]:
+        assert_agrees(outer_of_anything, x, y, argnums=(0, 1))
+
+
+def size_of_a_float(x, a):
+    return np.sum(x) * a.size
+
+
+def test_a_python_float_has_no_array_attributes():
+    with pytest.raises(AttributeError):
+        size_of_a_float(np.ones(3), 2.0)
+    for backend in ("numpy", "numba"):
+        with pytest.raises(symdiff.UnsupportedError, match="'float' object has no attribute"):
+            symdiff.grad(size_of_a_float, backend=backend)(np.ones(3), 2.0)
+    assert_agrees(size_of_a_float, np.ones(3), np.array(2.0), argnums=(0, 1))

@@ -76,6 +76,17 @@ def test_sizes_that_do_not_broadcast_are_refused_at_the_line():
     assert_refused_as_numpy(sum_with_shorter, np.ones(4), np.ones(3), match="broadcast")
 
 
+def spread_over_rows(x):
+    return np.sum(np.broadcast_to(x, (3, 4)) * np.arange(4) * 1.5)
+
+
+def test_broadcast_to_takes_sizes_that_are_one_or_equal():
+    assert_agrees(spread_over_rows, np.arange(4.0))
+    assert_agrees(spread_over_rows, np.array([2.0]))
+    assert_refused_as_numpy(spread_over_rows, np.ones(3), match="cannot broadcast shape")
+    assert_refused_as_numpy(spread_over_rows, np.ones((2, 4)), match="cannot broadcast shape")
+
+
 def products_of_shifted(x, y):
     return np.sum(x[1:] * y[:-1])
 
@@ -115,6 +126,17 @@ def reversed_head(x):
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_constant_bounds_clamp_like_python(f, n):
     assert_agrees(f, np.arange(1.0, n + 1.0))
+
+
+def differences_of_a_tail(x):
+    v = x[1:]
+    return np.sum(v[:-1] - v[1:] ** 2)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_slices_of_a_slice(n):
+    # the adjoints of v[:-1] and v[1:] add up, then go into x[1:]: two levels of slice adjoints
+    assert_agrees(differences_of_a_tail, np.arange(1.0, n + 1.0))
 
 
 def test_an_empty_slice_gives_a_zero_gradient():

@@ -28,7 +28,6 @@ from symdiff.codegen.numba_target import (
     ScalarPrinter,
     basic_positions,
     element_at,
-    is_array_index,
     loop_vars,
     zero_d_arrays,
 )
@@ -37,6 +36,7 @@ from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import canon, dim_product
 from symdiff.rules import primitive
+from symdiff.rules.indexing import is_array_index
 from symdiff.rules.shape_ops import shape_text
 
 THREADS = 256  # threads per block

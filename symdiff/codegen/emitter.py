@@ -20,6 +20,7 @@ import sympy as sp
 
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.printer import NumpyPrinter, integer_inputs, print_value
+from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol, replace_subexpression
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import broadcast_shapes, same_shape
@@ -169,7 +170,7 @@ def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = 
         if starts_loops_only(ctx, node):
             text[node.id] = number_text(node)
             continue
-        statements = target.assign(ctx, node)
+        statements = _at_its_line(node, target.assign, ctx, node)
         if not statements:  # written inline where it is used
             continue
         comments: list[str] = []
@@ -199,6 +200,19 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and \
         isinstance(statement.body[0], cst.Expr) and \
         isinstance(statement.body[0].value, cst.SimpleString)
+
+
+def _at_its_line(node: Node, write: Any, *args: Any) -> Any:
+    """``write(*args)``; a refusal without a place is placed at the line ``node`` comes from."""
+    try:
+        return write(*args)
+    except UnsupportedError as exc:
+        if exc.lineno or node.origin is None:
+            raise
+        where = node.origin
+        placed = type(exc)(exc.reason, where.filename, where.lineno, where.col, where.text)
+        placed.sizes = exc.sizes
+        raise placed from None
 
 
 def _inline(node: Node) -> str:

@@ -30,7 +30,7 @@ from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import canon, dim_product, dim_text
 from symdiff.rules import primitive
-from symdiff.rules.indexing import index_text
+from symdiff.rules.indexing import index_text, is_array_index
 from symdiff.rules.shape_ops import shape_text
 
 REDUCTIONS = ("sum", "mean", "max", "min")
@@ -116,10 +116,12 @@ class NumbaTarget(Target):
     # --- kernels ----------------------------------------------------------------------------
 
     def _feeds_only_a_slice(self, ctx: Context, node: Node) -> bool:
+        """A kernel computed inside the loop of the slice adjoint it feeds; not one that adds
+        slice adjoints itself (those are written in place, one after the other)."""
         users = ctx.users[node.id]
         return node.id not in ctx.outputs and len(users) == 1 and node.rank > 0 and \
             _slice_target(ctx.graph[users[0]]) is not None and \
-            ctx.graph[users[0]].inputs[0] == node.id
+            ctx.graph[users[0]].inputs[0] == node.id and not self._sums_slices(ctx, node)
 
     def _added_by_its_user(self, ctx: Context, scatter: Node) -> bool:
         """An adjoint of a slice that the kernel adding it to the others accumulates."""
@@ -446,10 +448,6 @@ def zero_d_arrays(ctx: Context) -> list[str]:
     """The arguments that are 0-d arrays (used by the code), by name."""
     return [ctx.graph[i].param("name") for i in ctx.graph.inputs
             if ctx.graph[i].param("zero_d", False) and (ctx.users.get(i) or i in ctx.outputs)]
-
-
-def is_array_index(item: Any) -> bool:
-    return isinstance(item, tuple) and item[0] == "array"
 
 
 def loop_vars(rank: int) -> list[str]:

@@ -101,9 +101,8 @@ def dot(g: Graph, a: Any, b: Any) -> Tensor:
 
 
 def outer(g: Graph, a: Any, b: Any) -> Tensor:
-    a, b = to_tensor(g, a), to_tensor(g, b)
-    if a.rank != 1 or b.rank != 1:
-        raise StaticError("np.outer is supported for 1-D arrays")
+    """NumPy flattens both operands first (a scalar is one element)."""
+    a, b = (ravel(g, v) for v in (a, b))
     return Tensor(g.add("outer", [a.node, b.node]))
 
 
@@ -372,6 +371,9 @@ def _function_table() -> dict[Any, Handler]:
         np.concatenate: concatenate, np.array: array, np.asarray: array,
         np.log: log, np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
         symdiff.stop_gradient: stop_gradient,
+        np.shape: lambda g, a: tensor_attribute(g, to_tensor(g, a), "shape"),
+        np.ndim: lambda g, a: to_tensor(g, a).rank,
+        np.size: array_size,
     })
     return table
 
@@ -406,6 +408,16 @@ METHODS: dict[str, Handler] = {
 }
 
 
+def array_size(g: Graph, a: Any, axis: int | None = None) -> Any:
+    """``np.size(a)``, or the length of one axis."""
+    shape = to_tensor(g, a).shape
+    if axis is None:
+        return wrap_dim(dim_product(shape))
+    if not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
+        raise StaticError(f"axis {axis!r} is out of bounds for an array of rank {len(shape)}")
+    return wrap_dim(shape[axis])
+
+
 def tensor_attribute(g: Graph, x: Tensor, name: str) -> Any:
     if name == "T":
         return transpose(g, x)
@@ -414,7 +426,7 @@ def tensor_attribute(g: Graph, x: Tensor, name: str) -> Any:
     if name == "ndim":
         return x.rank
     if name == "size":
-        return wrap_dim(dim_product(x.shape))
+        return array_size(g, x)
     if name == "dtype":
         return np.dtype(x.node.dtype)
     raise StaticError(f"array attribute .{name} is not supported")

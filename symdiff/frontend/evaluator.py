@@ -47,7 +47,8 @@ from symdiff.frontend.values import (
 )
 from symdiff.ir.graph import Graph, Origin, make_params
 from symdiff.ir.shapes import ShapeError, canon, format_shape, same_shape
-from symdiff.ir.sizes import minimum
+from symdiff.ir.sizes import maximum, minimum
+from symdiff.rules.indexing import is_array_index
 from symdiff.trees import ModelView, unbind
 
 _BINARY = {
@@ -125,7 +126,7 @@ class Tracer(LoopTracing, ControlFlow):
 
     def set_origin(self, node: cst.CSTNode) -> None:
         loc = self.source.location(node)
-        self.graph.origin = Origin(loc.filename, loc.lineno, loc.text)
+        self.graph.origin = Origin(loc.filename, loc.lineno, loc.text, loc.col)
 
     def block(self, statements: Sequence[cst.BaseStatement], docstring_allowed=False) -> None:
         for i, statement in enumerate(statements):
@@ -401,6 +402,9 @@ class Tracer(LoopTracing, ControlFlow):
 
     def attribute(self, value: Any, name: str) -> Any:
         if isinstance(value, Tensor):
+            if _is_python_float(value) and name not in ("real", "imag"):
+                raise StaticError(f"'float' object has no attribute {name!r} (a Python float "
+                                  "is passed here, not a NumPy array)")
             if name in calls.METHODS:
                 return BoundMethod(value, name)
             return calls.tensor_attribute(self.graph, value, name)
@@ -436,6 +440,16 @@ class Tracer(LoopTracing, ControlFlow):
 
     def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
         index, arrays = index_spec(self.graph, x, key)
+        leading = next((k for k, item in enumerate(index) if not is_array_index(item)),
+                       len(index))
+        if arrays and leading and len(index) > leading and \
+                not any(is_array_index(item) for item in index[leading:]):
+            # x[rows, 1:] is x[:, 1:][rows]: with the integer arrays first, NumPy puts their
+            # axes first either way, and every backend gathers on leading axes
+            full = ("slice", None, None, None)
+            x = Tensor(self.graph.add("getitem", [x.node], make_params(
+                index=(full,) * leading + tuple(index[leading:]))))
+            index = index[:leading]
         return Tensor(self.graph.add("getitem", [x.node, *arrays],
                                      make_params(index=tuple(index))))
 
@@ -537,6 +551,10 @@ class Tracer(LoopTracing, ControlFlow):
             if args[0].rank != 0:
                 raise StaticError("float() needs a scalar")
             return calls.astype(self.graph, args[0], "float64")
+        if fun in (max, min) and not kwargs and any(isinstance(a, SymDim) for a in args) and \
+                all(isinstance(a, (SymDim, int)) and not isinstance(a, bool) for a in args):
+            pick = maximum if fun is max else minimum
+            return wrap_dim(pick(*(a.dim if isinstance(a, SymDim) else a for a in args)))
         if fun is range and any(isinstance(a, SymDim) for a in args) and not kwargs:
             start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
             return range_items(start, stop, step, self.offset)
@@ -645,3 +663,10 @@ def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
 
 
 __all__ = ["Tracer", "bind_arguments", "to_tensor", "trace", "trace_call"]
+
+
+def _is_python_float(value: Tensor) -> bool:
+    """An argument passed as a Python float (a 0-d array or NumPy scalar is marked ``zero_d``):
+    it has none of an array's attributes."""
+    node = value.node
+    return node.op == "input" and node.rank == 0 and not node.param("zero_d", False)

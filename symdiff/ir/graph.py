@@ -29,6 +29,7 @@ class Origin:
     filename: str
     lineno: int
     text: str
+    col: int = 1  # where the statement starts
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,8 @@ shaped like ``x`` at ``index`` (accumulating, for gathers that may repeat).
 
 from __future__ import annotations
 
+from typing import Any
+
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import (
     Dim,
@@ -22,7 +24,8 @@ from symdiff.rules.registry import Primitive, register
 from symdiff.rules.shape_ops import unbroadcast
 
 
-def _is_array(item) -> bool:
+def is_array_index(item: Any) -> bool:
+    """``("array", k)``: the k-th integer-array input indexes this axis."""
     return isinstance(item, tuple) and item[0] == "array"
 
 
@@ -32,11 +35,11 @@ def _is_integer(item) -> bool:
 
 def index_shape(x: Node, index: tuple, arrays: list[Node]) -> tuple[Dim, ...]:
     """NumPy's result shape for ``x[index]``."""
-    advanced = any(_is_array(i) for i in index)
+    advanced = any(is_array_index(i) for i in index)
     consumed = sum(1 for i in index if i is not None)
     if consumed > x.rank:
         raise ShapeError(f"too many indices for an array of rank {x.rank}")
-    adv_pos = [p for p, i in enumerate(index) if _is_array(i) or (advanced and _is_integer(i))]
+    adv_pos = [p for p, i in enumerate(index) if is_array_index(i) or (advanced and _is_integer(i))]
     adv_shape = broadcast_shapes(*(a.shape for a in arrays)) if advanced else ()
     adjacent = adv_pos == list(range(adv_pos[0], adv_pos[-1] + 1)) if adv_pos else True
     out: list[Dim] = [] if adjacent else list(adv_shape)
@@ -67,7 +70,7 @@ def index_text(index: tuple, arrays: list[str]) -> str:
             parts.append("None")
         elif isinstance(item, int):
             parts.append(str(item))
-        elif _is_array(item):
+        elif is_array_index(item):
             parts.append(arrays[item[1]])
         elif item[0] == "size":
             parts.append(dim_text(item[1]))
@@ -102,7 +105,7 @@ def _scatter_infer(inputs: list[Node], params: dict) -> tuple:
 
 def _scatter_emit(a: list[str], node: Node) -> str:
     index = node.param("index")
-    helper = "_scatter_add" if any(_is_array(i) for i in index) else "_index_adjoint"
+    helper = "_scatter_add" if any(is_array_index(i) for i in index) else "_index_adjoint"
     return f"{helper}({a[0]}, {a[1]}, np.s_[{index_text(index, a[2:])}])"
 
 

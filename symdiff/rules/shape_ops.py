@@ -87,7 +87,19 @@ def unbroadcast(graph: Graph, ct: Node, shape: Shape, exact: bool = False,
 
 
 def _broadcast_to_infer(inputs: list[Node], params: dict) -> tuple:
-    return params["shape"], inputs[0].dtype
+    """NumPy's rule: each axis of the input is 1 or the target's size (assumed equal for
+    symbolic sizes, so checked on each call); the input has no more axes than the target."""
+    have, shape = inputs[0].shape, params["shape"]
+    if len(have) > len(shape):
+        raise ShapeError(f"cannot broadcast shape {format_shape(have)} to {format_shape(shape)}")
+    for d, target in zip(have, shape[len(shape) - len(have):], strict=True):
+        if canon(d) != 1 and canon(d) != canon(target):
+            try:
+                unify(d, target)
+            except ShapeError:
+                raise ShapeError(f"cannot broadcast shape {format_shape(have)} to "
+                                 f"{format_shape(shape)}") from None
+    return shape, inputs[0].dtype
 
 
 register(Primitive(
