@@ -60,16 +60,17 @@ def signature(kind, backend, message):
 
 
 def campaign(features, backends, minutes, out, compiled, examples):
-    deadline = time.time() + 60 * minutes
+    end = time.time() + 60 * minutes
+    deadline = end
     folder = pathlib.Path(tempfile.mkdtemp(prefix="campaign_"))
     counts = {"programs": 0, "failed": 0}
     seen = {}
     with open(out, "a") as sink:
-        for feature in features:
+        def runner(feature):
             @settings(max_examples=examples, deadline=None, database=None,
                       phases=[Phase.generate], suppress_health_check=list(HealthCheck))
             @given(rp.sized_programs(feature, compiled))
-            def run(case, feature=feature):
+            def run(case):
                 if time.time() > deadline:
                     raise OutOfTime
                 counts["programs"] += 1
@@ -87,7 +88,12 @@ def campaign(features, backends, minutes, out, compiled, examples):
                                        "kind": kind, "backend": backend,
                                        "signature": sig, "message": message[:4000]}) + "\n")
                 sink.flush()
+            return run
 
+        for done, feature in enumerate(features):
+            # each feature gets an equal share of the time left
+            deadline = time.time() + (end - time.time()) / (len(features) - done)
+            run = runner(feature)
             while time.time() < deadline:
                 try:
                     run()
@@ -100,6 +106,7 @@ def campaign(features, backends, minutes, out, compiled, examples):
                     sink.write(json.dumps({"feature": feature, "signature": sig,
                                            "message": traceback.format_exc()}) + "\n")
                     sink.flush()
+                    break
             print(f"{feature}: {counts}", flush=True)
     print(json.dumps(counts))
     for sig, k in sorted(seen.items(), key=lambda kv: -kv[1]):
