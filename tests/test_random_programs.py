@@ -195,8 +195,8 @@ def test_random_programs_match_jax(tmp_path_factory):
 # backend is built per program and called at every draw. Where NumPy raises running the
 # program (shapes that do not broadcast, an index past the end, a reduction of nothing),
 # symdiff must raise a SymdiffError located at the line (or, for an index array's values,
-# which only running the code sees, NumPy's IndexError); elsewhere its value is NumPy's and its gradient the
-# central finite differences', and the backends and JAX agree.
+# which only running the code sees, NumPy's IndexError); elsewhere its value is NumPy's and
+# its gradient the central finite differences', and the backends and JAX agree.
 #
 # The generator runs every line it writes on the inputs of every draw while writing it: it
 # only writes lines NumPy runs at the first draw, whose values stay finite and moderate (so
