@@ -317,7 +317,7 @@ def register_primitive(func: Callable, vjp: Callable, *, like: int = 0) -> Calla
     from symdiff.codegen.numba_target import NUMBA_HELPERS
     from symdiff.frontend.callee import as_callee
     from symdiff.frontend.evaluator import trace_call
-    from symdiff.rules.registry import Primitive, promote, register
+    from symdiff.ir.primitives import Primitive, promote, register
 
     if not inspect.isfunction(vjp):
         raise ArgumentError(f"register_primitive: vjp must be a Python function, got {vjp!r}")
@@ -330,7 +330,7 @@ def register_primitive(func: Callable, vjp: Callable, *, like: int = 0) -> Calla
         return inputs[like].shape, promote(inputs, floating=True)
 
     def adjoint(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
-        from symdiff.rules.shape_ops import unbroadcast
+        from symdiff.rules.broadcasting import unbroadcast
 
         inputs = graph.args(node)
         ct = unbroadcast(graph, ct, node.shape, exact=True)

@@ -242,8 +242,8 @@ def target_for(backend: str) -> Any:
         from symdiff.codegen.cuda_target import CudaTarget
 
         return CudaTarget()
-    from symdiff.codegen.emitter import NUMPY
     from symdiff.codegen.numba_target import NUMBA
+    from symdiff.codegen.numpy_target import NUMPY
 
     return {"numpy": NUMPY, "numba": NUMBA}[backend]
 

@@ -16,8 +16,8 @@ from typing import Any
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node
 from symdiff.rules import primitive
+from symdiff.rules.broadcasting import cotangent_like, unbroadcast
 from symdiff.rules.loops import loop_vjp
-from symdiff.rules.shape_ops import cotangent_like, unbroadcast
 
 
 def active_nodes(graph: Graph, wrt: list[Node]) -> list[bool]:

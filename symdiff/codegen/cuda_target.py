@@ -34,10 +34,9 @@ from symdiff.codegen.numba_target import (
 from symdiff.codegen.printer import FUNCTIONS
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Node
-from symdiff.ir.shapes import canon, dim_product
+from symdiff.ir.shapes import canon, dim_product, shape_text
 from symdiff.rules import primitive
 from symdiff.rules.indexing import is_array_index
-from symdiff.rules.shape_ops import shape_text
 
 THREADS = 256  # threads per block
 

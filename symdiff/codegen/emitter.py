@@ -1,11 +1,13 @@
 """Emitting a graph as a readable Python function, built as libcst syntax trees.
 
-Contract: ``emit_function(graph, spec)`` turns a fused, dead-code-free graph into a
+Contract: ``emit_function(graph, spec, helpers, target)`` turns a fused, dead-code-free graph into a
 ``libcst.FunctionDef``: one assignment per materialised node in topological order, named after
 the source (``z``, adjoints ``bz``, temporaries ``_t0``), each block headed by a comment quoting
 the source line it comes from. Leaves (arguments, sizes, constants) are written inline. Only leaf
 expressions are text, from the kernel printer or a primitive's ``emit``.
 ``emit_module`` wraps functions in a module with a header, imports and the helpers they use.
+A target (``numpy_target``, ``numba_target``, ``cuda_target``) writes each node; loop nodes are
+written by ``loops`` for every target.
 """
 
 from __future__ import annotations
@@ -19,17 +21,13 @@ import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.helpers import HELPERS
-from symdiff.codegen.printer import NumpyPrinter, integer_inputs, print_value
 from symdiff.errors import UnsupportedError
-from symdiff.ir.fused import arg_symbol, replace_subexpression
 from symdiff.ir.graph import Graph, Node
-from symdiff.ir.shapes import broadcast_shapes, same_shape
+from symdiff.ir.loop import Body, loop_inputs
 from symdiff.rules import primitive
-from symdiff.rules.shape_ops import shape_text
 
 SIMPLE = re.compile(r"^[\w.]+(\[[\w.\[\]]*\])*$")
 _INLINE = ("input", "dim")
-_VIEWS = ("transpose",)
 # operations whose NumPy result may share memory with their input
 _VIEW_OPS = ("getitem", "broadcast_to", "reshape", "transpose", "expand_dims", "squeeze")
 
@@ -91,8 +89,7 @@ class Context:
 
 
 def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
-                  target: Any = None) -> cst.FunctionDef:
-    target = target or NUMPY
+                  target: Target) -> cst.FunctionDef:
     names = Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS))
     body: list[cst.BaseStatement] = []
     if spec.doc:
@@ -153,8 +150,6 @@ def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = 
     source line (``before``: the statements above them); nodes already spelled in
     ``ctx.text`` (a loop body's inputs) are skipped.
     A loop body (``in_loop``) does not mark where the backward pass starts."""
-    from symdiff.codegen.loops import name_starts, number_text, starts_loops_only
-
     for node in ctx.graph.nodes:
         if node.op == "loop":
             name_starts(ctx, node)
@@ -192,14 +187,34 @@ def emit_nodes(ctx: Context, target: Any, before: Sequence[cst.BaseStatement] = 
     return body
 
 
+def starts_loops_only(ctx: Context, node: Node) -> bool:
+    """A number that only loops start from (``s = 0.0`` before ``s += ...``): written where
+    the loop names its variable, not as a temporary of its own."""
+    users = ctx.users[node.id]
+    return node.op == "fused" and not node.inputs and node.rank == 0 and \
+        node.param("expr").is_Number and node.id not in ctx.outputs and bool(users) and \
+        all(ctx.graph[u].op == "loop" for u in users)
+
+
+def number_text(node: Node) -> str:
+    value = node.param("expr")
+    if node.is_float:
+        return repr(float(value))
+    return repr(bool(value)) if node.dtype == "bool" else repr(int(value))
+
+
+def name_starts(ctx: Context, loop: Node) -> None:
+    """Name each unnamed value that only starts the loop after the variable it starts, so that
+    the loop continues under that name (``bc = np.zeros(...)`` before ``bc = bc + ...``)."""
+    body: Body = loop.param("body")
+    for init, name in zip(loop_inputs(ctx.graph, loop).init, body.names, strict=True):
+        if name and init.name is None and init.op == "fused" and init.id not in ctx.outputs \
+                and ctx.users[init.id] == [loop.id]:
+            ctx.graph.rename(init, name)
+
+
 def _output_ids(result: Any) -> list[int]:
     return [out.node for out in _outputs(result)]
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and \
-        isinstance(statement.body[0], cst.Expr) and \
-        isinstance(statement.body[0].value, cst.SimpleString)
 
 
 def _at_its_line(node: Node, write: Any, *args: Any) -> Any:
@@ -257,119 +272,11 @@ class Target:
         return []
 
 
-class NumpyTarget(Target):
-    """Plain NumPy: a kernel is one broadcasting expression, an array op its NumPy call."""
-
-    def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
-        """Python floats computed with as NumPy's: (-2.0) ** 0.5 is NaN, not complex, and
-        1.0 / 0.0 is inf, not ZeroDivisionError (a branch not taken computes them too)."""
-        return [assignment(name, f"np.float64({name})") for name in python_floats(ctx)]
-
-    name = "numpy"
-    imports = ("import numpy as np",)
-    helpers = HELPERS
-
-    def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
-        from symdiff.codegen.loops import LOOP_WRITERS
-
-        if node.op in LOOP_WRITERS:
-            return LOOP_WRITERS[node.op](self, ctx, node)
-        return _assign(ctx.graph, node, ctx.text, ctx.names, ctx.helpers)
-
-
-def _assign(graph: Graph, node: Node, text: dict[int, str], names: Names,
-            helpers: set[str]) -> list[cst.BaseStatement]:
-    statements: list[cst.BaseStatement] = []
-    if node.op == "fused":
-        value = _fused_text(graph, node, text, names, helpers, statements)
-        if not statements and value in text.values():  # an identity such as stop_gradient
-            text[node.id] = value
-            return []
-    else:
-        prim = primitive(node.op)
-        args = [operand(text[i]) for i in node.inputs]
-        value = prim.emit(args, node)
-        helpers.update(h for h in prim.helpers if h in value)
-        if node.op in _VIEWS and SIMPLE.match(value):  # x.T reads best where it is used
-            text[node.id] = value
-            return []
-    target = names.fresh(node.name)
-    text[node.id] = target
-    statements.append(assignment(target, value))
-    if node.op == "fused" and node.param("expr").has(sp.Piecewise):
-        return [_guarded(statements)]
-    return statements
-
-
-_ERRSTATE = cst.parse_expression('np.errstate(divide="ignore", over="ignore", invalid="ignore")')
-
-
-def _guarded(statements: list[cst.BaseStatement]) -> cst.With:
-    """Branches that np.where does not select are still computed: they may divide by zero or
-    overflow where they are not used, which is harmless and must not warn."""
-    return cst.With(items=[cst.WithItem(_ERRSTATE)], body=cst.IndentedBlock(statements))
-
-
 def assignment(target: str, value: str) -> cst.SimpleStatementLine:
     """``target = value``; the target is a name or an element such as ``out[_i0, _i1]``."""
     node = cst.Name(target) if target.isidentifier() else cst.parse_expression(target)
     return cst.SimpleStatementLine([cst.Assign(
         targets=[cst.AssignTarget(node)], value=cst.parse_expression(value))])
-
-
-def _fused_text(graph: Graph, node: Node, text: dict[int, str], names: Names,
-                helpers: set[str], statements: list[cst.SimpleStatementLine]) -> str:
-    by_id = {arg_symbol(i): _node_symbol(a) for i, a in enumerate(node.inputs)}
-    expr = node.param("expr").xreplace(by_id)
-    symbols = {_node_symbol(a): operand(text[a]) for a in node.inputs}
-    printer = NumpyPrinter(symbols)
-    expr = _reuse_names(expr, node, by_id, names, printer, statements)
-    temps = sp.numbered_symbols("_cse")
-    replacements, (reduced,) = sp.cse([expr], symbols=temps, order="none")
-    in_full: dict[sp.Symbol, sp.Basic] = {}
-    for sym, sub in replacements:
-        name = names.fresh(None)
-        statements.append(assignment(name, printer.doprint(sub)))
-        symbols[sym] = name
-        in_full[sym] = sub.xreplace(in_full)
-        names.available.append((in_full[sym], name))  # later kernels reuse it
-    used = [graph[a] for a in node.inputs]
-    value = print_value(printer, reduced, node.is_float, integer_inputs(used, node))
-    helpers.update(printer.helpers)
-    if not same_shape(broadcast_shapes(*(n.shape for n in used)), node.shape) or (
-            not used and node.shape != ()):
-        if node.shape == ():
-            return f"np.{node.dtype}({value})"
-        return f"np.full({shape_text(node.shape)}, {value}, dtype=np.{node.dtype})"
-    return value
-
-
-def _node_symbol(node_id: int) -> sp.Symbol:
-    return sp.Symbol(f"_n{node_id}", real=True)
-
-
-def _reuse_names(expr: sp.Basic, node: Node, by_id: dict, names: Names, printer: NumpyPrinter,
-                 statements: list[cst.SimpleStatementLine]) -> sp.Basic:
-    """Call subexpressions by their source names: reuse those computed earlier in the function,
-    and compute here, under its name, a named value this kernel uses more than once."""
-    def substitute(e: sp.Basic) -> sp.Basic:
-        for sub, var in names.available:
-            if e.has(sub):
-                e = replace_subexpression(e, sub, sp.Symbol(var, real=True))
-        return e
-
-    expr = substitute(expr)
-    for sub, name in node.param("names", ()):
-        sub = substitute(sub.xreplace(by_id))
-        # a Dummy, not Symbol(name): an earlier value may have that name already
-        marker = sp.Dummy(name, real=True)
-        replaced = replace_subexpression(expr, sub, marker)
-        if sub != expr and replaced.count(marker) >= 2:
-            var = names.fresh(name)
-            statements.append(assignment(var, printer.doprint(sub)))
-            names.available.append((sub, var))
-            expr = replaced.xreplace({marker: sp.Symbol(var, real=True)})
-    return expr
 
 
 def _shared_outputs(graph: Graph, spec: FunctionSpec, text: dict[int, str]) -> list[Output]:
@@ -415,12 +322,8 @@ def _result_expr(result: Any, text: dict[int, str],
     return cst.parse_expression(repr(result))
 
 
-NUMPY = NumpyTarget()
-
-
 def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
-                header: list[str], target: Any = None) -> str:
-    target = target or NUMPY
+                header: list[str], target: Target) -> str:
     body: list[cst.BaseStatement] = [cst.parse_statement(f"{line}\n") for line in target.imports]
     for name in sorted(helpers):
         helper = cst.parse_module(target.helpers[name].lstrip("\n")).body[0]

@@ -112,32 +112,6 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
     return before + [statement]
 
 
-def starts_loops_only(ctx: Context, node: Node) -> bool:
-    """A number that only loops start from (``s = 0.0`` before ``s += ...``): written where
-    the loop names its variable, not as a temporary of its own."""
-    users = ctx.users[node.id]
-    return node.op == "fused" and not node.inputs and node.rank == 0 and \
-        node.param("expr").is_Number and node.id not in ctx.outputs and bool(users) and \
-        all(ctx.graph[u].op == "loop" for u in users)
-
-
-def number_text(node: Node) -> str:
-    value = node.param("expr")
-    if node.is_float:
-        return repr(float(value))
-    return repr(bool(value)) if node.dtype == "bool" else repr(int(value))
-
-
-def name_starts(ctx: Context, loop: Node) -> None:
-    """Name each unnamed value that only starts the loop after the variable it starts, so that
-    the loop continues under that name (``bc = np.zeros(...)`` before ``bc = bc + ...``)."""
-    body: Body = loop.param("body")
-    for init, name in zip(loop_inputs(ctx.graph, loop).init, body.names, strict=True):
-        if name and init.name is None and init.op == "fused" and init.id not in ctx.outputs \
-                and ctx.users[init.id] == [loop.id]:
-            ctx.graph.rename(init, name)
-
-
 def _computed_in_place(statements: list[cst.BaseStatement], updates: list[tuple[str, str]]
                        ) -> list[tuple[str, str]]:
     """Write ``x = f(x)`` rather than ``x_1 = f(x)`` and ``x = x_1`` where nothing after that

@@ -28,10 +28,9 @@ from symdiff.codegen.printer import NumpyPrinter, integer_inputs, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
-from symdiff.ir.shapes import canon, dim_product, dim_text
+from symdiff.ir.shapes import canon, dim_product, dim_text, shape_text
 from symdiff.rules import primitive
 from symdiff.rules.indexing import index_text, is_array_index
-from symdiff.rules.shape_ops import shape_text
 
 REDUCTIONS = ("sum", "mean", "max", "min")
 _START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}

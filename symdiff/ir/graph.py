@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from symdiff.ir.primitives import lookup
 from symdiff.ir.shapes import Shape
 
 Params = tuple[tuple[str, Any], ...]
@@ -95,9 +96,7 @@ class Graph:
     def add(self, op: str, inputs: Sequence[Node], params: Params = (),
             name: str | None = None) -> Node:
         """Append (or find) the node ``op(*inputs)``; shape and dtype come from the rule table."""
-        from symdiff.rules import primitive
-
-        prim = primitive(op)
+        prim = lookup(op)
         shape, dtype = prim.infer(list(inputs), dict(params))
         return self.add_raw(op, tuple(n.id for n in inputs), params, shape, dtype, name,
                             intern=prim.pure)
@@ -122,8 +121,6 @@ class Graph:
         return node
 
     def rename(self, node: Node, name: str) -> Node:
-        from dataclasses import replace
-
         renamed = replace(node, name=name)
         self.nodes[node.id] = renamed
         return renamed

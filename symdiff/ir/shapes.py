@@ -194,3 +194,12 @@ def index_in_range(d: Dim, index: Dim) -> None:
         return
     require(0, index)
     require(sizes.add(index, 1), d)
+
+
+def shape_text(shape: Shape) -> str:
+    inner = ", ".join(dim_text(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def axis_text(axes: tuple[int, ...]) -> str:
+    return str(axes[0]) if len(axes) == 1 else str(tuple(axes))

@@ -1,8 +1,9 @@
-"""Derivative rules, one file per family, all registered in one table (``registry``)."""
+"""Derivative rules, one file per family, all registered in the one table
+(``symdiff.ir.primitives``)."""
 
 # Importing the families fills the table.
 from symdiff.rules import custom, elementwise, indexing, linalg, loops, reductions, shape_ops  # noqa: E402,I001
-from symdiff.rules.registry import Primitive, all_primitives, lookup, promote, register
+from symdiff.ir.primitives import Primitive, all_primitives, lookup, promote, register
 
 primitive = lookup
 

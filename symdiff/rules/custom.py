@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.rules.registry import Primitive, register
+from symdiff.ir.primitives import Primitive, register
 
 # rule.backward(graph, arguments, saved, cotangent) -> one cotangent (or None) per argument
 Backward = Callable[[Graph, Sequence[Node], Sequence[Node], Node], Sequence[Node | None]]
@@ -36,7 +36,7 @@ def mark(graph: Graph, value: Node, arguments: Sequence[Node], saved: Sequence[N
 
 
 def _vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
-    from symdiff.rules.shape_ops import unbroadcast
+    from symdiff.rules.broadcasting import unbroadcast
 
     rule: Rule = node.param("rule")
     inputs = graph.args(node)

@@ -15,9 +15,9 @@ import sympy as sp
 
 from symdiff.ir.fused import arg_symbol, make_fused, replace_subexpression
 from symdiff.ir.graph import Graph, Node
+from symdiff.ir.primitives import Primitive, promote, register
 from symdiff.ir.shapes import broadcast_shapes, require
 from symdiff.rules import scalar as S
-from symdiff.rules.registry import Primitive, promote, register
 
 
 def _divide(a: sp.Basic, b: sp.Basic) -> sp.Basic:
@@ -126,7 +126,7 @@ register(Primitive("fill", _fill_infer, scalar=_const_scalar, differentiable=Fal
 
 def node_scalar(node: Node, args: list[sp.Basic]) -> sp.Basic:
     """The scalar formula of an elementwise node applied to SymPy ``args``."""
-    from symdiff.rules.registry import lookup
+    from symdiff.ir.primitives import lookup
 
     return lookup(node.op).scalar(*args, **dict(node.params))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.primitives import Primitive, register
 from symdiff.ir.shapes import (
     Dim,
     ShapeError,
@@ -20,8 +21,7 @@ from symdiff.ir.shapes import (
     index_in_range,
     slice_length,
 )
-from symdiff.rules.registry import Primitive, register
-from symdiff.rules.shape_ops import unbroadcast
+from symdiff.rules.broadcasting import unbroadcast
 
 
 def is_array_index(item: Any) -> bool:

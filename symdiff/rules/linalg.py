@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.primitives import Primitive, promote, register
 from symdiff.ir.shapes import ShapeError, canon, dim_text, unify
-from symdiff.rules.registry import Primitive, promote, register
-from symdiff.rules.shape_ops import unbroadcast
+from symdiff.rules.broadcasting import unbroadcast
 
 
 def _matmul_infer(inputs: list[Node], params: dict) -> tuple:

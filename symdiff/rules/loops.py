@@ -13,7 +13,7 @@ from __future__ import annotations
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.loop import Body, add_loop, body_input, copy_node, loop_inputs, loop_out
-from symdiff.rules.registry import Primitive, register
+from symdiff.ir.primitives import Primitive, register
 
 
 def _no_infer(inputs: list[Node], params: dict) -> tuple:
@@ -117,7 +117,7 @@ def _adjoint_name(name: str | None) -> str | None:
 def loop_vjp(graph: Graph, loop: Node, cts: dict[int, Node]) -> list[Node | None]:
     """The cotangents of a loop's inputs from those of its results (``cts``: carried index ->
     cotangent of its final value); one per input of the loop node."""
-    from symdiff.rules.shape_ops import cotangent_like
+    from symdiff.rules.broadcasting import cotangent_like
 
     body: Body = loop.param("body")
     inputs = loop_inputs(graph, loop)

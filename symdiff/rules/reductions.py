@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import ShapeError, dim_product, require
-from symdiff.rules.registry import Primitive, promote, register
-from symdiff.rules.shape_ops import axis_text
+from symdiff.ir.primitives import Primitive, promote, register
+from symdiff.ir.shapes import ShapeError, axis_text, dim_product, require
 
 
 def reduce(graph: Graph, op: str, x: Node, axes: tuple[int, ...] | None,

@@ -1,89 +1,22 @@
-"""Shape primitives (reshape, transpose, expand_dims, squeeze, broadcast_to) and ``unbroadcast``.
-
-Cotangents in the backward pass may be *broadcastable* to their node's shape rather than equal
-to it (the adjoint of ``mean`` is a scalar that broadcasts). ``unbroadcast`` is the one place
-that turns a cotangent into the shape of its node: summing over broadcast axes, and only when
-``exact`` is asked for, materialising a broadcast.
-"""
+"""Shape primitives: reshape, transpose, expand_dims, squeeze, broadcast_to."""
 
 from __future__ import annotations
 
 from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.primitives import Primitive, register
 from symdiff.ir.shapes import (
-    Dim,
     Shape,
     ShapeError,
-    broadcast_shapes,
+    axis_text,
     canon,
     dim_product,
     dim_text,
     format_shape,
-    same_shape,
+    shape_text,
     unify,
 )
-from symdiff.rules.registry import Primitive, register
-
-
-def shape_text(shape: Shape) -> str:
-    inner = ", ".join(dim_text(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
-
-
-def axis_text(axes: tuple[int, ...]) -> str:
-    return str(axes[0]) if len(axes) == 1 else str(tuple(axes))
-
-
-def cotangent_like(graph: Graph, ct: Node | None, value: Node) -> Node:
-    """``ct`` as an array of exactly ``value``'s shape and dtype; zeros where no cotangent
-    reached it (``None``)."""
-    if ct is None:
-        ct = graph.add("fill", [value], make_params(value=0.0))
-    ct = unbroadcast(graph, ct, value.shape, exact=True)
-    if ct.dtype != value.dtype:
-        ct = graph.add("astype", [ct], make_params(dtype=value.dtype))
-    return ct
-
-
-def unbroadcast(graph: Graph, ct: Node, shape: Shape, exact: bool = False,
-                logical: Shape | None = None) -> Node:
-    """Sum ``ct`` down to ``shape`` over the axes broadcasting added or stretched.
-
-    ``ct`` may be smaller than the value it stands for (a scalar cotangent of a whole array):
-    ``logical`` is that value's shape. Along an axis where ``shape`` is 1 but ``logical`` is
-    not, ``ct`` is summed if it varies there, and multiplied by the axis' size if it does not.
-    """
-    from symdiff.ir.build import dim_node
-    from symdiff.rules.reductions import reduce
-
-    full = broadcast_shapes(ct.shape, shape, *([logical] if logical is not None else []))
-    rank = len(full)
-
-    def at(s: Shape, axis: int) -> Dim | None:
-        k = axis - (rank - len(s))
-        return s[k] if k >= 0 else None
-
-    lead, stretched, repeats = [], [], []
-    for axis in range(rank):
-        target, size, have = at(shape, axis), canon(full[axis]), at(ct.shape, axis)
-        if (target is not None and canon(target) != 1) or size == 1:
-            continue
-        if have is not None and canon(have) != 1:
-            (lead if target is None else stretched).append(axis - (rank - ct.rank))
-        else:
-            repeats.append(full[axis])
-    if lead:
-        ct = reduce(graph, "sum", ct, tuple(lead), keepdims=False)
-        stretched = [a - len(lead) for a in stretched]
-    if stretched:
-        ct = reduce(graph, "sum", ct, tuple(stretched), keepdims=True)
-    if repeats:
-        ct = graph.add("mul", [ct, dim_node(graph, dim_product(repeats))])
-    if ct.rank > len(shape):  # leading axes of size 1, dropped (the rest may still broadcast)
-        ct = graph.add("reshape", [ct], make_params(shape=ct.shape[ct.rank - len(shape):]))
-    if exact and not same_shape(ct.shape, shape):
-        ct = graph.add("broadcast_to", [ct], make_params(shape=shape))
-    return ct
+from symdiff.rules.broadcasting import unbroadcast
 
 
 def _broadcast_to_infer(inputs: list[Node], params: dict) -> tuple:

@@ -96,6 +96,6 @@ def _elementwise(node: Node, args: list[Any], scope: dict[str, Any], symbolic: b
 
 
 def _shape_text(node: Node) -> str:
-    from symdiff.rules.shape_ops import shape_text
+    from symdiff.ir.shapes import shape_text
 
     return shape_text(node.shape) if node.shape else "()"

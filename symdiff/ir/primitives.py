@@ -1,4 +1,5 @@
-"""The one table from primitive name to everything symdiff knows about it.
+"""The one table from primitive name to everything symdiff knows about it (the families in
+``symdiff.rules`` fill it).
 
 A primitive is registered once, in the file of its family, with:
 - ``infer``: the shape and dtype of its result from its inputs and static parameters;
@@ -19,16 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import Shape
 
-Infer = Callable[[list[Node], dict[str, Any]], tuple[Shape, str]]
-Vjp = Callable[[Graph, Node, Node], Sequence[Node | None]]
-Emit = Callable[[list[str], Node], str]
+if TYPE_CHECKING:  # the graph looks its primitives up here: only its types are needed
+    from symdiff.ir.graph import Graph, Node
+
+Infer = Callable[[list["Node"], dict[str, Any]], tuple[Shape, str]]
+Vjp = Callable[["Graph", "Node", "Node"], Sequence["Node | None"]]
+Emit = Callable[[list[str], "Node"], str]
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,11 @@ def register(prim: Primitive, replace: bool = False) -> Primitive:
 
 
 def lookup(name: str) -> Primitive:
-    return _TABLE[name]
+    try:
+        return _TABLE[name]
+    except KeyError:
+        raise KeyError(f"no primitive {name!r} is registered (the rule families register "
+                       "theirs when symdiff.rules is imported)") from None
 
 
 def all_primitives() -> dict[str, Primitive]:
