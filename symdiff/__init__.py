@@ -6,10 +6,9 @@
 >>> symdiff.grad(f)(np.array([0.0, 1.0]))  # doctest: +SKIP
 """
 
-from symdiff import nn  # noqa: E402,I001  (nn uses stop_gradient above)
-from symdiff.api import GradOperation, grad, stop_gradient, value_and_grad, vjp
+from symdiff import nn
+from symdiff.api import GradOperation, grad, value_and_grad, vjp
 from symdiff.check.finite_diff import check_grad
-from symdiff.forward import hessian, jacfwd, jacobian, jacrev, jvp
 from symdiff.errors import (
     ArgumentError,
     GradientCheckError,
@@ -17,6 +16,8 @@ from symdiff.errors import (
     SymdiffError,
     UnsupportedError,
 )
+from symdiff.forward import hessian, jacfwd, jacobian, jacrev, jvp
+from symdiff.markers import stop_gradient
 from symdiff.trees import parameters
 from symdiff.version import VERSION as __version__
 

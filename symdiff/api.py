@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
+from symdiff.markers import trace_hook
 from symdiff.runtime import (
     CachedModule,
     arg_spec,
@@ -31,16 +32,9 @@ from symdiff.runtime import (
     pin_sizes,
     specs_for,
 )
-from symdiff.signature import Options, passed
+from symdiff.signature import Options, check_backend, passed
 from symdiff.size_checks import fitting_entry
 from symdiff.trees import is_model, is_structured, model_method
-
-BACKENDS = ("numba", "numpy", "cuda")
-
-
-def stop_gradient(x: Any) -> Any:
-    """The identity in value; its derivative is zero, so no gradient flows through ``x``."""
-    return x
 
 
 class GradFunction:
@@ -52,9 +46,7 @@ class GradFunction:
                  custom_rules: bool = True):
         """``request``, ``frozen``, ``output`` and ``model``: see symdiff.structured; a
         ``model``'s method ``fun`` is called with the model as its first argument."""
-        if backend not in BACKENDS:
-            raise ArgumentError(f"backend={backend!r} is not available; choose from "
-                                f"{', '.join(BACKENDS)}")
+        check_backend(backend)
         self.fun = fun
         self.options = Options(argnums, single, has_aux, backend, output, custom_rules)
         self.with_value = with_value
@@ -97,7 +89,7 @@ class GradFunction:
                           top_level: bool = False) -> Any:
         """Called inside differentiated code: the gradient is built on the caller's graph,
         where the outer derivative differentiates it in turn (see symdiff.ad.nested)."""
-        from symdiff.ad.nested import trace_grad
+        from symdiff.frontend.transforms import trace_grad
 
         return trace_grad(graph, self, args, kwargs, top_level)
 
@@ -296,7 +288,7 @@ class GradFunction:
 
 def _differentiable(fun: Any) -> bool:
     """A Python function, or a transform of one such as ``grad(f)``."""
-    return hasattr(fun, "__code__") or hasattr(fun, "__symdiff_trace__")
+    return hasattr(fun, "__code__") or trace_hook(fun) is not None
 
 
 def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from symdiff.errors import ArgumentError, GradientCheckError, SymdiffError
+from symdiff.signature import BACKENDS
 from symdiff.version import VERSION
 
 SHAPES_HELP = ("ranks of the arguments, NAME=DIM,DIM... with dimensions named (n, d) or numeric "
@@ -30,7 +31,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "argument; integer arguments such as labels are data)")
     parser.add_argument("--shapes", nargs="+", action="extend", default=[],
                         metavar="NAME=DIMS", help=SHAPES_HELP)
-    parser.add_argument("--backend", default="numpy", choices=("numpy", "numba", "cuda"),
+    parser.add_argument("--backend", default="numpy", choices=BACKENDS,
                         help="the code to generate: numpy (default; whole-array NumPy), "
                              "numba (loops compiled with numba.njit) or cuda (kernels "
                              "compiled with numba.cuda, launched by a host function)")

@@ -31,14 +31,15 @@ import libcst as cst
 import numpy as np
 import sympy as sp
 
-from symdiff.ad.nested import flatten, source_of, unflatten
 from symdiff.api import _differentiable
 from symdiff.errors import ArgumentError, GradientCheckError, UnsupportedError
+from symdiff.frontend.callee import source_of
+from symdiff.frontend.transforms import traced_leaves
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import ShapeError, broadcast_shapes, format_shape, same_shape
 from symdiff.rules.custom import Rule, mark
-from symdiff.trees import ModelView, Ref, build
+from symdiff.trees import ModelView, Ref, build, unflatten
 
 
 def _located(fun: Any, message: str) -> UnsupportedError:
@@ -127,7 +128,7 @@ class custom_vjp:  # noqa: N801  (spelled as JAX spells it)
             raise _located(self.fwd, f"{self.fwd.__name__} returns {describe(out)} as its "
                                      "output; custom_vjp functions return one array")
         saved_leaves: list[Any] = []
-        structure = flatten(saved, saved_leaves, f"what {self.fwd.__name__} saves")
+        structure = traced_leaves(saved, saved_leaves, f"what {self.fwd.__name__} saves")
         traced = [i for i, v in enumerate(values) if isinstance(v, (Tensor, SymDim, float))]
         bwd, name = self.bwd, self.__name__
 

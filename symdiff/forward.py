@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from symdiff.api import (
-    BACKENDS,
     GradFunction,
     _differentiable,
     arg_spec,
@@ -31,7 +30,9 @@ from symdiff.api import (
 )
 from symdiff.errors import ArgumentError
 from symdiff.runtime import as_array, call_compiled, load, pin_sizes
+from symdiff.signature import check_backend
 from symdiff.size_checks import fitting_entry
+from symdiff.trees import flatten, unflatten
 
 
 class JvpFunction:
@@ -43,9 +44,7 @@ class JvpFunction:
         if not _differentiable(fun):
             raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                                 "functions from their source")
-        if backend not in BACKENDS:
-            raise ArgumentError(f"backend={backend!r} is not available; choose from "
-                                f"{', '.join(BACKENDS)}")
+        check_backend(backend)
         self.fun, self.argnums, self.backend = fun, argnums, backend
         self.names = list(inspect.signature(fun).parameters)
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
@@ -102,7 +101,7 @@ _JVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) -> JvpFunction:
     """One JvpFunction per function and configuration, so that repeated jvp calls reuse code,
     also for ``jvp(grad(f), ...)`` written in a loop (a new ``grad(f)`` object each time)."""
-    from symdiff.ad.nested import innermost
+    from symdiff.frontend.callee import innermost
 
     configuration = getattr(fun, "configuration", ())
     base = innermost(fun) if configuration is not None else fun
@@ -119,7 +118,7 @@ def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) 
 def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any],
                top_level: bool = False) -> Any:
     """``jvp`` called inside differentiated code."""
-    from symdiff.ad.nested import trace_jvp
+    from symdiff.frontend.transforms import trace_jvp
     from symdiff.frontend.values import StaticError
 
     bound = inspect.signature(jvp).bind(*args, **kwargs)
@@ -161,22 +160,15 @@ def _basis(value: Any) -> Any:
         yield e if shape else float(e)
 
 
-def _map_tree(f: Callable, tree: Any) -> Any:
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_map_tree(f, t) for t in tree)
-    return f(tree)
+def _every_value(value: Any) -> bool:
+    return True
 
 
 def _leaves(tree: Any) -> list[Any]:
-    if isinstance(tree, (tuple, list)):
-        return [leaf for t in tree for leaf in _leaves(t)]
-    return [tree]
-
-
-def _rebuild(tree: Any, leaves: Any) -> Any:
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_rebuild(t, leaves) for t in tree)
-    return next(leaves)
+    """The values in ``tree``'s tuples and lists, in order."""
+    leaves: list[Any] = []
+    flatten(tree, leaves, _every_value)
+    return leaves
 
 
 def _jacobian_of(columns: list[Any], out: Any, x: Any) -> Any:
@@ -208,7 +200,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
                                  for k, o in enumerate(outs)])
         by_output = [per_position[0][k] if single else tuple(j[k] for j in per_position)
                      for k in range(len(per_position[0]))]
-        return _rebuild(out, iter(by_output))
+        return unflatten(flatten(out, [], _every_value), by_output)
 
     return jacobian_function
 

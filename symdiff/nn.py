@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symdiff.api import stop_gradient
+from symdiff.markers import stop_gradient
 
 
 def sigmoid(x):

@@ -15,20 +15,21 @@ from typing import Any
 
 import libcst as cst
 
-from symdiff.ad.nested import flatten, source_of, trace_jvp, unflatten
 from symdiff.ad.reverse import backward
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
 from symdiff.errors import UnsupportedError
+from symdiff.frontend.callee import source_of
 from symdiff.frontend.evaluator import trace_call
-from symdiff.frontend.values import SymDim, Tensor, describe, to_tensor
+from symdiff.frontend.transforms import aux_leaves, split_result, trace_jvp, traced_leaves
+from symdiff.frontend.values import Tensor, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import dim_scope, format_shape
+from symdiff.ir.shapes import dim_scope
 from symdiff.rules.reductions import reduce
 from symdiff.signature import ArgSpec, Options, passed
 from symdiff.simplify.derive import simplification_budget
 from symdiff.simplify.fuse import fuse
 from symdiff.size_checks import SizeChecked
-from symdiff.trees import build
+from symdiff.trees import build, unflatten
 from symdiff.version import VERSION
 
 
@@ -154,7 +155,7 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
     result = trace_jvp(graph, fun, primals, directions, argnums, top_level=True)
     graph.origin = None
     leaves: list[Any] = []
-    structure = flatten(result, leaves, "the function's output")
+    structure = traced_leaves(result, leaves, "the function's output")
     final, ids = fuse(graph, [to_tensor(graph, v).node.id for v in leaves], drop_aliases=True)
     name = _function_name(fun, source)
     differentiated = ", ".join(signature[a].name for a in argnums)
@@ -181,10 +182,9 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     cotangent_dtype = loss.dtype
     if options.output != "scalar":
         loss, cotangent_shape = _reduced_output(graph, loss, options.output, params)
-    aux_leaves: list[Node] = []
-    aux_tree = _flatten(graph, aux, aux_leaves, source)
+    aux_tree, aux_nodes = aux_leaves(graph, aux, source)
 
-    outputs = [loss.id, *(n.id for n in aux_leaves)]
+    outputs = [loss.id, *(n.id for n in aux_nodes)]
     forward, (loss_id, *aux_ids) = fuse(graph, outputs if value is loss else outputs + [value.id])
     value_id = loss_id if value is loss else aux_ids.pop()
     wrt = [forward[forward.inputs[_input_position(signature, a)]] for a in options.argnums]
@@ -199,7 +199,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
         final, ids = fuse(forward, outputs, drop_aliases=True)
         ids_iter = iter(ids)
         value = Output(next(ids_iter)) if kind == "value_and_grad" else None
-        aux_out = _rebuild(aux_tree, ids_iter)
+        aux_out = unflatten(aux_tree, (Output(i) for i in ids_iter), sequence=tuple)
         grad_outs = tuple(Output(i, as_float=signature[a].kind == "float")
                           for i, a in zip(ids_iter, options.argnums, strict=True))
         grad_result: Any = grad_outs[0] if options.single else grad_outs
@@ -250,61 +250,3 @@ def target_for(backend: str) -> Any:
 
 def _input_position(signature: tuple[ArgSpec, ...], argnum: int) -> int:
     return sum(1 for s in signature[:argnum] if s.kind not in ("static", "tree"))
-
-
-def split_result(graph: Graph, result: Any, options: Options, source) -> tuple[Node, Any]:
-    where = (source.filename, source.first_line, 1, source.line_text(source.first_line))
-    aux = None
-    if options.has_aux:
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise UnsupportedError(
-                f"with has_aux=True the function must return a pair (loss, aux), "
-                f"but it returns {describe(result)}", *where)
-        result, aux = result
-    elif isinstance(result, tuple):
-        raise UnsupportedError(
-            f"the function returns a tuple of {len(result)} values; grad needs one scalar "
-            "(use has_aux=True to return (loss, aux))", *where)
-    if result is None:
-        raise UnsupportedError("the function returns None; grad needs a scalar output", *where)
-    if not isinstance(result, (Tensor, SymDim)) and not isinstance(result, (int, float)):
-        raise UnsupportedError(f"the function returns {describe(result)}; grad needs a "
-                               "scalar output", *where)
-    loss = to_tensor(graph, result).node
-    if loss.rank != 0 and options.output == "scalar":
-        raise UnsupportedError(
-            f"the function returns an array of shape {format_shape(loss.shape)}; grad needs a "
-            "scalar output: reduce it (for example with .sum()), return (loss, aux) with "
-            "has_aux=True, or use vjp for vector outputs", *where)
-    if not loss.is_float:
-        loss = graph.add("astype", [loss], make_params(dtype="float64"))
-    return loss, aux
-
-
-def _flatten(graph: Graph, tree: Any, leaves: list[Node], source) -> Any:
-    """Replace the arrays in ``tree`` (aux: nested tuples and lists of arrays and constants)
-    by their index in ``leaves``."""
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_flatten(graph, t, leaves, source) for t in tree)
-    if isinstance(tree, (Tensor, SymDim)):
-        leaves.append(to_tensor(graph, tree).node)
-        return _Leaf(len(leaves) - 1)
-    if tree is None or isinstance(tree, (bool, int, float, str)):
-        return tree
-    raise UnsupportedError(
-        f"aux holds {describe(tree)}; aux may hold arrays, numbers and tuples or lists of "
-        "them (return a dict's values as a tuple)", source.filename, source.first_line, 1,
-        source.line_text(source.first_line))
-
-
-@dataclass(frozen=True)
-class _Leaf:
-    index: int
-
-
-def _rebuild(tree: Any, ids) -> Any:
-    if isinstance(tree, _Leaf):
-        return Output(next(ids))
-    if isinstance(tree, (tuple, list)):
-        return tuple(_rebuild(t, ids) for t in tree)
-    return tree

@@ -5,6 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from symdiff.errors import ArgumentError
+
+BACKENDS = ("numba", "numpy", "cuda")  # the targets code is generated for
+
+
+def check_backend(backend: str, how: str = "backend={!r}") -> None:
+    """Refuse a backend name that is not one of ``BACKENDS`` (``how``: how the user wrote it)."""
+    if backend not in BACKENDS:
+        raise ArgumentError(f"{how.format(backend)} is not available; choose from "
+                            f"{', '.join(BACKENDS)}")
+
 
 @dataclass(frozen=True)
 class ArgSpec:

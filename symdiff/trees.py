@@ -16,12 +16,13 @@ from __future__ import annotations
 import inspect
 import re
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from symdiff.errors import ArgumentError
+from symdiff.markers import trace_hook
 
 Steps = tuple  # of ("attr", name) | ("key", key) | ("index", i)
 _METHODS = ("forward", "construct", "__call__")  # what calling a model runs, in this order
@@ -50,7 +51,7 @@ def is_model(value: Any) -> bool:
     return hasattr(value, "__dict__") and not isinstance(
         value, (type, types.FunctionType, types.MethodType, types.ModuleType, np.ndarray,
                 np.generic)) and type(value).__module__ not in ("builtins", "numpy") and \
-        not hasattr(value, "__symdiff_trace__")  # grad(f) and friends are functions
+        trace_hook(value) is None  # grad(f) and friends are functions
 
 
 def is_structured(value: Any) -> bool:
@@ -180,3 +181,46 @@ def parameters(model: Any) -> list[str]:
 
 def is_model_skeleton(skeleton: Any) -> bool:
     return skeleton[0] == "object"
+
+
+# -- tuples and lists of values (results, aux, residuals, tangents) ---------------------------
+
+class _Leaf:
+    """Where a leaf was in a flattened structure."""
+
+    def __repr__(self) -> str:
+        return "<leaf>"
+
+
+LEAF = _Leaf()
+
+
+def flatten(value: Any, leaves: list[Any], is_leaf: Callable[[Any], bool],
+            refuse: Callable[[Any], Exception | None] = lambda v: None) -> Any:
+    """The structure of ``value``'s tuples and lists, each value with ``is_leaf`` appended to
+    ``leaves`` and replaced by ``LEAF``; other values stay as they are, unless ``refuse``
+    gives an exception for them."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(flatten(v, leaves, is_leaf, refuse) for v in value)
+    if is_leaf(value):
+        leaves.append(value)
+        return LEAF
+    error = refuse(value)
+    if error is not None:
+        raise error
+    return value
+
+
+def unflatten(structure: Any, leaves: Iterable[Any], sequence: type | None = None) -> Any:
+    """``structure`` with its ``LEAF`` marks replaced by ``leaves`` in order; ``sequence``
+    (such as ``tuple``) replaces the type of every tuple and list."""
+    items = iter(leaves)
+
+    def rebuild(s: Any) -> Any:
+        if s is LEAF:
+            return next(items)
+        if isinstance(s, (tuple, list)):
+            return (sequence or type(s))(rebuild(t) for t in s)
+        return s
+
+    return rebuild(structure)

@@ -12,7 +12,9 @@ import inspect
 from collections.abc import Hashable
 from typing import Any, Protocol
 
+from symdiff.errors import ArgumentError
 from symdiff.frontend.source import FunctionSource, function_source
+from symdiff.markers import trace_hook
 
 MISSING = object()
 
@@ -53,3 +55,18 @@ def as_callee(value: Any) -> Callee | None:
     if hasattr(value, "source") and hasattr(value, "lookup") and hasattr(value, "signature"):
         return value
     return None
+
+
+def innermost(fun: Any) -> Any:
+    """The Python function under transforms (``f`` in ``grad(grad(f))``)."""
+    while trace_hook(fun) is not None and hasattr(fun, "fun"):
+        fun = fun.fun
+    return fun
+
+
+def source_of(fun: Any) -> Any:
+    """The source of the function under ``fun``'s transforms, for names and error locations."""
+    callee = as_callee(innermost(fun))
+    if callee is None:
+        raise ArgumentError(f"{fun!r} is not a Python function with source code")
+    return callee.source

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from symdiff import markers
 from symdiff.frontend.values import (
     StaticError,
     SymDim,
@@ -350,8 +351,6 @@ _BINARY_OPS = {
 
 
 def _function_table() -> dict[Any, Handler]:
-    import symdiff
-
     table: dict[Any, Handler] = {}
     for op, functions in _UNARY_OPS.items():
         for f in functions:
@@ -370,7 +369,7 @@ def _function_table() -> dict[Any, Handler]:
         np.arange: arange, np.take_along_axis: take_along_axis, np.stack: stack,
         np.concatenate: concatenate, np.array: array, np.asarray: array,
         np.log: log, np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
-        symdiff.stop_gradient: stop_gradient,
+        markers.stop_gradient: stop_gradient,
         np.shape: lambda g, a: tensor_attribute(g, to_tensor(g, a), "shape"),
         np.ndim: lambda g, a: to_tensor(g, a).rank,
         np.size: array_size,

@@ -48,6 +48,7 @@ from symdiff.frontend.values import (
 from symdiff.ir.graph import Graph, Origin, make_params
 from symdiff.ir.shapes import ShapeError, canon, format_shape, same_shape
 from symdiff.ir.sizes import maximum, minimum
+from symdiff.markers import trace_hook
 from symdiff.rules.indexing import is_array_index
 from symdiff.trees import ModelView, unbind
 
@@ -504,7 +505,7 @@ class Tracer(LoopTracing, ControlFlow):
         if isinstance(callee, BoundMethod):
             return calls.bind_call(calls.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
-        traced = getattr(callee, "__symdiff_trace__", None)
+        traced = trace_hook(callee)
         if traced is not None:  # grad, jvp, custom rules: they build on this graph themselves
             return traced(self.graph, args, kwargs)
         if getattr(callee, "__symdiff_static__", False):  # symdiff.grad(f) makes a function
@@ -635,7 +636,7 @@ def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
     """Call ``fun`` (a function with source, or an object that traces itself, such as a
     gradient function) on traced values; ``top_level``: its lines are the origins of what it
     builds (otherwise they are the caller's line)."""
-    traced = getattr(fun, "__symdiff_trace__", None)
+    traced = trace_hook(fun)
     if traced is not None:
         return traced(graph, args, kwargs, top_level=top_level)
     callee = as_callee(fun)

@@ -60,6 +60,11 @@ class Node:
         return self.dtype.startswith("float")
 
 
+def adjoint_name(name: str | None) -> str | None:
+    """What generated code calls the adjoint of the value named ``name``: ``bz`` for ``z``."""
+    return None if name is None else "b" + name
+
+
 def make_params(**kwargs: Any) -> Params:
     return tuple(sorted(kwargs.items()))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from symdiff.ir.fused import arg_symbol, make_fused, replace_subexpression
-from symdiff.ir.graph import Graph, Node
+from symdiff.ir.graph import Graph, Node, adjoint_name
 from symdiff.ir.primitives import Primitive, promote, register
 from symdiff.ir.shapes import broadcast_shapes, require
 from symdiff.rules import scalar as S
@@ -181,7 +181,7 @@ def _adjoint_name(expr: sp.Basic, symbol: sp.Symbol, names: tuple) -> str | None
     for sub, name in names:
         if sub.has(symbol) and sp.diff(sub, symbol) == 1 and \
                 not replace_subexpression(expr, sub, sp.Dummy()).has(symbol):
-            return "b" + name
+            return adjoint_name(name)
     return None
 
 

@@ -27,10 +27,11 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
     case it is a ``sympy.Array`` of symbols ``x_0, x_1, ...``; an array result is a
     ``sympy.Array``, and the derivative with respect to an array has that array's shape.
     """
-    from symdiff.ad.nested import source_of
     from symdiff.ad.reverse import backward
+    from symdiff.frontend.callee import source_of
+    from symdiff.frontend.transforms import split_result
     from symdiff.ir.graph import Graph
-    from symdiff.pipeline import split_result, trace
+    from symdiff.pipeline import trace
     from symdiff.runtime import normalise_argnums
     from symdiff.signature import ArgSpec, Options
     from symdiff.teach.evaluate import evaluate

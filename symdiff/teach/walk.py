@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symdiff.ad.nested import source_of
 from symdiff.ad.reverse import Record, backward
 from symdiff.codegen.emitter import Names
 from symdiff.errors import ArgumentError
+from symdiff.frontend.callee import source_of
 from symdiff.ir.graph import Graph, Node, Origin
 from symdiff.rules import primitive
 from symdiff.rules.elementwise import node_scalar
@@ -91,7 +91,8 @@ class Walk:
 
 def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = None, wrt: Any = None) -> Walk:
     """``argnums``/``wrt`` as for ``symdiff.grad`` (default: the first argument)."""
-    from symdiff.pipeline import split_result, trace
+    from symdiff.frontend.transforms import split_result
+    from symdiff.pipeline import trace
     from symdiff.runtime import as_array, normalise_argnums, signature_of, specs_for
 
     positions, _ = normalise_argnums(fun, argnums, wrt)

@@ -1,0 +1,22 @@
+"""What user code calls or carries to speak to symdiff, light enough for any module to import.
+
+``stop_gradient`` is the identity that differentiation treats as a constant. An object with a
+``__symdiff_trace__`` method (a gradient function, ``jvp``, a custom rule) is traced into the
+caller's graph when differentiated code calls it, instead of being read from its source.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TRACE_HOOK = "__symdiff_trace__"
+
+
+def stop_gradient(x: Any) -> Any:
+    """The identity in value; its derivative is zero, so no gradient flows through ``x``."""
+    return x
+
+
+def trace_hook(fun: Any) -> Any:
+    """``fun``'s way of being traced into a graph, or None for plain functions."""
+    return getattr(fun, TRACE_HOOK, None)
