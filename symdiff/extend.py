@@ -31,14 +31,25 @@ import libcst as cst
 import numpy as np
 import sympy as sp
 
-from symdiff.api import _differentiable
+from symdiff.api import GradFunction, _differentiable
+from symdiff.check.finite_diff import compare
+from symdiff.codegen.helpers import HELPERS
+from symdiff.codegen.numba_target import NUMBA_HELPERS
 from symdiff.errors import ArgumentError, GradientCheckError, UnsupportedError
-from symdiff.frontend.callee import source_of
+from symdiff.frontend import calls
+from symdiff.frontend.callee import as_callee, source_of
+from symdiff.frontend.calls import elementwise, register_op_tracer
+from symdiff.frontend.evaluator import bind_arguments, trace_call
 from symdiff.frontend.transforms import traced_leaves
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node
+from symdiff.ir.primitives import Primitive, promote, register
 from symdiff.ir.shapes import ShapeError, broadcast_shapes, format_shape, same_shape
+from symdiff.rules.broadcasting import unbroadcast
 from symdiff.rules.custom import Rule, mark
+from symdiff.rules.elementwise import defelementwise
+from symdiff.rules.scalar import in_own_terms
+from symdiff.runtime import normalise_argnums
 from symdiff.trees import ModelView, Ref, build, unflatten
 
 
@@ -110,7 +121,6 @@ class custom_vjp:  # noqa: N801  (spelled as JAX spells it)
 
     def __symdiff_trace__(self, graph: Graph, args: list[Any], kwargs: dict[str, Any],
                           top_level: bool = False) -> Any:
-        from symdiff.frontend.evaluator import bind_arguments, trace_call
 
         if not graph.custom_rules:
             return trace_call(graph, self.fun, args, kwargs, top_level)
@@ -149,9 +159,6 @@ class custom_vjp:  # noqa: N801  (spelled as JAX spells it)
 
 # --- Ops with forward and backward -------------------------------------------------------------
 
-_OPS: set[type] = set()
-
-
 def register_op(op_class: type) -> type:
     """Use ``op_class``'s hand-written ``backward`` wherever one of its objects' ``forward``
     runs inside differentiated code (also usable as a class decorator)."""
@@ -161,17 +168,8 @@ def register_op(op_class: type) -> type:
         if not inspect.isfunction(inspect.getattr_static(op_class, method, None)):
             raise ArgumentError(f"{op_class.__name__} has no {method} method; an Op defines "
                                 "forward(self, *inputs) and backward(self, grads)")
-    _OPS.add(op_class)
+    register_op_tracer(op_class, trace_op)
     return op_class
-
-
-def registered_op(view: ModelView) -> bool:
-    return type(object.__getattribute__(view, "_obj")) in _OPS
-
-
-def is_op_object(value: Any) -> bool:
-    """An object of a registered Op class, reached other than through a model."""
-    return type(value) in _OPS
 
 
 def _split_state(value: Any, leaves: list[Tensor]) -> Any:
@@ -201,7 +199,6 @@ def _parameters(attrs: dict[str, Any]) -> dict[str, Tensor]:
 
 def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, Any]) -> Tensor:
     """``view.forward(*args)`` for a registered Op: its value, marked with its backward."""
-    from symdiff.frontend.evaluator import bind_arguments, trace_call
 
     obj = object.__getattribute__(view, "_obj")
     cls = type(obj)
@@ -256,7 +253,6 @@ def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, A
 # --- new primitives ------------------------------------------------------------------------
 
 def _register_handler(func: Callable, handler: Callable) -> None:
-    from symdiff.frontend import calls
 
     calls.register_function(func, handler)
 
@@ -265,10 +261,6 @@ def register_elementwise(func: Callable, formula: Callable[..., sp.Basic]) -> Ca
     """Make calls of ``func`` inside differentiated code the elementwise primitive whose scalar
     formula is ``formula`` (SymPy, e.g. ``lambda x: sympy.log(1 + sympy.exp(x))``). symdiff
     derives its derivative; generated code spells the formula out. Returns ``func``."""
-    from symdiff.frontend.callee import as_callee
-    from symdiff.frontend.calls import elementwise
-    from symdiff.rules.elementwise import defelementwise
-    from symdiff.rules.scalar import in_own_terms
 
     arity = len(inspect.signature(formula).parameters)
     try:
@@ -314,11 +306,6 @@ def register_primitive(func: Callable, vjp: Callable, *, like: int = 0) -> Calla
     adjoint is ``vjp(g, out, *inputs)``, returning one cotangent per input (Python and NumPy,
     traced like the rest). The result has the shape and dtype of input ``like``. Returns
     ``func``."""
-    from symdiff.codegen.helpers import HELPERS
-    from symdiff.codegen.numba_target import NUMBA_HELPERS
-    from symdiff.frontend.callee import as_callee
-    from symdiff.frontend.evaluator import trace_call
-    from symdiff.ir.primitives import Primitive, promote, register
 
     if not inspect.isfunction(vjp):
         raise ArgumentError(f"register_primitive: vjp must be a Python function, got {vjp!r}")
@@ -331,7 +318,6 @@ def register_primitive(func: Callable, vjp: Callable, *, like: int = 0) -> Calla
         return inputs[like].shape, promote(inputs, floating=True)
 
     def adjoint(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
-        from symdiff.rules.broadcasting import unbroadcast
 
         inputs = graph.args(node)
         ct = unbroadcast(graph, ct, node.shape, exact=True)
@@ -363,9 +349,6 @@ def check_rule(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0,
     they give must equal symdiff's own derivative of the code they stand for (to ``rtol`` and
     ``atol``) and central finite differences. ``fun`` returns a scalar. Returns both gradients
     and the finite-difference report; raises GradientCheckError on a disagreement."""
-    from symdiff.api import GradFunction
-    from symdiff.check.finite_diff import compare
-    from symdiff.runtime import normalise_argnums
 
     positions, single = normalise_argnums(fun, argnums, None)
     names = list(inspect.signature(fun).parameters)

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from symdiff.api import grad
 from symdiff.errors import ArgumentError, GradientCheckError
+from symdiff.runtime import normalise_argnums
 
 ELEMENTWISE_MAX_SIZE = 64  # arrays up to this size are checked element by element
 
@@ -65,9 +67,6 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
     Raises:
         GradientCheckError: naming the argument and the worst element, on a mismatch.
     """
-    from symdiff.api import grad
-    from symdiff.runtime import normalise_argnums
-
     positions, _ = normalise_argnums(fun, argnums, wrt)
     names = list(inspect.signature(fun).parameters)
     x = [_float64(a, names[i], i in positions) for i, a in enumerate(args)]

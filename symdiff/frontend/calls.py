@@ -390,6 +390,20 @@ def function_handler(fun: Any) -> Handler | None:
         return None
 
 
+# classes whose objects' forward is traced by a tracer of their own (symdiff.extend's Ops):
+# class -> tracer(graph, model view, args, kwargs)
+_OP_TRACERS: dict[type, Callable[..., Any]] = {}
+
+
+def register_op_tracer(op_class: type, tracer: Callable[..., Any]) -> None:
+    _OP_TRACERS[op_class] = tracer
+
+
+def op_tracer(op_class: type) -> Callable[..., Any] | None:
+    """How a call of an ``op_class`` object's forward is traced, if it has its own way."""
+    return _OP_TRACERS.get(op_class)
+
+
 def register_function(fun: Any, handler: Handler) -> None:
     """What calls of ``fun`` mean from now on (``symdiff.extend`` adds user primitives)."""
     function_handler(fun)  # the table is built on first use

@@ -515,11 +515,9 @@ class Tracer(LoopTracing, ControlFlow):
             return callee(*args, **kwargs)
         model, callee = unbind(callee)  # a model's method, or a model called
         if model is not None:
-            if callee.__name__ == "forward" and self.graph.custom_rules:
-                from symdiff.extend import registered_op, trace_op
-
-                if registered_op(model):  # an Op with its own backward
-                    return trace_op(self.graph, model, args, kwargs)
+            tracer = calls.op_tracer(type(object.__getattribute__(model, "_obj")))
+            if callee.__name__ == "forward" and self.graph.custom_rules and tracer is not None:
+                return tracer(self.graph, model, args, kwargs)  # an Op with its own backward
             return self.inline(as_callee(callee), [model, *args], kwargs)
         handler = calls.function_handler(callee)
         if handler is not None:
@@ -533,9 +531,7 @@ class Tracer(LoopTracing, ControlFlow):
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)
-        from symdiff.extend import is_op_object
-
-        if is_op_object(callee):
+        if calls.op_tracer(type(callee)) is not None:
             raise StaticError(f"{type(callee).__name__} is a registered Op, but this object is "
                               "not part of a model the gradient is taken of; make it an "
                               "attribute of the model (self.op = Op()) and differentiate the "
