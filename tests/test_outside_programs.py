@@ -9,7 +9,7 @@ import pytest
 
 import symdiff
 from tests.conftest import jax_or_skip
-from tests.sizes_reference import assert_agrees
+from tests.sizes_reference import assert_agrees, assert_refused_as_numpy
 
 # -- a selection keeps the values its branches read --------------------------------------------
 
@@ -427,3 +427,22 @@ def test_a_python_float_has_no_array_attributes():
         with pytest.raises(symdiff.UnsupportedError, match="'float' object has no attribute"):
             symdiff.grad(size_of_a_float, backend=backend)(np.ones(3), 2.0)
     assert_agrees(size_of_a_float, np.ones(3), np.array(2.0), argnums=(0, 1))
+
+
+def unused_literal_gather(x0, x1):
+    picked = x1[np.array([0, 0]), np.array([0, 2])]  # noqa: F841 (NumPy still checks it)
+    return np.sum(x0 * 2.5) + np.sum(x1)
+
+
+def literal_rows(x):
+    rows = np.array([[1], [0]])
+    return np.sum(x[rows] ** 2)
+
+
+def test_literal_index_arrays_are_checked_like_lists():
+    assert_agrees(unused_literal_gather, np.ones(3), np.arange(9.0).reshape(3, 3),
+                  argnums=(0, 1))
+    assert_refused_as_numpy(unused_literal_gather, np.ones(3), np.ones((3, 2)),
+                            match="index 2 is out of bounds")
+    assert_agrees(literal_rows, np.arange(4.0))
+    assert_refused_as_numpy(literal_rows, np.ones(1), match="index 1 is out of bounds")

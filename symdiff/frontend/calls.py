@@ -237,7 +237,17 @@ def array(g: Graph, object: Any, dtype: Any = None) -> Tensor:
         out = stack(g, [array(g, item) for item in object])
     else:
         out = to_tensor(g, object)
-    return astype(g, out, dtype) if dtype is not None else out
+    out = astype(g, out, dtype) if dtype is not None else out
+    if isinstance(object, (list, tuple)) and _only_numbers(object):
+        g.literals[out.node.id] = np.asarray(object, dtype=dtype)
+    return out
+
+
+def _only_numbers(items: Any) -> bool:
+    """Nested lists and tuples of Python numbers: a literal array."""
+    if isinstance(items, (list, tuple)):
+        return all(_only_numbers(i) for i in items)
+    return isinstance(items, (int, float, bool))
 
 
 def where(g: Graph, condition: Any, x: Any, y: Any) -> Tensor:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from symdiff.frontend import calls
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe
-from symdiff.ir.graph import Graph
+from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import ShapeError, canon, index_in_range
 
 
@@ -33,25 +35,49 @@ def index_spec(graph: Graph, x: Tensor, key: tuple) -> tuple[list[Any], list[Any
         elif isinstance(k, list) and k and all(
                 isinstance(i, int) and not isinstance(i, bool) for i in k):
             # x[[0, 2]]: the integer array np.array([0, 2]), whose indices are known now
-            axis = sum(1 for i in index if i is not None)
-            if axis < x.rank:
-                size = canon(x.shape[axis])
-                for i in (min(k), max(k)):
-                    if isinstance(size, int) and not -size <= i < size:
-                        raise ShapeError(f"index {i} is out of bounds for axis {axis} "
-                                         f"with size {size}")
-                    index_in_range(size, i)
+            _known_indices_in_range(x, sum(1 for i in index if i is not None), k)
             index.append(("array", len(arrays)))
             arrays.append(calls.array(graph, k).node)
         elif isinstance(k, Tensor):
             if not k.node.dtype.startswith("int"):
                 raise StaticError(f"indexing with a {k.node.dtype} array is not supported; "
                                   "use integer arrays (boolean masks: use np.where)")
+            known = known_values(graph, k.node)
+            if known:  # np.array([0, 2]) written in the code: checked now, as lists are
+                _known_indices_in_range(x, sum(1 for i in index if i is not None), known)
             index.append(("array", len(arrays)))
             arrays.append(k.node)
         else:
             raise StaticError(f"unsupported index {describe(k)}")
     return resolved_on_known_sizes(index, x.shape), arrays
+
+
+def _known_indices_in_range(x: Tensor, axis: int, indices: list[int]) -> None:
+    """Indices known while generating are in range of their axis: proven now, or checked on
+    each call where the axis' size is known only then."""
+    if axis >= x.rank:
+        return
+    size = canon(x.shape[axis])
+    for i in (min(indices), max(indices)):
+        if isinstance(size, int) and not -size <= i < size:
+            raise ShapeError(f"index {i} is out of bounds for axis {axis} with size {size}")
+        index_in_range(size, i)
+
+
+# operations that keep their input's values (in another arrangement)
+_SAME_VALUES = ("expand_dims", "reshape", "broadcast_to", "squeeze", "transpose", "astype")
+
+
+def known_values(graph: Graph, node: Node) -> list[Any] | None:
+    """The values of an array written as a literal in the code (``np.array([0, 2])``), in no
+    particular order, or None where they are known only when the code runs."""
+    if node.id in graph.literals:
+        return np.ravel(graph.literals[node.id]).tolist()
+    if node.op == "const":
+        return [node.param("value")]
+    if node.op in _SAME_VALUES:
+        return known_values(graph, graph[node.inputs[0]])
+    return None
 
 
 def resolved_on_known_sizes(index: list[Any], shape: tuple) -> list[Any]:
