@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from symdiff import cache
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.markers import trace_hook
 from symdiff.runtime import (
@@ -34,6 +35,7 @@ from symdiff.runtime import (
 )
 from symdiff.signature import Options, check_backend, passed
 from symdiff.size_checks import fitting_entry
+from symdiff.structured import flatten, rebuild
 from symdiff.trees import is_model, is_structured, model_method
 
 
@@ -89,6 +91,7 @@ class GradFunction:
                           top_level: bool = False) -> Any:
         """Called inside differentiated code: the gradient is built on the caller's graph,
         where the outer derivative differentiates it in turn (see symdiff.ad.nested)."""
+        # traced only while generating: the compiler
         from symdiff.frontend.transforms import trace_grad
 
         return trace_grad(graph, self, args, kwargs, top_level)
@@ -147,8 +150,6 @@ class GradFunction:
         """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
         if not disk_cached(self.fun, specs, options):
             return None
-        from symdiff import cache
-
         key = cache.index_key(self.fun, specs, options)
         found = cache.recall(key) if key else None
         if found is None:
@@ -166,8 +167,6 @@ class GradFunction:
         module = generate(self.fun, specs, options)
         entry = load(module, self.with_value, options.backend)
         if disk_cached(self.fun, specs, options):
-            from symdiff import cache
-
             key = cache.index_key(self.fun, specs, options)
             if key is not None:
                 cache.remember(key, cache.module_file(module.source, module.grad_name),
@@ -225,8 +224,6 @@ class GradFunction:
     def _call_structured(self, values: list[Any], cotangent: Any) -> Any:
         """Arguments with structure, model parameters, frozen paths or an array output: the
         code takes the arrays one by one and the gradients are rebuilt as requested."""
-        from symdiff.structured import flatten, rebuild
-
         model_position = 0 if self.model is not None else None
         layout = flatten(self.parameter_names, values, self.request, self.frozen, self.options,
                          model_position, arg_spec)

@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+from symdiff.version import VERSION
+
 
 def cache_dir() -> Path:
     configured = os.environ.get("SYMDIFF_CACHE_DIR")
@@ -78,8 +80,6 @@ def source_hash(fun: object) -> str | None:
 def compiler_fingerprint() -> str:
     """Identifies this copy of symdiff: its version and the size and time of each of its source
     files, so that a changed compiler never reuses what an older one generated."""
-    from symdiff.version import VERSION
-
     root = Path(__file__).parent
     stats = [(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
              for p in sorted(root.rglob("*.py"))]

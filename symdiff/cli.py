@@ -77,13 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _request(args: argparse.Namespace):
-    from symdiff.gen import Request
+    from symdiff.gen import Request  # each subcommand loads what it runs
 
     return Request(args.file, list(args.function), [w for w in args.wrt.split(",") if w],
                    list(args.shapes), args.backend)
 
 
 def _gen(args: argparse.Namespace) -> int:
+    # each subcommand loads what it runs
     from symdiff.gen import check_module, default_output, generate_file, write_module
 
     generated = generate_file(_request(args))
@@ -97,6 +98,7 @@ def _gen(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    # each subcommand loads what it runs
     from symdiff.gen import check_module, generate_file, write_module
 
     generated = generate_file(_request(args))
@@ -109,6 +111,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    # each subcommand loads what it runs
     from symdiff.frontend.static_module import StaticModule
     from symdiff.teach import explain
 

@@ -32,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from symdiff.api import GradFunction, _differentiable
+from symdiff.calculus.scalar import in_own_terms
 from symdiff.check.finite_diff import compare
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.numba_target import NUMBA_HELPERS
@@ -48,7 +49,6 @@ from symdiff.ir.shapes import ShapeError, broadcast_shapes, format_shape, same_s
 from symdiff.rules.broadcasting import unbroadcast
 from symdiff.rules.custom import Rule, mark
 from symdiff.rules.elementwise import defelementwise
-from symdiff.rules.scalar import in_own_terms
 from symdiff.runtime import normalise_argnums
 from symdiff.trees import ModelView, Ref, build, unflatten
 

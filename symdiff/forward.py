@@ -82,6 +82,7 @@ class JvpFunction:
     def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:
         entry = self._cache.get(specs)
         if entry is None:
+            # the compiler (SymPy, libcst) loads only to generate code
             from symdiff.pipeline import generate_jvp
 
             module = generate_jvp(self.fun, specs, positions, self.backend)
@@ -101,6 +102,7 @@ _JVPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) -> JvpFunction:
     """One JvpFunction per function and configuration, so that repeated jvp calls reuse code,
     also for ``jvp(grad(f), ...)`` written in a loop (a new ``grad(f)`` object each time)."""
+    # the compiler (SymPy, libcst) loads only to generate code
     from symdiff.frontend.callee import innermost
 
     configuration = getattr(fun, "configuration", ())
@@ -118,6 +120,7 @@ def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) 
 def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any],
                top_level: bool = False) -> Any:
     """``jvp`` called inside differentiated code."""
+    # the compiler (SymPy, libcst) loads only to generate code
     from symdiff.frontend.transforms import trace_jvp
     from symdiff.frontend.values import StaticError
 

@@ -16,7 +16,11 @@ from typing import Any
 import libcst as cst
 
 from symdiff.ad.reverse import backward
+from symdiff.calculus.derive import simplification_budget
+from symdiff.codegen.cuda_target import CudaTarget
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
+from symdiff.codegen.numba_target import NUMBA
+from symdiff.codegen.numpy_target import NUMPY
 from symdiff.errors import UnsupportedError
 from symdiff.frontend.callee import source_of
 from symdiff.frontend.evaluator import trace_call
@@ -24,9 +28,9 @@ from symdiff.frontend.transforms import aux_leaves, split_result, trace_jvp, tra
 from symdiff.frontend.values import Tensor, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import dim_scope
+from symdiff.ir.sizes import argument_size
 from symdiff.rules.reductions import reduce
 from symdiff.signature import ArgSpec, Options, passed
-from symdiff.simplify.derive import simplification_budget
 from symdiff.simplify.fuse import fuse
 from symdiff.size_checks import SizeChecked
 from symdiff.trees import build, unflatten
@@ -101,6 +105,13 @@ def _pinned_checks(signature: tuple[ArgSpec, ...]) -> tuple:
                  if size is not None)
 
 
+def _shape(spec: ArgSpec) -> tuple:
+    """An array argument's shape in the code: 1 where it is, the size the code is generated
+    for where there is one, else the argument's size at run time."""
+    return tuple(1 if unit else spec.sizes[i] if spec.sizes and spec.sizes[i] is not None
+                 else argument_size(spec.name, i) for i, unit in enumerate(spec.unit_dims))
+
+
 def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
     """The traced value of each parameter: input nodes for arrays, structures rebuilt around
     their leaves, Python values for static arguments."""
@@ -112,7 +123,7 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
         # a 0-d array, as opposed to a Python float: compiled code takes its element
         unwrap = {"zero_d": True} if spec.kind == "array" and not spec.unit_dims else {}
         node = graph.add_raw("input", (), make_params(index=i, name=spec.name, **unwrap),
-                             spec.shape(), spec.dtype, name=spec.name, intern=False)
+                             _shape(spec), spec.dtype, name=spec.name, intern=False)
         graph.inputs.append(node.id)
         env[spec.name] = Tensor(node)
     for tree in (s for s in signature if s.kind == "tree"):
@@ -239,12 +250,7 @@ def target_for(backend: str) -> Any:
     """The code target of a backend; a CUDA target collects one module's kernels, so each
     module gets a new one."""
     if backend == "cuda":
-        from symdiff.codegen.cuda_target import CudaTarget
-
         return CudaTarget()
-    from symdiff.codegen.numba_target import NUMBA
-    from symdiff.codegen.numpy_target import NUMPY
-
     return {"numpy": NUMPY, "numba": NUMBA}[backend]
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from symdiff import cache
+from symdiff.cache import import_file, module_file
 from symdiff.errors import ArgumentError, SymdiffError
 from symdiff.signature import ArgSpec, Options, passed
 from symdiff.size_checks import SizeChecked
@@ -119,8 +121,6 @@ def call_compiled(compiled: Callable, values: Sequence[Any]) -> Any:
     except Exception as exc:
         if not hasattr(compiled, "py_func"):
             raise
-        from symdiff import cache
-
         if not cache.numba_cache_damaged(exc):
             raise
         cache.drop_numba_cache(compiled)
@@ -200,8 +200,6 @@ def as_array(value: Any) -> Any:
 def load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
     name = module.value_and_grad_name if with_value else module.grad_name
     if backend == "numba":  # a real file, so that Numba can cache the compiled code
-        from symdiff.cache import import_file, module_file
-
         return module, getattr(import_file(module_file(module.source, module.grad_name)), name)
     filename = f"<symdiff-generated {module.grad_name} {abs(hash(module.source)):x}>"
     linecache.cache[filename] = (len(module.source), None, module.source.splitlines(True),

@@ -36,12 +36,6 @@ class ArgSpec:
     # keep (a float is an argument like any other; a static value is the only one accepted)
     default: tuple = ()  # (value,) when there is one
 
-    def shape(self) -> tuple:
-        from symdiff.ir.sizes import argument_size  # the compiler's, loaded with it
-
-        return tuple(1 if unit else self.sizes[i] if self.sizes and self.sizes[i] is not None
-                     else argument_size(self.name, i) for i, unit in enumerate(self.unit_dims))
-
     def describe(self) -> str:
         if self.kind == "static":
             return f"{self.name}={self.value!r}"

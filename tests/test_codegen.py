@@ -18,8 +18,8 @@ import pytest
 import sympy as sp
 
 import symdiff
+from symdiff.calculus import scalar as S
 from symdiff.codegen.printer import NumpyPrinter
-from symdiff.rules import scalar as S
 from tests.cases.golden_functions import CASES
 
 GOLDEN = Path(__file__).parent / "golden"

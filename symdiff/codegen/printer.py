@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from symdiff.rules import scalar as S
+from symdiff.calculus import scalar as S
 
 FUNCTIONS: dict[type, str] = {
     sp.exp: "np.exp", sp.log: "np.log", S.log1p: "np.log1p", S.expm1: "np.expm1",

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.primitives import lookup
 from symdiff.ir.shapes import Dim
 
 LOOP_OPS = ("loop", "loop_out", "loop_count", "loop_tape", "tape_read")
@@ -91,10 +92,8 @@ def body_input(graph: Graph, like: Node, name: str | None = None) -> Node:
 
 
 def copy_node(graph: Graph, node: Node, inputs: tuple[int, ...]) -> Node:
-    from symdiff.rules import primitive
-
     return graph.add_raw(node.op, inputs, node.params, node.shape, node.dtype, node.name,
-                         intern=primitive(node.op).pure, origin=node.origin,
+                         intern=lookup(node.op).pure, origin=node.origin,
                          adjoint=node.adjoint)
 
 

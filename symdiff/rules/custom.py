@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.primitives import Primitive, register
+from symdiff.rules.broadcasting import unbroadcast
 
 # rule.backward(graph, arguments, saved, cotangent) -> one cotangent (or None) per argument
 Backward = Callable[[Graph, Sequence[Node], Sequence[Node], Node], Sequence[Node | None]]
@@ -36,8 +37,6 @@ def mark(graph: Graph, value: Node, arguments: Sequence[Node], saved: Sequence[N
 
 
 def _vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
-    from symdiff.rules.broadcasting import unbroadcast
-
     rule: Rule = node.param("rule")
     inputs = graph.args(node)
     arguments, saved = inputs[1:1 + rule.arguments], inputs[1 + rule.arguments:]

@@ -2,7 +2,7 @@
 
 No elementwise derivative is written by hand here. Before differentiation, connected elementwise
 nodes are fused into ``fused`` kernels (``symdiff.simplify.fuse``); a kernel's adjoint is
-``cotangent * d expr / d input`` with the partial from SymPy (``symdiff.simplify.derive``).
+``cotangent * d expr / d input`` with the partial from SymPy (``symdiff.calculus.derive``).
 A single unfused node is a kernel of one operation: derivatives taken while tracing (a ``grad``
 called inside differentiated code) see the graph before fusion.
 """
@@ -13,11 +13,12 @@ from collections.abc import Callable
 
 import sympy as sp
 
+from symdiff.calculus import scalar as S
+from symdiff.calculus.derive import partial
 from symdiff.ir.fused import arg_symbol, make_fused, replace_subexpression
 from symdiff.ir.graph import Graph, Node, adjoint_name
-from symdiff.ir.primitives import Primitive, promote, register
+from symdiff.ir.primitives import Primitive, lookup, promote, register
 from symdiff.ir.shapes import broadcast_shapes, require
-from symdiff.rules import scalar as S
 
 
 def _divide(a: sp.Basic, b: sp.Basic) -> sp.Basic:
@@ -126,8 +127,6 @@ register(Primitive("fill", _fill_infer, scalar=_const_scalar, differentiable=Fal
 
 def node_scalar(node: Node, args: list[sp.Basic]) -> sp.Basic:
     """The scalar formula of an elementwise node applied to SymPy ``args``."""
-    from symdiff.ir.primitives import lookup
-
     return lookup(node.op).scalar(*args, **dict(node.params))
 
 
@@ -150,8 +149,6 @@ def kernel_vjp(graph: Graph, node: Node, expr: sp.Basic, ct: Node,
     """``ct * d expr / d input`` for each input of ``node``, whose formula is ``expr`` over the
     symbols ``_a0, _a1, ...``; ``reuse_output``: write the kernel's own value where the
     derivative contains it (d exp(x) = exp(x) reads the value computed already)."""
-    from symdiff.simplify.derive import partial
-
     args = graph.args(node)
     symbols = {arg_symbol(i): a for i, a in enumerate(args)}
     symbols[OUTPUT] = node

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from symdiff.ir.build import dim_node
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.primitives import Primitive, promote, register
 from symdiff.ir.shapes import ShapeError, axis_text, dim_product, require
@@ -53,8 +54,6 @@ def expand_reduced(g: Graph, ct: Node, node: Node) -> Node:
 
 def count(g: Graph, x: Node, axes: tuple[int, ...]) -> Node:
     """The number of elements a reduction over ``axes`` of ``x`` combines, as a node."""
-    from symdiff.ir.build import dim_node
-
     return dim_node(g, dim_product([x.shape[a] for a in axes]))
 
 

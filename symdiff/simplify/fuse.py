@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symdiff.calculus.derive import tidy
 from symdiff.ir.fused import arg_symbol, make_fused
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.loop import map_body, with_body
 from symdiff.rules import primitive
 from symdiff.rules.elementwise import node_scalar
-from symdiff.simplify.derive import tidy
 
 _FREE = ("const", "fill")  # no data dependence: inline wherever used
 

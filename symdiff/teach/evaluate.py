@@ -22,6 +22,7 @@ from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.printer import NumpyPrinter, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Graph, Node
+from symdiff.ir.shapes import shape_text
 from symdiff.rules import primitive
 from symdiff.rules.elementwise import node_scalar
 
@@ -96,6 +97,4 @@ def _elementwise(node: Node, args: list[Any], scope: dict[str, Any], symbolic: b
 
 
 def _shape_text(node: Node) -> str:
-    from symdiff.ir.shapes import shape_text
-
     return shape_text(node.shape) if node.shape else "()"

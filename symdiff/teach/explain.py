@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symdiff.calculus.derive import guarded_simplify
 from symdiff.errors import ArgumentError
 from symdiff.rules import primitive
-from symdiff.simplify.derive import guarded_simplify
 from symdiff.teach.evaluate import formula_value
 from symdiff.teach.notation import MARKDOWN, TEXT, Text
 from symdiff.teach.walk import FREE, Step, Walk, walk

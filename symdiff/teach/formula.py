@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symdiff.ad.reverse import backward
+from symdiff.calculus.derive import guarded_simplify
 from symdiff.errors import ArgumentError
+from symdiff.frontend.callee import source_of
+from symdiff.frontend.transforms import split_result
+from symdiff.ir.graph import Graph
+from symdiff.pipeline import trace
+from symdiff.runtime import normalise_argnums
+from symdiff.signature import ArgSpec, Options
+from symdiff.teach.evaluate import evaluate
 
 
 def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
@@ -27,15 +36,6 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
     case it is a ``sympy.Array`` of symbols ``x_0, x_1, ...``; an array result is a
     ``sympy.Array``, and the derivative with respect to an array has that array's shape.
     """
-    from symdiff.ad.reverse import backward
-    from symdiff.frontend.callee import source_of
-    from symdiff.frontend.transforms import split_result
-    from symdiff.ir.graph import Graph
-    from symdiff.pipeline import trace
-    from symdiff.runtime import normalise_argnums
-    from symdiff.signature import ArgSpec, Options
-    from symdiff.teach.evaluate import evaluate
-
     shapes = dict(shapes or {})
     names = _parameters(fun)
     for name in shapes:
@@ -92,8 +92,6 @@ def _symbols(name: str, shape: tuple[int, ...] | None) -> Any:
 
 
 def _tidy(value: Any) -> Any:
-    from symdiff.simplify.derive import guarded_simplify
-
     def simplest(e: Any) -> sp.Basic:
         e = sp.sympify(e)
         return guarded_simplify(e, 5.0) or e

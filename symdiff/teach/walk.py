@@ -22,9 +22,12 @@ from symdiff.ad.reverse import Record, backward
 from symdiff.codegen.emitter import Names
 from symdiff.errors import ArgumentError
 from symdiff.frontend.callee import source_of
+from symdiff.frontend.transforms import split_result
 from symdiff.ir.graph import Graph, Node, Origin
+from symdiff.pipeline import trace
 from symdiff.rules import primitive
 from symdiff.rules.elementwise import node_scalar
+from symdiff.runtime import as_array, normalise_argnums, signature_of, specs_for
 from symdiff.signature import Options
 from symdiff.teach.evaluate import evaluate
 
@@ -91,10 +94,6 @@ class Walk:
 
 def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = None, wrt: Any = None) -> Walk:
     """``argnums``/``wrt`` as for ``symdiff.grad`` (default: the first argument)."""
-    from symdiff.frontend.transforms import split_result
-    from symdiff.pipeline import trace
-    from symdiff.runtime import as_array, normalise_argnums, signature_of, specs_for
-
     positions, _ = normalise_argnums(fun, argnums, wrt)
     try:
         bound = signature_of(fun).bind(*args, **kwargs)

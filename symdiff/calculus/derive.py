@@ -17,10 +17,10 @@ from functools import lru_cache
 
 import sympy as sp
 
+from symdiff.calculus.finite import no_less_finite
+from symdiff.calculus.scalar import in_own_terms, sigmoid
+from symdiff.calculus.stable import stabilize
 from symdiff.ir.fused import replace_subexpression
-from symdiff.rules.scalar import in_own_terms, sigmoid
-from symdiff.simplify.finite import no_less_finite
-from symdiff.simplify.stable import stabilize
 
 # sympy.simplify is only tried on kernels this small, without trigonometric functions (its
 # trigsimp took 20 s on a 20-operation derivative of sin/cosh/arctan here), and under a time

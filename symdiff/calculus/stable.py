@@ -1,7 +1,7 @@
 """Stability rewrites: replace forms that overflow with equal forms that do not.
 
 Contract: ``stabilize(expr)`` returns an expression equal to ``expr`` wherever ``expr`` is finite,
-built from the stable vocabulary of ``symdiff.rules.scalar``. The rewrites:
+built from the stable vocabulary of ``symdiff.calculus.scalar``. The rewrites:
 
 =======================================  ===================================
 before                                   after
@@ -17,14 +17,14 @@ c*sigmoid(u) - c*sigmoid(-u)             c*tanh(u/2)   (no cancellation at 0)
 =======================================  ===================================
 
 Derivatives of sigmoid, tanh and exp are stated in terms of their output where the rules are
-defined (``symdiff.rules.scalar``) and by ``symdiff.simplify.derive``.
+defined (``symdiff.calculus.scalar``) and by ``symdiff.calculus.derive``.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from symdiff.rules.scalar import log1p, logaddexp, sigmoid, softplus
+from symdiff.calculus.scalar import expm1, log1p, logaddexp, sigmoid, softplus
 
 
 def stabilize(expr: sp.Basic) -> sp.Basic:
@@ -142,8 +142,6 @@ def _rewrite_sigmoid_difference(add: sp.Add) -> sp.Basic:
 
 
 def _rewrite_expm1(add: sp.Add) -> sp.Basic:
-    from symdiff.rules.scalar import expm1
-
     terms = list(add.args)
     if sp.S.NegativeOne in terms:
         for t in terms:

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from symdiff.rules import scalar as S
+from symdiff.calculus import scalar as S
 
 PROBES = (-1e10, -800.0, -30.0, -1.0, -1e-8, 0.0, 1e-8, 0.5, 1.0, 2.0, 30.0, 800.0, 1e10)
 SAMPLED = 2048  # points beyond three variables (13**3 = 2197 covers three exhaustively)
@@ -26,7 +26,7 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-# float64 meanings of the functions of symdiff.rules.scalar, as the targets print them
+# float64 meanings of the functions of symdiff.calculus.scalar, as the targets print them
 _NUMERIC = {
     "sigmoid": _sigmoid, "logaddexp": np.logaddexp, "log1p": np.log1p, "expm1": np.expm1,
     "maximum": np.maximum, "minimum": np.minimum, "stop_gradient": lambda x: x,
