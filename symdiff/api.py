@@ -1,291 +1,19 @@
-"""The public API: ``grad``, ``value_and_grad`` and ``stop_gradient``.
-
-A gradient function generates code the first time it sees an argument signature (ranks,
-dtypes, which dimensions are 1, static values), then reuses it: later calls with the same
-signature do no generation work.
-"""
+"""The entry points: ``grad``, ``value_and_grad``, ``vjp`` and ``GradOperation``; each makes a
+``symdiff.gradient.GradFunction``."""
 
 from __future__ import annotations
 
-import functools
 import inspect
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
-from symdiff import cache
-from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
-from symdiff.markers import trace_hook
+from symdiff.errors import ArgumentError
+from symdiff.gradient import GradFunction, differentiable
+from symdiff.markers import runs_while_tracing
 from symdiff.runtime import (
-    CachedModule,
-    arg_spec,
-    as_array,
-    call_compiled,
-    checked_cotangent,
-    disk_cached,
-    fast_key,
-    load,
     normalise_argnums,
-    numbers_for,
-    owned_gradients,
-    pin_sizes,
-    specs_for,
 )
-from symdiff.signature import Options, check_backend, passed
-from symdiff.size_checks import fitting_entry
-from symdiff.structured import flatten, rebuild
-from symdiff.trees import is_model, is_structured, model_method
-
-
-class GradFunction:
-    """A gradient function, specialised and cached per argument signature."""
-
-    def __init__(self, fun: Callable, argnums: tuple[int, ...], single: bool, has_aux: bool,
-                 backend: str, with_value: bool, *, request: Any = None,
-                 frozen: tuple[str, ...] = (), output: str = "scalar", model: Any = None,
-                 custom_rules: bool = True):
-        """``request``, ``frozen``, ``output`` and ``model``: see symdiff.structured; a
-        ``model``'s method ``fun`` is called with the model as its first argument."""
-        check_backend(backend)
-        self.fun = fun
-        self.options = Options(argnums, single, has_aux, backend, output, custom_rules)
-        self.with_value = with_value
-        self.model = model
-        self.frozen = tuple(frozen)
-        self.request = request if request is not None else (
-            (argnums[0], None) if single else [(a, None) for a in argnums])
-        # the plain path: one spec per argument, the code returns what the user gets
-        self.plain = request is None and model is None and not frozen and output == "scalar"
-        self._signature = inspect.signature(fun)
-        self.parameter_names = list(self._signature.parameters)
-        self._position = {n: i for i, n in enumerate(self.parameter_names)}
-        self._cache: dict[tuple, tuple[Any, Callable]] = {}
-        self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
-        self._lock = threading.Lock()
-        self._last: Any = None  # the GeneratedModule of the latest call
-        # (argument, axis) sizes the code needs as numbers, such as a loop's length: the code
-        # is specialised on them, found the first time generation asks
-        self._pinned: frozenset[tuple[str, int]] = frozenset()
-        functools.update_wrapper(self, fun, updated=())  # not a transform's own state
-
-    @property
-    def transform_name(self) -> str:
-        """What generated functions call this one: ``grad_f``, and ``grad_grad_f`` for its
-        own gradient."""
-        inner = getattr(self.fun, "transform_name", None) or self.fun.__name__
-        return ("value_and_grad_" if self.with_value else "grad_") + inner
-
-    @property
-    def configuration(self) -> tuple | None:
-        """What makes two gradient functions of the same function the same (for reusing code
-        generated for one with another); None where that is not known."""
-        if not self.plain:
-            return None
-        inner = getattr(self.fun, "configuration", ())
-        return None if inner is None else \
-            ((self.options, self.with_value), *inner)
-
-    def __symdiff_trace__(self, graph: Any, args: list[Any], kwargs: dict[str, Any],
-                          top_level: bool = False) -> Any:
-        """Called inside differentiated code: the gradient is built on the caller's graph,
-        where the outer derivative differentiates it in turn (see symdiff.ad.nested)."""
-        # traced only while generating: the compiler
-        from symdiff.frontend.transforms import trace_grad
-
-        return trace_grad(graph, self, args, kwargs, top_level)
-
-    def bind(self, args: tuple, kwargs: dict) -> list[Any]:
-        """The arguments by parameter, defaults applied (a model first, if any)."""
-        if self.model is not None:
-            args = (self.model, *args)
-        try:
-            bound = self._signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ArgumentError(f"{self.fun.__qualname__}: {exc}") from None
-        bound.apply_defaults()
-        return [bound.arguments[n] for n in self.parameter_names]
-
-    def specialise(self, *args: Any, **kwargs: Any) -> Any:
-        """Generate (or fetch) the code for the signature of these arguments."""
-        return self._compiled(self.bind(args, kwargs))[0]
-
-    def _compiled(self, values: list[Any]) -> tuple[Any, Callable]:
-        specs = specs_for(self.parameter_names, [as_array(v) for v in values],
-                          self.options.argnums)
-        return self._specialised(specs, self.options,
-                                 dict(zip(self.parameter_names, values, strict=True)))
-
-    def _specialised(self, specs: tuple, options: Options, values: dict[str, Any]
-                     ) -> tuple[Any, Callable]:
-        """``_compiled_for``, with the sizes the code needs as numbers written into the
-        specs: those generation asks for (a loop's length), for every call from then on, and
-        those of a size check these values fail, for this call."""
-        def entry_for(pinned: frozenset) -> tuple[Any, Callable]:
-            while True:
-                try:
-                    return self._compiled_for(pin_sizes(specs, values, pinned | self._pinned),
-                                              options)
-                except UnsupportedError as exc:
-                    new = {s for s in exc.sizes if s[0] in values} - pinned - self._pinned
-                    if not new:
-                        raise
-                    self._pinned |= new
-
-        return fitting_entry(entry_for, values, self.fun.__qualname__)
-
-    def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
-        entry = self._cache.get((specs, options))
-        if entry is None:
-            with self._lock:
-                entry = self._cache.get((specs, options))
-                if entry is None:
-                    entry = self._recall(specs, options) or self._generate(specs, options)
-                    self._cache[(specs, options)] = entry
-        self._last = entry[0]
-        return entry
-
-    def _recall(self, specs: tuple, options: Options) -> tuple[Any, Callable] | None:
-        """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
-        if not disk_cached(self.fun, specs, options):
-            return None
-        key = cache.index_key(self.fun, specs, options)
-        found = cache.recall(key) if key else None
-        if found is None:
-            return None
-        path, names = found
-        module = cache.import_file(path)
-        loaded = CachedModule(path.read_text(), names["grad"], names["value_and_grad"], specs,
-                              tuple(tuple(c) for c in names.get("size_checks", ())))
-        return loaded, getattr(module, loaded.value_and_grad_name if self.with_value
-                               else loaded.grad_name)
-
-    def _generate(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
-        from symdiff.pipeline import generate  # the compiler loads only when needed
-
-        module = generate(self.fun, specs, options)
-        entry = load(module, self.with_value, options.backend)
-        if disk_cached(self.fun, specs, options):
-            key = cache.index_key(self.fun, specs, options)
-            if key is not None:
-                cache.remember(key, cache.module_file(module.source, module.grad_name),
-                               {"grad": module.grad_name,
-                                "value_and_grad": module.value_and_grad_name,
-                                "size_checks": module.size_checks},
-                               [getattr(c, "fun", None) for c in module.read])
-        return entry
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self.plain:
-            cotangent = None
-            if self.options.output == "cotangent":
-                if not args:
-                    raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) "
-                                        "is the last positional argument, and none was given")
-                *args, cotangent = args
-            values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
-            return self._call_structured(values, cotangent)
-        key = self._fast_key(args) if not kwargs else None
-        fast = self._fast.get(key) if key is not None else None
-        if fast is not None:  # a signature seen before: no binding, no specs
-            compiled, checker, defaults = fast
-            values: Any = args + defaults if defaults else args
-            if checker is None or checker(*values) < 0:
-                return self._checked_run(compiled, values)
-        values = [as_array(v) for v in self.bind(args, kwargs)]
-        if any(is_structured(v) for v in values):
-            return self._call_structured(values, None)
-        module, compiled = self._compiled(values)
-        key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
-        if key is not None and not numbers_for(module) - self._pinned:
-            # shape-generic code (but for the sizes every call pins): the fast path's;
-            # parameters left out take their (fixed) defaults
-            self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):]))
-        return self._checked_run(compiled, values)
-
-    def _checked_run(self, compiled: Callable, values: Any) -> Any:
-        result = self._run(compiled, values)
-        grads = self._grads_of(result, self.options)
-        owned = owned_gradients(grads, [(self.parameter_names[a], values[a])
-                               for a in self.options.argnums])
-        return result if owned is grads else self._with_grads(result, self.options, owned)
-
-    def _fast_key(self, args: tuple) -> tuple | None:
-        key = fast_key(args)
-        if key is None or not self._pinned:
-            return key
-        position = self._position
-        if any(name not in position or position[name] >= len(args) for name, _ in self._pinned):
-            return None
-        return key + tuple(np.shape(args[position[name]])[axis]
-                           for name, axis in sorted(self._pinned))
-
-    def _call_structured(self, values: list[Any], cotangent: Any) -> Any:
-        """Arguments with structure, model parameters, frozen paths or an array output: the
-        code takes the arrays one by one and the gradients are rebuilt as requested."""
-        model_position = 0 if self.model is not None else None
-        layout = flatten(self.parameter_names, values, self.request, self.frozen, self.options,
-                         model_position, arg_spec)
-        names = [s.name for s in passed(layout.specs)]
-        by_name = dict(zip(names, layout.values, strict=True))
-        module, compiled = self._specialised(layout.specs, layout.options, by_name)
-        flat = list(layout.values)
-        if cotangent is not None:
-            flat.append(checked_cotangent(cotangent, module, by_name))
-        result = self._run(compiled, flat)
-        grads = owned_gradients(self._grads_of(result, layout.options),
-                       [(layout.specs[a].name, by_name[layout.specs[a].name])
-                        for a in layout.options.argnums])
-        shaped = rebuild(layout, grads, self.request, model_position)
-        if self.with_value:
-            return result[0], shaped
-        return (shaped, result[1]) if self.options.has_aux else shaped
-
-    def _grads_of(self, result: Any, options: Options) -> tuple:
-        """The gradients in what a function generated with ``options`` returned, as a tuple."""
-        grads = result[1] if self.with_value else result
-        if options.has_aux and not self.with_value:
-            grads = grads[0]
-        return (grads,) if options.single else grads
-
-    def _run(self, compiled: Callable, values: list[Any]) -> Any:
-        try:
-            return call_compiled(compiled, values)
-        except Exception as exc:
-            if type(exc).__module__.startswith("numba"):  # it failed to compile
-                raise SymdiffError(
-                    f"Numba could not compile the gradient of {self.fun.__qualname__} "
-                    f"({type(exc).__name__}); backend='numpy' runs the same code uncompiled. "
-                    f"Numba said: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
-            raise
-
-    def _with_grads(self, result: Any, options: Options, grads: tuple) -> Any:
-        """``result`` with ``grads`` in the place of its gradients (see ``_grads_of``)."""
-        new: Any = grads[0] if options.single else grads
-        if options.has_aux and not self.with_value:
-            new = (new, result[1])
-        return (result[0], new) if self.with_value else new
-
-    @property
-    def source(self) -> str:
-        """The generated module for the most recent call's signature."""
-        if self._last is None:
-            raise ArgumentError("no code has been generated yet: call the gradient function "
-                                "(or .specialise(*args)) first")
-        return self._last.source
-
-    def _repr_markdown_(self) -> str:
-        """In a notebook: the generated code, highlighted."""
-        if self._last is None:
-            return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
-                    "of the first call (or `.specialise(*args)`)")
-        return f"```python\n{self._last.source}\n```"
-
-
-def _differentiable(fun: Any) -> bool:
-    """A Python function, or a transform of one such as ``grad(f)``."""
-    return hasattr(fun, "__code__") or trace_hook(fun) is not None
+from symdiff.trees import is_model, model_method
 
 
 def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
@@ -295,7 +23,7 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
     frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
     if is_model(fun):
         return _model_grad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
-    if not _differentiable(fun):
+    if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                             "functions from their source")
     paths = [wrt] if isinstance(wrt, str) else list(wrt or ())
@@ -341,13 +69,6 @@ def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_valu
         request = (positions[0] + 1, None) if single else [(a + 1, None) for a in positions]
     return GradFunction(method, (0,), False, has_aux, backend, with_value, request=request,
                         frozen=frozen, model=model)
-
-
-def runs_while_tracing(fun: Callable) -> Callable:
-    """Mark a function of functions and options (``grad``, ``jvp``...): called inside
-    differentiated code, it runs as Python while tracing instead of being traced."""
-    fun.__symdiff_static__ = True  # type: ignore[attr-defined]
-    return fun
 
 
 @runs_while_tracing
@@ -396,7 +117,7 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     tuple of ``cotangent``-weighted gradients, one per primal (a vector-Jacobian product,
     generated symbolically: the forward pass runs again on each call, no Jacobian is formed).
     """
-    if not _differentiable(fun):
+    if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function")
     out = fun(*primals)
     products = GradFunction(fun, (0,), False, False, backend, False,

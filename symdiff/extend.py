@@ -31,7 +31,6 @@ import libcst as cst
 import numpy as np
 import sympy as sp
 
-from symdiff.api import GradFunction, _differentiable
 from symdiff.calculus.scalar import in_own_terms
 from symdiff.check.finite_diff import compare
 from symdiff.codegen.helpers import HELPERS
@@ -43,6 +42,7 @@ from symdiff.frontend.calls import elementwise, register_op_tracer
 from symdiff.frontend.evaluator import bind_arguments, trace_call
 from symdiff.frontend.transforms import traced_leaves
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor
+from symdiff.gradient import GradFunction, differentiable
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.primitives import Primitive, promote, register
 from symdiff.ir.shapes import ShapeError, broadcast_shapes, format_shape, same_shape
@@ -102,7 +102,7 @@ class custom_vjp:  # noqa: N801  (spelled as JAX spells it)
     from ``f_bwd``, wherever it is called."""
 
     def __init__(self, fun: Callable):
-        if not _differentiable(fun):
+        if not differentiable(fun):
             raise ArgumentError(f"custom_vjp needs a Python function, got {fun!r}")
         self.fun = fun
         self.fwd: Callable | None = None

@@ -20,16 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from symdiff.api import (
-    GradFunction,
-    _differentiable,
-    arg_spec,
-    grad,
-    runs_while_tracing,
-    specs_for,
-)
+from symdiff.api import grad
 from symdiff.errors import ArgumentError
-from symdiff.runtime import as_array, call_compiled, load, pin_sizes
+from symdiff.gradient import GradFunction, differentiable
+from symdiff.markers import runs_while_tracing
+from symdiff.runtime import arg_spec, as_array, call_compiled, load, pin_sizes, specs_for
 from symdiff.signature import check_backend
 from symdiff.size_checks import fitting_entry
 from symdiff.trees import flatten, unflatten
@@ -41,7 +36,7 @@ class JvpFunction:
 
     def __init__(self, fun: Callable, argnums: tuple[int, ...] | None = None,
                  backend: str = "numba"):
-        if not _differentiable(fun):
+        if not differentiable(fun):
             raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                                 "functions from their source")
         check_backend(backend)
@@ -126,7 +121,7 @@ def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any],
 
     bound = inspect.signature(jvp).bind(*args, **kwargs)
     fun, primals, tangents = (bound.arguments.get(k) for k in ("fun", "primals", "tangents"))
-    if not _differentiable(fun):
+    if not differentiable(fun):
         raise StaticError(f"jvp needs a Python function, got {fun!r}")
     return trace_jvp(graph, fun, primals, tangents, top_level=top_level)
 

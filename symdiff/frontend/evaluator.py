@@ -21,6 +21,7 @@ import libcst as cst
 from symdiff.errors import SizeError, SymdiffError, UnsupportedError
 from symdiff.frontend import calls
 from symdiff.frontend.callee import MISSING, Callee, as_callee
+from symdiff.frontend.calling import Calls
 from symdiff.frontend.control import (
     Broke,
     Continued,
@@ -31,9 +32,9 @@ from symdiff.frontend.control import (
     combine_returns,
     sizes_only,
 )
-from symdiff.frontend.indexing import index_spec
 from symdiff.frontend.loop_body import LoopTracing
-from symdiff.frontend.loops import Indexed, NotLoopable, Unavailable, range_items
+from symdiff.frontend.loops import NotLoopable, Unavailable
+from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
     SizeNeeded,
@@ -41,16 +42,12 @@ from symdiff.frontend.values import (
     SymDim,
     Tensor,
     describe,
-    is_number,
     to_tensor,
-    wrap_dim,
 )
-from symdiff.ir.graph import Graph, Origin, make_params
-from symdiff.ir.shapes import ShapeError, canon, format_shape, same_shape
-from symdiff.ir.sizes import maximum, minimum
+from symdiff.ir.graph import Graph, Origin
+from symdiff.ir.shapes import ShapeError, format_shape, same_shape
 from symdiff.markers import trace_hook
-from symdiff.rules.indexing import is_array_index
-from symdiff.trees import ModelView, unbind
+from symdiff.trees import ModelView
 
 _BINARY = {
     cst.Add: ("add", operator.add), cst.Subtract: ("sub", operator.sub),
@@ -71,12 +68,9 @@ _COMPARE = {
     cst.Is: (None, operator.is_), cst.IsNot: (None, operator.is_not),
     cst.In: (None, lambda a, b: a in b), cst.NotIn: (None, lambda a, b: a not in b),
 }
-# Builtins that are pure functions of static values, safe to call while generating.
-_STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, min, max, abs, round, isinstance,
-                    sum, str, enumerate, zip, any, all}
 
 
-class Tracer(LoopTracing, ControlFlow):
+class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
@@ -415,176 +409,6 @@ class Tracer(LoopTracing, ControlFlow):
             return getattr(value, name)
         except AttributeError:
             raise StaticError(f"{describe(value)} has no attribute {name!r}") from None
-
-    def subscript(self, node: cst.Subscript) -> Any:
-        value = self.expr(node.value)
-        key = self.subscript_key(node)
-        if isinstance(value, Tensor):
-            return self.index(value, key if isinstance(key, tuple) else (key,), node)
-        try:
-            return value[key]
-        except Exception as exc:
-            raise StaticError(f"{type(exc).__name__}: {exc}") from None
-
-    def subscript_key(self, node: cst.Subscript) -> Any:
-        items = []
-        for element in node.slice:
-            inner = element.slice
-            if isinstance(inner, cst.Slice):
-                parts = [None if p is None else self.expr(p)
-                         for p in (inner.lower, inner.upper, inner.step)]
-                items.append(slice(*parts))
-            else:
-                items.append(self.expr(inner.value))
-        return items[0] if len(items) == 1 and not isinstance(node.slice[0].comma, cst.Comma) \
-            else tuple(items)
-
-    def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
-        index, arrays = index_spec(self.graph, x, key)
-        leading = next((k for k, item in enumerate(index) if not is_array_index(item)),
-                       len(index))
-        if arrays and leading and len(index) > leading and \
-                not any(is_array_index(item) for item in index[leading:]):
-            # x[rows, 1:] is x[:, 1:][rows]: with the integer arrays first, NumPy puts their
-            # axes first either way, and every backend gathers on leading axes
-            full = ("slice", None, None, None)
-            x = Tensor(self.graph.add("getitem", [x.node], make_params(
-                index=(full,) * leading + tuple(index[leading:]))))
-            index = index[:leading]
-        return Tensor(self.graph.add("getitem", [x.node, *arrays],
-                                     make_params(index=tuple(index))))
-
-    def rows(self, x: Tensor) -> Indexed:
-        """``for row in x``: the rows of an array, by position."""
-        if x.rank == 0:
-            raise StaticError("cannot loop over a scalar")
-        return Indexed(wrap_dim(x.shape[0]), lambda k: self.index(x, (k,), None))
-
-    def assign_elements(self, x: Tensor, target: cst.Subscript, value: Any) -> Tensor:
-        """``x[index] = value`` as a new array equal to ``x`` except at ``index``."""
-        name = target.value.value
-        others = [n for n, v in self.env.items() if n != name and isinstance(v, Tensor)
-                  and v.node.id == x.node.id]
-        if others:
-            raise self.error(target, f"{name} is also called {others[0]}, and assigning to its "
-                             "elements would change both; copy it first (.copy())")
-        key = self.subscript_key(target)
-        index, arrays = index_spec(self.graph, x, key if isinstance(key, tuple) else (key,))
-        if any(a.rank for a in arrays):  # a traced integer (h[t + 1] = ...) is one place
-            raise self.error(target, "assigning through integer-array indices is not "
-                             "supported; use np.where with a mask")
-        params = make_params(index=tuple(index))
-        selected = self.graph.add("getitem", [x.node, *arrays], params)
-        value = to_tensor(self.graph, value)
-        if value.node.dtype != x.node.dtype:
-            value = calls.astype(self.graph, value, x.node.dtype)
-        if not same_shape(value.shape, selected.shape):
-            value = calls.broadcast_to(self.graph, value, selected.shape)
-        placed = self.graph.add("scatter", [value.node, x.node, *arrays], params)
-        ones = self.graph.add("fill", [selected], make_params(value=1))
-        written = self.graph.add("scatter", [ones, x.node, *arrays], params)
-        return calls.where(self.graph, calls.elementwise(self.graph, "ne", Tensor(written), 0),
-                           Tensor(placed), x)
-
-    # --- calls ------------------------------------------------------------------------------
-
-    def call(self, node: cst.Call) -> Any:
-        callee = self.expr(node.func)
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-        for arg in node.args:
-            value = self.expr(arg.value)
-            if arg.star == "*":
-                args.extend(value)
-            elif arg.star == "**":
-                kwargs.update(value)
-            elif arg.keyword is not None:
-                kwargs[arg.keyword.value] = value
-            else:
-                args.append(value)
-        if isinstance(callee, BoundMethod):
-            return calls.bind_call(calls.METHODS[callee.name], self.graph,
-                              [callee.tensor, *args], kwargs, f".{callee.name}()")
-        traced = trace_hook(callee)
-        if traced is not None:  # grad, jvp, custom rules: they build on this graph themselves
-            return traced(self.graph, args, kwargs)
-        if getattr(callee, "__symdiff_static__", False):  # symdiff.grad(f) makes a function
-            if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
-                raise StaticError(f"{calls.callee_name(callee)} takes functions and options, "
-                                  "not arrays")
-            return callee(*args, **kwargs)
-        model, callee = unbind(callee)  # a model's method, or a model called
-        if model is not None:
-            tracer = calls.op_tracer(type(object.__getattribute__(model, "_obj")))
-            if callee.__name__ == "forward" and self.graph.custom_rules and tracer is not None:
-                return tracer(self.graph, model, args, kwargs)  # an Op with its own backward
-            return self.inline(as_callee(callee), [model, *args], kwargs)
-        handler = calls.function_handler(callee)
-        if handler is not None:
-            if all(calls.static_number(a) for a in [*args, *kwargs.values()]):
-                folded = callee(*args, **kwargs)  # a constant, such as np.log(2.0)
-                if is_number(folded):
-                    return folded
-            return calls.bind_call(handler, self.graph, args, kwargs, calls.callee_name(callee))
-        if callee in _STATIC_BUILTINS:
-            return self.static_builtin(callee, args, kwargs)
-        function = as_callee(callee)
-        if function is not None:
-            return self.inline(function, args, kwargs)
-        if calls.op_tracer(type(callee)) is not None:
-            raise StaticError(f"{type(callee).__name__} is a registered Op, but this object is "
-                              "not part of a model the gradient is taken of; make it an "
-                              "attribute of the model (self.op = Op()) and differentiate the "
-                              "model")
-        raise StaticError(f"{calls.callee_name(callee)} is not supported: symdiff has no "
-                          "derivative rule for it")
-
-    def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if fun is len and len(args) == 1 and isinstance(args[0], Tensor):
-            if args[0].rank == 0:
-                raise StaticError("len() of a scalar")
-            return wrap_dim(args[0].shape[0])
-        if fun is float and len(args) == 1 and isinstance(args[0], Tensor):
-            if args[0].rank != 0:
-                raise StaticError("float() needs a scalar")
-            return calls.astype(self.graph, args[0], "float64")
-        if fun in (max, min) and not kwargs and any(isinstance(a, SymDim) for a in args) and \
-                all(isinstance(a, (SymDim, int)) and not isinstance(a, bool) for a in args):
-            pick = maximum if fun is max else minimum
-            return wrap_dim(pick(*(a.dim if isinstance(a, SymDim) else a for a in args)))
-        if fun is range and any(isinstance(a, SymDim) for a in args) and not kwargs:
-            start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
-            return range_items(start, stop, step, self.offset)
-        if fun in (enumerate, zip):  # lazily, over sequences that may be long
-            sequences = [self.sequence(a) if isinstance(a, (Tensor, Indexed, range)) else a
-                         for a in args]
-            if any(isinstance(a, Indexed) for a in sequences):
-                return self.by_position(fun, sequences, kwargs)
-            args = [list(a) if isinstance(a, Indexed) else a for a in sequences]
-        if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
-            raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
-                              "function")
-        return fun(*args, **kwargs)
-
-    def by_position(self, fun: Any, sequences: list[Any], kwargs: dict[str, Any]) -> Indexed:
-        """``enumerate`` and ``zip`` of sequences walked by position."""
-        if fun is enumerate:
-            (sequence, *rest), start = sequences, kwargs.get("start", 0)
-            start = rest[0] if rest else start
-            return Indexed(sequence.count,
-                           lambda k: (self.offset(k, start, "add"), sequence.item(k)))
-        kwargs = {k: v for k, v in kwargs.items() if k != "strict"}  # zip(a, b, strict=True)
-        if kwargs or not all(isinstance(s, Indexed) for s in sequences):
-            raise StaticError("zip() of arrays takes arrays, ranges and other zips")
-        counts = [s.count for s in sequences]
-        if all(isinstance(c, int) for c in counts):
-            count: Any = min(counts)
-        elif all(canon(getattr(c, "dim", c)) == canon(getattr(counts[0], "dim", counts[0]))
-                 for c in counts):
-            count = counts[0]
-        else:
-            count = wrap_dim(minimum(*(getattr(c, "dim", c) for c in counts)))
-        return Indexed(count, lambda k: tuple(s.item(k) for s in sequences))
 
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if callee.key in self.stack:

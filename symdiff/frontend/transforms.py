@@ -106,7 +106,7 @@ def trace_jvp(graph: Graph, fun: Any, primals: Any, directions: Any,
 
 def trace_grad(graph: Graph, gradient: Any, args: list[Any], kwargs: dict[str, Any],
                top_level: bool = False) -> Any:
-    """What the gradient function ``gradient`` (a ``symdiff.api.GradFunction``) returns for
+    """What the gradient function ``gradient`` (a ``symdiff.gradient.GradFunction``) returns for
     ``args``, built on ``graph``."""
     if not gradient.plain:
         raise StaticError(f"{gradient.__name__}: gradients with respect to parameter paths, "

@@ -1,0 +1,141 @@
+"""Calls in traced code (mixed into ``Tracer``): NumPy functions and array methods through
+their handlers, transforms and custom rules through their trace hooks, Python builtins on
+static values, and other Python functions traced from their own source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import libcst as cst
+
+from symdiff.frontend import calls
+from symdiff.frontend.callee import Callee, as_callee
+from symdiff.frontend.loops import Indexed, range_items
+from symdiff.frontend.values import (
+    BoundMethod,
+    StaticError,
+    SymDim,
+    Tensor,
+    is_number,
+    wrap_dim,
+)
+from symdiff.ir.graph import Graph
+from symdiff.ir.shapes import canon
+from symdiff.ir.sizes import maximum, minimum
+from symdiff.markers import runs_as_python, trace_hook
+from symdiff.trees import unbind
+
+# Builtins that are pure functions of static values, safe to call while generating.
+_STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, min, max, abs, round, isinstance,
+                    sum, str, enumerate, zip, any, all}
+
+
+class Calls:
+    """The evaluator's calls (mixed into ``Tracer``)."""
+
+    graph: Graph
+
+    def expr(self, node: Any) -> Any: ...
+    def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any: ...
+    # from LoopTracing, which follows this class in Tracer's bases
+    offset: Callable[..., Any]
+    sequence: Callable[[Any], Any]
+
+    def call(self, node: cst.Call) -> Any:
+        callee = self.expr(node.func)
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            value = self.expr(arg.value)
+            if arg.star == "*":
+                args.extend(value)
+            elif arg.star == "**":
+                kwargs.update(value)
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        if isinstance(callee, BoundMethod):
+            return calls.bind_call(calls.METHODS[callee.name], self.graph,
+                              [callee.tensor, *args], kwargs, f".{callee.name}()")
+        traced = trace_hook(callee)
+        if traced is not None:  # grad, jvp, custom rules: they build on this graph themselves
+            return traced(self.graph, args, kwargs)
+        if runs_as_python(callee):  # symdiff.grad(f) makes a function
+            if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
+                raise StaticError(f"{calls.callee_name(callee)} takes functions and options, "
+                                  "not arrays")
+            return callee(*args, **kwargs)
+        model, callee = unbind(callee)  # a model's method, or a model called
+        if model is not None:
+            tracer = calls.op_tracer(type(object.__getattribute__(model, "_obj")))
+            if callee.__name__ == "forward" and self.graph.custom_rules and tracer is not None:
+                return tracer(self.graph, model, args, kwargs)  # an Op with its own backward
+            return self.inline(as_callee(callee), [model, *args], kwargs)
+        handler = calls.function_handler(callee)
+        if handler is not None:
+            if all(calls.static_number(a) for a in [*args, *kwargs.values()]):
+                folded = callee(*args, **kwargs)  # a constant, such as np.log(2.0)
+                if is_number(folded):
+                    return folded
+            return calls.bind_call(handler, self.graph, args, kwargs, calls.callee_name(callee))
+        if callee in _STATIC_BUILTINS:
+            return self.static_builtin(callee, args, kwargs)
+        function = as_callee(callee)
+        if function is not None:
+            return self.inline(function, args, kwargs)
+        if calls.op_tracer(type(callee)) is not None:
+            raise StaticError(f"{type(callee).__name__} is a registered Op, but this object is "
+                              "not part of a model the gradient is taken of; make it an "
+                              "attribute of the model (self.op = Op()) and differentiate the "
+                              "model")
+        raise StaticError(f"{calls.callee_name(callee)} is not supported: symdiff has no "
+                          "derivative rule for it")
+
+    def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if fun is len and len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].rank == 0:
+                raise StaticError("len() of a scalar")
+            return wrap_dim(args[0].shape[0])
+        if fun is float and len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].rank != 0:
+                raise StaticError("float() needs a scalar")
+            return calls.astype(self.graph, args[0], "float64")
+        if fun in (max, min) and not kwargs and any(isinstance(a, SymDim) for a in args) and \
+                all(isinstance(a, (SymDim, int)) and not isinstance(a, bool) for a in args):
+            pick = maximum if fun is max else minimum
+            return wrap_dim(pick(*(a.dim if isinstance(a, SymDim) else a for a in args)))
+        if fun is range and any(isinstance(a, SymDim) for a in args) and not kwargs:
+            start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
+            return range_items(start, stop, step, self.offset)
+        if fun in (enumerate, zip):  # lazily, over sequences that may be long
+            sequences = [self.sequence(a) if isinstance(a, (Tensor, Indexed, range)) else a
+                         for a in args]
+            if any(isinstance(a, Indexed) for a in sequences):
+                return self.by_position(fun, sequences, kwargs)
+            args = [list(a) if isinstance(a, Indexed) else a for a in sequences]
+        if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
+            raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
+                              "function")
+        return fun(*args, **kwargs)
+
+    def by_position(self, fun: Any, sequences: list[Any], kwargs: dict[str, Any]) -> Indexed:
+        """``enumerate`` and ``zip`` of sequences walked by position."""
+        if fun is enumerate:
+            (sequence, *rest), start = sequences, kwargs.get("start", 0)
+            start = rest[0] if rest else start
+            return Indexed(sequence.count,
+                           lambda k: (self.offset(k, start, "add"), sequence.item(k)))
+        kwargs = {k: v for k, v in kwargs.items() if k != "strict"}  # zip(a, b, strict=True)
+        if kwargs or not all(isinstance(s, Indexed) for s in sequences):
+            raise StaticError("zip() of arrays takes arrays, ranges and other zips")
+        counts = [s.count for s in sequences]
+        if all(isinstance(c, int) for c in counts):
+            count: Any = min(counts)
+        elif all(canon(getattr(c, "dim", c)) == canon(getattr(counts[0], "dim", counts[0]))
+                 for c in counts):
+            count = counts[0]
+        else:
+            count = wrap_dim(minimum(*(getattr(c, "dim", c) for c in counts)))
+        return Indexed(count, lambda k: tuple(s.item(k) for s in sequences))

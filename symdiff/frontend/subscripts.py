@@ -1,0 +1,98 @@
+"""Subscripts in traced code (mixed into ``Tracer``): reading ``x[key]`` and writing
+``x[key] = value`` as a new array."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from symdiff.errors import UnsupportedError
+from symdiff.frontend import calls
+from symdiff.frontend.indexing import index_spec
+from symdiff.frontend.loops import Indexed
+from symdiff.frontend.values import StaticError, Tensor, to_tensor, wrap_dim
+from symdiff.ir.graph import Graph, make_params
+from symdiff.ir.shapes import same_shape
+from symdiff.rules.indexing import is_array_index
+
+
+class Subscripts:
+    """The evaluator's subscripts (mixed into ``Tracer``)."""
+
+    graph: Graph
+    env: dict[str, Any]
+
+    def expr(self, node: Any) -> Any: ...
+    def error(self, node: cst.CSTNode, reason: str,
+              kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError: ...
+
+    def subscript(self, node: cst.Subscript) -> Any:
+        value = self.expr(node.value)
+        key = self.subscript_key(node)
+        if isinstance(value, Tensor):
+            return self.index(value, key if isinstance(key, tuple) else (key,), node)
+        try:
+            return value[key]
+        except Exception as exc:
+            raise StaticError(f"{type(exc).__name__}: {exc}") from None
+
+    def subscript_key(self, node: cst.Subscript) -> Any:
+        items = []
+        for element in node.slice:
+            inner = element.slice
+            if isinstance(inner, cst.Slice):
+                parts = [None if p is None else self.expr(p)
+                         for p in (inner.lower, inner.upper, inner.step)]
+                items.append(slice(*parts))
+            else:
+                items.append(self.expr(inner.value))
+        return items[0] if len(items) == 1 and not isinstance(node.slice[0].comma, cst.Comma) \
+            else tuple(items)
+
+    def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
+        index, arrays = index_spec(self.graph, x, key)
+        leading = next((k for k, item in enumerate(index) if not is_array_index(item)),
+                       len(index))
+        if arrays and leading and len(index) > leading and \
+                not any(is_array_index(item) for item in index[leading:]):
+            # x[rows, 1:] is x[:, 1:][rows]: with the integer arrays first, NumPy puts their
+            # axes first either way, and every backend gathers on leading axes
+            full = ("slice", None, None, None)
+            x = Tensor(self.graph.add("getitem", [x.node], make_params(
+                index=(full,) * leading + tuple(index[leading:]))))
+            index = index[:leading]
+        return Tensor(self.graph.add("getitem", [x.node, *arrays],
+                                     make_params(index=tuple(index))))
+
+    def rows(self, x: Tensor) -> Indexed:
+        """``for row in x``: the rows of an array, by position."""
+        if x.rank == 0:
+            raise StaticError("cannot loop over a scalar")
+        return Indexed(wrap_dim(x.shape[0]), lambda k: self.index(x, (k,), None))
+
+    def assign_elements(self, x: Tensor, target: cst.Subscript, value: Any) -> Tensor:
+        """``x[index] = value`` as a new array equal to ``x`` except at ``index``."""
+        name = target.value.value
+        others = [n for n, v in self.env.items() if n != name and isinstance(v, Tensor)
+                  and v.node.id == x.node.id]
+        if others:
+            raise self.error(target, f"{name} is also called {others[0]}, and assigning to its "
+                             "elements would change both; copy it first (.copy())")
+        key = self.subscript_key(target)
+        index, arrays = index_spec(self.graph, x, key if isinstance(key, tuple) else (key,))
+        if any(a.rank for a in arrays):  # a traced integer (h[t + 1] = ...) is one place
+            raise self.error(target, "assigning through integer-array indices is not "
+                             "supported; use np.where with a mask")
+        params = make_params(index=tuple(index))
+        selected = self.graph.add("getitem", [x.node, *arrays], params)
+        value = to_tensor(self.graph, value)
+        if value.node.dtype != x.node.dtype:
+            value = calls.astype(self.graph, value, x.node.dtype)
+        if not same_shape(value.shape, selected.shape):
+            value = calls.broadcast_to(self.graph, value, selected.shape)
+        placed = self.graph.add("scatter", [value.node, x.node, *arrays], params)
+        ones = self.graph.add("fill", [selected], make_params(value=1))
+        written = self.graph.add("scatter", [ones, x.node, *arrays], params)
+        return calls.where(self.graph, calls.elementwise(self.graph, "ne", Tensor(written), 0),
+                           Tensor(placed), x)
