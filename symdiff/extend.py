@@ -33,8 +33,6 @@ import sympy as sp
 
 from symdiff.calculus.scalar import in_own_terms
 from symdiff.check.finite_diff import compare
-from symdiff.codegen.helpers import HELPERS
-from symdiff.codegen.numba_target import NUMBA_HELPERS
 from symdiff.errors import ArgumentError, GradientCheckError, UnsupportedError
 from symdiff.frontend import calls
 from symdiff.frontend.callee import as_callee, source_of
@@ -310,8 +308,7 @@ def register_primitive(func: Callable, vjp: Callable, *, like: int = 0) -> Calla
     if not inspect.isfunction(vjp):
         raise ArgumentError(f"register_primitive: vjp must be a Python function, got {vjp!r}")
     helper = f"_{func.__name__}"
-    for table in (HELPERS, NUMBA_HELPERS):  # the targets that can call it
-        table[helper] = _helper_source(func, helper)
+    source = _helper_source(func, helper)
     op = f"ext.{func.__module__}.{func.__qualname__}"
 
     def infer(inputs: list[Node], params: dict) -> tuple:
@@ -328,6 +325,7 @@ def register_primitive(func: Callable, vjp: Callable, *, like: int = 0) -> Calla
                                                          f"{func.__name__})")
 
     register(Primitive(op, infer, vjp=adjoint, helpers=(helper,), external=True,
+                       helper_source=((helper, source),),
                        emit=lambda a, node: f"{helper}({', '.join(a)})"), replace=True)
 
     def handler(graph: Graph, *args: Any) -> Tensor:

@@ -21,16 +21,15 @@ import libcst as cst
 
 from symdiff.codegen.emitter import Context, assignment, operand
 from symdiff.codegen.helpers import HELPERS
-from symdiff.codegen.numba_target import (
-    NUMBA_HELPERS,
+from symdiff.codegen.loop_nest import (
     REDUCTIONS,
-    NumbaTarget,
     ScalarPrinter,
     basic_positions,
     element_at,
     loop_vars,
     zero_d_arrays,
 )
+from symdiff.codegen.numba_target import NUMBA_HELPERS, NumbaTarget
 from symdiff.codegen.printer import FUNCTIONS
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Node

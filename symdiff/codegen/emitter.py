@@ -24,6 +24,7 @@ from symdiff.codegen.helpers import HELPERS
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.loop import Body, loop_inputs
+from symdiff.ir.primitives import helper_definition
 from symdiff.rules import primitive
 
 SIMPLE = re.compile(r"^[\w.]+(\[[\w.\[\]]*\])*$")
@@ -326,7 +327,8 @@ def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
                 header: list[str], target: Target) -> str:
     body: list[cst.BaseStatement] = [cst.parse_statement(f"{line}\n") for line in target.imports]
     for name in sorted(helpers):
-        helper = cst.parse_module(target.helpers[name].lstrip("\n")).body[0]
+        source = target.helpers.get(name) or helper_definition(name)
+        helper = cst.parse_module(source.lstrip("\n")).body[0]
         body.append(helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
                                         decorators=target.helper_decorators(name)))
     body.extend(target.definitions())

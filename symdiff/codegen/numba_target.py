@@ -16,37 +16,30 @@ sqrt(-1) is NaN, nothing raises) the value of the branch not taken is simply dis
 
 from __future__ import annotations
 
-from typing import Any
-
 import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.emitter import SIMPLE, Context, Target, assignment, operand
 from symdiff.codegen.helpers import HELPERS
+from symdiff.codegen.loop_nest import (
+    REDUCTIONS,
+    ScalarPrinter,
+    element_at,
+    loop_nest,
+    loop_vars,
+    slice_target,
+    zero_d_arrays,
+)
 from symdiff.codegen.loops import LOOP_WRITERS
-from symdiff.codegen.printer import NumpyPrinter, integer_inputs, print_value
+from symdiff.codegen.printer import integer_inputs, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
-from symdiff.ir.shapes import canon, dim_product, dim_text, shape_text
+from symdiff.ir.shapes import canon, dim_product, shape_text
 from symdiff.rules import primitive
 from symdiff.rules.indexing import index_text, is_array_index
 
-REDUCTIONS = ("sum", "mean", "max", "min")
 _START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}
-
-
-class ScalarPrinter(NumpyPrinter):
-    """Kernels evaluated one element at a time: branches as conditional expressions."""
-
-    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
-        *pieces, (last, cond) = expr.args
-        text = self._print(last) if cond == sp.true else self.NAN
-        for value, c in reversed(pieces):
-            text = f"({self._print(value)} if {self._print(c)} else {text})"
-        return text
-
-    AND, OR, NOT = " and ", " or ", "not "
 
 
 NUMBA_HELPERS = {**HELPERS, "_in_bounds": '''
@@ -119,7 +112,7 @@ class NumbaTarget(Target):
         slice adjoints itself (those are written in place, one after the other)."""
         users = ctx.users[node.id]
         return node.id not in ctx.outputs and len(users) == 1 and node.rank > 0 and \
-            _slice_target(ctx.graph[users[0]]) is not None and \
+            slice_target(ctx.graph[users[0]]) is not None and \
             ctx.graph[users[0]].inputs[0] == node.id and not self._sums_slices(ctx, node)
 
     def _added_by_its_user(self, ctx: Context, scatter: Node) -> bool:
@@ -134,7 +127,7 @@ class NumbaTarget(Target):
         terms = sp.Add.make_args(node.param("expr"))
         return len(terms) == len(node.inputs) > 1 and \
             set(terms) == {arg_symbol(k) for k in range(len(node.inputs))} and \
-            all(_slice_target(ctx.graph[i]) is not None and ctx.users[i] == [node.id]
+            all(slice_target(ctx.graph[i]) is not None and ctx.users[i] == [node.id]
                 and ctx.graph[i].shape == node.shape for i in node.inputs)
 
     def _slices_added(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
@@ -155,7 +148,7 @@ class NumbaTarget(Target):
             body, value = self._element(ctx, ct, loops, ct.shape)
         else:
             body, value = [], element_at(ctx, ct, loops, ct.shape)
-        where = _slice_target(scatter)(ctx, loops)
+        where = slice_target(scatter)(ctx, loops)
         return self._loops(ctx, loops, ct.shape, [*body, self._add_into(into, where, value)])
 
     def _feeds_only_a_reduction(self, ctx: Context, node: Node) -> bool:
@@ -327,7 +320,7 @@ class NumbaTarget(Target):
         ctx.text[node.id] = target
         like = ctx.text[node.inputs[1]]
         zeros = assignment(target, self._zeros(f"{operand(like)}.shape", node.dtype))
-        if _slice_target(node) is not None:
+        if slice_target(node) is not None:
             return [zeros, *self._accumulate_slice(ctx, node, target)]
         ct = ctx.text[node.inputs[0]]
         if not any(is_array_index(i) for i in index):  # basic indexing reads each element once
@@ -406,7 +399,7 @@ class NumbaTarget(Target):
 
     def _loops(self, ctx: Context, loops: list[str], shape: tuple,
                body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        return _loop_nest(loops, shape, body)
+        return loop_nest(loops, shape, body)
 
     def _empty(self, shape: str, dtype: str) -> str:
         return f"np.empty({shape}, dtype=np.{dtype})"
@@ -443,27 +436,6 @@ class NumbaTarget(Target):
 _NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
 
 
-def zero_d_arrays(ctx: Context) -> list[str]:
-    """The arguments that are 0-d arrays (used by the code), by name."""
-    return [ctx.graph[i].param("name") for i in ctx.graph.inputs
-            if ctx.graph[i].param("zero_d", False) and (ctx.users.get(i) or i in ctx.outputs)]
-
-
-def loop_vars(rank: int) -> list[str]:
-    return [f"_i{k}" for k in range(rank)]
-
-
-def element_at(ctx: Context, node: Node, loops: list[str], shape: tuple) -> str:
-    """The element of ``node`` at loop position ``loops`` over ``shape`` (broadcasting)."""
-    text = operand(ctx.text[node.id])
-    if node.rank == 0:
-        return text
-    offset = len(shape) - node.rank
-    parts = ["0" if canon(d) == 1 and canon(shape[k + offset]) != 1 else loops[k + offset]
-             for k, d in enumerate(node.shape)]
-    return f"{text}[{', '.join(parts)}]"
-
-
 def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
     """np.dot takes C or Fortran order (so a transpose is free), not strided slices or
     broadcasts; reshape needs C order."""
@@ -473,59 +445,12 @@ def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
     return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in views else text
 
 
-def _slice_target(node: Node) -> Any:
-    """For the adjoint of a slice with steps > 0 (x[1:], x[:, :-1], x[::2]): a function giving
-    the index into the sliced array for the cotangent's loop variables; else None."""
-    if node.op != "scatter":
-        return None
-    index = node.param("index")
-    if not all(isinstance(i, tuple) and i[0] == "slice" and (i[3] or 1) > 0 for i in index):
-        return None
-    return lambda ctx, loops: basic_positions(index, ctx.text[node.inputs[1]], loops)
-
-
-def basic_positions(index: tuple, source: str, loops: list[str]) -> list[str] | None:
-    """Where element ``loops`` of ``source[index]`` lies in ``source``, for basic indexing
-    (integers, slices with steps > 0, new axes); None for a negative step."""
-    source = operand(source)
-    out, free, axis = [], iter(loops), 0
-    for item in index:
-        if item is None:  # a new axis of length 1: its loop variable is always 0
-            next(free)
-            continue
-        if isinstance(item, int):
-            out.append(str(item) if item >= 0 else f"{source}.shape[{axis}] - {-item}")
-        elif item[0] == "size":
-            out.append(dim_text(item[1]))
-        else:
-            _, start, _, step = item
-            if (step or 1) < 0:
-                return None
-            base = "" if not start else (f"{start} + " if start > 0 else
-                                         f"{source}.shape[{axis}] - {-start} + ")
-            loop = next(free)
-            out.append(f"{base}{loop}" if (step or 1) == 1 else f"{base}{step} * {loop}")
-        axis += 1
-    return out + list(free)
-
-
 def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:
     """Numba's np.dot wants both operands of the result's dtype (NumPy would promote)."""
     text = _contiguous(ctx, node_id)
     if ctx.graph[node_id].dtype != dtype:
         return f"{operand(text)}.astype(np.{dtype})"
     return text
-
-
-def _loop_nest(loops: list[str], shape: tuple,
-               body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-    """``for`` loops over ``shape`` around ``body`` (just ``body`` for a scalar)."""
-    statements = body
-    for var, dim in reversed(list(zip(loops, shape, strict=True))):
-        statements = [cst.For(target=cst.Name(var),
-                              iter=cst.parse_expression(f"range({dim})"),
-                              body=cst.IndentedBlock(statements))]
-    return statements
 
 
 NUMBA = NumbaTarget()

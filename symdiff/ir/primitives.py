@@ -8,6 +8,8 @@ A primitive is registered once, in the file of its family, with:
   cotangent per input (``None`` where no gradient flows);
 - ``emit``: for array primitives, how generated code spells it, from its inputs' spellings;
 - ``helpers``: names of runtime helpers (``symdiff.codegen.helpers``) its spelling uses;
+- ``helper_source``: (name, source) of helpers that travel with the primitive itself (a user
+  primitive's function, copied into the modules that call it);
 - ``alias``: its value is its first input's (a custom derivative rule marks a value with it);
   code is written without it once every derivative is built;
 - ``external``: its spelling calls a user's function that the generated module defines.
@@ -42,6 +44,7 @@ class Primitive:
     vjp: Vjp | None = None
     emit: Emit | None = None
     helpers: tuple[str, ...] = ()
+    helper_source: tuple[tuple[str, str], ...] = ()
     pure: bool = True
     differentiable: bool = True
     alias: bool = False
@@ -68,6 +71,15 @@ def lookup(name: str) -> Primitive:
     except KeyError:
         raise KeyError(f"no primitive {name!r} is registered (the rule families register "
                        "theirs when symdiff.rules is imported)") from None
+
+
+def helper_definition(name: str) -> str | None:
+    """The source of a helper that a primitive carries (see ``helper_source``)."""
+    for prim in _TABLE.values():
+        for helper, source in prim.helper_source:
+            if helper == name:
+                return source
+    return None
 
 
 def all_primitives() -> dict[str, Primitive]:

@@ -23,7 +23,7 @@ from symdiff.codegen.printer import NumpyPrinter, print_value
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.shapes import shape_text
-from symdiff.rules import primitive
+from symdiff.rules import all_primitives, primitive
 from symdiff.rules.elementwise import node_scalar
 
 
@@ -38,7 +38,11 @@ def _helpers() -> dict[str, Any]:
 def namespace(arguments: dict[str, Any]) -> dict[str, Any]:
     """What generated code sees: NumPy, the runtime helpers and the arguments by name (sizes
     are spelled ``x.shape[0]``)."""
-    return {**_helpers(), **arguments}
+    scope = dict(_helpers())
+    for prim in all_primitives().values():  # user primitives carry their own helpers
+        for _, source in prim.helper_source:
+            exec(source, scope)  # noqa: S102 - the user's function, as generated code has it
+    return {**scope, **arguments}
 
 
 def formula_value(expr: sp.Basic, symbols: list[sp.Symbol], values: list[Any],
