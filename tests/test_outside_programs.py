@@ -446,3 +446,21 @@ def test_literal_index_arrays_are_checked_like_lists():
                             match="index 2 is out of bounds")
     assert_agrees(literal_rows, np.arange(4.0))
     assert_refused_as_numpy(literal_rows, np.ones(1), match="index 1 is out of bounds")
+
+
+def reductions_of_a_scalar(x):
+    s = np.sum(x)
+    return np.max(s, axis=0, keepdims=True) + np.sum(s, axis=-1) * np.min(x[0], axis=0)
+
+
+def mean_of_a_scalar_on_an_axis(x):
+    return np.mean(np.sum(x), axis=0)
+
+
+def test_reductions_of_a_scalar_along_its_axis_0_as_numpy_takes_them():
+    assert_agrees(reductions_of_a_scalar, np.array([0.5, -1.5, 2.0]))
+    with pytest.raises(np.exceptions.AxisError):
+        mean_of_a_scalar_on_an_axis(np.ones(2))
+    for backend in ("numpy", "numba"):
+        with pytest.raises(symdiff.UnsupportedError, match="axis 0 is out of bounds"):
+            symdiff.grad(mean_of_a_scalar_on_an_axis, backend=backend)(np.ones(2))

@@ -112,6 +112,8 @@ def guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
 
     def on_alarm(signum, frame):
         if armed[0]:
+            # again soon, in case this one is swallowed (raised inside a gc callback)
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
             raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, on_alarm)

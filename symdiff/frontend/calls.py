@@ -77,6 +77,8 @@ def _axes(x: Tensor, axis: Any) -> tuple[int, ...] | None:
 def _reduction(op: str) -> Handler:
     def handler(g: Graph, x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         x = to_tensor(g, x)
+        if x.rank == 0 and op != "mean" and axis in (0, -1) and not isinstance(axis, bool):
+            return x  # NumPy's sum, max and min take the axis 0 (or -1) of a scalar
         return Tensor(reduce(g, op, x.node, _axes(x, axis), bool(keepdims)))
     return handler
 
