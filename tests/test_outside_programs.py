@@ -464,3 +464,12 @@ def test_reductions_of_a_scalar_along_its_axis_0_as_numpy_takes_them():
     for backend in ("numpy", "numba"):
         with pytest.raises(symdiff.UnsupportedError, match="axis 0 is out of bounds"):
             symdiff.grad(mean_of_a_scalar_on_an_axis, backend=backend)(np.ones(2))
+
+
+def sum_of_a_stacked_array(a, x):
+    stacked = np.array([a, a * x[0], 1.0])
+    return np.sum(np.sum(stacked, keepdims=True) * 1.5) + np.max(np.stack([x[1] * a, x[2]]))
+
+
+def test_a_concatenation_feeding_a_reduction_compiles():
+    assert_agrees(sum_of_a_stacked_array, 1.25, np.array([0.5, -2.0, 3.0]), argnums=(0, 1))

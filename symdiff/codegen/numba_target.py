@@ -152,9 +152,12 @@ class NumbaTarget(Target):
         return self._loops(ctx, loops, ct.shape, [*body, self._add_into(into, where, value)])
 
     def _feeds_only_a_reduction(self, ctx: Context, node: Node) -> bool:
+        """A kernel computed inside the loop of the reduction it feeds; not one that adds
+        slice adjoints (a concatenation): those are written in place, one after the other."""
         users = ctx.users[node.id]
         return node.id not in ctx.outputs and len(users) == 1 and \
-            ctx.graph[users[0]].op in REDUCTIONS and node.rank > 0
+            ctx.graph[users[0]].op in REDUCTIONS and node.rank > 0 and \
+            not self._sums_slices(ctx, node)
 
     def _kernel(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         loops = loop_vars(node.rank)
