@@ -18,9 +18,13 @@ class UnsupportedError(SymdiffError):
         sizes: where the code needed an argument's size as a number (a loop's length), the
             ``(argument, axis)`` pairs it depends on: a gradient specialised on those sizes
             can be generated.
+        outer: where the code read arrays from outside the function (``(function, name)``
+            of a global or closure variable) that the generation was not given: a gradient
+            function that passes them as arguments can be generated.
     """
 
     sizes: tuple[tuple[str, int], ...] = ()
+    outer: tuple[tuple[object, str], ...] = ()
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.markers import trace_hook
 from symdiff.runtime import (
     CachedModule,
+    OuterArray,
     arg_spec,
     as_array,
     call_compiled,
@@ -68,6 +70,8 @@ class GradFunction:
         # (argument, axis) sizes the code needs as numbers, such as a loop's length: the code
         # is specialised on them, found the first time generation asks
         self._pinned: frozenset[tuple[str, int]] = frozenset()
+        # arrays read from globals and closures, found the first time generation asks
+        self._outer: tuple[OuterArray, ...] = ()
         functools.update_wrapper(self, fun, updated=())  # not a transform's own state
 
     @property
@@ -111,11 +115,46 @@ class GradFunction:
         """Generate (or fetch) the code for the signature of these arguments."""
         return self._compiled(self.bind(args, kwargs))[0]
 
-    def _compiled(self, values: list[Any]) -> tuple[Any, Callable]:
-        specs = specs_for(self.parameter_names, [as_array(v) for v in values],
-                          self.options.argnums)
-        return self._specialised(specs, self.options,
-                                 dict(zip(self.parameter_names, values, strict=True)))
+    def _compiled(self, values: list[Any]) -> tuple[Any, Callable, list[Any]]:
+        """The module and compiled function for these arguments, and the values to call it
+        with: the arguments, then the arrays the function reads from outside itself."""
+        while True:
+            names = self.parameter_names + [o.param for o in self._outer]
+            every = [*values, *(o.value() for o in self._outer)]
+            specs = specs_for(names, [as_array(v) for v in every], self.options.argnums)
+            specs = specs[:len(values)] + tuple(
+                replace(spec, outer=o.key) for spec, o in zip(specs[len(values):], self._outer,
+                                                              strict=True))
+            try:
+                module, compiled = self._specialised(specs, self.options,
+                                                     dict(zip(names, every, strict=True)))
+                return module, compiled, every
+            except UnsupportedError as exc:
+                if not self._learn_outer(exc.outer):
+                    raise
+
+    def _learn_outer(self, found: tuple) -> bool:
+        """Add the arrays from outside the function that generation asked for; False where
+        none is new (the error stands)."""
+        known = {o.key: o for o in self._outer}
+        added = []
+        for fun, name in found:
+            reference = OuterArray(fun, name, name)
+            seen = known.get(reference.key)
+            if seen is not None:
+                if seen.fun is not fun:
+                    raise UnsupportedError(
+                        f"two functions named {fun.__qualname__} read different arrays called "
+                        f"{name!r} from outside themselves; pass {name!r} as an argument")
+                continue
+            taken = {*self.parameter_names, *(o.param for o in (*self._outer, *added))}
+            param, k = name, 1
+            while param in taken:
+                param, k = f"{name}_{k}", k + 1
+            added.append(OuterArray(fun, name, param))
+            known[reference.key] = added[-1]
+        self._outer += tuple(added)
+        return bool(added)
 
     def _specialised(self, specs: tuple, options: Options, values: dict[str, Any]
                      ) -> tuple[Any, Callable]:
@@ -186,22 +225,26 @@ class GradFunction:
                 *args, cotangent = args
             values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
             return self._call_structured(values, cotangent)
-        key = self._fast_key(args) if not kwargs else None
+        outer = tuple(o.value() for o in self._outer) if self._outer else ()
+        key = self._fast_key(args, outer) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
             compiled, checker, defaults = fast
-            values: Any = args + defaults if defaults else args
+            values: Any = args + defaults + outer if defaults or outer else args
             if checker is None or checker(*values) < 0:
                 return self._checked_run(compiled, values)
         values = [as_array(v) for v in self.bind(args, kwargs)]
         if any(is_structured(v) for v in values):
             return self._call_structured(values, None)
-        module, compiled = self._compiled(values)
-        key = self._fast_key(args) if not kwargs else None  # with sizes pinned just now
+        module, compiled, values = self._compiled(values)
+        count = len(self.parameter_names)
+        outer = tuple(values[count:])
+        # with sizes pinned and arrays from outside found just now
+        key = self._fast_key(args, outer) if not kwargs else None
         if key is not None and not numbers_for(module) - self._pinned:
             # shape-generic code (but for the sizes every call pins): the fast path's;
             # parameters left out take their (fixed) defaults
-            self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):]))
+            self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):count]))
         return self._checked_run(compiled, values)
 
     def _checked_run(self, compiled: Callable, values: Any) -> Any:
@@ -211,14 +254,17 @@ class GradFunction:
                                for a in self.options.argnums])
         return result if owned is grads else self._with_grads(result, self.options, owned)
 
-    def _fast_key(self, args: tuple) -> tuple | None:
-        key = fast_key(args)
+    def _fast_key(self, args: tuple, outer: tuple = ()) -> tuple | None:
+        key = fast_key(args + outer if outer else args)
         if key is None or not self._pinned:
             return key
+        by_name = {o.param: v for o, v in zip(self._outer, outer, strict=True)}
         position = self._position
-        if any(name not in position or position[name] >= len(args) for name, _ in self._pinned):
-            return None
-        return key + tuple(np.shape(args[position[name]])[axis]
+        for name, _ in self._pinned:
+            if name not in by_name and (name not in position or position[name] >= len(args)):
+                return None
+        return key + tuple(np.shape(by_name[name] if name in by_name else
+                                    args[position[name]])[axis]
                            for name, axis in sorted(self._pinned))
 
     def _call_structured(self, values: list[Any], cotangent: Any) -> Any:

@@ -125,6 +125,9 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
         node = graph.add_raw("input", (), make_params(index=i, name=spec.name, **unwrap),
                              _shape(spec), spec.dtype, name=spec.name, intern=False)
         graph.inputs.append(node.id)
+        if spec.outer:  # read by name from outside the function, not a parameter of it
+            graph.outer[spec.outer] = node.id
+            continue
         env[spec.name] = Tensor(node)
     for tree in (s for s in signature if s.kind == "tree"):
         env[tree.name] = build(tree.value, iter([env.pop(s.name) for s in signature
@@ -135,8 +138,8 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
 def trace(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...]) -> Any:
     """The traced result of ``fun`` (a function, or a transform such as ``grad(f)``)."""
     env = _inputs(graph, signature)
-    result = trace_call(graph, fun, [env[s.name] for s in signature if not s.root], {},
-                        top_level=True)
+    result = trace_call(graph, fun, [env[s.name] for s in signature
+                                     if not s.root and not s.outer], {}, top_level=True)
     graph.origin = None
     return result
 

@@ -16,7 +16,7 @@ import numpy as np
 from symdiff import cache
 from symdiff.cache import import_file, module_file
 from symdiff.errors import ArgumentError, SymdiffError
-from symdiff.signature import ArgSpec, Options, passed
+from symdiff.signature import ArgSpec, Options, outer_key, passed
 from symdiff.size_checks import SizeChecked
 from symdiff.trees import is_structured
 
@@ -105,6 +105,31 @@ class CachedModule(SizeChecked):
     value_and_grad_name: str
     signature: tuple
     size_checks: tuple = ()
+
+
+@dataclass(frozen=True)
+class OuterArray:
+    """An array the function reads from outside itself, a global or closure variable of
+    ``fun``: the generated code takes it as the argument ``param``, and every call passes its
+    value at that moment (a global rebound between calls is seen)."""
+
+    fun: Any
+    name: str
+    param: str
+
+    @property
+    def key(self) -> str:
+        return outer_key(self.fun, self.name)
+
+    def value(self) -> Any:
+        code = self.fun.__code__
+        if self.name in code.co_freevars:
+            return self.fun.__closure__[code.co_freevars.index(self.name)].cell_contents
+        try:
+            return self.fun.__globals__[self.name]
+        except KeyError:
+            raise ArgumentError(f"{self.fun.__qualname__} reads the global {self.name!r}, "
+                                "which no longer exists") from None
 
 
 def numbers_for(module: Any) -> set[tuple[str, int]]:

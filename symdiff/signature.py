@@ -35,6 +35,9 @@ class ArgSpec:
     # for modules written to disk: the parameter's default, which the generated functions
     # keep (a float is an argument like any other; a static value is the only one accepted)
     default: tuple = ()  # (value,) when there is one
+    # for an array the code reads from outside the function (a global or closure variable),
+    # where it is read: "module.function:name"; the generated code takes it as an argument
+    outer: str = ""
 
     def describe(self) -> str:
         if self.kind == "static":
@@ -46,7 +49,14 @@ class ArgSpec:
         dims = ", ".join("1" if unit else str(size) if size is not None else ":"
                          for unit, size in zip(self.unit_dims, self.sizes or
                                                (None,) * len(self.unit_dims), strict=True))
-        return f"{self.name}: {self.dtype}[{dims}]"
+        where = f" (read from {self.outer})" if self.outer else ""
+        return f"{self.name}: {self.dtype}[{dims}]{where}"
+
+
+def outer_key(fun: Any, name: str) -> str:
+    """Where an array from outside the function is read: ``name`` in ``fun``'s globals or
+    closure (``ArgSpec.outer``)."""
+    return f"{fun.__module__}.{fun.__qualname__}:{name}"
 
 
 def passed(signature: tuple[ArgSpec, ...]) -> list[ArgSpec]:

@@ -482,7 +482,7 @@ class ProgramWriter:
                 out += [Candidate(f"{a}[np.array({L})]", (a,)), Candidate(f"{a}[{L}]", (a,)),
                         Candidate(f"{a}[{index_name}]", (a,),
                                   [(index_name, f"np.array({L})")]),
-                        ]  # arrays from module constants: refused until globals are read
+                        ]  # arrays from module constants: tests/test_outer_arrays.py
                 if r == 2:
                     out += [Candidate(f"{a}[np.array({L}), {s}]", (a,)) for s in ("1:", "0")]
                     out += [Candidate(f"{a}[np.array({L}), np.array({M})]", (a,))

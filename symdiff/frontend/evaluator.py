@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import libcst as cst
+import numpy as np
 
 from symdiff.errors import SizeError, SymdiffError, UnsupportedError
 from symdiff.frontend import calls
-from symdiff.frontend.callee import MISSING, Callee, as_callee
+from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
 from symdiff.frontend.control import (
     Broke,
@@ -47,6 +48,7 @@ from symdiff.frontend.values import (
 from symdiff.ir.graph import Graph, Origin
 from symdiff.ir.shapes import ShapeError, format_shape, same_shape
 from symdiff.markers import trace_hook
+from symdiff.signature import outer_key
 from symdiff.trees import ModelView
 
 _BINARY = {
@@ -309,7 +311,23 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
             raise self.error(node, f"name {ident!r} is not defined")
         if isinstance(value, Exception):  # a name the static reader could not give a value
             raise self.error(node, str(value))
+        if isinstance(value, np.ndarray) and isinstance(self.callee, LiveFunction):
+            return self.outer_array(node, ident)
         return value
+
+    def outer_array(self, node: cst.Name, ident: str) -> Tensor:
+        """An array from a global or closure variable: an input of the generated code, which
+        reads it on each call. Generation is refused, saying which, until it is one."""
+        fun = self.callee.fun
+        found = self.graph.outer.get(outer_key(fun, ident))
+        if found is not None:
+            return Tensor(self.graph[found])
+        error = self.error(node, f"{ident!r} is an array from outside the function (a global "
+                           "or closure variable of "
+                           f"{fun.__qualname__}); grad and value_and_grad read it on each "
+                           "call, but this use cannot yet: pass it as an argument")
+        error.outer = ((fun, ident),)
+        raise error
 
     def binary(self, op: cst.BaseBinaryOp, left: Any, right: Any, where: cst.CSTNode) -> Any:
         prim, python = _BINARY.get(type(op), (None, None))

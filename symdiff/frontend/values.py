@@ -120,8 +120,10 @@ def to_tensor(graph: Graph, value: Any) -> Tensor:
             raise StaticError("complex numbers are not supported")
         return Tensor(const(graph, number))
     if hasattr(value, "__array__"):
-        raise StaticError("arrays from outside the function (globals, closures) are not "
-                          "supported yet; pass the array as an argument")
+        raise StaticError("this array comes from outside the function inside another value "
+                          "(a list, a dict, an object); arrays from outside are read by name "
+                          "from globals and closures: give it a name of its own, or pass it "
+                          "as an argument")
     raise StaticError(f"expected an array or a number, got {describe(value)}")
 
 

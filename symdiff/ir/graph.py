@@ -85,6 +85,8 @@ class Graph:
     read: list = field(default_factory=list)  # every function whose source the graph used
     # the values of arrays written as literals in the code (np.array([0, 2])), by node id
     literals: dict[int, Any] = field(default_factory=dict)
+    # the input nodes of arrays read from outside the function, by ArgSpec.outer
+    outer: dict[str, int] = field(default_factory=dict)
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     @contextlib.contextmanager

@@ -139,11 +139,11 @@ def string_arithmetic(x):
     return np.sum(x) + "a"  # ERROR: expected an array or a number, got str 'a'
 
 
-def global_array(x):
-    return np.sum(x * WEIGHTS)  # ERROR: arrays from outside the function
+def array_inside_a_global_list(x):
+    return np.sum(x * WEIGHTS[0])  # ERROR: this array comes from outside the function inside
 
 
-WEIGHTS = np.ones(3)
+WEIGHTS = [np.ones(3)]
 
 
 def fstring(x):

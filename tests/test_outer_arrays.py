@@ -1,0 +1,163 @@
+"""Arrays a loss reads from outside itself: module globals and closure variables.
+
+The generated code takes them as arguments that are never differentiated, and every call passes
+their values at that moment: a global rebound between calls is seen (JAX would keep the value
+it traced with)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symdiff
+from tests.conftest import jax_or_skip
+from tests.sizes_reference import CPU_BACKENDS, assert_agrees
+
+rng = np.random.default_rng(7)
+X = rng.standard_normal((12, 3))
+y = rng.standard_normal(12)
+LABELS = np.array([0, 2, 1, 1])
+SCALE = np.array(0.5)
+
+
+def least_squares(w):
+    return np.mean((X @ w - y) ** 2)
+
+
+def penalty(v):
+    return np.sum(v ** 2) * len(y) * SCALE
+
+
+def least_squares_with_penalty(w):
+    return np.sum((X @ w - y) ** 2) + penalty(w)
+
+
+def picked_log_probabilities(logits):
+    return -np.mean(symdiff.nn.log_softmax(logits, axis=1)[np.arange(4), LABELS])
+
+
+def make_loss(A, b):
+    def loss(w):
+        return np.sum(np.tanh(A @ w) * b)
+    return loss
+
+
+def _expected_least_squares(w, X, y):
+    return 2 * X.T @ (X @ w - y) / len(y)
+
+
+@pytest.mark.parametrize("f", [least_squares, least_squares_with_penalty])
+def test_globals_are_read_as_inputs(f):
+    assert_agrees(f, np.array([0.3, -1.2, 2.0]))
+
+
+def test_integer_globals_index_arrays():
+    assert_agrees(picked_log_probabilities, rng.standard_normal((4, 3)))
+
+
+def test_closures_read_their_own_arrays():
+    first = make_loss(X, y)
+    second = make_loss(2 * X[:5], -y[:5])
+    w = np.array([0.1, 0.2, -0.3])
+    for f in (first, second):
+        assert_agrees(f, w)
+    g1, g2 = symdiff.grad(first), symdiff.grad(second)
+    assert not np.allclose(g1(w), g2(w))
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_a_global_rebound_between_calls_is_seen(backend, monkeypatch):
+    w = np.array([0.5, -0.5, 1.0])
+    g = symdiff.value_and_grad(least_squares, backend=backend)
+    g(w)
+    g(w)  # the fast path from here on
+    for new_X, new_y in [(X * 3.0, y), (X[:7], y[:7]), (X[:, :3].astype(np.float32), y)]:
+        monkeypatch.setattr(sys.modules[__name__], "X", new_X)
+        monkeypatch.setattr(sys.modules[__name__], "y", new_y)
+        value, grad = g(w)
+        np.testing.assert_allclose(value, np.mean((new_X @ w - new_y) ** 2), rtol=1e-6)
+        np.testing.assert_allclose(grad, _expected_least_squares(w, new_X, new_y), rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_sizes_of_globals_that_do_not_fit_are_refused_at_the_line(backend, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "X", X[:5])
+    with pytest.raises(symdiff.SizeError, match=r"test_outer_arrays.py:\d+:\d+: shapes"):
+        symdiff.grad(least_squares, backend=backend)(np.ones(3))
+
+
+def scaled_by_global_w(w):
+    return helper_reading_w(w) + np.sum(w)
+
+
+def helper_reading_w(v):
+    return np.sum(v * w)  # the global w, not scaled_by_global_w's argument
+
+
+w = np.array([1.0, 2.0, 3.0])
+
+
+def test_a_global_named_like_a_parameter_gets_its_own_name():
+    assert_agrees(scaled_by_global_w, np.array([0.5, 0.25, -1.0]))
+    g = symdiff.grad(scaled_by_global_w, backend="numpy")
+    np.testing.assert_allclose(g(np.zeros(3)), w + 1.0)
+    assert "def grad_scaled_by_global_w(w, w_1):" in g.source
+
+
+def test_outer_arrays_are_never_differentiated():
+    grads = symdiff.grad(least_squares_with_penalty, argnums=(0,))(np.ones(3))
+    assert len(grads) == 1 and grads[0].shape == (3,)
+
+
+def gradient_norm(w):
+    return np.sum(symdiff.grad(least_squares)(w) ** 2)
+
+
+def test_a_gradient_of_a_gradient_reads_the_globals_of_both():
+    assert_agrees(gradient_norm, np.array([0.2, -0.1, 0.4]))
+
+
+def test_matches_jax():
+    jax = jax_or_skip()
+    jnp = jax.numpy
+    w0 = np.array([0.3, -0.7, 1.1])
+    expected = jax.grad(lambda v: jnp.sum((X @ v - y) ** 2) + jnp.sum(v ** 2) * len(y) * 0.5)(
+        w0)
+    for backend in CPU_BACKENDS:
+        np.testing.assert_allclose(
+            symdiff.grad(least_squares_with_penalty, backend=backend)(w0), expected, rtol=1e-10)
+
+
+def test_transforms_that_cannot_read_them_yet_say_so():
+    with pytest.raises(symdiff.UnsupportedError, match="'X' is an array from outside the "
+                       "function .* pass it as an argument"):
+        symdiff.jvp(least_squares, (np.ones(3),), (np.ones(3),))
+
+
+def test_a_new_process_reads_globals_through_the_disk_cache(tmp_path):
+    script = tmp_path / "uses_globals.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np, symdiff
+        A = np.arange(6.0).reshape(3, 2)
+
+        def loss(v):
+            return np.sum((A @ v) ** 2)
+
+        g = symdiff.grad(loss, backend="numba")
+        print(g(np.ones(2)).tolist())
+        A = A * 2
+        print(g(np.ones(2)).tolist())
+    """))
+    env = {"SYMDIFF_CACHE_DIR": str(tmp_path / "cache"), "PATH": "", "HOME": str(tmp_path),
+           "PYTHONPATH": str(Path(__file__).parent.parent)}
+    runs = [subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                           text=True, check=True).stdout.split("\n")[:2] for _ in range(2)]
+    A = np.arange(6.0).reshape(3, 2)
+    first = (2 * A.T @ (A @ np.ones(2))).tolist()
+    second = (2 * (2 * A).T @ (2 * A @ np.ones(2))).tolist()
+    assert runs[0] == runs[1] == [str(first), str(second)]
