@@ -28,7 +28,7 @@ from symdiff.trees import unbind
 
 # Builtins that are pure functions of static values, safe to call while generating.
 _STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, min, max, abs, round, isinstance,
-                    sum, str, enumerate, zip, any, all}
+                    sum, str, enumerate, zip, any, all, slice, pow}
 
 
 class Calls:
@@ -115,10 +115,42 @@ class Calls:
             if any(isinstance(a, Indexed) for a in sequences):
                 return self.by_position(fun, sequences, kwargs)
             args = [list(a) if isinstance(a, Indexed) else a for a in sequences]
-        if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
+        traced = [*args, *kwargs.values()]
+        if fun in (sum, pow, max, min) and any(
+                isinstance(a, (Tensor, SymDim)) or _holds_traced(a) for a in traced):
+            return self.builtin_on_arrays(fun, args, kwargs)
+        if any(isinstance(a, (Tensor, SymDim)) for a in traced):
             raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
                               "function")
         return fun(*args, **kwargs)
+
+    def builtin_on_arrays(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """``sum``, ``pow``, and ``max``/``min`` of scalars, on traced values as Python
+        computes them with NumPy's operators (``abs`` is NumPy's own)."""
+        g = self.graph
+        if fun is sum and not kwargs and 1 <= len(args) <= 2 and \
+                isinstance(args[0], (list, tuple)):
+            items = list(args[0])
+            total = args[1] if len(args) == 2 else 0
+            for item in items:  # Python's order: ((start + a) + b) + ...
+                total = item if isinstance(total, int) and total == 0 and len(args) == 1 \
+                    else calls.elementwise(g, "add", total, item)
+            return total
+        if fun is pow and len(args) == 2 and not kwargs:
+            return calls.elementwise(g, "pow", *args)
+        if fun in (max, min) and not kwargs:
+            items = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) \
+                else list(args)
+            if items and all(not isinstance(v, Tensor) or v.rank == 0 for v in items):
+                op = "maximum" if fun is max else "minimum"
+                out = items[0]
+                for item in items[1:]:
+                    out = calls.elementwise(g, op, out, item)
+                return out
+            raise StaticError(f"{fun.__name__}() of arrays compares whole arrays, which Python "
+                              f"refuses; use np.{fun.__name__} or np.{op_name(fun)}")
+        raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
+                          "function")
 
     def by_position(self, fun: Any, sequences: list[Any], kwargs: dict[str, Any]) -> Indexed:
         """``enumerate`` and ``zip`` of sequences walked by position."""
@@ -139,3 +171,12 @@ class Calls:
         else:
             count = wrap_dim(minimum(*(getattr(c, "dim", c) for c in counts)))
         return Indexed(count, lambda k: tuple(s.item(k) for s in sequences))
+
+
+def _holds_traced(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and \
+        any(isinstance(v, (Tensor, SymDim)) or _holds_traced(v) for v in value)
+
+
+def op_name(fun: Any) -> str:
+    return "maximum" if fun is max else "minimum"

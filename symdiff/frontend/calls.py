@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ from symdiff.frontend.values import (
 )
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import broadcast_shapes, dim_product
+from symdiff.ir.shapes import broadcast_shapes, dim_add, dim_product
 from symdiff.rules.reductions import reduce
 from symdiff.rules.shape_ops import reshape_shape
 
@@ -81,6 +82,88 @@ def _reduction(op: str) -> Handler:
             return x  # NumPy's sum, max and min take the axis 0 (or -1) of a scalar
         return Tensor(reduce(g, op, x.node, _axes(x, axis), bool(keepdims)))
     return handler
+
+
+def _variance(root: bool) -> Handler:
+    """``np.var`` and ``np.std``: the mean squared deviation from the mean, over ``count -
+    ddof`` values."""
+    def handler(g: Graph, a: Any, axis: Any = None, ddof: int = 0,
+                keepdims: bool = False) -> Tensor:
+        x = to_tensor(g, a)
+        axes = _axes(x, axis)
+        if not isinstance(ddof, int) or isinstance(ddof, bool) or ddof < 0:
+            raise StaticError("ddof must be a non-negative integer known while generating")
+        centred = elementwise(g, "sub", x, Tensor(reduce(g, "mean", x.node, axes, True)))
+        squares = elementwise(g, "mul", centred, centred)
+        if ddof == 0:
+            out = Tensor(reduce(g, "mean", squares.node, axes, bool(keepdims)))
+        else:
+            reduced = [d for k, d in enumerate(x.shape) if axes is None or k in axes]
+            total = Tensor(reduce(g, "sum", squares.node, axes, bool(keepdims)))
+            out = elementwise(g, "div", total, wrap_dim(dim_add(dim_product(reduced), -ddof)))
+        return elementwise(g, "sqrt", out) if root else out
+    return handler
+
+
+def diff(g: Graph, a: Any, n: int = 1, axis: int = -1) -> Tensor:
+    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times."""
+    x = to_tensor(g, a)
+    if x.rank == 0:
+        raise StaticError("np.diff needs an array of at least one dimension")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise StaticError("np.diff: n must be a non-negative integer known while generating")
+    (ax,) = _axes(x, axis)
+    full = ("slice", None, None, None)
+    for _ in range(n):
+        upper = tuple(("slice", 1, None, None) if k == ax else full for k in range(x.rank))
+        lower = tuple(("slice", None, -1, None) if k == ax else full for k in range(x.rank))
+        x = elementwise(g, "sub", Tensor(g.add("getitem", [x.node], make_params(index=upper))),
+                        Tensor(g.add("getitem", [x.node], make_params(index=lower))))
+    return x
+
+
+def _at_least(rank: int) -> Handler:
+    """``np.atleast_1d/2d/3d``: NumPy's placement of the new axes."""
+    def one(g: Graph, a: Any) -> Tensor:
+        x = to_tensor(g, a)
+        if x.rank >= rank:
+            return x
+        if x.rank == 0:
+            return reshape(g, x, (1,) * rank)
+        if rank == 2 or x.rank == 2:  # (n,) -> (1, n); (m, n) -> (m, n, 1)
+            x = expand_dims(g, x, 0) if x.rank == 1 else x
+            return expand_dims(g, x, -1) if rank == 3 else x
+        return expand_dims(g, expand_dims(g, x, 0), -1)  # (n,) -> (1, n, 1)
+
+    def handler(g: Graph, *arrays: Any) -> Any:
+        out = [one(g, a) for a in arrays]
+        return out[0] if len(out) == 1 else out
+    return handler
+
+
+def eye(g: Graph, N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Tensor:
+    """``np.eye``: ones where the column is the row plus ``k``."""
+    if not isinstance(k, int) or isinstance(k, bool):
+        raise StaticError("np.eye: k must be an integer known while generating")
+    rows = expand_dims(g, arange(g, N), -1)
+    cols = expand_dims(g, arange(g, N if M is None else M), 0)
+    on = elementwise(g, "eq", elementwise(g, "sub", cols, rows), k)
+    out = where(g, on, 1.0, 0.0)
+    return astype(g, out, dtype) if dtype is not None else out
+
+
+def logit(g: Graph, x: Any) -> Tensor:
+    return _log(g, elementwise(g, "div", x, elementwise(g, "sub", 1.0, x)))
+
+
+def xlogy(g: Graph, x: Any, y: Any) -> Tensor:
+    """``x * log(y)``, 0 where ``x`` is 0 (``scipy.special.xlogy``)."""
+    product = elementwise(g, "mul", x, _log(g, y))
+    return where(g, elementwise(g, "eq", x, 0.0), 0.0, product)
+
+
+def _log(g: Graph, x: Any) -> Tensor:
+    return elementwise(g, "log", x)
 
 
 def _unary(op: str) -> Handler:
@@ -385,7 +468,13 @@ def _function_table() -> dict[Any, Handler]:
         np.shape: lambda g, a: tensor_attribute(g, to_tensor(g, a), "shape"),
         np.ndim: lambda g, a: to_tensor(g, a).rank,
         np.size: array_size,
+        np.var: _variance(False), np.std: _variance(True), np.diff: diff,
+        np.atleast_1d: _at_least(1), np.atleast_2d: _at_least(2), np.atleast_3d: _at_least(3),
+        np.eye: eye, np.identity: lambda g, n, dtype=None: eye(g, n, dtype=dtype),
     })
+    special = sys.modules.get("scipy.special")  # loaded where the user's code uses it
+    if special is not None:
+        table.update({special.logit: logit, special.xlogy: xlogy})
     return table
 
 
@@ -430,6 +519,7 @@ METHODS: dict[str, Handler] = {
                                       isinstance(axes[0], tuple) else (axes or None)),
     "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
     "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
+    "var": _variance(False), "std": _variance(True),
 }
 
 

@@ -34,7 +34,7 @@ from symdiff.frontend.control import (
     sizes_only,
 )
 from symdiff.frontend.loop_body import LoopTracing
-from symdiff.frontend.loops import NotLoopable, Unavailable
+from symdiff.frontend.loops import RUN_TIME_LENGTH, Indexed, NotLoopable, Unavailable
 from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
@@ -284,8 +284,46 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
             return self.subscript(node)
         if isinstance(node, cst.Ellipsis):
             return Ellipsis
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            return self.comprehension(node)
         raise StaticError(f"{_describe_node(node)} expressions are not supported in "
                           "differentiated code")
+
+    def comprehension(self, node: cst.ListComp | cst.GeneratorExp) -> list[Any]:
+        """``[f(v) for v in items if c]`` (or a generator of it) over items listed while
+        generating, written out element by element; its variables stay inside it."""
+        saved = dict(self.env)
+        out: list[Any] = []
+        try:
+            self._comprehend(node.for_in, node.elt, out)
+        finally:
+            self.env.clear()
+            self.env.update(saved)
+        return out
+
+    def _comprehend(self, clause: cst.CompFor, element: cst.BaseExpression,
+                    out: list[Any]) -> None:
+        if clause.asynchronous is not None:
+            raise self.error(clause, "async comprehensions are not supported")
+        items = self.sequence(self.expr(clause.iter))
+        if isinstance(items, Indexed):
+            if not isinstance(items.count, int):
+                raise self.located(clause.iter, SizeNeeded(RUN_TIME_LENGTH.format(
+                    items.count.dim, "a comprehension is written out element by element"),
+                    items.count.dim))
+            items = [items.item(k) for k in range(items.count)]
+        for item in items:
+            self.bind(clause.target, item)
+            tests = [self.expr(c.test) for c in clause.ifs]
+            if any(isinstance(t, (Tensor, SymDim)) for t in tests):
+                raise self.error(clause, "a comprehension's condition must be known while "
+                                 "generating; use np.where for a condition on data")
+            if not all(tests):
+                continue
+            if clause.inner_for_in is not None:
+                self._comprehend(clause.inner_for_in, element, out)
+            else:
+                out.append(self.expr(element))
 
     def elements(self, elements: Sequence[cst.BaseElement]) -> list[Any]:
         out = []

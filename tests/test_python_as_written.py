@@ -1,0 +1,92 @@
+"""Python and NumPy as people write them: comprehensions, builtins on traced values, slice
+objects, and the NumPy and SciPy functions losses reach for. Each is checked against central
+finite differences on every CPU backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.special
+
+import symdiff
+from tests.sizes_reference import assert_agrees
+
+
+def comprehensions(x):
+    rows = sum(np.sum(x[i] * (i + 1)) for i in range(3))
+    picked = np.array([x[i, 0] ** 2 for i in range(3) if i != 1])
+    pairs = [x[i, j] * x[j, i] for i in range(2) for j in range(2)]
+    return rows + np.sum(picked) + sum(pairs)
+
+
+def builtins_on_scalars(x):
+    return max(np.sum(x), 2.0 * x[0, 0]) + min(x[0, 1], x[1, 1], 0.5) + \
+        pow(np.sum(x ** 2), 0.5) + abs(x[2, 3])
+
+
+def slice_objects(x):
+    tail = slice(1, None)
+    return np.sum(x[tail] ** 2) + np.sum(x[np.s_[:-1, ::2]])
+
+
+def variances(x):
+    return np.var(x) + np.std(x, axis=0, ddof=1).sum() + \
+        x.var(axis=1, keepdims=True).sum() + x.std()
+
+
+def differences(x):
+    return np.sum(np.diff(x) ** 2) + np.sum(np.diff(x, n=2, axis=0) ** 3) + \
+        np.sum(np.diff(x, axis=0))
+
+
+def at_least(x):
+    return np.sum(np.atleast_2d(x[0]) @ np.atleast_2d(x).T) + \
+        np.sum(np.atleast_3d(x[0, 0]) * np.atleast_3d(x[0])) + np.sum(np.atleast_1d(x[0, 0]))
+
+
+def identities(x):
+    return np.sum((np.eye(x.shape[1]) * 2.0 + np.eye(x.shape[1], k=1)) @ x.T) + \
+        np.sum(np.identity(2) * x[:2, :2])
+
+
+def special_functions(x):
+    return np.sum(scipy.special.logit(1.0 / (1.0 + x * x))) + \
+        np.sum(scipy.special.xlogy(x * x, 1.5 + x * x))
+
+
+@pytest.mark.parametrize("f", [comprehensions, builtins_on_scalars, slice_objects, variances,
+                               differences, at_least, identities, special_functions])
+def test_agrees_with_finite_differences(f):
+    assert_agrees(f, np.arange(12.0).reshape(3, 4) / 7.0 - 0.6)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_differences_at_every_size(n):
+    assert_agrees(differences, np.arange(float(3 * n)).reshape(3, n) ** 1.5)
+
+
+def comprehension_over_rows(x):
+    return np.sum(np.array([np.sum(row ** 2) for row in x]))
+
+
+def test_a_comprehension_over_rows_specialises_on_their_number():
+    for rows in (2, 3):
+        assert_agrees(comprehension_over_rows, np.arange(rows * 2.0).reshape(rows, 2))
+
+
+def condition_on_data(x):
+    return np.sum(np.array([v for v in x if v > 0]))
+
+
+def max_of_arrays(x):
+    return np.sum(max(x, 2 * x))
+
+
+def test_what_python_cannot_do_with_arrays_is_refused_at_the_line():
+    with pytest.raises(symdiff.UnsupportedError, match="condition must be known while "
+                       "generating"):
+        symdiff.grad(condition_on_data)(np.ones(3))
+    with pytest.raises(ValueError):
+        max_of_arrays(np.ones(3))
+    with pytest.raises(symdiff.UnsupportedError, match="use np.max or np.maximum"):
+        symdiff.grad(max_of_arrays)(np.ones(3))
