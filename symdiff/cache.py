@@ -21,6 +21,7 @@ import tempfile
 import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from symdiff.version import VERSION
 
@@ -99,9 +100,11 @@ def index_key(fun: object, *parts: object) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def remember(key: str, path: Path, names: dict[str, str], functions: list[object]) -> None:
+def remember(key: str, path: Path, names: dict[str, str], functions: list[object],
+             names_read: list[tuple[object, str, str]] = ()) -> None:
     """Record that ``key`` compiles to ``path`` (whose functions are ``names``), from the
-    sources of ``functions``."""
+    sources of ``functions`` and the values of globals in ``names_read`` ((function, name,
+    token of the value, see ``value_token``)."""
     dependencies = []
     for f in functions:
         if f is None:
@@ -110,7 +113,13 @@ def remember(key: str, path: Path, names: dict[str, str], functions: list[object
         if digest is None or "<locals>" in f.__qualname__:
             return  # cannot be checked later: do not index
         dependencies.append([f.__module__, f.__qualname__, digest])
-    entry = {"module": path.name, "names": names, "dependencies": dependencies}
+    constants = []
+    for f, name, token in names_read:
+        if "<locals>" in f.__qualname__:
+            return  # a closure's variables cannot be found again: do not index
+        constants.append([f.__module__, f.__qualname__, name, token])
+    entry = {"module": path.name, "names": names, "dependencies": dependencies,
+             "constants": constants}
     folder = cache_dir() / "index"
     folder.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
@@ -127,10 +136,11 @@ def recall(key: str) -> tuple[Path, dict[str, str]] | None:
         entry = json.loads(index.read_text())
         path = cache_dir() / entry["module"]
         for module, qualname, digest in entry["dependencies"]:
-            obj: object = importlib.import_module(module)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-            if source_hash(inspect.unwrap(obj)) != digest:
+            if source_hash(inspect.unwrap(_find(module, qualname))) != digest:
+                return None
+        for module, qualname, name, token in entry.get("constants", []):
+            scope = inspect.unwrap(_find(module, qualname)).__globals__
+            if name not in scope or value_token(scope[name]) != token:
                 return None
         if not path.is_file():
             return None
@@ -143,6 +153,21 @@ def recall(key: str) -> tuple[Path, dict[str, str]] | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
         _drop(f"the index entry {index.name} is damaged", index)
         return None  # missing, stale or corrupted: generate again
+
+
+def value_token(value: Any) -> str:
+    """How a later process recognises a value read from a global: functions by name (their
+    source is checked with the other dependencies), numbers and strings by ``repr``."""
+    if inspect.isfunction(value):
+        return f"function {value.__module__}.{value.__qualname__}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _find(module: str, qualname: str) -> object:
+    obj: object = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def _intact(path: Path) -> bool:

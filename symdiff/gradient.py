@@ -30,12 +30,13 @@ from symdiff.runtime import (
     disk_cached,
     fast_key,
     load,
+    names_changed,
     numbers_for,
     owned_gradients,
     pin_sizes,
     specs_for,
 )
-from symdiff.signature import Options, check_backend, passed
+from symdiff.signature import Options, check_backend, outer_key, passed, shared_outer_key
 from symdiff.size_checks import fitting_entry
 from symdiff.structured import flatten, rebuild
 from symdiff.trees import is_structured
@@ -72,6 +73,9 @@ class GradFunction:
         self._pinned: frozenset[tuple[str, int]] = frozenset()
         # arrays read from globals and closures, found the first time generation asks
         self._outer: tuple[OuterArray, ...] = ()
+        # helper functions and numbers the code was generated with from globals and closures:
+        # if one is rebound, the code is stale and is generated again
+        self._names_read: list[tuple[Any, str, Any]] = []
         functools.update_wrapper(self, fun, updated=())  # not a transform's own state
 
     @property
@@ -119,42 +123,37 @@ class GradFunction:
         """The module and compiled function for these arguments, and the values to call it
         with: the arguments, then the arrays the function reads from outside itself."""
         while True:
-            names = self.parameter_names + [o.param for o in self._outer]
-            every = [*values, *(o.value() for o in self._outer)]
+            known = self._outer
+            names = self.parameter_names + [o.param for o in known]
+            every = [*values, *(as_array(o.value()) for o in known)]
             specs = specs_for(names, [as_array(v) for v in every], self.options.argnums)
             specs = specs[:len(values)] + tuple(
-                replace(spec, outer=o.key) for spec, o in zip(specs[len(values):], self._outer,
+                replace(spec, outer=o.key) for spec, o in zip(specs[len(values):], known,
                                                               strict=True))
             try:
                 module, compiled = self._specialised(specs, self.options,
                                                      dict(zip(names, every, strict=True)))
                 return module, compiled, every
             except UnsupportedError as exc:
-                if not self._learn_outer(exc.outer):
-                    raise
+                with self._lock:  # another thread may have learned them meanwhile
+                    self._learn_outer(exc.outer)
+                    if not {outer_key(f, n) for f, n in exc.outer} - {o.key for o in known}:
+                        raise
 
-    def _learn_outer(self, found: tuple) -> bool:
-        """Add the arrays from outside the function that generation asked for; False where
-        none is new (the error stands)."""
-        known = {o.key: o for o in self._outer}
-        added = []
+    def _learn_outer(self, found: tuple) -> None:
+        """Add the arrays from outside the function that generation asked for."""
+        known = {o.key for o in self._outer}
+        added: list[OuterArray] = []
         for fun, name in found:
-            reference = OuterArray(fun, name, name)
-            seen = known.get(reference.key)
-            if seen is not None:
-                if seen.fun is not fun:
-                    raise UnsupportedError(
-                        f"two functions named {fun.__qualname__} read different arrays called "
-                        f"{name!r} from outside themselves; pass {name!r} as an argument")
+            if outer_key(fun, name) in known:
                 continue
             taken = {*self.parameter_names, *(o.param for o in (*self._outer, *added))}
             param, k = name, 1
             while param in taken:
                 param, k = f"{name}_{k}", k + 1
             added.append(OuterArray(fun, name, param))
-            known[reference.key] = added[-1]
+            known.add(added[-1].key)
         self._outer += tuple(added)
-        return bool(added)
 
     def _specialised(self, specs: tuple, options: Options, values: dict[str, Any]
                      ) -> tuple[Any, Callable]:
@@ -189,7 +188,7 @@ class GradFunction:
         """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
         if not disk_cached(self.fun, specs, options):
             return None
-        key = cache.index_key(self.fun, specs, options)
+        key = cache.index_key(self.fun, _process_free(specs), options)
         found = cache.recall(key) if key else None
         if found is None:
             return None
@@ -205,17 +204,25 @@ class GradFunction:
 
         module = generate(self.fun, specs, options)
         entry = load(module, self.with_value, options.backend)
+        seen = {(id(fun), name) for fun, name, _ in self._names_read}
+        self._names_read.extend(read for read in module.names_read
+                                if (id(read[0]), read[1]) not in seen
+                                and not seen.add((id(read[0]), read[1])))
         if disk_cached(self.fun, specs, options):
-            key = cache.index_key(self.fun, specs, options)
+            key = cache.index_key(self.fun, _process_free(specs), options)
             if key is not None:
                 cache.remember(key, cache.module_file(module.source, module.grad_name),
                                {"grad": module.grad_name,
                                 "value_and_grad": module.value_and_grad_name,
                                 "size_checks": module.size_checks},
-                               [getattr(c, "fun", None) for c in module.read])
+                               [getattr(c, "fun", None) for c in module.read],
+                               [(fun, name, cache.value_token(value))
+                                for fun, name, value in module.names_read])
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._names_read and names_changed(self._names_read):
+            self._forget()
         if not self.plain:
             cotangent = None
             if self.options.output == "cotangent":
@@ -225,7 +232,7 @@ class GradFunction:
                 *args, cotangent = args
             values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
             return self._call_structured(values, cotangent)
-        outer = tuple(o.value() for o in self._outer) if self._outer else ()
+        outer = tuple(as_array(o.value()) for o in self._outer) if self._outer else ()
         key = self._fast_key(args, outer) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
@@ -246,6 +253,15 @@ class GradFunction:
             # parameters left out take their (fixed) defaults
             self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):count]))
         return self._checked_run(compiled, values)
+
+    def _forget(self) -> None:
+        """Drop the code generated so far: a helper function or number it was generated with
+        has been rebound."""
+        with self._lock:
+            self._cache.clear()
+            self._fast.clear()
+            self._outer = ()
+            self._names_read = []
 
     def _checked_run(self, compiled: Callable, values: Any) -> Any:
         result = self._run(compiled, values)
@@ -332,3 +348,9 @@ class GradFunction:
 def differentiable(fun: Any) -> bool:
     """A Python function, or a transform of one such as ``grad(f)``."""
     return hasattr(fun, "__code__") or trace_hook(fun) is not None
+
+
+def _process_free(specs: tuple) -> tuple:
+    """``specs`` as a later process sees them: arrays from outside the function named by
+    where they are read, without the identity of this process's function objects."""
+    return tuple(replace(s, outer=shared_outer_key(s.outer)) if s.outer else s for s in specs)

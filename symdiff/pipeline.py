@@ -47,6 +47,8 @@ class GeneratedModule(SizeChecked):
     helpers: set[str] = field(repr=False)
     graph: Graph = field(repr=False)
     read: list[Any] = field(default_factory=list, repr=False)  # functions whose source was used
+    # helper functions and numbers read from globals and closures: (function, name, value)
+    names_read: list[Any] = field(default_factory=list, repr=False)
     size_checks: tuple = ()  # what the code assumes of its sizes (see symdiff.size_checks)
     cotangent_shape: tuple = ()  # with output="cotangent": the output's shape (dims as text)
     cotangent_dtype: str = "float64"  # ... and its dtype, which the cotangent is given
@@ -228,7 +230,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
         functions.append(emit_function(final, spec, helpers, target))
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,
-                           functions, helpers, forward, graph.read,
+                           functions, helpers, forward, graph.read, graph.names_read,
                            cotangent_shape=cotangent_shape,
                            cotangent_dtype=cotangent_dtype)
 

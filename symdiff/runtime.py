@@ -122,14 +122,39 @@ class OuterArray:
         return outer_key(self.fun, self.name)
 
     def value(self) -> Any:
-        code = self.fun.__code__
-        if self.name in code.co_freevars:
-            return self.fun.__closure__[code.co_freevars.index(self.name)].cell_contents
         try:
-            return self.fun.__globals__[self.name]
+            return scope_value(self.fun, self.name)
         except KeyError:
             raise ArgumentError(f"{self.fun.__qualname__} reads the global {self.name!r}, "
                                 "which no longer exists") from None
+
+
+def scope_value(fun: Any, name: str) -> Any:
+    """The value ``name`` has now in ``fun``'s closure or globals (KeyError if none)."""
+    code = fun.__code__
+    if name in code.co_freevars:
+        return fun.__closure__[code.co_freevars.index(name)].cell_contents
+    return fun.__globals__[name]
+
+
+def names_changed(names_read: Sequence[tuple[Any, str, Any]]) -> bool:
+    """Whether a helper function or number that code was generated with from a global or
+    closure variable has been rebound since (the code would be stale)."""
+    for fun, name, value in names_read:
+        try:
+            now = scope_value(fun, name)
+        except (KeyError, ValueError):  # deleted, or an empty cell
+            return True
+        if now is not value and not (type(now) is type(value) and _same(now, value)):
+            return True
+    return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - values without a plain equality are simply different
+        return False
 
 
 def numbers_for(module: Any) -> set[tuple[str, int]]:

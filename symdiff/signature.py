@@ -49,14 +49,21 @@ class ArgSpec:
         dims = ", ".join("1" if unit else str(size) if size is not None else ":"
                          for unit, size in zip(self.unit_dims, self.sizes or
                                                (None,) * len(self.unit_dims), strict=True))
-        where = f" (read from {self.outer})" if self.outer else ""
+        where = f" (read from {shared_outer_key(self.outer)})" if self.outer else ""
         return f"{self.name}: {self.dtype}[{dims}]{where}"
 
 
 def outer_key(fun: Any, name: str) -> str:
-    """Where an array from outside the function is read: ``name`` in ``fun``'s globals or
-    closure (``ArgSpec.outer``)."""
-    return f"{fun.__module__}.{fun.__qualname__}:{name}"
+    """Where an array from outside the function is read: ``name`` in the globals or closure
+    of the function object ``fun`` (``ArgSpec.outer``). Two closures made by one factory share
+    a name, not their arrays: the object's identity tells them apart (``shared_outer_key``
+    leaves it out, for what outlives the process)."""
+    return f"{fun.__module__}.{fun.__qualname__}:{name}@{id(fun):x}"
+
+
+def shared_outer_key(key: str) -> str:
+    """``outer_key`` without the object's identity: the same in every process."""
+    return key.rpartition("@")[0] or key
 
 
 def passed(signature: tuple[ArgSpec, ...]) -> list[ArgSpec]:

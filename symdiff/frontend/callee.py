@@ -47,6 +47,11 @@ class LiveFunction:
                 return scope[ident]
         return getattr(builtins, ident, MISSING)
 
+    def holds(self, ident: str) -> bool:
+        """Whether ``ident`` is a closure or global variable of the function (not a
+        builtin)."""
+        return ident in self._nonlocals or ident in self.fun.__globals__
+
 
 def as_callee(value: Any) -> Callee | None:
     """The callee for a value the traced code calls, if it is a function with source."""

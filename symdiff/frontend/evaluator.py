@@ -349,8 +349,11 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
             raise self.error(node, f"name {ident!r} is not defined")
         if isinstance(value, Exception):  # a name the static reader could not give a value
             raise self.error(node, str(value))
-        if isinstance(value, np.ndarray) and isinstance(self.callee, LiveFunction):
-            return self.outer_array(node, ident)
+        if isinstance(self.callee, LiveFunction) and self.callee.holds(ident):
+            if isinstance(value, (np.ndarray, np.floating)):  # data: read on each call
+                return self.outer_array(node, ident)
+            if not inspect.ismodule(value):  # fixed in the code: watched for changes
+                self.graph.names_read.append((self.callee.fun, ident, value))
         return value
 
     def outer_array(self, node: cst.Name, ident: str) -> Tensor:
@@ -361,9 +364,10 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
         if found is not None:
             return Tensor(self.graph[found])
         error = self.error(node, f"{ident!r} is an array from outside the function (a global "
-                           "or closure variable of "
-                           f"{fun.__qualname__}); grad and value_and_grad read it on each "
-                           "call, but this use cannot yet: pass it as an argument")
+                           f"or closure variable of {fun.__qualname__}): grad and "
+                           "value_and_grad of plain arguments read such arrays on each call, "
+                           "but structured arguments, models, vjp, forward mode, the teaching "
+                           "tools and symdiff gen do not yet: pass it as an argument")
         error.outer = ((fun, ident),)
         raise error
 

@@ -85,6 +85,9 @@ class LoopTracing:
                 reason = str(exc)
                 break
             except UnsupportedError as exc:
+                if exc.outer:  # an array from outside: generated again with it as an input
+                    self.restore(saved)
+                    raise
                 reason = exc.reason
                 break
             except (StaticError, ShapeError) as exc:

@@ -87,6 +87,9 @@ class Graph:
     literals: dict[int, Any] = field(default_factory=dict)
     # the input nodes of arrays read from outside the function, by ArgSpec.outer
     outer: dict[str, int] = field(default_factory=dict)
+    # (function, name, value) of what the code was generated with from globals and closures
+    # other than arrays: helper functions and numbers, fixed in the code
+    names_read: list = field(default_factory=list)
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     @contextlib.contextmanager
