@@ -34,10 +34,11 @@ import sympy as sp
 from symdiff.calculus.scalar import in_own_terms
 from symdiff.check.finite_diff import compare
 from symdiff.errors import ArgumentError, GradientCheckError, UnsupportedError
-from symdiff.frontend import calls
+from symdiff.frontend import functions
 from symdiff.frontend.callee import as_callee, source_of
-from symdiff.frontend.calls import elementwise, register_op_tracer
+from symdiff.frontend.calls import elementwise
 from symdiff.frontend.evaluator import bind_arguments, trace_call
+from symdiff.frontend.functions import register_op_tracer
 from symdiff.frontend.transforms import traced_leaves
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor
 from symdiff.gradient import GradFunction, differentiable
@@ -252,7 +253,7 @@ def trace_op(graph: Graph, view: ModelView, args: list[Any], kwargs: dict[str, A
 
 def _register_handler(func: Callable, handler: Callable) -> None:
 
-    calls.register_function(func, handler)
+    functions.register_function(func, handler)
 
 
 def register_elementwise(func: Callable, formula: Callable[..., sp.Basic]) -> Callable:

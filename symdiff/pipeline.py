@@ -127,6 +127,8 @@ def _inputs(graph: Graph, signature: tuple[ArgSpec, ...]) -> dict[str, Any]:
         node = graph.add_raw("input", (), make_params(index=i, name=spec.name, **unwrap),
                              _shape(spec), spec.dtype, name=spec.name, intern=False)
         graph.inputs.append(node.id)
+        if spec.kind == "float":
+            graph.python_floats.add(node.id)
         if spec.outer:  # read by name from outside the function, not a parameter of it
             graph.outer[spec.outer] = node.id
             continue

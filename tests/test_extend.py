@@ -9,7 +9,7 @@ import sympy
 import symdiff
 from symdiff import extend
 from symdiff.errors import GradientCheckError, UnsupportedError
-from symdiff.frontend import calls
+from symdiff.frontend import functions
 
 BACKENDS = ["numpy", "numba"]
 
@@ -242,7 +242,7 @@ class Runner:
 
 def _forget_ops():
     """Differentiate the Ops' forward code again instead of using their backward."""
-    calls._OP_TRACERS.clear()
+    functions._OP_TRACERS.clear()
 
 
 @pytest.fixture

@@ -473,3 +473,19 @@ def sum_of_a_stacked_array(a, x):
 
 def test_a_concatenation_feeding_a_reduction_compiles():
     assert_agrees(sum_of_a_stacked_array, 1.25, np.array([0.5, -2.0, 3.0]), argnums=(0, 1))
+
+
+def size_after_a_branch_on_data(x0, x1):
+    if np.mean(x1) < 0.25:
+        x1 = np.tanh(x1)
+    if x1.size < 4:
+        x0 = np.sin(x0)
+    return np.sum(x0 * 1.5)
+
+
+def test_a_value_that_may_be_a_python_float_has_no_array_attributes():
+    with pytest.raises(AttributeError):
+        size_after_a_branch_on_data(np.ones(3), 1.27)
+    for backend in ("numpy", "numba"):
+        with pytest.raises(symdiff.UnsupportedError, match="'float' object has no attribute"):
+            symdiff.grad(size_after_a_branch_on_data, backend=backend)(np.ones(3), 1.27)

@@ -9,7 +9,7 @@ from typing import Any
 
 import libcst as cst
 
-from symdiff.frontend import calls
+from symdiff.frontend import calls, functions
 from symdiff.frontend.callee import Callee, as_callee
 from symdiff.frontend.loops import Indexed, range_items
 from symdiff.frontend.values import (
@@ -57,40 +57,41 @@ class Calls:
             else:
                 args.append(value)
         if isinstance(callee, BoundMethod):
-            return calls.bind_call(calls.METHODS[callee.name], self.graph,
+            return functions.bind_call(functions.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
         traced = trace_hook(callee)
         if traced is not None:  # grad, jvp, custom rules: they build on this graph themselves
             return traced(self.graph, args, kwargs)
         if runs_as_python(callee):  # symdiff.grad(f) makes a function
             if any(isinstance(a, (Tensor, SymDim)) for a in [*args, *kwargs.values()]):
-                raise StaticError(f"{calls.callee_name(callee)} takes functions and options, "
+                raise StaticError(f"{functions.callee_name(callee)} takes functions and options, "
                                   "not arrays")
             return callee(*args, **kwargs)
         model, callee = unbind(callee)  # a model's method, or a model called
         if model is not None:
-            tracer = calls.op_tracer(type(object.__getattribute__(model, "_obj")))
+            tracer = functions.op_tracer(type(object.__getattribute__(model, "_obj")))
             if callee.__name__ == "forward" and self.graph.custom_rules and tracer is not None:
                 return tracer(self.graph, model, args, kwargs)  # an Op with its own backward
             return self.inline(as_callee(callee), [model, *args], kwargs)
-        handler = calls.function_handler(callee)
+        handler = functions.function_handler(callee)
         if handler is not None:
-            if all(calls.static_number(a) for a in [*args, *kwargs.values()]):
+            if all(functions.static_number(a) for a in [*args, *kwargs.values()]):
                 folded = callee(*args, **kwargs)  # a constant, such as np.log(2.0)
                 if is_number(folded):
                     return folded
-            return calls.bind_call(handler, self.graph, args, kwargs, calls.callee_name(callee))
+            return functions.bind_call(handler, self.graph, args, kwargs,
+                                       functions.callee_name(callee))
         if callee in _STATIC_BUILTINS:
             return self.static_builtin(callee, args, kwargs)
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)
-        if calls.op_tracer(type(callee)) is not None:
+        if functions.op_tracer(type(callee)) is not None:
             raise StaticError(f"{type(callee).__name__} is a registered Op, but this object is "
                               "not part of a model the gradient is taken of; make it an "
                               "attribute of the model (self.op = Op()) and differentiate the "
                               "model")
-        raise StaticError(f"{calls.callee_name(callee)} is not supported: symdiff has no "
+        raise StaticError(f"{functions.callee_name(callee)} is not supported: symdiff has no "
                           "derivative rule for it")
 
     def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -8,27 +8,22 @@ Anything not in these tables is not differentiable by symdiff and is reported as
 
 from __future__ import annotations
 
-import inspect
 import math
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from symdiff import markers
 from symdiff.frontend.values import (
     StaticError,
     SymDim,
     Tensor,
     describe,
-    is_number,
     to_tensor,
-    wrap_dim,
 )
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import broadcast_shapes, dim_add, dim_product
+from symdiff.ir.shapes import broadcast_shapes
 from symdiff.rules.reductions import reduce
 from symdiff.rules.shape_ops import reshape_shape
 
@@ -82,88 +77,6 @@ def _reduction(op: str) -> Handler:
             return x  # NumPy's sum, max and min take the axis 0 (or -1) of a scalar
         return Tensor(reduce(g, op, x.node, _axes(x, axis), bool(keepdims)))
     return handler
-
-
-def _variance(root: bool) -> Handler:
-    """``np.var`` and ``np.std``: the mean squared deviation from the mean, over ``count -
-    ddof`` values."""
-    def handler(g: Graph, a: Any, axis: Any = None, ddof: int = 0,
-                keepdims: bool = False) -> Tensor:
-        x = to_tensor(g, a)
-        axes = _axes(x, axis)
-        if not isinstance(ddof, int) or isinstance(ddof, bool) or ddof < 0:
-            raise StaticError("ddof must be a non-negative integer known while generating")
-        centred = elementwise(g, "sub", x, Tensor(reduce(g, "mean", x.node, axes, True)))
-        squares = elementwise(g, "mul", centred, centred)
-        if ddof == 0:
-            out = Tensor(reduce(g, "mean", squares.node, axes, bool(keepdims)))
-        else:
-            reduced = [d for k, d in enumerate(x.shape) if axes is None or k in axes]
-            total = Tensor(reduce(g, "sum", squares.node, axes, bool(keepdims)))
-            out = elementwise(g, "div", total, wrap_dim(dim_add(dim_product(reduced), -ddof)))
-        return elementwise(g, "sqrt", out) if root else out
-    return handler
-
-
-def diff(g: Graph, a: Any, n: int = 1, axis: int = -1) -> Tensor:
-    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times."""
-    x = to_tensor(g, a)
-    if x.rank == 0:
-        raise StaticError("np.diff needs an array of at least one dimension")
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise StaticError("np.diff: n must be a non-negative integer known while generating")
-    (ax,) = _axes(x, axis)
-    full = ("slice", None, None, None)
-    for _ in range(n):
-        upper = tuple(("slice", 1, None, None) if k == ax else full for k in range(x.rank))
-        lower = tuple(("slice", None, -1, None) if k == ax else full for k in range(x.rank))
-        x = elementwise(g, "sub", Tensor(g.add("getitem", [x.node], make_params(index=upper))),
-                        Tensor(g.add("getitem", [x.node], make_params(index=lower))))
-    return x
-
-
-def _at_least(rank: int) -> Handler:
-    """``np.atleast_1d/2d/3d``: NumPy's placement of the new axes."""
-    def one(g: Graph, a: Any) -> Tensor:
-        x = to_tensor(g, a)
-        if x.rank >= rank:
-            return x
-        if x.rank == 0:
-            return reshape(g, x, (1,) * rank)
-        if rank == 2 or x.rank == 2:  # (n,) -> (1, n); (m, n) -> (m, n, 1)
-            x = expand_dims(g, x, 0) if x.rank == 1 else x
-            return expand_dims(g, x, -1) if rank == 3 else x
-        return expand_dims(g, expand_dims(g, x, 0), -1)  # (n,) -> (1, n, 1)
-
-    def handler(g: Graph, *arrays: Any) -> Any:
-        out = [one(g, a) for a in arrays]
-        return out[0] if len(out) == 1 else out
-    return handler
-
-
-def eye(g: Graph, N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Tensor:
-    """``np.eye``: ones where the column is the row plus ``k``."""
-    if not isinstance(k, int) or isinstance(k, bool):
-        raise StaticError("np.eye: k must be an integer known while generating")
-    rows = expand_dims(g, arange(g, N), -1)
-    cols = expand_dims(g, arange(g, N if M is None else M), 0)
-    on = elementwise(g, "eq", elementwise(g, "sub", cols, rows), k)
-    out = where(g, on, 1.0, 0.0)
-    return astype(g, out, dtype) if dtype is not None else out
-
-
-def logit(g: Graph, x: Any) -> Tensor:
-    return _log(g, elementwise(g, "div", x, elementwise(g, "sub", 1.0, x)))
-
-
-def xlogy(g: Graph, x: Any, y: Any) -> Tensor:
-    """``x * log(y)``, 0 where ``x`` is 0 (``scipy.special.xlogy``)."""
-    product = elementwise(g, "mul", x, _log(g, y))
-    return where(g, elementwise(g, "eq", x, 0.0), 0.0, product)
-
-
-def _log(g: Graph, x: Any) -> Tensor:
-    return elementwise(g, "log", x)
 
 
 def _unary(op: str) -> Handler:
@@ -424,159 +337,3 @@ def _logsumexp(g: Graph, u: Node, axes: tuple[int, ...], keepdims: bool) -> Tens
 def math_log(g: Graph, x: Any, base: Any = None) -> Tensor:
     out = log(g, x)
     return out if base is None else elementwise(g, "div", out, elementwise(g, "log", base))
-
-
-_UNARY_OPS = {
-    "exp": (np.exp, math.exp), "log1p": (np.log1p, math.log1p),
-    "expm1": (np.expm1, math.expm1), "sqrt": (np.sqrt, math.sqrt), "sin": (np.sin, math.sin),
-    "cos": (np.cos, math.cos), "tan": (np.tan, math.tan), "tanh": (np.tanh, math.tanh),
-    "sinh": (np.sinh, math.sinh), "cosh": (np.cosh, math.cosh),
-    "arcsin": (np.arcsin, math.asin), "arccos": (np.arccos, math.acos),
-    "arctan": (np.arctan, math.atan), "abs": (np.abs, np.absolute, np.fabs, math.fabs, abs),
-    "square": (np.square,), "neg": (np.negative,), "sign": (np.sign,),
-    "logical_not": (np.logical_not,),
-}
-_BINARY_OPS = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
-    "maximum": np.maximum, "minimum": np.minimum, "logaddexp": np.logaddexp,
-    "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
-    "eq": np.equal, "ne": np.not_equal, "logical_and": np.logical_and,
-    "logical_or": np.logical_or,
-}
-
-
-def _function_table() -> dict[Any, Handler]:
-    table: dict[Any, Handler] = {}
-    for op, functions in _UNARY_OPS.items():
-        for f in functions:
-            table[f] = _unary(op)
-    for op, f in _BINARY_OPS.items():
-        table[f] = _binary(op)
-    table.update({
-        np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
-        np.amax: _reduction("max"), np.min: _reduction("min"), np.amin: _reduction("min"),
-        np.matmul: matmul, np.dot: dot, np.outer: outer, np.transpose: transpose,
-        np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
-        np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
-        np.ones_like: _fill(1.0), np.zeros_like: _fill(0.0), np.full_like: _fill(None),
-        np.zeros: _new_array(0.0), np.ones: _new_array(1.0), np.empty: _new_array(0.0),
-        np.full: _new_array(None),
-        np.arange: arange, np.take_along_axis: take_along_axis, np.stack: stack,
-        np.concatenate: concatenate, np.array: array, np.asarray: array,
-        np.log: log, np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
-        markers.stop_gradient: stop_gradient,
-        np.shape: lambda g, a: tensor_attribute(g, to_tensor(g, a), "shape"),
-        np.ndim: lambda g, a: to_tensor(g, a).rank,
-        np.size: array_size,
-        np.var: _variance(False), np.std: _variance(True), np.diff: diff,
-        np.atleast_1d: _at_least(1), np.atleast_2d: _at_least(2), np.atleast_3d: _at_least(3),
-        np.eye: eye, np.identity: lambda g, n, dtype=None: eye(g, n, dtype=dtype),
-    })
-    special = sys.modules.get("scipy.special")  # loaded where the user's code uses it
-    if special is not None:
-        table.update({special.logit: logit, special.xlogy: xlogy})
-    return table
-
-
-_TABLE: dict[Any, Handler] | None = None
-
-
-def function_handler(fun: Any) -> Handler | None:
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = _function_table()
-    try:
-        return _TABLE.get(fun)
-    except TypeError:  # unhashable
-        return None
-
-
-# classes whose objects' forward is traced by a tracer of their own (symdiff.extend's Ops):
-# class -> tracer(graph, model view, args, kwargs)
-_OP_TRACERS: dict[type, Callable[..., Any]] = {}
-
-
-def register_op_tracer(op_class: type, tracer: Callable[..., Any]) -> None:
-    _OP_TRACERS[op_class] = tracer
-
-
-def op_tracer(op_class: type) -> Callable[..., Any] | None:
-    """How a call of an ``op_class`` object's forward is traced, if it has its own way."""
-    return _OP_TRACERS.get(op_class)
-
-
-def register_function(fun: Any, handler: Handler) -> None:
-    """What calls of ``fun`` mean from now on (``symdiff.extend`` adds user primitives)."""
-    function_handler(fun)  # the table is built on first use
-    assert _TABLE is not None
-    _TABLE[fun] = handler
-
-
-METHODS: dict[str, Handler] = {
-    "sum": _reduction("sum"), "mean": _reduction("mean"), "max": _reduction("max"),
-    "min": _reduction("min"), "reshape": reshape, "dot": dot, "transpose":
-        lambda g, x, *axes: transpose(g, x, axes[0] if len(axes) == 1 and
-                                      isinstance(axes[0], tuple) else (axes or None)),
-    "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
-    "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
-    "var": _variance(False), "std": _variance(True),
-}
-
-
-def array_size(g: Graph, a: Any, axis: int | None = None) -> Any:
-    """``np.size(a)``, or the length of one axis."""
-    shape = to_tensor(g, a).shape
-    if axis is None:
-        return wrap_dim(dim_product(shape))
-    if not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
-        raise StaticError(f"axis {axis!r} is out of bounds for an array of rank {len(shape)}")
-    return wrap_dim(shape[axis])
-
-
-def tensor_attribute(g: Graph, x: Tensor, name: str) -> Any:
-    if name == "T":
-        return transpose(g, x)
-    if name == "shape":
-        return tuple(wrap_dim(d) for d in x.shape)
-    if name == "ndim":
-        return x.rank
-    if name == "size":
-        return array_size(g, x)
-    if name == "dtype":
-        return np.dtype(x.node.dtype)
-    raise StaticError(f"array attribute .{name} is not supported")
-
-
-# --- calling handlers ----------------------------------------------------------------------
-
-def bind_call(handler: Handler, graph: Graph, args: list[Any], kwargs: dict[str, Any],
-               name: str) -> Any:
-    try:
-        inspect.signature(handler).bind(graph, *args, **kwargs)
-    except TypeError as exc:
-        raise StaticError(f"{name}: {exc}; symdiff supports the arguments "
-                          f"{_handler_params(handler)}") from None
-    return handler(graph, *args, **kwargs)
-
-
-def _handler_params(handler: Handler) -> str:
-    params = list(inspect.signature(handler).parameters)[1:]
-    return "(" + ", ".join(params) + ")"
-
-
-def static_number(value: Any) -> bool:
-    return is_number(value) and not isinstance(value, (Tensor, SymDim))
-
-
-def callee_name(callee: Any) -> str:
-    """How the user would spell a callable: ``np.fft.fft()``, ``scipy.special.expit()``."""
-    if inspect.ismodule(callee):
-        return f"module {callee.__name__}"
-    name = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None)
-    if name is None:
-        return describe(callee)
-    module = getattr(callee, "__module__", None) or ""
-    if module.split(".")[0] == "numpy":
-        module = "np" + module[len("numpy"):]
-    prefix = f"{module}." if module and module != "builtins" else ""
-    return f"{prefix}{name}()" if callable(callee) else f"{prefix}{name}"

@@ -29,6 +29,7 @@ from symdiff.frontend.values import (
     Tensor,
     describe,
     is_number,
+    python_number,
     to_tensor,
 )
 from symdiff.ir.graph import Graph
@@ -136,7 +137,7 @@ def select(graph: Graph, condition: Tensor, then: Any, otherwise: Any, what: str
             raise StaticError(f"{what} has shape {format_shape(a.shape)} on one branch and "
                               f"{format_shape(b.shape)} on the other; a value chosen by data "
                               "must have one shape")
-        return calls.where(graph, condition, a, b)
+        return _chosen(graph, calls.where(graph, condition, a, b), then, otherwise)
     if isinstance(then, (tuple, list)) and isinstance(otherwise, (tuple, list)) and \
             type(then) is type(otherwise) and len(then) == len(otherwise):
         return type(then)(select(graph, condition, a, b, f"{what}[{i}]")
@@ -147,7 +148,7 @@ def select(graph: Graph, condition: Tensor, then: Any, otherwise: Any, what: str
     if is_number(then) and is_number(otherwise):
         if then == otherwise and type(then) is type(otherwise):
             return then
-        return calls.where(graph, condition, then, otherwise)
+        return _chosen(graph, calls.where(graph, condition, then, otherwise), then, otherwise)
     try:
         if then == otherwise:
             return then
@@ -155,6 +156,14 @@ def select(graph: Graph, condition: Tensor, then: Any, otherwise: Any, what: str
         pass
     raise StaticError(f"{what} is {describe(then)} on one branch and {describe(otherwise)} on "
                       "the other, chosen by data; only arrays and numbers can depend on data")
+
+
+def _chosen(graph: Graph, out: Tensor, then: Any, otherwise: Any) -> Tensor:
+    """A value chosen by data is a Python float (without an array's attributes) on the path
+    where it is one: known only when the code runs, so it counts as one."""
+    if python_number(graph, then) or python_number(graph, otherwise):
+        graph.python_floats.add(out.node.id)
+    return out
 
 
 def _traced(value: Any) -> bool:

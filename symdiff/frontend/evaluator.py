@@ -20,7 +20,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SizeError, SymdiffError, UnsupportedError
-from symdiff.frontend import calls
+from symdiff.frontend import calls, functions
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
 from symdiff.frontend.control import (
@@ -43,6 +43,7 @@ from symdiff.frontend.values import (
     SymDim,
     Tensor,
     describe,
+    python_number,
     to_tensor,
 )
 from symdiff.ir.graph import Graph, Origin
@@ -390,7 +391,10 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
             raise StaticError(f"the operator {_describe_node(op)} is not differentiable")
         if prim == "matmul":
             return calls.matmul(self.graph, left, right)
-        return calls.elementwise(self.graph, prim, left, right)
+        out = calls.elementwise(self.graph, prim, left, right)
+        if python_number(self.graph, left) and python_number(self.graph, right):
+            self.graph.python_floats.add(out.node.id)  # float op float: a Python float
+        return out
 
     def unary(self, node: cst.UnaryOperation) -> Any:
         value = self.expr(node.expression)
@@ -457,12 +461,13 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
 
     def attribute(self, value: Any, name: str) -> Any:
         if isinstance(value, Tensor):
-            if _is_python_float(value) and name not in ("real", "imag"):
-                raise StaticError(f"'float' object has no attribute {name!r} (a Python float "
-                                  "is passed here, not a NumPy array)")
-            if name in calls.METHODS:
+            if python_number(self.graph, value) and name not in ("real", "imag"):
+                raise StaticError(f"'float' object has no attribute {name!r}: this value is a "
+                                  "Python float (a float argument, or computed from them, on "
+                                  "some path), not a NumPy array")
+            if name in functions.METHODS:
                 return BoundMethod(value, name)
-            return calls.tensor_attribute(self.graph, value, name)
+            return functions.tensor_attribute(self.graph, value, name)
         if isinstance(value, SymDim):
             raise StaticError(f"a size has no attribute {name!r}")
         try:
@@ -521,7 +526,7 @@ def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
         return traced(graph, args, kwargs, top_level=top_level)
     callee = as_callee(fun)
     if callee is None:
-        raise StaticError(f"{calls.callee_name(fun)} is not a Python function with source")
+        raise StaticError(f"{functions.callee_name(fun)} is not a Python function with source")
     if not top_level:
         return Tracer(graph, callee, _bind(callee, args, kwargs), (callee.key,),
                       top_level=False).run()
@@ -544,10 +549,3 @@ def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
 
 
 __all__ = ["Tracer", "bind_arguments", "to_tensor", "trace", "trace_call"]
-
-
-def _is_python_float(value: Tensor) -> bool:
-    """An argument passed as a Python float (a 0-d array or NumPy scalar is marked ``zero_d``):
-    it has none of an array's attributes."""
-    node = value.node
-    return node.op == "input" and node.rank == 0 and not node.param("zero_d", False)

@@ -101,6 +101,14 @@ class BoundMethod:
     name: str
 
 
+def python_number(graph: Graph, value: Any) -> bool:
+    """A value Python holds as a plain ``int`` or ``float`` (no ``.size``, no ``.shape``):
+    a number written in the code, or a traced value computed from Python floats only."""
+    if isinstance(value, Tensor):
+        return value.node.id in graph.python_floats
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) or \
         type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.ndim == 0

@@ -90,6 +90,9 @@ class Graph:
     # (function, name, value) of what the code was generated with from globals and closures
     # other than arrays: helper functions and numbers, fixed in the code
     names_read: list = field(default_factory=list)
+    # nodes whose value Python computes as a Python float, with none of an array's attributes:
+    # float arguments, arithmetic of them only, and values chosen by data between them
+    python_floats: set[int] = field(default_factory=set)
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     @contextlib.contextmanager

@@ -48,7 +48,7 @@ def lambda_inside(x):
 
 
 def comprehension(x):
-    parts = [x[i] for i in range(2)]  # ERROR: list comprehension expressions are not
+    parts = {i: x[i] for i in range(2)}  # ERROR: dict comprehension expressions are not
     return parts[0]
 
 
