@@ -148,6 +148,18 @@ def trace(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...]) -> Any:
     return result
 
 
+def objective(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...],
+              options: Options) -> tuple[Node, Any]:
+    """The first stage of every derivative (generated code, formulas, the chain rule step by
+    step): ``fun`` traced on ``graph``, and its result read as the value to differentiate and
+    the auxiliary outputs."""
+    return split_result(graph, trace(graph, fun, signature), options, source_of(fun))
+
+
+def inputs_by_name(graph: Graph) -> dict[str, Node]:
+    return {graph[i].param("name"): graph[i] for i in graph.inputs}
+
+
 def _function_name(fun: Any, source: Any) -> str:
     name = getattr(fun, "transform_name", None) or source.name
     return "lambda" if name == "<lambda>" else name.replace("<lambda>", "lambda")
@@ -193,8 +205,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     source = source_of(fun)
     graph = Graph(custom_rules=options.custom_rules)
     params = [s.name for s in passed(signature)]
-    result = trace(graph, fun, signature)
-    loss, aux = split_result(graph, result, options, source)
+    loss, aux = objective(graph, fun, signature, options)
     value = loss
     cotangent_shape: tuple = ()
     cotangent_dtype = loss.dtype

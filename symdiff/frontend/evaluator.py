@@ -23,6 +23,7 @@ from symdiff.errors import SizeError, SymdiffError, UnsupportedError
 from symdiff.frontend import calls, functions
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
+from symdiff.frontend.comprehensions import Comprehensions
 from symdiff.frontend.control import (
     Broke,
     Continued,
@@ -34,7 +35,8 @@ from symdiff.frontend.control import (
     sizes_only,
 )
 from symdiff.frontend.loop_body import LoopTracing
-from symdiff.frontend.loops import RUN_TIME_LENGTH, Indexed, NotLoopable, Unavailable
+from symdiff.frontend.loops import NotLoopable, Unavailable
+from symdiff.frontend.operators import Operators, describe_node
 from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
@@ -64,16 +66,9 @@ _AUGMENTED = {
     cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power,
     cst.MatrixMultiplyAssign: cst.MatrixMultiply, cst.FloorDivideAssign: cst.FloorDivide,
 }
-_COMPARE = {
-    cst.LessThan: ("lt", operator.lt), cst.LessThanEqual: ("le", operator.le),
-    cst.GreaterThan: ("gt", operator.gt), cst.GreaterThanEqual: ("ge", operator.ge),
-    cst.Equal: ("eq", operator.eq), cst.NotEqual: ("ne", operator.ne),
-    cst.Is: (None, operator.is_), cst.IsNot: (None, operator.is_not),
-    cst.In: (None, lambda a, b: a in b), cst.NotIn: (None, lambda a, b: a not in b),
-}
 
 
-class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
+class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlFlow):
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
@@ -143,7 +138,7 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
                 raise self.error(statement, "nested function definitions are not supported; "
                                  "define the function at module level")
             else:
-                raise self.error(statement, f"{_describe_node(statement)} statements are not "
+                raise self.error(statement, f"{describe_node(statement)} statements are not "
                                  "supported in differentiated code")
 
     def small_statement(self, small: cst.BaseSmallStatement, is_docstring: bool) -> None:
@@ -188,7 +183,7 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
             raise self.error(small, "global and nonlocal variables cannot be assigned in "
                              "differentiated code")
         else:
-            raise self.error(small, f"{_describe_node(small)} statements are not supported in "
+            raise self.error(small, f"{describe_node(small)} statements are not supported in "
                              "differentiated code")
 
     def bind(self, target: cst.BaseExpression, value: Any) -> None:
@@ -287,44 +282,8 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
             return Ellipsis
         if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
             return self.comprehension(node)
-        raise StaticError(f"{_describe_node(node)} expressions are not supported in "
+        raise StaticError(f"{describe_node(node)} expressions are not supported in "
                           "differentiated code")
-
-    def comprehension(self, node: cst.ListComp | cst.GeneratorExp) -> list[Any]:
-        """``[f(v) for v in items if c]`` (or a generator of it) over items listed while
-        generating, written out element by element; its variables stay inside it."""
-        saved = dict(self.env)
-        out: list[Any] = []
-        try:
-            self._comprehend(node.for_in, node.elt, out)
-        finally:
-            self.env.clear()
-            self.env.update(saved)
-        return out
-
-    def _comprehend(self, clause: cst.CompFor, element: cst.BaseExpression,
-                    out: list[Any]) -> None:
-        if clause.asynchronous is not None:
-            raise self.error(clause, "async comprehensions are not supported")
-        items = self.sequence(self.expr(clause.iter))
-        if isinstance(items, Indexed):
-            if not isinstance(items.count, int):
-                raise self.located(clause.iter, SizeNeeded(RUN_TIME_LENGTH.format(
-                    items.count.dim, "a comprehension is written out element by element"),
-                    items.count.dim))
-            items = [items.item(k) for k in range(items.count)]
-        for item in items:
-            self.bind(clause.target, item)
-            tests = [self.expr(c.test) for c in clause.ifs]
-            if any(isinstance(t, (Tensor, SymDim)) for t in tests):
-                raise self.error(clause, "a comprehension's condition must be known while "
-                                 "generating; use np.where for a condition on data")
-            if not all(tests):
-                continue
-            if clause.inner_for_in is not None:
-                self._comprehend(clause.inner_for_in, element, out)
-            else:
-                out.append(self.expr(element))
 
     def elements(self, elements: Sequence[cst.BaseElement]) -> list[Any]:
         out = []
@@ -388,60 +347,13 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
             except TypeError:
                 pass
         if prim is None:
-            raise StaticError(f"the operator {_describe_node(op)} is not differentiable")
+            raise StaticError(f"the operator {describe_node(op)} is not differentiable")
         if prim == "matmul":
             return calls.matmul(self.graph, left, right)
         out = calls.elementwise(self.graph, prim, left, right)
         if python_number(self.graph, left) and python_number(self.graph, right):
             self.graph.python_floats.add(out.node.id)  # float op float: a Python float
         return out
-
-    def unary(self, node: cst.UnaryOperation) -> Any:
-        value = self.expr(node.expression)
-        if isinstance(node.operator, cst.Not):
-            if isinstance(value, Tensor):
-                raise StaticError("`not` on an array is ambiguous; use np.logical_not")
-            return not value
-        if isinstance(node.operator, cst.Plus):
-            return value
-        if isinstance(node.operator, cst.Minus):
-            if isinstance(value, (Tensor, SymDim)):
-                return calls.elementwise(self.graph, "neg", value)
-            return -value
-        if isinstance(value, Tensor) and value.node.dtype == "bool":
-            return calls.elementwise(self.graph, "logical_not", value)
-        raise StaticError("the ~ operator is supported on boolean arrays only")
-
-    def boolean(self, node: cst.BooleanOperation) -> Any:
-        left = self.expr(node.left)
-        if isinstance(left, Tensor):
-            raise StaticError("`and`/`or` on arrays is ambiguous; use np.logical_and/np.logical_or")
-        is_and = isinstance(node.operator, cst.And)
-        if bool(left) != is_and:
-            return left
-        right = self.expr(node.right)
-        if isinstance(right, Tensor):
-            raise StaticError("`and`/`or` on arrays is ambiguous; use np.logical_and/np.logical_or")
-        return right
-
-    def comparison(self, node: cst.Comparison) -> Any:
-        left = self.expr(node.left)
-        result: Any = True
-        for target in node.comparisons:
-            right = self.expr(target.comparator)
-            prim, python = _COMPARE[type(target.operator)]
-            if isinstance(target.operator, (cst.Is, cst.IsNot)):
-                value = python(left, right)  # identity: an array is never None
-            elif isinstance(left, (Tensor, SymDim)) or isinstance(right, (Tensor, SymDim)):
-                if prim is None:
-                    raise StaticError(f"{_describe_node(target.operator)} cannot compare arrays")
-                value = calls.elementwise(self.graph, prim, left, right)
-            else:
-                value = python(left, right)
-            result = value if result is True else calls.elementwise(
-                self.graph, "logical_and", result, value)
-            left = right
-        return result
 
     def if_expression(self, node: cst.IfExp) -> Any:
         test = self.expr(node.test)
@@ -485,17 +397,6 @@ class Tracer(Calls, Subscripts, LoopTracing, ControlFlow):
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
         return self.source.error(node, reason, kind)
-
-
-def _describe_node(node: cst.CSTNode) -> str:
-    name = type(node).__name__
-    return {"Lambda": "lambda", "ListComp": "list comprehension", "Dict": "dict",
-            "GeneratorExp": "generator", "Yield": "yield", "Await": "await",
-            "Try": "try", "With": "with", "Import": "import", "ImportFrom": "import",
-            "Del": "del", "ClassDef": "class", "Modulo": "%", "FloorDivide": "//",
-            "NamedExpr": "walrus (:=)", "FormattedString": "f-string",
-            "SetComp": "set comprehension", "DictComp": "dict comprehension",
-            "Set": "set"}.get(name, name)
 
 
 def _bind(callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:

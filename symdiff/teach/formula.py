@@ -18,10 +18,8 @@ import sympy as sp
 from symdiff.ad.reverse import backward
 from symdiff.calculus.derive import guarded_simplify
 from symdiff.errors import ArgumentError
-from symdiff.frontend.callee import source_of
-from symdiff.frontend.transforms import split_result
 from symdiff.ir.graph import Graph
-from symdiff.pipeline import trace
+from symdiff.pipeline import inputs_by_name, objective
 from symdiff.runtime import normalise_argnums
 from symdiff.signature import ArgSpec, Options
 from symdiff.teach.evaluate import evaluate
@@ -50,15 +48,14 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
                   if n in shapes else ArgSpec(n, "float") for n in names)
     values = {n: _symbols(n, shapes.get(n)) for n in names}
     graph = Graph(loops=False)  # every iteration is shown
-    output, _ = split_result(graph, trace(graph, fun, specs),
-                             Options(positions, output="sum"), source_of(fun))
+    output, _ = objective(graph, fun, specs, Options(positions, output="sum"))
     if not wanted:
         return _tidy(evaluate(graph, values, [output.id], symbolic=True)[output.id])
     if output.rank:
         raise ArgumentError(f"formula(..., wrt=...) differentiates a scalar function, but "
                             f"{fun.__qualname__} returns an array; take formula(f) and "
                             "sympy.derive_by_array for its Jacobian")
-    inputs = {graph[i].param("name"): graph[i] for i in graph.inputs}
+    inputs = inputs_by_name(graph)
     grads = backward(graph, output, [inputs[w] for w in wanted])
     found = evaluate(graph, values, [g.id for g in grads], symbolic=True)
     results = tuple(_tidy(found[g.id]) for g in grads)

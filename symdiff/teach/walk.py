@@ -22,9 +22,8 @@ from symdiff.ad.reverse import Record, backward
 from symdiff.codegen.emitter import Names
 from symdiff.errors import ArgumentError
 from symdiff.frontend.callee import source_of
-from symdiff.frontend.transforms import split_result
 from symdiff.ir.graph import Graph, Node, Origin
-from symdiff.pipeline import trace
+from symdiff.pipeline import inputs_by_name, objective
 from symdiff.rules import primitive
 from symdiff.rules.elementwise import node_scalar
 from symdiff.runtime import as_array, normalise_argnums, signature_of, specs_for
@@ -105,9 +104,8 @@ def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = None, wrt: Any = No
     specs = specs_for(names, values, positions)
     source = source_of(fun)
     graph = Graph(loops=False)  # every iteration is shown
-    result = trace(graph, fun, specs)
-    output, _ = split_result(graph, result, Options(positions), source)
-    inputs = {graph[i].param("name"): graph[i] for i in graph.inputs}
+    output, _ = objective(graph, fun, specs, Options(positions))
+    inputs = inputs_by_name(graph)
     wrt = [inputs[names[p]] for p in positions]
 
     steps = _steps(graph, output, inputs, source.name)
