@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +23,12 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
     if fun is None:
         return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value, frozen)
     frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
+    if isinstance(fun, functools.partial):
+        return PartialGrad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
+    if isinstance(fun, types.MethodType) and is_model(fun.__self__) and \
+            inspect.isfunction(fun.__func__):  # grad(model.loss): its object is a model
+        return _model_grad(fun.__self__, argnums, wrt, has_aux, backend, with_value, frozen,
+                           fun.__func__)
     if is_model(fun):
         return _model_grad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
     if not differentiable(fun):
@@ -47,10 +55,11 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
 
 
 def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_value: bool,
-                frozen: tuple[str, ...]) -> GradFunction:
-    """Gradients of a model object's forward (or construct, or __call__) with respect to its
-    inputs (``argnums``) or its parameters (``wrt``, paths such as ``"fc1.W"``)."""
-    method = model_method(model)
+                frozen: tuple[str, ...], method: Callable | None = None) -> GradFunction:
+    """Gradients of a model object's ``method`` (by default its forward, construct or
+    __call__) with respect to its inputs (``argnums``) or its parameters (``wrt``, paths such
+    as ``"fc1.W"``)."""
+    method = method or model_method(model)
     if wrt is not None and argnums is not None:
         raise ArgumentError("give either argnums or wrt, not both")
     if wrt is not None:
@@ -69,6 +78,36 @@ def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_valu
         request = (positions[0] + 1, None) if single else [(a + 1, None) for a in positions]
     return GradFunction(method, (0,), False, has_aux, backend, with_value, request=request,
                         frozen=frozen, model=model)
+
+
+class PartialGrad:
+    """The gradient of a ``functools.partial`` object: that of its function, with the
+    arguments the partial holds passed on every call (arrays among them are never
+    differentiated); ``argnums`` and ``wrt`` name the partial's own parameters."""
+
+    def __init__(self, partial: functools.partial, argnums: Any, wrt: Any, has_aux: bool,
+                 backend: str, with_value: bool, frozen: tuple[str, ...]):
+        self.partial = partial
+        self._signature = inspect.signature(partial.func)
+        own = list(inspect.signature(partial).parameters)
+        if wrt is None:
+            positions, single = normalise_argnums(partial, argnums, None)
+            wrt = own[positions[0]] if single else tuple(own[p] for p in positions)
+        elif argnums is not None:
+            raise ArgumentError("give either argnums or wrt, not both")
+        self.gradient = _make(partial.func, None, wrt, has_aux, backend, with_value, frozen)
+        functools.update_wrapper(self, partial.func, updated=())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        p = self.partial
+        try:
+            bound = self._signature.bind(*p.args, *args, **{**p.keywords, **kwargs})
+        except TypeError as exc:
+            raise ArgumentError(f"{p.func.__qualname__}: {exc}") from None
+        return self.gradient(*bound.args, **bound.kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # .source, .specialise, ...
+        return getattr(self.__dict__["gradient"], name)
 
 
 @runs_while_tracing

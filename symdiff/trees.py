@@ -13,6 +13,7 @@ Python numbers inside a structure are constants of the generated code; parameter
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import types
@@ -50,7 +51,8 @@ def is_model(value: Any) -> bool:
     """An instance of a user class (not an array, number, function, module or class)."""
     return hasattr(value, "__dict__") and not isinstance(
         value, (type, types.FunctionType, types.MethodType, types.ModuleType, np.ndarray,
-                np.generic)) and type(value).__module__ not in ("builtins", "numpy") and \
+                np.generic, functools.partial)) and \
+        type(value).__module__ not in ("builtins", "numpy") and \
         trace_hook(value) is None  # grad(f) and friends are functions
 
 

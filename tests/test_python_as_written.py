@@ -4,6 +4,8 @@ finite differences on every CPU backend."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.special
@@ -90,3 +92,40 @@ def test_what_python_cannot_do_with_arrays_is_refused_at_the_line():
         max_of_arrays(np.ones(3))
     with pytest.raises(symdiff.UnsupportedError, match="use np.max or np.maximum"):
         symdiff.grad(max_of_arrays)(np.ones(3))
+
+
+# -- functions as people pass them ----------------------------------------------------------------
+
+def weighted(x, a, X):
+    return np.sum(a * (X @ x) ** 2)
+
+
+class Scorer:
+    def __init__(self):
+        self.W = np.array([[1.0, 2.0], [0.5, -1.0]])
+        self.scale = 3.0
+
+    def loss(self, x):
+        return np.sum(np.tanh(self.W @ x) * self.scale)
+
+
+def scaled(v, by):
+    return v * by
+
+
+def uses_a_partial(x):
+    return np.sum(functools.partial(scaled, by=2.5)(x) ** 2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_partials_and_bound_methods(backend):
+    X = np.array([[1.0, 0.0], [2.0, 1.0], [0.0, 3.0]])
+    x = np.array([0.5, -0.25])
+    g = symdiff.grad(functools.partial(weighted, a=2.0, X=X), backend=backend)
+    np.testing.assert_allclose(g(x), 4.0 * X.T @ (X @ x))
+    np.testing.assert_allclose(g(x), 4.0 * X.T @ (X @ x))  # and again, from the fast path
+    scorer = Scorer()
+    assert_agrees(scorer.loss, x, backends=(backend,))
+    by_weights = symdiff.grad(scorer.loss, wrt="W", backend=backend)(x)
+    assert by_weights.shape == (2, 2)
+    assert_agrees(uses_a_partial, x, backends=(backend,))

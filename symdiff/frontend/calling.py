@@ -4,6 +4,7 @@ static values, and other Python functions traced from their own source."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,11 @@ class Calls:
         if isinstance(callee, BoundMethod):
             return functions.bind_call(functions.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
+        if callee is functools.partial:  # a Python object holding a function and values
+            return functools.partial(*args, **kwargs)
+        while isinstance(callee, functools.partial):  # the function, with what it holds
+            args, kwargs = [*callee.args, *args], {**callee.keywords, **kwargs}
+            callee = callee.func
         traced = trace_hook(callee)
         if traced is not None:  # grad, jvp, custom rules: they build on this graph themselves
             return traced(self.graph, args, kwargs)
