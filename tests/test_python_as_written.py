@@ -129,3 +129,38 @@ def test_partials_and_bound_methods(backend):
     by_weights = symdiff.grad(scorer.loss, wrt="W", backend=backend)(x)
     assert by_weights.shape == (2, 2)
     assert_agrees(uses_a_partial, x, backends=(backend,))
+
+
+# -- functions defined inside the function ------------------------------------------------------
+
+def nested_def(x):
+    def inner(v, k=2.0):
+        return v * k + x[0]
+    return np.sum(inner(x) ** 2)
+
+
+def lambdas(x):
+    f = lambda v: np.sin(v) * x[1]  # noqa: E731
+    return np.sum(f(x) + (lambda u: u ** 2)(x))
+
+
+def iterpower_with_nested_def(base, exponent=3):
+    def loop(value, n):
+        for _ in range(n):
+            value = value * base
+        return value
+    return np.sum(loop(1.0, exponent))
+
+
+def late_binding(x):
+    scale = 1.0
+
+    def f(v):
+        return v * scale
+    scale = 3.0  # read when f is called, as Python's closures read it
+    return np.sum(f(x))
+
+
+@pytest.mark.parametrize("f", [nested_def, lambdas, iterpower_with_nested_def, late_binding])
+def test_functions_defined_inside(f):
+    assert_agrees(f, np.array([0.5, -1.25, 2.0]))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import libcst as cst
@@ -37,6 +38,7 @@ from symdiff.frontend.control import (
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import NotLoopable, Unavailable
 from symdiff.frontend.operators import Operators, describe_node
+from symdiff.frontend.source import FunctionSource
 from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
@@ -135,8 +137,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             elif isinstance(statement, cst.While):
                 self.while_statement(statement)
             elif isinstance(statement, cst.FunctionDef):
-                raise self.error(statement, "nested function definitions are not supported; "
-                                 "define the function at module level")
+                self.env[statement.name.value] = self.local_function(statement)
             else:
                 raise self.error(statement, f"{describe_node(statement)} statements are not "
                                  "supported in differentiated code")
@@ -280,6 +281,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             return self.subscript(node)
         if isinstance(node, cst.Ellipsis):
             return Ellipsis
+        if isinstance(node, cst.Lambda):
+            return self.local_function(node)
         if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
             return self.comprehension(node)
         raise StaticError(f"{describe_node(node)} expressions are not supported in "
@@ -304,7 +307,14 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             if isinstance(value, Unavailable):
                 raise self.error(node, value.reason())
             return value
+        return self.outside(ident, node)
+
+    def outside(self, ident: str, node: cst.CSTNode | None) -> Any:
+        """The value of a name the function does not bind: from its closure, its globals or
+        the builtins (``MISSING`` for a local function's lookup, which reports it itself)."""
         value = self.callee.lookup(ident)
+        if value is MISSING and node is None:
+            return MISSING
         if value is MISSING:
             raise self.error(node, f"name {ident!r} is not defined")
         if isinstance(value, Exception):  # a name the static reader could not give a value
@@ -315,6 +325,25 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             if not inspect.ismodule(value):  # fixed in the code: watched for changes
                 self.graph.names_read.append((self.callee.fun, ident, value))
         return value
+
+    def local_function(self, node: cst.FunctionDef | cst.Lambda) -> LocalFunction:
+        """A function defined in the traced code (a nested ``def`` or a ``lambda``); its
+        defaults are evaluated now, as Python does."""
+        name = node.name.value if isinstance(node, cst.FunctionDef) else "<lambda>"
+        if isinstance(node, cst.FunctionDef) and (node.decorators or node.asynchronous):
+            raise self.error(node, "decorated or async nested functions are not supported")
+        params = node.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or \
+                params.kwonly_params or params.posonly_params:
+            raise self.error(node, f"{name} takes *args, **kwargs or keyword-only parameters, "
+                             "which are not supported")
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        signature = inspect.Signature([inspect.Parameter(
+            p.name.value, kind,
+            default=inspect.Parameter.empty if p.default is None else self.expr(p.default))
+            for p in params.params])
+        return LocalFunction(name, replace(self.source, node=node, name=name), signature,
+                             self, id(node))
 
     def outer_array(self, node: cst.Name, ident: str) -> Tensor:
         """An array from a global or closure variable: an input of the generated code, which
@@ -450,3 +479,21 @@ def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
 
 
 __all__ = ["Tracer", "bind_arguments", "to_tensor", "trace", "trace_call"]
+
+
+@dataclass(eq=False)
+class LocalFunction:
+    """A function defined inside traced code (a nested ``def`` or a ``lambda``): the names it
+    does not bind are those of the function around it, read when it is called, as a Python
+    closure reads them."""
+
+    name: str
+    source: FunctionSource
+    signature: inspect.Signature
+    enclosing: Tracer
+    key: int  # identity, for recursion checks
+
+    def lookup(self, ident: str) -> Any:
+        if ident in self.enclosing.env:
+            return self.enclosing.env[ident]
+        return self.enclosing.outside(ident, None)

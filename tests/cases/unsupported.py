@@ -43,7 +43,7 @@ def branch_on_data(x):
 
 
 def lambda_inside(x):
-    f = lambda t: t * 2  # ERROR: lambda expressions are not supported  # noqa: E731
+    f = lambda *t: t[0] * 2  # ERROR: <lambda> takes *args  # noqa: E731
     return np.sum(f(x))
 
 
@@ -53,7 +53,8 @@ def comprehension(x):
 
 
 def nested_def(x):
-    def inner(t):  # ERROR: nested function definitions are not supported
+    @staticmethod
+    def inner(t):  # ERROR: decorated or async nested functions are not supported
         return t
     return np.sum(inner(x))
 
@@ -195,9 +196,10 @@ def unknown_keyword(x):
 def nonlocal_state(x):
     total = x
 
-    def add():  # ERROR: nested function definitions are not supported
-        nonlocal total
-    return np.sum(total)
+    def add():
+        nonlocal total  # ERROR: global and nonlocal variables cannot be assigned
+        return total
+    return np.sum(add())
 
 
 async def coroutine(x):  # ERROR: async functions are not supported
