@@ -164,3 +164,16 @@ def late_binding(x):
 @pytest.mark.parametrize("f", [nested_def, lambdas, iterpower_with_nested_def, late_binding])
 def test_functions_defined_inside(f):
     assert_agrees(f, np.array([0.5, -1.25, 2.0]))
+
+
+def scipy_logsumexp(x):
+    return scipy.special.logsumexp(x) + np.sum(scipy.special.logsumexp(x * 1e3, axis=1)) + \
+        np.sum(scipy.special.logsumexp(x, axis=0, keepdims=True)) + \
+        np.sum(scipy.special.expit(x * 50.0))
+
+
+def test_scipy_logsumexp_and_expit_are_stable():
+    x = np.arange(12.0).reshape(3, 4) / 7.0 - 0.6
+    assert_agrees(scipy_logsumexp, x)
+    g = symdiff.grad(scipy_logsumexp)(x * 1e3)
+    assert np.all(np.isfinite(g))

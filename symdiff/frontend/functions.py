@@ -19,6 +19,7 @@ from symdiff.frontend.calls import (
     _binary,
     _fill,
     _log_base,
+    _logsumexp,
     _new_array,
     _reduction,
     _unary,
@@ -138,6 +139,21 @@ def xlogy(g: Graph, x: Any, y: Any) -> Tensor:
     return where(g, elementwise(g, "eq", x, 0.0), 0.0, product)
 
 
+def logsumexp(g: Graph, a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """``scipy.special.logsumexp`` (without ``b`` and ``return_sign``), shifted by the
+    maximum so that it never overflows."""
+    x = to_tensor(g, a)
+    axes = _axes(x, axis)
+    return _logsumexp(g, x.node, tuple(range(x.rank)) if axes is None else axes,
+                      bool(keepdims))
+
+
+def expit(g: Graph, x: Any) -> Tensor:
+    """``scipy.special.expit``: 1 / (1 + exp(-x)), finite for every x."""
+    return elementwise(g, "exp", elementwise(g, "neg", elementwise(g, "logaddexp", 0.0,
+                                                                   elementwise(g, "neg", x))))
+
+
 def _log(g: Graph, x: Any) -> Tensor:
     return elementwise(g, "log", x)
 
@@ -202,7 +218,8 @@ def function_handler(fun: Any) -> Handler | None:
         _TABLE = _function_table()
     special = sys.modules.get("scipy.special")  # imported by the user's code, if it uses it
     if special is not None and not _SCIPY:
-        _TABLE.update({special.logit: logit, special.xlogy: xlogy})
+        _TABLE.update({special.logit: logit, special.xlogy: xlogy,
+                       special.logsumexp: logsumexp, special.expit: expit})
         _SCIPY = True
     try:
         return _TABLE.get(fun)
