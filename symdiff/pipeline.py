@@ -21,7 +21,7 @@ from symdiff.codegen.cuda_target import CudaTarget
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
 from symdiff.codegen.numba_target import NUMBA
 from symdiff.codegen.numpy_target import NUMPY
-from symdiff.errors import UnsupportedError
+from symdiff.errors import ArgumentError, UnsupportedError
 from symdiff.frontend.callee import source_of
 from symdiff.frontend.evaluator import trace_call
 from symdiff.frontend.transforms import aux_leaves, split_result, trace_jvp, traced_leaves
@@ -58,8 +58,19 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
              target: Any = None) -> GeneratedModule:
     """``target``: the code target to write with (default: the one ``options.backend`` names);
     a module assembled from several generated functions passes one target to all of them."""
+    _compilable(signature, options.backend)
     target = target or target_for(options.backend)
     return _in_generation_scope(signature, lambda: _generate(fun, signature, options, target))
+
+
+def _compilable(signature: tuple[ArgSpec, ...], backend: str) -> None:
+    """Numba has no float16: refused here, by name, instead of deep inside Numba."""
+    if backend == "numpy":
+        return
+    for spec in passed(signature):
+        if spec.kind == "array" and spec.dtype == "float16":
+            raise ArgumentError(f"{spec.name!r} is a float16 array, which Numba cannot "
+                                "compile; use backend='numpy', or pass it as float32")
 
 
 def _in_generation_scope(signature: tuple[ArgSpec, ...], build: Any) -> GeneratedModule:
@@ -84,6 +95,7 @@ def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, .
                  backend: str) -> GeneratedModule:
     """A module defining ``jvp_<name>(*primals, *tangents)`` returning ``(out, tangent_out)``:
     ``signature`` holds the primals' specs, then one tangent spec per ``argnums`` position."""
+    _compilable(signature, backend)
     target = target_for(backend)
     return _in_generation_scope(signature,
                              lambda: _generate_jvp(fun, signature, argnums, target))

@@ -86,3 +86,14 @@ def test_bad_input_is_a_clear_error(name):
     call, error, text = CASES[name]
     with pytest.raises(error, match=text):
         call()
+
+
+def test_float16_on_numba_is_refused_by_name():
+    x = np.ones(3, dtype=np.float16)
+    np.testing.assert_allclose(symdiff.grad(float16_loss, backend="numpy")(x), 2 * x)
+    with pytest.raises(symdiff.ArgumentError, match="'x' is a float16 array, which Numba"):
+        symdiff.grad(float16_loss, backend="numba")(x)
+
+
+def float16_loss(x):
+    return np.sum(x ** 2)
