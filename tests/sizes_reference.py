@@ -51,9 +51,11 @@ def assert_agrees(f, *args, argnums=0, backends=CPU_BACKENDS, functions=None):
                                        err_msg=f"gradient {p} on {backend}")
 
 
-def assert_refused_as_numpy(f, *args, argnums=0, match=None):
-    """NumPy raises for these arguments; so does every backend, with a symdiff error."""
-    with pytest.raises((ValueError, IndexError)):
+def assert_refused_as_numpy(f, *args, argnums=0, match=None,
+                            numpy_raises=(ValueError, IndexError)):
+    """NumPy (or Python) raises ``numpy_raises`` for these arguments; so does every backend,
+    with a symdiff error."""
+    with pytest.raises(numpy_raises):
         f(*args)
     for backend in CPU_BACKENDS:
         with pytest.raises(SymdiffError, match=match):

@@ -137,25 +137,23 @@ class Calls:
         g = self.graph
         if fun is sum and not kwargs and 1 <= len(args) <= 2 and \
                 isinstance(args[0], (list, tuple)):
-            items = list(args[0])
-            total = args[1] if len(args) == 2 else 0
-            for item in items:  # Python's order: ((start + a) + b) + ...
-                total = item if isinstance(total, int) and total == 0 and len(args) == 1 \
-                    else calls.elementwise(g, "add", total, item)
-            return total
+            total = args[1] if len(args) == 2 else None  # no start: the first item is one
+            for item in args[0]:  # Python's order: ((start + a) + b) + ...
+                total = item if total is None else calls.elementwise(g, "add", total, item)
+            return 0 if total is None else total
         if fun is pow and len(args) == 2 and not kwargs:
             return calls.elementwise(g, "pow", *args)
         if fun in (max, min) and not kwargs:
             items = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) \
                 else list(args)
+            op = "maximum" if fun is max else "minimum"
             if items and all(not isinstance(v, Tensor) or v.rank == 0 for v in items):
-                op = "maximum" if fun is max else "minimum"
                 out = items[0]
                 for item in items[1:]:
                     out = calls.elementwise(g, op, out, item)
                 return out
             raise StaticError(f"{fun.__name__}() of arrays compares whole arrays, which Python "
-                              f"refuses; use np.{fun.__name__} or np.{op_name(fun)}")
+                              f"refuses; use np.{fun.__name__} or np.{op}")
         raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
                           "function")
 
@@ -183,7 +181,3 @@ class Calls:
 def _holds_traced(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and \
         any(isinstance(v, (Tensor, SymDim)) or _holds_traced(v) for v in value)
-
-
-def op_name(fun: Any) -> str:
-    return "maximum" if fun is max else "minimum"

@@ -130,12 +130,12 @@ def eye(g: Graph, N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Tenso
 
 
 def logit(g: Graph, x: Any) -> Tensor:
-    return _log(g, elementwise(g, "div", x, elementwise(g, "sub", 1.0, x)))
+    return log(g, elementwise(g, "div", x, elementwise(g, "sub", 1.0, x)))
 
 
 def xlogy(g: Graph, x: Any, y: Any) -> Tensor:
     """``x * log(y)``, 0 where ``x`` is 0 (``scipy.special.xlogy``)."""
-    product = elementwise(g, "mul", x, _log(g, y))
+    product = elementwise(g, "mul", x, log(g, y))
     return where(g, elementwise(g, "eq", x, 0.0), 0.0, product)
 
 
@@ -152,10 +152,6 @@ def expit(g: Graph, x: Any) -> Tensor:
     """``scipy.special.expit``: 1 / (1 + exp(-x)), finite for every x."""
     return elementwise(g, "exp", elementwise(g, "neg", elementwise(g, "logaddexp", 0.0,
                                                                    elementwise(g, "neg", x))))
-
-
-def _log(g: Graph, x: Any) -> Tensor:
-    return elementwise(g, "log", x)
 
 
 
