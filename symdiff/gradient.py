@@ -125,8 +125,8 @@ class GradFunction:
         while True:
             known = self._outer
             names = self.parameter_names + [o.param for o in known]
-            every = [*values, *(as_array(o.value()) for o in known)]
-            specs = specs_for(names, [as_array(v) for v in every], self.options.argnums)
+            every = [as_array(v) for v in (*values, *(o.value() for o in known))]
+            specs = specs_for(names, every, self.options.argnums)
             specs = specs[:len(values)] + tuple(
                 replace(spec, outer=o.key) for spec, o in zip(specs[len(values):], known,
                                                               strict=True))
@@ -205,9 +205,10 @@ class GradFunction:
         module = generate(self.fun, specs, options)
         entry = load(module, self.with_value, options.backend)
         seen = {(id(fun), name) for fun, name, _ in self._names_read}
-        self._names_read.extend(read for read in module.names_read
-                                if (id(read[0]), read[1]) not in seen
-                                and not seen.add((id(read[0]), read[1])))
+        for fun, name, value in module.names_read:  # each once: they are checked every call
+            if (id(fun), name) not in seen:
+                seen.add((id(fun), name))
+                self._names_read.append((fun, name, value))
         if disk_cached(self.fun, specs, options):
             key = cache.index_key(self.fun, _process_free(specs), options)
             if key is not None:

@@ -52,10 +52,10 @@ def _softmax(g: Graph, numerator: Tensor, denominator: Tensor) -> Tensor | None:
     if _already_shifted(g, u):
         return None
     return elementwise(g, "exp", elementwise(g, "sub", Tensor(u),
-                                             _logsumexp(g, u, axes, keepdims=True)))
+                                             shifted_logsumexp(g, u, axes, keepdims=True)))
 
 
-def _axes(x: Tensor, axis: Any) -> tuple[int, ...] | None:
+def axes_of(x: Tensor, axis: Any) -> tuple[int, ...] | None:
     if axis is None:
         return None
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
@@ -70,20 +70,20 @@ def _axes(x: Tensor, axis: Any) -> tuple[int, ...] | None:
     return tuple(out)
 
 
-def _reduction(op: str) -> Handler:
+def reduction(op: str) -> Handler:
     def handler(g: Graph, x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         x = to_tensor(g, x)
         if x.rank == 0 and op != "mean" and axis in (0, -1) and not isinstance(axis, bool):
             return x  # NumPy's sum, max and min take the axis 0 (or -1) of a scalar
-        return Tensor(reduce(g, op, x.node, _axes(x, axis), bool(keepdims)))
+        return Tensor(reduce(g, op, x.node, axes_of(x, axis), bool(keepdims)))
     return handler
 
 
-def _unary(op: str) -> Handler:
+def unary_op(op: str) -> Handler:
     return lambda g, x: elementwise(g, op, x)
 
 
-def _binary(op: str) -> Handler:
+def binary_op(op: str) -> Handler:
     return lambda g, a, b: elementwise(g, op, a, b)
 
 
@@ -153,7 +153,7 @@ def squeeze(g: Graph, x: Any, axis: Any = None) -> Tensor:
     if axis is None:
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
     else:
-        axes = _axes(x, axis) or ()
+        axes = axes_of(x, axis) or ()
     if not axes:
         return x
     return Tensor(g.add("squeeze", [x.node], make_params(axes=tuple(sorted(axes)))))
@@ -165,7 +165,7 @@ def broadcast_to(g: Graph, x: Any, shape: Any) -> Tensor:
     return Tensor(g.add("broadcast_to", [x.node], make_params(shape=dims)))
 
 
-def _new_array(value: float | None) -> Handler:
+def new_array(value: float | None) -> Handler:
     """np.zeros(shape), np.ones(shape), np.full(shape, value), np.empty(shape) (as zeros)."""
     def new(g: Graph, shape: Any, *rest: Any, dtype: Any = None) -> Tensor:
         fill = value if value is not None else (rest[0] if rest else None)
@@ -193,7 +193,7 @@ def concatenate(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
     if rank == 0 or any(p.rank != rank for p in parts):
         raise StaticError("np.concatenate needs arrays of the same rank (at least 1); use "
                           "np.stack to join scalars")
-    (axis,) = _axes(parts[0], axis)
+    (axis,) = axes_of(parts[0], axis)
     if not all(isinstance(p.shape[axis], int) for p in parts):
         raise StaticError("np.concatenate is supported where the lengths along the axis are "
                           "known when the gradient is generated (as in np.stack); these vary "
@@ -261,7 +261,7 @@ def clip(g: Graph, a: Any, a_min: Any, a_max: Any) -> Tensor:
     return to_tensor(g, out)
 
 
-def _fill(value: float | None) -> Handler:
+def fill_like(value: float | None) -> Handler:
     def handler(g: Graph, a: Any, fill_value: Any = None, dtype: Any = None) -> Tensor:
         x = to_tensor(g, a)
         v = value if value is not None else fill_value
@@ -287,7 +287,7 @@ def take_along_axis(g: Graph, arr: Any, indices: Any, axis: int) -> Tensor:
     arr, indices = to_tensor(g, arr), to_tensor(g, indices)
     if not indices.node.dtype.startswith("int"):
         raise StaticError("take_along_axis needs integer indices")
-    (axis,) = _axes(arr, axis)
+    (axis,) = axes_of(arr, axis)
     return Tensor(g.add("take_along_axis", [arr.node, indices.node], make_params(axis=axis)))
 
 
@@ -305,7 +305,7 @@ def stop_gradient(g: Graph, x: Any) -> Tensor:
     return elementwise(g, "stop_gradient", x)
 
 
-def _log_base(base: float) -> Handler:
+def log_base(base: float) -> Handler:
     return lambda g, x: elementwise(g, "div", log(g, x), math.log(base))
 
 
@@ -321,11 +321,11 @@ def log(g: Graph, x: Any) -> Tensor:
     if total.op == "sum" and g[total.inputs[0]].op == "exp" and \
             not _already_shifted(g, g[g[total.inputs[0]].inputs[0]]):
         u = g[g[total.inputs[0]].inputs[0]]
-        return _logsumexp(g, u, total.param("axes"), total.param("keepdims"))
+        return shifted_logsumexp(g, u, total.param("axes"), total.param("keepdims"))
     return elementwise(g, "log", x)
 
 
-def _logsumexp(g: Graph, u: Node, axes: tuple[int, ...], keepdims: bool) -> Tensor:
+def shifted_logsumexp(g: Graph, u: Node, axes: tuple[int, ...], keepdims: bool) -> Tensor:
     """log(sum(exp(u))) shifted by the maximum, which carries no gradient (it cancels)."""
     shift = stop_gradient(g, Tensor(reduce(g, "max", u, axes, keepdims=True)))
     shifted = elementwise(g, "exp", elementwise(g, "sub", Tensor(u), shift))

@@ -15,35 +15,35 @@ import numpy as np
 from symdiff import markers
 from symdiff.frontend.calls import (
     Handler,
-    _axes,
-    _binary,
-    _fill,
-    _log_base,
-    _logsumexp,
-    _new_array,
-    _reduction,
-    _unary,
     arange,
     array,
     astype,
+    axes_of,
+    binary_op,
     broadcast_to,
     clip,
     concatenate,
     dot,
     elementwise,
     expand_dims,
+    fill_like,
     log,
+    log_base,
     math_log,
     matmul,
+    new_array,
     np_reshape,
     outer,
     ravel,
+    reduction,
     reshape,
+    shifted_logsumexp,
     squeeze,
     stack,
     stop_gradient,
     take_along_axis,
     transpose,
+    unary_op,
     where,
 )
 from symdiff.frontend.values import (
@@ -67,7 +67,7 @@ def _variance(root: bool) -> Handler:
     def handler(g: Graph, a: Any, axis: Any = None, ddof: int = 0,
                 keepdims: bool = False) -> Tensor:
         x = to_tensor(g, a)
-        axes = _axes(x, axis)
+        axes = axes_of(x, axis)
         if not isinstance(ddof, int) or isinstance(ddof, bool) or ddof < 0:
             raise StaticError("ddof must be a non-negative integer known while generating")
         centred = elementwise(g, "sub", x, Tensor(reduce(g, "mean", x.node, axes, True)))
@@ -89,7 +89,7 @@ def diff(g: Graph, a: Any, n: int = 1, axis: int = -1) -> Tensor:
         raise StaticError("np.diff needs an array of at least one dimension")
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise StaticError("np.diff: n must be a non-negative integer known while generating")
-    (ax,) = _axes(x, axis)
+    (ax,) = axes_of(x, axis)
     full = ("slice", None, None, None)
     for _ in range(n):
         upper = tuple(("slice", 1, None, None) if k == ax else full for k in range(x.rank))
@@ -143,8 +143,8 @@ def logsumexp(g: Graph, a: Any, axis: Any = None, keepdims: bool = False) -> Ten
     """``scipy.special.logsumexp`` (without ``b`` and ``return_sign``), shifted by the
     maximum so that it never overflows."""
     x = to_tensor(g, a)
-    axes = _axes(x, axis)
-    return _logsumexp(g, x.node, tuple(range(x.rank)) if axes is None else axes,
+    axes = axes_of(x, axis)
+    return shifted_logsumexp(g, x.node, tuple(range(x.rank)) if axes is None else axes,
                       bool(keepdims))
 
 
@@ -178,21 +178,21 @@ def _function_table() -> dict[Any, Handler]:
     table: dict[Any, Handler] = {}
     for op, functions in _UNARY_OPS.items():
         for f in functions:
-            table[f] = _unary(op)
+            table[f] = unary_op(op)
     for op, f in _BINARY_OPS.items():
-        table[f] = _binary(op)
+        table[f] = binary_op(op)
     table.update({
-        np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
-        np.amax: _reduction("max"), np.min: _reduction("min"), np.amin: _reduction("min"),
+        np.sum: reduction("sum"), np.mean: reduction("mean"), np.max: reduction("max"),
+        np.amax: reduction("max"), np.min: reduction("min"), np.amin: reduction("min"),
         np.matmul: matmul, np.dot: dot, np.outer: outer, np.transpose: transpose,
         np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
         np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
-        np.ones_like: _fill(1.0), np.zeros_like: _fill(0.0), np.full_like: _fill(None),
-        np.zeros: _new_array(0.0), np.ones: _new_array(1.0), np.empty: _new_array(0.0),
-        np.full: _new_array(None),
+        np.ones_like: fill_like(1.0), np.zeros_like: fill_like(0.0), np.full_like: fill_like(None),
+        np.zeros: new_array(0.0), np.ones: new_array(1.0), np.empty: new_array(0.0),
+        np.full: new_array(None),
         np.arange: arange, np.take_along_axis: take_along_axis, np.stack: stack,
         np.concatenate: concatenate, np.array: array, np.asarray: array,
-        np.log: log, np.log2: _log_base(2.0), np.log10: _log_base(10.0), math.log: math_log,
+        np.log: log, np.log2: log_base(2.0), np.log10: log_base(10.0), math.log: math_log,
         markers.stop_gradient: stop_gradient,
         np.shape: lambda g, a: tensor_attribute(g, to_tensor(g, a), "shape"),
         np.ndim: lambda g, a: to_tensor(g, a).rank,
@@ -245,8 +245,8 @@ def register_function(fun: Any, handler: Handler) -> None:
 
 
 METHODS: dict[str, Handler] = {
-    "sum": _reduction("sum"), "mean": _reduction("mean"), "max": _reduction("max"),
-    "min": _reduction("min"), "reshape": reshape, "dot": dot, "transpose":
+    "sum": reduction("sum"), "mean": reduction("mean"), "max": reduction("max"),
+    "min": reduction("min"), "reshape": reshape, "dot": dot, "transpose":
         lambda g, x, *axes: transpose(g, x, axes[0] if len(axes) == 1 and
                                       isinstance(axes[0], tuple) else (axes or None)),
     "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
