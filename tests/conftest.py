@@ -6,6 +6,8 @@ os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 # Compiled code that reads or writes out of bounds fails a test instead of passing silently.
 os.environ.setdefault("NUMBA_BOUNDSCHECK", "1")
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -19,3 +21,11 @@ def jax_or_skip():
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     return jax
+
+
+def env_with_repo() -> dict[str, str]:
+    """The environment for a script run in a subprocess, finding this checkout's symdiff
+    whether or not (and wherever) it is installed."""
+    root = str(Path(__file__).parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}

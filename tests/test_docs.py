@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import symdiff
+from tests.conftest import env_with_repo
 
 ROOT = Path(__file__).parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -35,7 +36,7 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
 def test_readme_quotes_the_real_generated_gradient():
     quoted = next(b for b in blocks(ROOT / "README.md", "text") if "def grad_function" in b)
     run = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py")],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, env=env_with_repo())
     assert quoted in run.stdout
 
 

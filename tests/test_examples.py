@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import env_with_repo
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def run(script: str, *args: str, cwd: Path) -> str:
     done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env_with_repo())
     assert done.returncode == 0, done.stderr
     return done.stdout
 
