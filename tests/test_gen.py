@@ -19,6 +19,7 @@ import pytest
 
 from symdiff.cli import main
 from symdiff.gen import Request, generate_file, load_module, random_arguments, write_module
+from tests.conftest import env_with_repo
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "gen"
@@ -27,7 +28,7 @@ EXAMPLES = ["examples/losses.py"]
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "symdiff", *args], cwd=cwd,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env_with_repo())
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
