@@ -136,9 +136,33 @@ def partial(expr: sp.Basic, symbol: sp.Symbol, output: sp.Symbol | None) -> sp.B
     return d
 
 
+class _Power(sp.Function):
+    """``base ** exponent`` with a variable exponent, differentiated as NumPy users (and JAX)
+    expect at base 0: SymPy writes d/dx x**y as y*x**y/x, which is 0/0 at x = 0 where the
+    derivative y*x**(y - 1) is 0 (for y > 1, and for y = 0, where x**y is 1 everywhere); and
+    d/dy x**y = x**y*log(x) is 0*(-inf) at x = 0 where 0**y does not change with y (y > 0)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        base, exponent = self.args
+        if argindex == 1:
+            return sp.Piecewise((sp.S.Zero, sp.Eq(exponent, 0)),
+                                (exponent * _Power(base, exponent - 1), True))
+        return sp.Piecewise((sp.S.Zero, sp.Eq(base, 0)), (self * sp.log(base), True))
+
+
+def _variable_power(e: sp.Basic) -> bool:
+    return e.is_Pow and not e.exp.is_Number
+
+
 @lru_cache(maxsize=4096)
 def _derivative(expr: sp.Basic, symbol: sp.Symbol) -> sp.Basic:
-    return in_own_terms(sp.diff(expr, symbol))
+    marked = expr.replace(_variable_power, lambda e: _Power(e.base, e.exp))
+    d = sp.diff(marked, symbol)
+    if marked is not expr:
+        d = d.replace(lambda e: isinstance(e, _Power), lambda e: sp.Pow(*e.args))
+    return in_own_terms(d)
 
 
 @lru_cache(maxsize=4096)
