@@ -120,6 +120,23 @@ def f_take_along_axis(logits, labels):
 def f_fill(x): return np.sum(np.ones_like(x) * x + np.zeros_like(x) + np.full_like(x, 2.0) * x ** 2)
 def f_astype(x): return np.sum(x.astype(np.float64) ** 2)
 def f_broadcasting(col, row): return np.sum(np.sin(col * row) + col)
+def f_arctan2(x, y): return np.sum(np.arctan2(x, y) ** 2)
+def f_hypot(x, y): return np.sum(np.sin(np.hypot(x, y)))
+def f_arcsinh(x, w): return np.sum(w * np.arcsinh(x))
+def f_arccosh(x, w): return np.sum(w * np.arccosh(x + 1.5))
+def f_arctanh(x, w): return np.sum(w * np.arctanh(x))
+def f_cbrt(x, w): return np.sum(w * np.cbrt(x))
+def f_sinc(x, w): return np.sum(w * np.sinc(x))
+def f_heaviside(x, h): return np.sum(np.heaviside(x, h) * x + np.heaviside(x * 0.0, h))
+def f_steps(x):
+    return np.sum(np.floor(x) * x + np.ceil(x) * x ** 2 + np.trunc(x) * np.sin(x) + np.rint(x) * x)
+def f_fmax(x, y): return np.sum(np.fmax(x, y) ** 2)
+def f_fmin(x, y): return np.sum(np.fmin(x, y) ** 2)
+def f_mod(x, y): return np.sum(np.mod(x, y) ** 2)
+def f_fmod(x, y): return np.sum(np.fmod(x, y) ** 2)
+def f_isnan(x, d):
+    return np.sum(np.where(np.isnan(d), x, 0.0) + np.where(np.isinf(d), 0.0, x ** 2) +
+                  np.where(np.isfinite(d), np.sin(x), 0.0))
 
 
 SPECS: dict[str, Spec] = {
@@ -178,6 +195,22 @@ SPECS: dict[str, Spec] = {
     "astype": Spec(f_astype, {"x": lambda rng: rng.standard_normal(4).astype(np.float32)},
                    jax=False),
     "broadcasting": Spec(f_broadcasting, {"col": normal(3, 1), "row": normal(4)}, (0, 1)),
+    "arctan2": Spec(f_arctan2, {"x": normal(5), "y": normal(5)}, (0, 1)),
+    "hypot": Spec(f_hypot, {"x": normal(5), "y": normal(5)}, (0, 1)),
+    "arcsinh": Spec(f_arcsinh, {"x": normal(5), "w": normal(5)}),
+    "arccosh": Spec(f_arccosh, {"x": positive(5), "w": normal(5)}),
+    "arctanh": Spec(f_arctanh, {"x": inside(-0.9, 0.9, 5), "w": normal(5)}),
+    "cbrt": Spec(f_cbrt, {"x": normal(5), "w": normal(5)}),
+    "sinc": Spec(f_sinc, {"x": normal(5), "w": normal(5)}),
+    "heaviside": Spec(f_heaviside, {"x": normal(5), "h": normal(5)}, (0, 1)),
+    "steps": Spec(f_steps, {"x": inside(-3, 3, 8)}),
+    "fmax": Spec(f_fmax, {"x": normal(6), "y": normal(6)}, (0, 1)),
+    "fmin": Spec(f_fmin, {"x": normal(6), "y": normal(6)}, (0, 1)),
+    # x / y stays between integers, where the remainders are smooth
+    "mod": Spec(f_mod, {"x": inside(3.1, 3.2, 5), "y": inside(-1.2, -1.15, 5)}, (0, 1)),
+    "fmod": Spec(f_fmod, {"x": inside(-3.2, -3.1, 5), "y": inside(1.15, 1.2, 5)}, (0, 1)),
+    "isnan": Spec(f_isnan, {"x": normal(8), "d": lambda rng: np.array(
+        [np.nan, np.inf, -np.inf, 1.0, 2.0, np.nan, 0.5, -np.inf])}),
 }
 
 

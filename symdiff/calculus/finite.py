@@ -30,10 +30,15 @@ def _sigmoid(x):
 _NUMERIC = {
     "sigmoid": _sigmoid, "logaddexp": np.logaddexp, "log1p": np.log1p, "expm1": np.expm1,
     "maximum": np.maximum, "minimum": np.minimum, "stop_gradient": lambda x: x,
-    "sign": np.sign, "absolute": np.abs,
+    "sign": np.sign, "absolute": np.abs, "hypot": np.hypot, "cbrt": np.cbrt, "sinc": np.sinc,
+    "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "rint": np.rint, "mod": np.mod,
+    "fmod": np.fmod, "heaviside": np.heaviside, "fmax": np.fmax, "fmin": np.fmin,
+    "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
 }
 assert {c.__name__ for c in (S.sigmoid, S.logaddexp, S.log1p, S.expm1, S.maximum, S.minimum,
-                             S.stop_gradient, S.sign, S.absolute)} == set(_NUMERIC)
+                             S.stop_gradient, S.sign, S.absolute, S.hypot, S.cbrt, S.sinc,
+                             S.floor, S.ceil, S.trunc, S.rint, S.mod, S.fmod, S.heaviside,
+                             S.fmax, S.fmin, S.isnan, S.isinf, S.isfinite)} == set(_NUMERIC)
 
 
 @lru_cache(maxsize=4096)

@@ -9,6 +9,7 @@ of the function's own value where that is the stable form (``sigmoid' = s * (1 -
 from __future__ import annotations
 
 import sympy as sp
+from sympy.logic.boolalg import BooleanFunction
 
 
 class _RealFunction(sp.Function):
@@ -125,6 +126,20 @@ class minimum(_Extremum):
     numeric, wins = sp.Min, sp.StrictLessThan
 
 
+def _beats_or_other_is_nan(compare: type):
+    """``a`` is fmax's (fmin's) result where it wins, or where ``b`` is NaN (NaN is ignored)."""
+    return staticmethod(lambda a, b: sp.Or(compare(a, b), isnan(b)))
+
+
+class fmax(_Extremum):
+    """np.fmax: like maximum, but a NaN operand loses."""
+    numeric, wins = sp.Max, _beats_or_other_is_nan(sp.StrictGreaterThan)
+
+
+class fmin(_Extremum):
+    numeric, wins = sp.Min, _beats_or_other_is_nan(sp.StrictLessThan)
+
+
 class stop_gradient(_RealFunction):
     """The identity whose derivative is zero."""
 
@@ -161,6 +176,138 @@ class absolute(_RealFunction):
 
     def _eval_is_nonnegative(self):
         return True if self.args[0].is_extended_real else None
+
+
+class hypot(_RealFunction):
+    """sqrt(a**2 + b**2) without overflow or underflow in the squares."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return sp.sqrt(a ** 2 + b ** 2)
+        return None
+
+    def fdiff(self, argindex=1):
+        return self.args[argindex - 1] / self
+
+    def _eval_is_nonnegative(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+
+class cbrt(_RealFunction):
+    """The real cube root, negative for negative x (SymPy's x**(1/3) is complex there)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
+        return None
+
+    def fdiff(self, argindex=1):
+        return 1 / (3 * self ** 2)
+
+
+class sinc(_RealFunction):
+    """NumPy's normalised sinc, sin(pi x) / (pi x), 1 at 0."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.One
+        if x.is_Number:
+            return sp.sin(sp.pi * x) / (sp.pi * x)
+        return None
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sp.Piecewise((sp.S.Zero, sp.Eq(x, 0)), ((sp.cos(sp.pi * x) - self) / x, True))
+
+
+class _Step(_RealFunction):
+    """A piecewise-constant function of one argument (``floor``, ``ceil``, ``rint``, ``trunc``):
+    its derivative is 0 wherever it has one, which is NumPy's and JAX's convention."""
+
+    numeric: type
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return cls.numeric(x)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class floor(_Step):
+    numeric = staticmethod(sp.floor)
+
+
+class ceil(_Step):
+    numeric = staticmethod(sp.ceiling)
+
+
+class trunc(_Step):
+    numeric = staticmethod(lambda x: sp.Integer(int(x)) if x.is_finite else x)
+
+
+class rint(_Step):
+    """Rounding half to even, as NumPy rounds."""
+
+    numeric = staticmethod(lambda x: sp.Integer(round(float(x))) if x.is_finite else x)
+
+
+class mod(_RealFunction):
+    """NumPy's remainder a - floor(a / b) * b, with the sign of b."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sp.S.One if argindex == 1 else -floor(a / b)
+
+
+class fmod(_RealFunction):
+    """C's remainder a - trunc(a / b) * b, with the sign of a."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sp.S.One if argindex == 1 else -trunc(a / b)
+
+
+class heaviside(_RealFunction):
+    """0 for x < 0, h0 at 0, 1 for x > 0 (NaN for NaN)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, _ = self.args
+        if argindex == 1:
+            return sp.S.Zero
+        return sp.Piecewise((sp.S.One, sp.Eq(x, 0)), (sp.S.Zero, True))
+
+
+class _Test(BooleanFunction):
+    """A property of a float that SymPy's real symbols cannot have (NaN, infinities): a
+    condition that only the generated code can decide."""
+
+    nargs = 1
+
+
+class isnan(_Test):
+    pass
+
+
+class isinf(_Test):
+    pass
+
+
+class isfinite(_Test):
+    pass
 
 
 def as_number(value: sp.Basic) -> sp.Expr:

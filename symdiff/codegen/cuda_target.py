@@ -27,6 +27,7 @@ from symdiff.codegen.loop_nest import (
     basic_positions,
     element_at,
     loop_vars,
+    slice_target,
     zero_d_arrays,
 )
 from symdiff.codegen.numba_target import NUMBA_HELPERS, NumbaTarget
@@ -45,7 +46,13 @@ _MATH = {"np.exp": "math.exp", "np.log": "math.log", "np.log1p": "math.log1p",
          "np.cosh": "math.cosh", "np.arcsin": "math.asin", "np.arccos": "math.acos",
          "np.arctan": "math.atan", "np.abs": "abs", "np.sign": "_d_sign",
          "np.logaddexp": "_d_logaddexp", "np.maximum": "_d_maximum",
-         "np.minimum": "_d_minimum", "_sigmoid": "_d_sigmoid"}
+         "np.minimum": "_d_minimum", "_sigmoid": "_d_sigmoid", "np.arctan2": "math.atan2",
+         "np.arcsinh": "math.asinh", "np.arccosh": "math.acosh", "np.arctanh": "math.atanh",
+         "np.hypot": "math.hypot", "np.cbrt": "_d_cbrt", "np.sinc": "_d_sinc",
+         "np.floor": "_d_floor", "np.ceil": "_d_ceil", "np.trunc": "_d_trunc",
+         "np.rint": "_d_rint", "np.mod": "_d_mod", "np.fmod": "math.fmod", "np.fmax": "_d_fmax",
+         "np.fmin": "_d_fmin", "_heaviside": "_d_heaviside", "np.isnan": "math.isnan",
+         "np.isinf": "math.isinf", "np.isfinite": "math.isfinite"}
 DEVICE_FUNCTIONS = {kind: _MATH[name] for kind, name in FUNCTIONS.items()}
 
 
@@ -98,6 +105,79 @@ def _d_minimum(a, b):
     return b
 ''',
 }
+_EXACT = 4503599627370496.0  # 2**52: every float64 at least this large is an integer
+_DEVICE_HELPERS.update({
+    "_d_floor": f'''
+def _d_floor(x):
+    """np.floor as a float (math.floor gives an integer, which cannot hold 1e300)."""
+    if not abs(x) < {_EXACT}:
+        return x  # already an integer, or inf or NaN
+    return float(math.floor(x))
+''',
+    "_d_ceil": f'''
+def _d_ceil(x):
+    if not abs(x) < {_EXACT}:
+        return x
+    return float(math.ceil(x))
+''',
+    "_d_trunc": f'''
+def _d_trunc(x):
+    if not abs(x) < {_EXACT}:
+        return x
+    return float(math.trunc(x))
+''',
+    "_d_rint": f'''
+def _d_rint(x):
+    """Rounding half to even, as np.rint."""
+    if not abs(x) < {_EXACT}:
+        return x
+    down = float(math.floor(x))
+    gap = x - down
+    if gap > 0.5 or (gap == 0.5 and down % 2.0 != 0.0):
+        return down + 1.0
+    return down
+''',
+    "_d_mod": '''
+def _d_mod(a, b):
+    """np.mod: the remainder with the sign of b."""
+    r = math.fmod(a, b)
+    if r != 0.0 and (r < 0.0) != (b < 0.0):
+        r += b
+    return r
+''',
+    "_d_cbrt": '''
+def _d_cbrt(x):
+    return math.copysign(abs(x) ** (1.0 / 3.0), x)
+''',
+    "_d_sinc": '''
+def _d_sinc(x):
+    if x == 0.0:
+        return 1.0
+    y = math.pi * x
+    return math.sin(y) / y
+''',
+    "_d_fmax": '''
+def _d_fmax(a, b):
+    """np.fmax: a NaN operand loses."""
+    if b != b or a >= b:
+        return a
+    return b
+''',
+    "_d_fmin": '''
+def _d_fmin(a, b):
+    if b != b or a <= b:
+        return a
+    return b
+''',
+    "_d_heaviside": '''
+def _d_heaviside(x, h0):
+    if x < 0.0:
+        return 0.0
+    if x > 0.0:
+        return 1.0
+    return h0 if x == 0.0 else x
+''',
+})
 _KERNEL_HELPERS = {
     "_fill": '''
 def _fill(out, value):
@@ -108,6 +188,7 @@ def _fill(out, value):
 }
 _HOST_HELPERS = {
     "_sigmoid": NUMBA_HELPERS["_sigmoid"],
+    "_heaviside": NUMBA_HELPERS["_heaviside"],
     "_grid": f'''
 def _grid(size):
     """Blocks of {THREADS} threads covering ``size`` elements (at least one block)."""
@@ -366,7 +447,7 @@ class CudaTarget(NumbaTarget):
             return super()._op_getitem(ctx, node)
         source = ctx.graph[node.inputs[0]]
         loops = loop_vars(node.rank)
-        where = _positions(index, ctx.text[source.id], loops)
+        where = basic_positions(index, ctx.text[source.id], loops)
         if node.rank == 0:  # one element, read by the host
             return self._store(ctx, node, f"{operand(ctx.text[source.id])}[{', '.join(where)}]")
         return self._read_at(ctx, node, ctx.text[source.id], where, loops)
@@ -374,12 +455,13 @@ class CudaTarget(NumbaTarget):
     def _op_scatter(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         index = node.param("index")
         ct, like = (ctx.graph[i] for i in node.inputs[:2])
-        if any(is_array_index(i) for i in index):
+        # slices with positive steps: accumulated in loops that may compute the cotangent
+        if any(is_array_index(i) for i in index) or slice_target(node) is not None:
             return super()._op_scatter(ctx, node)
         if self._added_by_its_user(ctx, node):
             return []
         loops = loop_vars(ct.rank)
-        where = _positions(index, ctx.text[like.id], loops)
+        where = basic_positions(index, ctx.text[like.id], loops)
         target = ctx.names.fresh(node.name)
         ctx.text[node.id] = target
         store = assignment(f"{target}[{', '.join(where)}]", element_at(ctx, ct, loops, ct.shape))
@@ -395,14 +477,6 @@ class CudaTarget(NumbaTarget):
         return [assignment(target, self._empty(shape_text(node.shape), node.dtype)),
                 *self._loops(ctx, loops, node.shape,
                              [assignment(f"{target}[{', '.join(loops)}]", value)])]
-
-
-def _positions(index: tuple, source: str, loops: list[str]) -> list[str]:
-    where = basic_positions(index, source, loops)
-    if where is None:
-        raise UnsupportedError("the cuda backend does not compile slices with negative steps "
-                               "yet; use backend='numba'")
-    return where
 
 
 def _atomic(op: str, target: str, where: list[str], value: str) -> cst.SimpleStatementLine:

@@ -8,6 +8,10 @@ def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow."""
     return np.exp(-np.logaddexp(0.0, -x))
 ''',
+    "_heaviside": '''
+def _heaviside(x, h0):
+    return np.heaviside(x, h0)
+''',
     "_index_adjoint": '''
 def _index_adjoint(cotangent, like, index):
     """The adjoint of like[index] for basic indexing: no element is read twice."""

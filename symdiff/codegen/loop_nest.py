@@ -62,9 +62,9 @@ def slice_target(node: Node) -> Any:
     return lambda ctx, loops: basic_positions(index, ctx.text[node.inputs[1]], loops)
 
 
-def basic_positions(index: tuple, source: str, loops: list[str]) -> list[str] | None:
+def basic_positions(index: tuple, source: str, loops: list[str]) -> list[str]:
     """Where element ``loops`` of ``source[index]`` lies in ``source``, for basic indexing
-    (integers, slices with steps > 0, new axes); None for a negative step."""
+    (integers, slices, new axes)."""
     source = operand(source)
     out, free, axis = [], iter(loops), 0
     for item in index:
@@ -75,12 +75,16 @@ def basic_positions(index: tuple, source: str, loops: list[str]) -> list[str] | 
             out.append(str(item) if item >= 0 else f"{source}.shape[{axis}] - {-item}")
         elif item[0] == "size":
             out.append(dim_text(item[1]))
+        elif (item[3] or 1) < 0:  # counting down from start (the last element by default)
+            _, start, _, step = item
+            first = f"{source}.shape[{axis}] - 1" if start is None else str(start) \
+                if start >= 0 else f"{source}.shape[{axis}] - {-start}"
+            loop = next(free)
+            out.append(f"{first} - {loop}" if step == -1 else f"{first} - {-step} * {loop}")
         else:
             _, start, _, step = item
-            if (step or 1) < 0:
-                return None
-            base = "" if not start else (f"{start} + " if start > 0 else
-                                         f"{source}.shape[{axis}] - {-start} + ")
+            base = "" if not start else f"{dim_text(start)} + " if not isinstance(start, int) \
+                else f"{start} + " if start > 0 else f"{source}.shape[{axis}] - {-start} + "
             loop = next(free)
             out.append(f"{base}{loop}" if (step or 1) == 1 else f"{base}{step} * {loop}")
         axis += 1

@@ -55,6 +55,14 @@ def _sigmoid(x):
         return 1.0 / (1.0 + np.exp(-x))
     e = np.exp(x)
     return e / (1.0 + e)
+''', "_heaviside": '''
+def _heaviside(x, h0):
+    """np.heaviside of one element (Numba has no np.heaviside)."""
+    if x < 0.0:
+        return 0.0
+    if x > 0.0:
+        return 1.0
+    return h0 if x == 0.0 else x
 '''}
 
 

@@ -21,9 +21,15 @@ FUNCTIONS: dict[type, str] = {
     sp.sinh: "np.sinh", sp.cosh: "np.cosh", sp.asin: "np.arcsin", sp.acos: "np.arccos",
     sp.atan: "np.arctan", S.absolute: "np.abs", sp.Abs: "np.abs", S.sign: "np.sign",
     S.logaddexp: "np.logaddexp", S.maximum: "np.maximum", S.minimum: "np.minimum",
-    S.sigmoid: "_sigmoid",
+    S.sigmoid: "_sigmoid", sp.atan2: "np.arctan2", sp.asinh: "np.arcsinh",
+    sp.acosh: "np.arccosh", sp.atanh: "np.arctanh", S.hypot: "np.hypot", S.cbrt: "np.cbrt",
+    S.sinc: "np.sinc", S.floor: "np.floor", S.ceil: "np.ceil", S.trunc: "np.trunc",
+    S.rint: "np.rint", S.mod: "np.mod", S.fmod: "np.fmod", S.fmax: "np.fmax", S.fmin: "np.fmin",
+    S.heaviside: "_heaviside", S.isnan: "np.isnan", S.isinf: "np.isinf",
+    S.isfinite: "np.isfinite",
 }
-HELPER_FUNCTIONS = {S.sigmoid: "_sigmoid"}
+# functions whose spelling is a helper that each target defines in its own terms
+HELPER_FUNCTIONS = {S.sigmoid: "_sigmoid", S.heaviside: "_heaviside"}
 
 
 class UnprintableError(TypeError):
@@ -44,6 +50,7 @@ def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool,
 
 
 _INTEGER_FUNCTIONS = (sp.Piecewise, S.maximum, S.minimum, S.sign, S.absolute, S.stop_gradient)
+# (floor and the like compute floats in NumPy even from integers)
 
 
 def _computes_integers(expr: sp.Basic) -> bool:
@@ -84,6 +91,9 @@ class NumpyPrinter(StrPrinter):
         if type(expr) in self.HELPER_FUNCTIONS:
             self.helpers.add(name)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print__Test(self, expr: S._Test) -> str:  # isnan, isinf, isfinite
+        return self._print_Function(expr)
 
     def _print_Add(self, expr: sp.Add, order=None) -> str:
         """Positive terms first: ``sigmoid(z) - y`` rather than ``-y + sigmoid(z)``."""

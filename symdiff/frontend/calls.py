@@ -23,7 +23,7 @@ from symdiff.frontend.values import (
 )
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import broadcast_shapes
+from symdiff.ir.shapes import broadcast_shapes, dim_add
 from symdiff.rules.reductions import reduce
 from symdiff.rules.shape_ops import reshape_shape
 
@@ -194,14 +194,10 @@ def concatenate(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
         raise StaticError("np.concatenate needs arrays of the same rank (at least 1); use "
                           "np.stack to join scalars")
     (axis,) = axes_of(parts[0], axis)
-    if not all(isinstance(p.shape[axis], int) for p in parts):
-        raise StaticError("np.concatenate is supported where the lengths along the axis are "
-                          "known when the gradient is generated (as in np.stack); these vary "
-                          "with the arguments' sizes")
     offsets, start = [], 0
     for p in parts:
         offsets.append(start)
-        start += p.shape[axis]
+        start = dim_add(start, p.shape[axis])
     others = broadcast_shapes(*(p.shape[:axis] + (1,) + p.shape[axis + 1:] for p in parts))
     shape = others[:axis] + (start,) + others[axis + 1:]
     like = g.add("broadcast_to", [const(g, 0)], make_params(shape=shape))  # for its shape
@@ -211,7 +207,7 @@ def concatenate(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
         if p.shape != own:
             p = broadcast_to(g, p, own)
         index = (("slice", None, None, None),) * axis + \
-            (("slice", offset, offset + p.shape[axis], None),)
+            (("slice", offset or None, dim_add(offset, p.shape[axis]), None),)
         part = Tensor(g.add("scatter", [p.node, like], make_params(index=index)))
         total = part if total is None else elementwise(g, "add", total, part)
     return total

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from symdiff import markers
+from symdiff.frontend import arrangements as A
 from symdiff.frontend.calls import (
     Handler,
     arange,
@@ -99,25 +100,6 @@ def diff(g: Graph, a: Any, n: int = 1, axis: int = -1) -> Tensor:
     return x
 
 
-def _at_least(rank: int) -> Handler:
-    """``np.atleast_1d/2d/3d``: NumPy's placement of the new axes."""
-    def one(g: Graph, a: Any) -> Tensor:
-        x = to_tensor(g, a)
-        if x.rank >= rank:
-            return x
-        if x.rank == 0:
-            return reshape(g, x, (1,) * rank)
-        if rank == 2 or x.rank == 2:  # (n,) -> (1, n); (m, n) -> (m, n, 1)
-            x = expand_dims(g, x, 0) if x.rank == 1 else x
-            return expand_dims(g, x, -1) if rank == 3 else x
-        return expand_dims(g, expand_dims(g, x, 0), -1)  # (n,) -> (1, n, 1)
-
-    def handler(g: Graph, *arrays: Any) -> Any:
-        out = [one(g, a) for a in arrays]
-        return out[0] if len(out) == 1 else out
-    return handler
-
-
 def eye(g: Graph, N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Tensor:
     """``np.eye``: ones where the column is the row plus ``k``."""
     if not isinstance(k, int) or isinstance(k, bool):
@@ -155,6 +137,95 @@ def expit(g: Graph, x: Any) -> Tensor:
 
 
 
+def _scaled(factor: float) -> Handler:
+    """``np.deg2rad`` and the like: multiplication by a constant."""
+    return lambda g, x: elementwise(g, "mul", x, factor)
+
+
+def _float_operand(g: Graph, x: Any, name: str) -> Tensor:
+    t = to_tensor(g, x)
+    if not t.node.is_float:
+        raise StaticError(f"{name} of an integer array is integer arithmetic in NumPy; "
+                          "convert it with .astype(float) first")
+    return t
+
+
+def reciprocal(g: Graph, x: Any) -> Tensor:
+    return elementwise(g, "div", 1.0, _float_operand(g, x, "np.reciprocal"))
+
+
+def exp2(g: Graph, x: Any) -> Tensor:
+    return elementwise(g, "pow", 2.0, x)
+
+
+def float_power(g: Graph, x: Any, y: Any) -> Tensor:
+    """``x ** y`` computed in float64."""
+    return elementwise(g, "pow", astype(g, x, "float64"), astype(g, y, "float64"))
+
+
+def logaddexp2(g: Graph, x: Any, y: Any) -> Tensor:
+    """log2(2**x + 2**y) = logaddexp(x ln 2, y ln 2) / ln 2."""
+    ln2 = math.log(2.0)
+    both = elementwise(g, "logaddexp", elementwise(g, "mul", x, ln2),
+                       elementwise(g, "mul", y, ln2))
+    return elementwise(g, "div", both, ln2)
+
+
+def round_(g: Graph, a: Any, decimals: int = 0) -> Tensor:
+    """``np.round``: half to even, at ``decimals`` digits, scaled as NumPy scales."""
+    if not isinstance(decimals, int) or isinstance(decimals, bool):
+        raise StaticError("np.round: decimals must be an integer known while generating")
+    x = to_tensor(g, a)
+    if not x.node.is_float:
+        return x if decimals >= 0 else elementwise(g, "mul", elementwise(
+            g, "rint", elementwise(g, "div", x, 10.0 ** -decimals)), 10 ** -decimals)
+    if decimals == 0:
+        return elementwise(g, "rint", x)
+    if decimals > 0:
+        scale = 10.0 ** decimals
+        return elementwise(g, "div", elementwise(g, "rint", elementwise(g, "mul", x, scale)),
+                           scale)
+    scale = 10.0 ** -decimals
+    return elementwise(g, "mul", elementwise(g, "rint", elementwise(g, "div", x, scale)), scale)
+
+
+def nan_to_num(g: Graph, x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
+               neginf: Any = None) -> Tensor:
+    """NaN to ``nan``, infinities to ``posinf``/``neginf`` (the largest finite floats by
+    default); the gradient passes where the value is finite."""
+    t = to_tensor(g, x)
+    if not t.node.is_float:
+        return t
+    big = float(np.finfo(t.node.dtype).max)
+    top = big if posinf is None else posinf
+    bottom = -big if neginf is None else neginf
+    infinite = where(g, elementwise(g, "gt", t, 0.0), top, bottom)
+    replaced = where(g, elementwise(g, "isnan", t), nan, infinite)
+    return where(g, elementwise(g, "isfinite", t), t, replaced)
+
+
+def select(g: Graph, condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
+    """The choice of the first condition that holds, else ``default``."""
+    if not isinstance(condlist, (list, tuple)) or not isinstance(choicelist, (list, tuple)) \
+            or len(condlist) != len(choicelist):
+        raise StaticError("np.select needs lists of conditions and choices of one length")
+    out = to_tensor(g, default)
+    for condition, choice in reversed(list(zip(condlist, choicelist, strict=True))):
+        out = where(g, condition, choice, out)
+    return out
+
+
+def _real_part(g: Graph, val: Any) -> Tensor:
+    """``np.real``, ``np.conj``: the array itself (symdiff's arrays are real)."""
+    return to_tensor(g, val)
+
+
+def angle(g: Graph, z: Any, deg: bool = False) -> Tensor:
+    """The argument of a real number: pi for negative values, else 0 (no gradient)."""
+    half_turn = 180.0 if deg else math.pi
+    return where(g, elementwise(g, "lt", z, 0.0), half_turn, 0.0)
+
+
 _UNARY_OPS = {
     "exp": (np.exp, math.exp), "log1p": (np.log1p, math.log1p),
     "expm1": (np.expm1, math.expm1), "sqrt": (np.sqrt, math.sqrt), "sin": (np.sin, math.sin),
@@ -163,14 +234,19 @@ _UNARY_OPS = {
     "arcsin": (np.arcsin, math.asin), "arccos": (np.arccos, math.acos),
     "arctan": (np.arctan, math.atan), "abs": (np.abs, np.absolute, np.fabs, math.fabs, abs),
     "square": (np.square,), "neg": (np.negative,), "sign": (np.sign,),
-    "logical_not": (np.logical_not,),
+    "logical_not": (np.logical_not,), "arcsinh": (np.arcsinh, math.asinh),
+    "arccosh": (np.arccosh, math.acosh), "arctanh": (np.arctanh, math.atanh),
+    "cbrt": (np.cbrt,), "sinc": (np.sinc,), "floor": (np.floor,), "ceil": (np.ceil,),
+    "trunc": (np.trunc, np.fix), "rint": (np.rint,), "isnan": (np.isnan,),
+    "isinf": (np.isinf,), "isfinite": (np.isfinite,),
 }
 _BINARY_OPS = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "logaddexp": np.logaddexp,
     "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
     "eq": np.equal, "ne": np.not_equal, "logical_and": np.logical_and,
-    "logical_or": np.logical_or,
+    "logical_or": np.logical_or, "arctan2": np.arctan2, "hypot": np.hypot, "fmax": np.fmax,
+    "fmin": np.fmin, "mod": np.mod, "fmod": np.fmod, "heaviside": np.heaviside,
 }
 
 
@@ -190,7 +266,7 @@ def _function_table() -> dict[Any, Handler]:
         np.ones_like: fill_like(1.0), np.zeros_like: fill_like(0.0), np.full_like: fill_like(None),
         np.zeros: new_array(0.0), np.ones: new_array(1.0), np.empty: new_array(0.0),
         np.full: new_array(None),
-        np.arange: arange, np.take_along_axis: take_along_axis, np.stack: stack,
+        np.arange: A.arange, np.take_along_axis: take_along_axis, np.stack: stack,
         np.concatenate: concatenate, np.array: array, np.asarray: array,
         np.log: log, np.log2: log_base(2.0), np.log10: log_base(10.0), math.log: math_log,
         markers.stop_gradient: stop_gradient,
@@ -198,8 +274,26 @@ def _function_table() -> dict[Any, Handler]:
         np.ndim: lambda g, a: to_tensor(g, a).rank,
         np.size: array_size,
         np.var: _variance(False), np.std: _variance(True), np.diff: diff,
-        np.atleast_1d: _at_least(1), np.atleast_2d: _at_least(2), np.atleast_3d: _at_least(3),
+        np.atleast_1d: A.at_least(1), np.atleast_2d: A.at_least(2), np.atleast_3d: A.at_least(3),
         np.eye: eye, np.identity: lambda g, n, dtype=None: eye(g, n, dtype=dtype),
+        math.atan2: binary_op("arctan2"), math.hypot: binary_op("hypot"),
+        np.reciprocal: reciprocal, np.exp2: exp2, np.float_power: float_power,
+        np.logaddexp2: logaddexp2, np.round: round_, np.around: round_,
+        np.nan_to_num: nan_to_num, np.positive: _real_part, np.real: _real_part,
+        np.conj: _real_part, np.conjugate: _real_part, np.angle: angle,
+        np.imag: lambda g, val: fill_like(0.0)(g, val),
+        np.flip: A.flip, np.fliplr: lambda g, m: A.flip(g, m, 1),
+        np.flipud: lambda g, m: A.flip(g, m, 0), np.rot90: A.rot90, np.swapaxes: A.swapaxes,
+        np.moveaxis: A.moveaxis, np.rollaxis: A.rollaxis, np.roll: A.roll,
+        np.triu: A.triangle(lower=False), np.tril: A.triangle(lower=True),
+        np.vstack: A.vstack, np.row_stack: A.vstack, np.hstack: A.hstack, np.dstack: A.dstack,
+        np.column_stack: A.column_stack, np.append: A.append, np.split: A.split,
+        np.array_split: A.array_split, np.hsplit: A.split_along(lambda rank: min(1, rank - 1)),
+        np.vsplit: A.split_along(lambda rank: 0), np.dsplit: A.split_along(lambda rank: 2),
+        np.tile: A.tile, np.repeat: A.repeat, np.take: A.take, np.pad: A.pad,
+        np.linspace: A.linspace, np.select: select,
+        np.deg2rad: _scaled(math.pi / 180), np.radians: _scaled(math.pi / 180),
+        np.rad2deg: _scaled(180 / math.pi), np.degrees: _scaled(180 / math.pi),
     })
     return table
 
@@ -251,7 +345,9 @@ METHODS: dict[str, Handler] = {
                                       isinstance(axes[0], tuple) else (axes or None)),
     "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
     "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
-    "var": _variance(False), "std": _variance(True),
+    "var": _variance(False), "std": _variance(True), "round": round_,
+    "conj": _real_part, "conjugate": _real_part, "repeat": A.repeat, "take": A.take,
+    "swapaxes": A.swapaxes,
 }
 
 

@@ -9,8 +9,9 @@ import numpy as np
 
 from symdiff.frontend import calls
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe
-from symdiff.ir.graph import Graph, Node
+from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import ShapeError, canon, index_in_range
+from symdiff.rules.indexing import is_array_index
 
 
 def index_spec(graph: Graph, x: Tensor, key: tuple) -> tuple[list[Any], list[Any]]:
@@ -26,12 +27,7 @@ def index_spec(graph: Graph, x: Tensor, key: tuple) -> tuple[list[Any], list[Any
         elif isinstance(k, SymDim):
             index.append(("size", k.dim))
         elif isinstance(k, slice):
-            for part in (k.start, k.stop, k.step):
-                if part is not None and not (isinstance(part, int)
-                                             and not isinstance(part, bool)):
-                    raise StaticError("slice bounds must be integers known when the "
-                                      f"gradient is generated, got {describe(part)}")
-            index.append(("slice", k.start, k.stop, k.step))
+            index.append(("slice", *_slice_bounds(k)))
         elif isinstance(k, list) and k and all(
                 isinstance(i, int) and not isinstance(i, bool) for i in k):
             # x[[0, 2]]: the integer array np.array([0, 2]), whose indices are known now
@@ -50,6 +46,53 @@ def index_spec(graph: Graph, x: Tensor, key: tuple) -> tuple[list[Any], list[Any
         else:
             raise StaticError(f"unsupported index {describe(k)}")
     return resolved_on_known_sizes(index, x.shape), arrays
+
+
+def indexed(graph: Graph, x: Tensor, key: tuple) -> Tensor:
+    """``x[key]``."""
+    if boolean_mask(key) is not None:
+        raise StaticError("reading through a boolean mask (x[mask]) gives an array whose size "
+                          "depends on the data; use np.where(mask, x, 0.0) (and np.sum(mask) to "
+                          "count), or assign through it (x[mask] = 0.0)")
+    index, arrays = index_spec(graph, x, key)
+    leading = next((k for k, item in enumerate(index) if not is_array_index(item)),
+                   len(index))
+    if arrays and leading and len(index) > leading and \
+            not any(is_array_index(item) for item in index[leading:]):
+        # x[rows, 1:] is x[:, 1:][rows]: with the integer arrays first, NumPy puts their
+        # axes first either way, and every backend gathers on leading axes
+        full = ("slice", None, None, None)
+        x = Tensor(graph.add("getitem", [x.node], make_params(
+            index=(full,) * leading + tuple(index[leading:]))))
+        index = index[:leading]
+    return Tensor(graph.add("getitem", [x.node, *arrays], make_params(index=tuple(index))))
+
+
+def boolean_mask(key: Any) -> Tensor | None:
+    """The boolean array of ``x[mask]``, if that is the key."""
+    keys = key if isinstance(key, tuple) else (key,)
+    if len(keys) == 1 and isinstance(keys[0], Tensor) and keys[0].node.dtype == "bool":
+        return keys[0]
+    return None
+
+
+def _slice_bounds(k: slice) -> tuple[Any, Any, Any]:
+    """A slice's bounds: integers, or sizes known only when the code runs (``x[:n]`` with
+    ``n = y.shape[0]``; such a bound must not be negative, which each call checks)."""
+    parts = []
+    for part in (k.start, k.stop, k.step):
+        if isinstance(part, SymDim) and part is not k.step:
+            parts.append(part.dim)
+        elif part is None or isinstance(part, int) and not isinstance(part, bool):
+            parts.append(part)
+        else:
+            raise StaticError("slice bounds must be integers or sizes, and steps integers "
+                              f"known when the gradient is generated, got {describe(part)}")
+    start, stop, step = parts
+    if (step or 1) < 0 and not all(isinstance(b, int | None) for b in (start, stop)):
+        raise StaticError("a slice with a negative step needs bounds known when the gradient "
+                          "is generated")
+    return start, stop, step
 
 
 def _known_indices_in_range(x: Tensor, axis: int, indices: list[int]) -> None:
@@ -94,7 +137,8 @@ def resolved_on_known_sizes(index: list[Any], shape: tuple) -> list[Any]:
         axis += 1
         if isinstance(d, int) and isinstance(item, int) and -d <= item < 0:
             item = item + d
-        elif isinstance(d, int) and isinstance(item, tuple) and item[0] == "slice":
+        elif isinstance(d, int) and isinstance(item, tuple) and item[0] == "slice" and \
+                all(isinstance(b, int | None) for b in item[1:]):
             start, stop, step = slice(*item[1:]).indices(d)
             if step < 0:  # stop -1 is "past the first element", which only None can say
                 start, stop = (0, 0) if start < 0 else (start, None if stop < 0 else stop)

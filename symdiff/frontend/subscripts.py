@@ -9,12 +9,11 @@ import libcst as cst
 
 from symdiff.errors import UnsupportedError
 from symdiff.frontend import calls
-from symdiff.frontend.indexing import index_spec
+from symdiff.frontend.indexing import boolean_mask, index_spec, indexed
 from symdiff.frontend.loops import Indexed
-from symdiff.frontend.values import StaticError, Tensor, to_tensor, wrap_dim
+from symdiff.frontend.values import StaticError, Tensor, is_number, to_tensor, wrap_dim
 from symdiff.ir.graph import Graph, make_params
 from symdiff.ir.shapes import same_shape
-from symdiff.rules.indexing import is_array_index
 
 
 class Subscripts:
@@ -51,19 +50,7 @@ class Subscripts:
             else tuple(items)
 
     def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
-        index, arrays = index_spec(self.graph, x, key)
-        leading = next((k for k, item in enumerate(index) if not is_array_index(item)),
-                       len(index))
-        if arrays and leading and len(index) > leading and \
-                not any(is_array_index(item) for item in index[leading:]):
-            # x[rows, 1:] is x[:, 1:][rows]: with the integer arrays first, NumPy puts their
-            # axes first either way, and every backend gathers on leading axes
-            full = ("slice", None, None, None)
-            x = Tensor(self.graph.add("getitem", [x.node], make_params(
-                index=(full,) * leading + tuple(index[leading:]))))
-            index = index[:leading]
-        return Tensor(self.graph.add("getitem", [x.node, *arrays],
-                                     make_params(index=tuple(index))))
+        return indexed(self.graph, x, key)
 
     def rows(self, x: Tensor) -> Indexed:
         """``for row in x``: the rows of an array, by position."""
@@ -80,6 +67,17 @@ class Subscripts:
             raise self.error(target, f"{name} is also called {others[0]}, and assigning to its "
                              "elements would change both; copy it first (.copy())")
         key = self.subscript_key(target)
+        mask = boolean_mask(key)
+        if mask is not None:  # x[x > 0] = 0.0: the mask chooses between the value and x
+            if not same_shape(mask.shape, x.shape):
+                raise self.error(target, "a boolean mask must have the shape of the array it "
+                                 "indexes")
+            if to_tensor(self.graph, value).rank and not is_number(value):
+                raise self.error(target, "assigning an array through a boolean mask depends on "
+                                 "how many elements the mask selects; assign a number, or use "
+                                 "np.where(mask, values, x) with values of x's shape")
+            return calls.where(self.graph, mask, calls.astype(self.graph, value, x.node.dtype)
+                               if x.node.is_float else value, x)
         index, arrays = index_spec(self.graph, x, key if isinstance(key, tuple) else (key,))
         if any(a.rank for a in arrays):  # a traced integer (h[t + 1] = ...) is one place
             raise self.error(target, "assigning through integer-array indices is not "

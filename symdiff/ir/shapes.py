@@ -152,15 +152,16 @@ def dim_add(d: Dim, k: Dim) -> Dim:
     return sizes.add(d, k)
 
 
-def slice_length(d: Dim, start: int | None, stop: int | None, step: int | None) -> Dim:
-    """Length of ``range(d)[start:stop:step]`` for static start/stop/step.
+def slice_length(d: Dim, start: Dim | None, stop: Dim | None, step: int | None) -> Dim:
+    """Length of ``range(d)[start:stop:step]`` for a static step and bounds that are integers
+    or (with a positive step) sizes.
 
     On a run-time size the bounds are taken where Python's clamping leaves them (``x[:3]``
     has 3 elements, ``x[-3:]`` starts at ``n - 3``), and that is required of the size."""
     step = 1 if step is None else step
     if step == 0:
         raise ShapeError("slice step cannot be zero")
-    if isinstance(d, int):
+    if isinstance(d, int) and all(isinstance(b, int | None) for b in (start, stop)):
         return len(range(d)[slice(start, stop, step)])
     if step > 0:
         lo, hi = _bound(d, start, 0), _bound(d, stop, d)
@@ -183,6 +184,8 @@ def slice_length(d: Dim, start: int | None, stop: int | None, step: int | None) 
 def _bound(d: Dim, value: int | None, default: Dim) -> Dim:
     if value is None:
         return default
+    if isinstance(value, Size):  # a size: never negative, and within the axis (required)
+        return value
     return value if value >= 0 else sizes.add(d, value)
 
 

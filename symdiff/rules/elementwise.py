@@ -69,7 +69,11 @@ for _name, _f in {
     "exp": sp.exp, "log": sp.log, "log1p": S.log1p, "expm1": S.expm1, "sqrt": sp.sqrt,
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sinh": sp.sinh,
     "cosh": sp.cosh, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
-    "div": _divide, "logaddexp": S.logaddexp,
+    "div": _divide, "logaddexp": S.logaddexp, "arctan2": sp.atan2, "hypot": S.hypot,
+    "arcsinh": sp.asinh, "arccosh": sp.acosh, "arctanh": sp.atanh, "cbrt": S.cbrt,
+    "sinc": S.sinc, "heaviside": S.heaviside,
+    # piecewise constant: derivative 0 (NumPy gives floats even for integer arrays)
+    "floor": S.floor, "ceil": S.ceil, "trunc": S.trunc, "rint": S.rint,
 }.items():
     defelementwise(_name, _f, "float")
 
@@ -77,6 +81,7 @@ for _name, _f in {
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "pow": lambda a, b: a ** b, "neg": lambda a: -a, "abs": S.absolute,
     "square": lambda a: a ** 2, "maximum": S.maximum, "minimum": S.minimum,
+    "fmax": S.fmax, "fmin": S.fmin, "mod": S.mod, "fmod": S.fmod,
 }.items():
     defelementwise(_name, _f, "same")
 
@@ -92,6 +97,8 @@ defelementwise("fresh", lambda a: a, "same")
 for _name, _rel in {"lt": sp.StrictLessThan, "le": sp.LessThan, "gt": sp.StrictGreaterThan,
                     "ge": sp.GreaterThan, "eq": sp.Eq, "ne": sp.Ne}.items():
     defelementwise(_name, _rel, "bool", differentiable=False)
+for _name, _test in {"isnan": S.isnan, "isinf": S.isinf, "isfinite": S.isfinite}.items():
+    defelementwise(_name, _test, "bool", differentiable=False)
 for _name, _logic in {"logical_and": sp.And, "logical_or": sp.Or,
                       "logical_not": sp.Not}.items():
     defelementwise(_name, lambda *a, _f=_logic: _f(*map(S.as_condition, a)), "bool",
@@ -109,8 +116,9 @@ def _const_infer(inputs: list[Node], params: dict) -> tuple:
 def _const_scalar(*inputs: sp.Basic, value, **params) -> sp.Basic:
     if isinstance(value, bool):
         return sp.true if value else sp.false
-    if isinstance(value, int) or float(value).is_integer():
-        return sp.Integer(int(value))  # 2.0 * x is 2*x: no spurious 1.0* factors
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) <= 2 ** 53):
+        # 2.0 * x is 2*x: no spurious 1.0* factors (not 1e300, which NumPy cannot take as int)
+        return sp.Integer(int(value))
     return sp.Float(value)
 
 

@@ -75,9 +75,9 @@ def index_text(index: tuple, arrays: list[str]) -> str:
         elif item[0] == "size":
             parts.append(dim_text(item[1]))
         else:
-            start, stop, step = item[1:]
-            text = f"{'' if start is None else start}:{'' if stop is None else stop}"
-            parts.append(text + (f":{step}" if step is not None else ""))
+            start, stop, step = ("" if b is None else dim_text(b) for b in item[1:])
+            text = f"{start}:{stop}"
+            parts.append(text + (f":{step}" if step else ""))
     return ", ".join(parts) if parts else "()"
 
 
