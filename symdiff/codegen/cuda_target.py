@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from symdiff.calculus.special import SpecialFunction
 from symdiff.codegen.emitter import Context, assignment, operand
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.loop_nest import (
@@ -56,6 +57,20 @@ class DevicePrinter(ScalarPrinter):
     HELPER_FUNCTIONS = {kind: name for kind, name in DEVICE_FUNCTIONS.items()
                         if name.startswith("_d_")}
     SQRT, INF, NAN, E, PI = "math.sqrt", "math.inf", "math.nan", "math.e", "math.pi"
+
+    def print_special(self, expr: SpecialFunction) -> str:
+        name, args = expr.printed()
+        device = _DEVICE_SPECIAL.get(name)
+        if device is None:
+            raise UnsupportedError(f"the cuda backend has no scipy.special.{name} (used by this "
+                                   "function or its derivative); use backend='numba' or "
+                                   "'numpy' for this function")
+        return f"{device}({', '.join(self._print(a) for a in args)})"
+
+
+# the special functions numba.cuda has
+_DEVICE_SPECIAL = {"erf": "math.erf", "erfc": "math.erfc", "gammaln": "math.lgamma",
+                   "gamma": "math.gamma"}
 
 
 _DEVICE_HELPERS = {
@@ -139,6 +154,8 @@ class CudaTarget(NumbaTarget):
     imports = ("import math", "import numpy as np", "from numba import cuda",
                f"THREADS = {THREADS}  # threads per block")
     helpers = CUDA_HELPERS
+    helper_requires: dict[str, tuple[str, ...]] = {}  # host code calls SciPy itself
+    early_helpers = ()
     calls_user_functions = False  # array code runs in kernels, which cannot call them
 
     def __init__(self) -> None:

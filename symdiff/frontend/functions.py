@@ -46,6 +46,7 @@ from symdiff.frontend.calls import (
     unary_op,
     where,
 )
+from symdiff.frontend.special import special_table
 from symdiff.frontend.values import (
     StaticError,
     SymDim,
@@ -216,6 +217,7 @@ def function_handler(fun: Any) -> Handler | None:
     if special is not None and not _SCIPY:
         _TABLE.update({special.logit: logit, special.xlogy: xlogy,
                        special.logsumexp: logsumexp, special.expit: expit})
+        _TABLE.update(special_table(special))
         _SCIPY = True
     try:
         return _TABLE.get(fun)
