@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import special
 
 import symdiff
 from symdiff.frontend.evaluator import trace
@@ -55,6 +56,7 @@ class Spec:
     argnums: tuple[int, ...] = (0,)
     jax: bool = True
     extra_ops: set[str] = field(default_factory=set)
+    cuda: bool = True  # else the cuda backend refuses it by name
 
 
 # --- the corpus: one small function per primitive (argument names say the domain) ----------
@@ -120,6 +122,15 @@ def f_take_along_axis(logits, labels):
 def f_fill(x): return np.sum(np.ones_like(x) * x + np.zeros_like(x) + np.full_like(x, 2.0) * x ** 2)
 def f_astype(x): return np.sum(x.astype(np.float64) ** 2)
 def f_broadcasting(col, row): return np.sum(np.sin(col * row) + col)
+def f_special_erf(x, w): return np.sum(w * special.erf(x) + special.erfc(x) ** 2)
+def f_special_erfinv(p): return np.sum(special.erfinv(p) ** 2 + special.erfcinv(p + 0.5))
+def f_special_gamma(x):
+    return np.sum(special.gammaln(x) * special.digamma(x) + special.polygamma(2, x)
+                  + special.gamma(x) + special.rgamma(x))
+def f_special_beta(a, b): return np.sum(special.beta(a, b) + special.betaln(a, b) ** 2)
+def f_special_bessel(x):
+    return np.sum(special.jv(1.5, x) + special.yv(0, x) + special.iv(2, x) * special.ive(0.5, x))
+def f_special_gammainc(x): return np.sum(special.gammainc(1.5, x) * special.gammaincc(3.0, x))
 
 
 SPECS: dict[str, Spec] = {
@@ -178,6 +189,14 @@ SPECS: dict[str, Spec] = {
     "astype": Spec(f_astype, {"x": lambda rng: rng.standard_normal(4).astype(np.float32)},
                    jax=False),
     "broadcasting": Spec(f_broadcasting, {"col": normal(3, 1), "row": normal(4)}, (0, 1)),
+    # scipy.special (more in tests/test_special_functions.py)
+    "special_erf": Spec(f_special_erf, {"x": normal(5), "w": normal(5)}),
+    "special_erfinv": Spec(f_special_erfinv, {"p": inside(-0.4, 0.4, 5)}, jax=False, cuda=False),
+    "special_gamma": Spec(f_special_gamma, {"x": positive(5)}, jax=False, cuda=False),
+    "special_beta": Spec(f_special_beta, {"a": positive(4), "b": positive(4)}, (0, 1),
+                         cuda=False),
+    "special_bessel": Spec(f_special_bessel, {"x": positive(5)}, jax=False, cuda=False),
+    "special_gammainc": Spec(f_special_gammainc, {"x": positive(5)}, cuda=False),
 }
 
 
@@ -201,16 +220,23 @@ def test_against_finite_differences(name, backend):
         np.testing.assert_allclose(symdiff.grad(spec.fun, backend=backend)(x), x * np.cos(x),
                                    rtol=1e-12)
         return
+    if backend == "cuda" and not spec.cuda:
+        with pytest.raises(symdiff.UnsupportedError, match="backend='numba' or 'numpy'"):
+            symdiff.grad(spec.fun, spec.argnums, backend=backend)(*args)
+        return
     symdiff.check_grad(spec.fun, *args, argnums=spec.argnums, backend=backend)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in SPECS.items() if s.jax))
 def test_against_jax(name):
     jax = jax_or_skip()
+    from jax.scipy import special as jax_special
+
     spec = SPECS[name]
     args = _inputs(spec, seed=1)
     reference_fun = types.FunctionType(spec.fun.__code__, {**spec.fun.__globals__,
-                                                           "np": jax.numpy})
+                                                           "np": jax.numpy,
+                                                           "special": jax_special})
     expected = jax.grad(reference_fun, argnums=spec.argnums)(*args)
     got = symdiff.grad(spec.fun, spec.argnums)(*args)
     for e, g in zip(expected, got, strict=True):
