@@ -123,7 +123,8 @@ def f_fill(x): return np.sum(np.ones_like(x) * x + np.zeros_like(x) + np.full_li
 def f_astype(x): return np.sum(x.astype(np.float64) ** 2)
 def f_broadcasting(col, row): return np.sum(np.sin(col * row) + col)
 def f_special_erf(x, w): return np.sum(w * special.erf(x) + special.erfc(x) ** 2)
-def f_special_erfinv(p): return np.sum(special.erfinv(p) ** 2 + special.erfcinv(p + 0.5))
+def f_special_erfinv(p):
+    return np.sum(special.erfinv(p) ** 2 + special.erfcinv(p + 0.5) + special.erfcx(p))
 def f_special_gamma(x):
     return np.sum(special.gammaln(x) * special.digamma(x) + special.polygamma(2, x)
                   + special.gamma(x) + special.rgamma(x))

@@ -76,6 +76,15 @@ class erfc(SpecialFunction):
         return -_TWO_OVER_SQRT_PI * sp.exp(-self.args[0] ** 2)
 
 
+class erfcx(SpecialFunction):
+    """exp(x**2) * erfc(x), which neither overflows nor underflows for large x."""
+
+    scipy_name = "erfcx"
+
+    def derivative(self, argindex):
+        return 2 * self.args[0] * self - _TWO_OVER_SQRT_PI
+
+
 class erfinv(SpecialFunction):
     scipy_name = "erfinv"
 
@@ -247,12 +256,12 @@ class gammaincc(SpecialFunction):
 
 # the primitive each function is registered as (its name in the rule table)
 PRIMITIVES: dict[str, type] = {cls.__name__: cls for cls in (
-    erf, erfc, erfinv, erfcinv, gammaln, digamma, polygamma, gamma, rgamma, beta, betaln,
+    erf, erfc, erfcx, erfinv, erfcinv, gammaln, digamma, polygamma, gamma, rgamma, beta, betaln,
     jv, yv, iv, ive, gammainc, gammaincc)}
 
 # what a generated module calls: SciPy's name -> its arguments
 SCIPY_FUNCTIONS: dict[str, tuple[str, ...]] = {
-    **{name: ("x",) for name in ("erf", "erfc", "erfinv", "erfcinv", "gammaln", "digamma",
+    **{name: ("x",) for name in ("erf", "erfc", "erfcx", "erfinv", "erfcinv", "gammaln", "digamma",
                                  "gamma", "rgamma", "j0", "j1", "y0", "y1", "i0", "i1", "i0e",
                                  "i1e")},
     **{name: ("v", "x") for name in ("jv", "yv", "iv", "ive")},

@@ -65,15 +65,26 @@ class DevicePrinter(ScalarPrinter):
             raise UnsupportedError(f"the cuda backend has no scipy.special.{name} (used by this "
                                    "function or its derivative); use backend='numba' or "
                                    "'numpy' for this function")
+        if device.startswith("_d_"):
+            self.helpers.add(device)
         return f"{device}({', '.join(self._print(a) for a in args)})"
 
 
 # the special functions numba.cuda has
 _DEVICE_SPECIAL = {"erf": "math.erf", "erfc": "math.erfc", "gammaln": "math.lgamma",
-                   "gamma": "math.gamma"}
+                   "gamma": "math.gamma", "erfcx": "_d_erfcx"}
 
 
 _DEVICE_HELPERS = {
+    "_d_erfcx": '''
+def _d_erfcx(x):
+    """exp(x**2) * erfc(x): directly up to 25, by its asymptotic series beyond."""
+    if x < 25.0:
+        return math.exp(x * x) * math.erfc(x)
+    r = 1.0 / (2.0 * x * x)
+    return (1.0 - r * (1.0 - 3.0 * r * (1.0 - 5.0 * r * (1.0 - 7.0 * r * (1.0 - 9.0 * r)))))\
+        / (x * math.sqrt(math.pi))
+''',
     "_d_sigmoid": '''
 def _d_sigmoid(x):
     """1 / (1 + exp(-x)) without overflow, with one exp."""

@@ -14,7 +14,8 @@ from symdiff.calculus.special import SCIPY_FUNCTIONS, helper_name
 
 # SciPy's exported name of each function's float64 kernel (fused kernels are numbered)
 CYTHON_NAMES = {
-    "erf": "__pyx_fuse_1erf", "erfc": "__pyx_fuse_1erfc", "erfinv": "__pyx_fuse_0erfinv",
+    "erf": "__pyx_fuse_1erf", "erfc": "__pyx_fuse_1erfc", "erfcx": "__pyx_fuse_1erfcx",
+    "erfinv": "__pyx_fuse_0erfinv",
     "erfcinv": "erfcinv", "gammaln": "gammaln", "digamma": "__pyx_fuse_1psi",
     "gamma": "__pyx_fuse_1gamma", "rgamma": "__pyx_fuse_1rgamma", "beta": "beta",
     "betaln": "betaln", "jv": "__pyx_fuse_1jv", "j0": "j0", "j1": "j1", "yv": "__pyx_fuse_1yv",

@@ -95,7 +95,7 @@ def special_table(special: Any) -> dict[Any, Handler]:
     only by the user's code)."""
     table: dict[Any, Handler] = {
         getattr(special, name): _unary(name)
-        for name in ("erf", "erfc", "erfinv", "erfcinv", "gammaln", "gamma", "rgamma")}
+        for name in ("erf", "erfc", "erfcx", "erfinv", "erfcinv", "gammaln", "gamma", "rgamma")}
     table.update({
         special.digamma: _unary("digamma"), special.psi: _unary("digamma"),
         special.polygamma: polygamma, special.beta: _binary("beta"),
