@@ -79,6 +79,8 @@ _DEVICE_HELPERS = {
     "_d_erfcx": '''
 def _d_erfcx(x):
     """exp(x**2) * erfc(x): directly up to 25, by its asymptotic series beyond."""
+    if x < -26.6:
+        return math.inf  # exp(x**2) overflows
     if x < 25.0:
         return math.exp(x * x) * math.erfc(x)
     r = 1.0 / (2.0 * x * x)
