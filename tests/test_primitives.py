@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import special
 
 import symdiff
 from symdiff.frontend.evaluator import trace
@@ -55,6 +56,7 @@ class Spec:
     argnums: tuple[int, ...] = (0,)
     jax: bool = True
     extra_ops: set[str] = field(default_factory=set)
+    cuda: bool = True  # else the cuda backend refuses it by name
 
 
 # --- the corpus: one small function per primitive (argument names say the domain) ----------
@@ -137,6 +139,16 @@ def f_fmod(x, y): return np.sum(np.fmod(x, y) ** 2)
 def f_isnan(x, d):
     return np.sum(np.where(np.isnan(d), x, 0.0) + np.where(np.isinf(d), 0.0, x ** 2) +
                   np.where(np.isfinite(d), np.sin(x), 0.0))
+def f_special_erf(x, w): return np.sum(w * special.erf(x) + special.erfc(x) ** 2)
+def f_special_erfinv(p):
+    return np.sum(special.erfinv(p) ** 2 + special.erfcinv(p + 0.5) + special.erfcx(p))
+def f_special_gamma(x):
+    return np.sum(special.gammaln(x) * special.digamma(x) + special.polygamma(2, x)
+                  + special.gamma(x) + special.rgamma(x))
+def f_special_beta(a, b): return np.sum(special.beta(a, b) + special.betaln(a, b) ** 2)
+def f_special_bessel(x):
+    return np.sum(special.jv(1.5, x) + special.yv(0, x) + special.iv(2, x) * special.ive(0.5, x))
+def f_special_gammainc(x): return np.sum(special.gammainc(1.5, x) * special.gammaincc(3.0, x))
 
 
 SPECS: dict[str, Spec] = {
@@ -211,6 +223,14 @@ SPECS: dict[str, Spec] = {
     "fmod": Spec(f_fmod, {"x": inside(-3.2, -3.1, 5), "y": inside(1.15, 1.2, 5)}, (0, 1)),
     "isnan": Spec(f_isnan, {"x": normal(8), "d": lambda rng: np.array(
         [np.nan, np.inf, -np.inf, 1.0, 2.0, np.nan, 0.5, -np.inf])}),
+    # scipy.special (more in tests/test_special_functions.py)
+    "special_erf": Spec(f_special_erf, {"x": normal(5), "w": normal(5)}),
+    "special_erfinv": Spec(f_special_erfinv, {"p": inside(-0.4, 0.4, 5)}, jax=False, cuda=False),
+    "special_gamma": Spec(f_special_gamma, {"x": positive(5)}, jax=False, cuda=False),
+    "special_beta": Spec(f_special_beta, {"a": positive(4), "b": positive(4)}, (0, 1),
+                         cuda=False),
+    "special_bessel": Spec(f_special_bessel, {"x": positive(5)}, jax=False, cuda=False),
+    "special_gammainc": Spec(f_special_gammainc, {"x": positive(5)}, cuda=False),
 }
 
 
@@ -234,16 +254,23 @@ def test_against_finite_differences(name, backend):
         np.testing.assert_allclose(symdiff.grad(spec.fun, backend=backend)(x), x * np.cos(x),
                                    rtol=1e-12)
         return
+    if backend == "cuda" and not spec.cuda:
+        with pytest.raises(symdiff.UnsupportedError, match="backend='numba' or 'numpy'"):
+            symdiff.grad(spec.fun, spec.argnums, backend=backend)(*args)
+        return
     symdiff.check_grad(spec.fun, *args, argnums=spec.argnums, backend=backend)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in SPECS.items() if s.jax))
 def test_against_jax(name):
     jax = jax_or_skip()
+    from jax.scipy import special as jax_special
+
     spec = SPECS[name]
     args = _inputs(spec, seed=1)
     reference_fun = types.FunctionType(spec.fun.__code__, {**spec.fun.__globals__,
-                                                           "np": jax.numpy})
+                                                           "np": jax.numpy,
+                                                           "special": jax_special})
     expected = jax.grad(reference_fun, argnums=spec.argnums)(*args)
     got = symdiff.grad(spec.fun, spec.argnums)(*args)
     for e, g in zip(expected, got, strict=True):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from symdiff.calculus.special import SpecialFunction
 from symdiff.codegen.emitter import Context, assignment, operand
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.loop_nest import (
@@ -64,8 +65,35 @@ class DevicePrinter(ScalarPrinter):
                         if name.startswith("_d_")}
     SQRT, INF, NAN, E, PI = "math.sqrt", "math.inf", "math.nan", "math.e", "math.pi"
 
+    def print_special(self, expr: SpecialFunction) -> str:
+        name, args = expr.printed()
+        device = _DEVICE_SPECIAL.get(name)
+        if device is None:
+            raise UnsupportedError(f"the cuda backend has no scipy.special.{name} (used by this "
+                                   "function or its derivative); use backend='numba' or "
+                                   "'numpy' for this function")
+        if device.startswith("_d_"):
+            self.helpers.add(device)
+        return f"{device}({', '.join(self._print(a) for a in args)})"
+
+
+# the special functions numba.cuda has
+_DEVICE_SPECIAL = {"erf": "math.erf", "erfc": "math.erfc", "gammaln": "math.lgamma",
+                   "gamma": "math.gamma", "erfcx": "_d_erfcx"}
+
 
 _DEVICE_HELPERS = {
+    "_d_erfcx": '''
+def _d_erfcx(x):
+    """exp(x**2) * erfc(x): directly up to 25, by its asymptotic series beyond."""
+    if x < -26.6:
+        return math.inf  # exp(x**2) overflows
+    if x < 25.0:
+        return math.exp(x * x) * math.erfc(x)
+    r = 1.0 / (2.0 * x * x)
+    return (1.0 - r * (1.0 - 3.0 * r * (1.0 - 5.0 * r * (1.0 - 7.0 * r * (1.0 - 9.0 * r)))))\
+        / (x * math.sqrt(math.pi))
+''',
     "_d_sigmoid": '''
 def _d_sigmoid(x):
     """1 / (1 + exp(-x)) without overflow, with one exp."""
@@ -220,6 +248,8 @@ class CudaTarget(NumbaTarget):
     imports = ("import math", "import numpy as np", "from numba import cuda",
                f"THREADS = {THREADS}  # threads per block")
     helpers = CUDA_HELPERS
+    helper_requires: dict[str, tuple[str, ...]] = {}  # host code calls SciPy itself
+    early_helpers = ()
     calls_user_functions = False  # array code runs in kernels, which cannot call them
 
     def __init__(self) -> None:

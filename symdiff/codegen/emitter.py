@@ -253,6 +253,11 @@ def operand(text: str) -> str:
 class Target:
     """What every target may change besides how it writes a node (``assign``)."""
 
+    # helper -> the helpers it needs; and helpers whose code runs when the module is loaded,
+    # which are defined before all others
+    helper_requires: dict[str, tuple[str, ...]] = {}
+    early_helpers: tuple[str, ...] = ()
+
     def decorators(self) -> list[cst.Decorator]:
         """Decorators of each generated function and helper."""
         return []
@@ -326,13 +331,26 @@ def _result_expr(result: Any, text: dict[int, str],
 def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
                 header: list[str], target: Target) -> str:
     body: list[cst.BaseStatement] = [cst.parse_statement(f"{line}\n") for line in target.imports]
-    for name in sorted(helpers):
+    for name in _helper_order(helpers, target):
         source = target.helpers.get(name) or helper_definition(name)
-        helper = cst.parse_module(source.lstrip("\n")).body[0]
-        body.append(helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
-                                        decorators=target.helper_decorators(name)))
+        for statement in cst.parse_module(source.lstrip("\n")).body:
+            if isinstance(statement, cst.FunctionDef):
+                statement = statement.with_changes(decorators=target.helper_decorators(name))
+            body.append(statement.with_changes(leading_lines=[cst.EmptyLine(),
+                                                              cst.EmptyLine()]))
     body.extend(target.definitions())
     body.extend(functions)
     module = cst.Module(body=body, header=[cst.EmptyLine(comment=cst.Comment(f"# {h}".rstrip()))
                                            for h in header])
     return module.code
+
+
+def _helper_order(helpers: set[str], target: Target) -> list[str]:
+    """``helpers`` with those they need, by name, the target's early helpers first."""
+    needed, todo = set(), list(helpers)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(target.helper_requires.get(name, ()))
+    return sorted(needed, key=lambda name: (name not in target.early_helpers, name))

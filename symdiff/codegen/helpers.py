@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from symdiff.calculus.special import SCIPY_FUNCTIONS, helper_name
+
 HELPERS: dict[str, str] = {
     "_sigmoid": '''
 def _sigmoid(x):
@@ -36,3 +38,18 @@ def _take_along_axis_adjoint(cotangent, like, indices, axis):
     return out
 ''',
 }
+
+
+def _scipy_helper(name: str, params: tuple[str, ...]) -> str:
+    args = ", ".join(params)
+    return f'''
+def {helper_name(name)}({args}):
+    """scipy.special.{name}"""
+    from scipy import special
+    return special.{name}({args})
+'''
+
+
+# the special functions of symdiff.calculus.special, called in SciPy
+HELPERS.update({helper_name(name): _scipy_helper(name, params)
+                for name, params in SCIPY_FUNCTIONS.items()})

@@ -32,6 +32,11 @@ from symdiff.codegen.loop_nest import (
 )
 from symdiff.codegen.loops import LOOP_WRITERS
 from symdiff.codegen.printer import integer_inputs, print_value
+from symdiff.codegen.special_helpers import (
+    CYTHON_SPECIAL,
+    NUMBA_SPECIAL_HELPERS,
+    NUMBA_SPECIAL_REQUIRES,
+)
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
@@ -63,19 +68,24 @@ def _heaviside(x, h0):
     if x > 0.0:
         return 1.0
     return h0 if x == 0.0 else x
-'''}
+''', **NUMBA_SPECIAL_HELPERS}
 
 
 class NumbaTarget(Target):
     name = "numba"
     imports = ("import numba", "import numpy as np")
     helpers = NUMBA_HELPERS
+    helper_requires = NUMBA_SPECIAL_REQUIRES
+    early_helpers = (CYTHON_SPECIAL,)
     calls_user_functions = True  # register_primitive's functions, compiled like helpers
 
     def decorators(self) -> list[cst.Decorator]:
         # NumPy's error model: 1/0 is inf, as in the NumPy target, not ZeroDivisionError
         return [cst.Decorator(cst.parse_expression(
             'numba.njit(cache=True, error_model="numpy")'))]
+
+    def helper_decorators(self, name: str) -> list[cst.Decorator]:
+        return [] if name == CYTHON_SPECIAL else self.decorators()
 
     def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
         """A rank-0 value is a number here: a 0-d array argument gives its element."""

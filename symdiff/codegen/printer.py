@@ -14,6 +14,8 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from symdiff.calculus import scalar as S
+from symdiff.calculus.special import SpecialFunction, UnsupportedDerivative, helper_name
+from symdiff.errors import UnsupportedError
 
 FUNCTIONS: dict[type, str] = {
     sp.exp: "np.exp", sp.log: "np.log", S.log1p: "np.log1p", S.expm1: "np.expm1",
@@ -83,6 +85,11 @@ class NumpyPrinter(StrPrinter):
         return self.names.get(expr, expr.name)
 
     def _print_Function(self, expr: sp.Function) -> str:
+        # (SymPy looks up a subclass's own _print_<name> method only)
+        if isinstance(expr, SpecialFunction):
+            return self.print_special(expr)
+        if isinstance(expr, UnsupportedDerivative):
+            raise UnsupportedError(expr.message)
         if isinstance(expr, S.stop_gradient):
             return self._print(expr.args[0])
         name = self.FUNCTIONS.get(type(expr))
@@ -94,6 +101,12 @@ class NumpyPrinter(StrPrinter):
 
     def _print__Test(self, expr: S._Test) -> str:  # isnan, isinf, isfinite
         return self._print_Function(expr)
+
+    def print_special(self, expr: SpecialFunction) -> str:
+        """A SciPy function, called through the helper the module defines (``_gammaln(x)``)."""
+        name, args = expr.printed()
+        self.helpers.add(helper_name(name))
+        return f"{helper_name(name)}({', '.join(self._print(a) for a in args)})"
 
     def _print_Add(self, expr: sp.Add, order=None) -> str:
         """Positive terms first: ``sigmoid(z) - y`` rather than ``-y + sigmoid(z)``."""

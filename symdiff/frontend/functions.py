@@ -47,6 +47,8 @@ from symdiff.frontend.calls import (
     unary_op,
     where,
 )
+from symdiff.frontend.special import special_table
+from symdiff.frontend.stats import stats_table
 from symdiff.frontend.values import (
     StaticError,
     SymDim,
@@ -300,17 +302,23 @@ def _function_table() -> dict[Any, Handler]:
 
 _TABLE: dict[Any, Handler] | None = None
 _SCIPY = False  # whether SciPy's functions are in the table
+_STATS = False  # whether scipy.stats' distributions are
 
 
 def function_handler(fun: Any) -> Handler | None:
-    global _TABLE, _SCIPY
+    global _TABLE, _SCIPY, _STATS
     if _TABLE is None:
         _TABLE = _function_table()
     special = sys.modules.get("scipy.special")  # imported by the user's code, if it uses it
     if special is not None and not _SCIPY:
         _TABLE.update({special.logit: logit, special.xlogy: xlogy,
                        special.logsumexp: logsumexp, special.expit: expit})
+        _TABLE.update(special_table(special))
         _SCIPY = True
+    stats = sys.modules.get("scipy.stats")
+    if stats is not None and not _STATS:
+        _TABLE.update(stats_table(stats))
+        _STATS = True
     try:
         return _TABLE.get(fun)
     except TypeError:  # unhashable

@@ -15,6 +15,7 @@ import sympy as sp
 
 from symdiff.calculus import scalar as S
 from symdiff.calculus.derive import partial
+from symdiff.calculus.special import PRIMITIVES as SPECIAL
 from symdiff.ir.fused import arg_symbol, make_fused, replace_subexpression
 from symdiff.ir.graph import Graph, Node, adjoint_name
 from symdiff.ir.primitives import Primitive, lookup, promote, register
@@ -84,6 +85,10 @@ for _name, _f in {
     "fmax": S.fmax, "fmin": S.fmin, "mod": S.mod, "fmod": S.fmod,
 }.items():
     defelementwise(_name, _f, "same")
+
+# scipy.special's functions (symdiff.calculus.special)
+for _name, _f in SPECIAL.items():
+    defelementwise(_name, _f, "float")
 
 defelementwise("sign", S.sign, "same", differentiable=False)
 defelementwise("stop_gradient", S.stop_gradient, "same")

@@ -1,0 +1,180 @@
+"""``scipy.stats`` distributions' log densities, densities and (for the normal) distribution
+functions, written with the primitives of ``scipy.special`` and NumPy.
+
+Where SciPy answers NaN for parameters out of their domain (a scale <= 0), so do these; where
+it answers -inf outside the support (gamma.logpdf of a negative x), so do these.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any
+
+from symdiff.frontend.calls import Handler, elementwise, log, reduction, where
+from symdiff.frontend.values import StaticError, Tensor, describe, is_number, to_tensor
+from symdiff.ir.graph import Graph
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _op(g: Graph, name: str, *args: Any) -> Tensor:
+    return elementwise(g, name, *args)
+
+
+def _valid(g: Graph, value: Tensor, *conditions: Tensor) -> Tensor:
+    """``value`` where every condition holds, NaN elsewhere (SciPy's answer)."""
+    ok = conditions[0]
+    for c in conditions[1:]:
+        ok = _op(g, "logical_and", ok, c)
+    return where(g, ok, value, math.nan)
+
+
+def _xlogy(g: Graph, x: Any, y: Any) -> Tensor:
+    return where(g, _op(g, "eq", x, 0.0), 0.0, _op(g, "mul", x, log(g, y)))
+
+
+def _xlog1py(g: Graph, x: Any, y: Any) -> Tensor:
+    return where(g, _op(g, "eq", x, 0.0), 0.0, _op(g, "mul", x, _op(g, "log1p", y)))
+
+
+def _standard(g: Graph, x: Any, loc: Any, scale: Any) -> Tensor:
+    return _op(g, "div", _op(g, "sub", x, loc), scale)
+
+
+def _exp_of(logpdf: Handler) -> Handler:
+    def pdf(g: Graph, *args: Any, **kwargs: Any) -> Tensor:
+        return _op(g, "exp", logpdf(g, *args, **kwargs))
+    pdf.__signature__ = inspect.signature(logpdf)  # binds as the log density does
+    return pdf
+
+
+# --- normal ------------------------------------------------------------------------------------
+
+def norm_logpdf(g: Graph, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    z = _standard(g, x, loc, scale)
+    out = _op(g, "sub", _op(g, "mul", -0.5, _op(g, "mul", z, z)),
+              _op(g, "add", log(g, scale), _LOG_SQRT_2PI))
+    return _valid(g, out, _op(g, "gt", scale, 0.0))
+
+
+def _log_ndtr(g: Graph, z: Tensor) -> Tensor:
+    """log Phi(z): through the scaled erfcx in the left tail (no underflow at z = -40), as
+    log1p(-Phi(-z)) on the right."""
+    t = _op(g, "div", z, -math.sqrt(2.0))
+    left = _op(g, "sub", _op(g, "add", log(g, _op(g, "erfcx", t)), math.log(0.5)),
+               _op(g, "mul", t, t))
+    right = _op(g, "log1p", _op(g, "mul", -0.5, _op(g, "erfc", _op(g, "neg", t))))
+    return where(g, _op(g, "lt", z, 0.0), left, right)
+
+
+def norm_cdf(g: Graph, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    t = _op(g, "div", _standard(g, x, loc, scale), -math.sqrt(2.0))
+    return _valid(g, _op(g, "mul", 0.5, _op(g, "erfc", t)), _op(g, "gt", scale, 0.0))
+
+
+def norm_sf(g: Graph, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    t = _op(g, "div", _standard(g, x, loc, scale), math.sqrt(2.0))
+    return _valid(g, _op(g, "mul", 0.5, _op(g, "erfc", t)), _op(g, "gt", scale, 0.0))
+
+
+def norm_logcdf(g: Graph, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    return _valid(g, _log_ndtr(g, _standard(g, x, loc, scale)), _op(g, "gt", scale, 0.0))
+
+
+def norm_logsf(g: Graph, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    z = _op(g, "neg", _standard(g, x, loc, scale))
+    return _valid(g, _log_ndtr(g, z), _op(g, "gt", scale, 0.0))
+
+
+# --- Student's t, gamma, beta, chi-squared -----------------------------------------------------
+
+def t_logpdf(g: Graph, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    z = _standard(g, x, loc, scale)
+    half = _op(g, "mul", 0.5, _op(g, "add", df, 1.0))
+    norm = _op(g, "sub", _op(g, "gammaln", half), _op(g, "gammaln", _op(g, "mul", 0.5, df)))
+    norm = _op(g, "sub", norm, _op(g, "mul", 0.5, log(g, _op(g, "mul", df, math.pi))))
+    tail = _op(g, "mul", half, _op(g, "log1p", _op(g, "div", _op(g, "mul", z, z), df)))
+    out = _op(g, "sub", _op(g, "sub", norm, tail), log(g, scale))
+    return _valid(g, out, _op(g, "gt", df, 0.0), _op(g, "gt", scale, 0.0))
+
+
+def gamma_logpdf(g: Graph, x: Any, a: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    y = _standard(g, x, loc, scale)
+    inside = _op(g, "sub", _op(g, "sub", _xlogy(g, _op(g, "sub", a, 1.0), y), y),
+                 _op(g, "add", _op(g, "gammaln", a), log(g, scale)))
+    out = where(g, _op(g, "ge", y, 0.0), inside, -math.inf)
+    return _valid(g, out, _op(g, "gt", a, 0.0), _op(g, "gt", scale, 0.0))
+
+
+def chi2_logpdf(g: Graph, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    return gamma_logpdf(g, x, _op(g, "mul", 0.5, df), loc, _op(g, "mul", 2.0, scale))
+
+
+def beta_logpdf(g: Graph, x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+    y = _standard(g, x, loc, scale)
+    inside = _op(g, "add", _xlogy(g, _op(g, "sub", a, 1.0), y),
+                 _xlog1py(g, _op(g, "sub", b, 1.0), _op(g, "neg", y)))
+    inside = _op(g, "sub", inside, _op(g, "add", _op(g, "betaln", a, b), log(g, scale)))
+    support = _op(g, "logical_and", _op(g, "ge", y, 0.0), _op(g, "le", y, 1.0))
+    out = where(g, support, inside, -math.inf)
+    return _valid(g, out, _op(g, "gt", a, 0.0), _op(g, "gt", b, 0.0),
+                  _op(g, "gt", scale, 0.0))
+
+
+# --- Poisson, Dirichlet ------------------------------------------------------------------------
+
+def poisson_logpmf(g: Graph, k: Any, mu: Any, loc: Any = 0) -> Tensor:
+    """``k`` integer data (SciPy gives -inf at non-integer k: refused for float k)."""
+    if not (is_number(k) and float(k).is_integer()) and \
+            not (isinstance(k, Tensor) and k.node.dtype.startswith(("int", "uint", "bool"))):
+        raise StaticError("scipy.stats.poisson.logpmf: k must be integers (an integer array or "
+                          f"an integer known while generating), got {describe(k)}")
+    k = _op(g, "sub", k, loc)
+    out = _op(g, "sub", _op(g, "sub", _xlogy(g, k, mu), _op(g, "gammaln", _op(g, "add", k, 1))),
+              mu)
+    out = where(g, _op(g, "ge", k, 0), out, -math.inf)
+    return _valid(g, out, _op(g, "ge", mu, 0.0))
+
+
+def dirichlet_logpdf(g: Graph, x: Any, alpha: Any) -> Tensor:
+    """One point ``x`` (1-d) of the Dirichlet distribution with parameters ``alpha`` (1-d)."""
+    x, alpha = to_tensor(g, x), to_tensor(g, alpha)
+    if x.rank != 1 or alpha.rank != 1:
+        raise StaticError("scipy.stats.dirichlet.logpdf is supported for one point x (1-d) and "
+                          "1-d alpha")
+    total = reduction("sum")
+    terms = total(g, _xlogy(g, _op(g, "sub", alpha, 1.0), x))
+    norm = _op(g, "sub", _op(g, "gammaln", total(g, alpha)),
+               total(g, _op(g, "gammaln", alpha)))
+    ok = _op(g, "gt", reduction("min")(g, alpha), 0.0)
+    return _valid(g, _op(g, "add", terms, norm), ok)
+
+
+def stats_table(stats: Any) -> dict[Any, Handler]:
+    """The handlers of ``scipy.stats``'s distributions (bound methods compare equal)."""
+    table = {
+        stats.norm.logpdf: norm_logpdf, stats.norm.pdf: _exp_of(norm_logpdf),
+        stats.norm.cdf: norm_cdf, stats.norm.logcdf: norm_logcdf, stats.norm.sf: norm_sf,
+        stats.norm.logsf: norm_logsf,
+        stats.t.logpdf: t_logpdf, stats.t.pdf: _exp_of(t_logpdf),
+        stats.gamma.logpdf: gamma_logpdf, stats.gamma.pdf: _exp_of(gamma_logpdf),
+        stats.beta.logpdf: beta_logpdf, stats.beta.pdf: _exp_of(beta_logpdf),
+        stats.chi2.logpdf: chi2_logpdf, stats.chi2.pdf: _exp_of(chi2_logpdf),
+        stats.poisson.logpmf: poisson_logpmf, stats.poisson.pmf: _exp_of(poisson_logpmf),
+        stats.dirichlet.logpdf: dirichlet_logpdf,
+        stats.dirichlet.pdf: _exp_of(dirichlet_logpdf),
+    }
+    for dist, name in ((stats.t, "t"), (stats.gamma, "gamma"), (stats.beta, "beta"),
+                       (stats.chi2, "chi2")):
+        for method in ("cdf", "logcdf", "sf", "logsf"):
+            table[getattr(dist, method)] = _not_yet(f"scipy.stats.{name}.{method}")
+    return table
+
+
+def _not_yet(name: str) -> Handler:
+    def refuse(g: Graph, *args: Any, **kwargs: Any) -> Tensor:
+        raise StaticError(f"{name} is not supported yet (its derivative with respect to the "
+                          "parameters has no closed form in SciPy); the densities (logpdf, pdf) "
+                          "and scipy.stats.norm's distribution functions are")
+    return refuse

@@ -1,0 +1,135 @@
+"""scipy.stats distributions: gradients against finite differences and JAX, values against
+SciPy's, the normal's log distribution function in the far tail, and what is refused."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import symdiff
+from symdiff.errors import SymdiffError, UnsupportedError
+from tests.conftest import jax_or_skip
+
+
+def f_norm(x, loc, scale):
+    return np.sum(stats.norm.logpdf(x, loc, scale) + stats.norm.pdf(x, loc=loc, scale=scale)
+                  + stats.norm.cdf(x, loc, scale) + stats.norm.sf(x, loc, scale)
+                  + stats.norm.logcdf(x, loc, scale) + stats.norm.logsf(x, loc, scale))
+
+
+def f_t(x, df, scale):
+    return np.sum(stats.t.logpdf(x, df, 0.5, scale) + stats.t.pdf(x, df))
+
+
+def f_gamma(x, a, scale):
+    return np.sum(stats.gamma.logpdf(x, a, scale=scale) + stats.gamma.pdf(x, a))
+
+
+def f_beta(x, a, b):
+    return np.sum(stats.beta.logpdf(x, a, b) + stats.beta.pdf(x, a, b))
+
+
+def f_chi2(x, df):
+    return np.sum(stats.chi2.logpdf(x, df) + stats.chi2.pdf(x, df))
+
+
+def f_poisson(k, mu):
+    return np.sum(stats.poisson.logpmf(k, mu) + stats.poisson.pmf(k, mu))
+
+
+def f_dirichlet(x, alpha):
+    return stats.dirichlet.logpdf(x, alpha)
+
+
+def f_logcdf(x):
+    return np.sum(stats.norm.logcdf(x))
+
+
+def f_t_cdf(x):
+    return np.sum(stats.t.cdf(x, 3.0))
+
+
+def f_poisson_float(k, mu):
+    return np.sum(stats.poisson.logpmf(k, mu))
+
+
+def _cases():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.1, 0.9, 4)
+    return {
+        "norm": (f_norm, (rng.normal(size=5), 0.3, 1.7), (0, 1, 2)),
+        "t": (f_t, (rng.normal(size=5), 3.5, 1.3), (0, 1, 2)),
+        "gamma": (f_gamma, (rng.uniform(0.2, 4, 5), 2.5, 1.5), (0, 1, 2)),
+        "beta": (f_beta, (rng.uniform(0.1, 0.9, 5), 2.5, 1.5), (0, 1, 2)),
+        "chi2": (f_chi2, (rng.uniform(0.2, 4, 5), 3.0), (0, 1)),
+        "poisson": (f_poisson, (np.array([0, 1, 3, 7]), rng.uniform(0.5, 4, 4)), (1,)),
+        "dirichlet": (f_dirichlet, (p / p.sum(), rng.uniform(0.5, 3, 4)), (1,)),
+    }
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_against_finite_differences_and_scipy(name, backend):
+    fun, args, argnums = CASES[name]
+    symdiff.check_grad(fun, *args, argnums=argnums, backend=backend)
+    value, _ = symdiff.value_and_grad(fun, argnums, backend=backend)(*args)
+    np.testing.assert_allclose(value, fun(*args), rtol=1e-12)
+
+
+def test_cuda():
+    """digamma of a scalar parameter runs on the host; of an array, it is refused by name."""
+    for name in ("norm", "gamma"):
+        fun, args, argnums = CASES[name]
+        symdiff.check_grad(fun, *args, argnums=argnums, backend="cuda")
+    fun, (x, a, scale), argnums = CASES["gamma"]
+    with pytest.raises(UnsupportedError, match="cuda backend has no scipy.special.digamma"):
+        symdiff.grad(fun, argnums, backend="cuda")(x, np.full(5, a), scale)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_against_jax(name):
+    jax = jax_or_skip()
+    from jax.scipy import stats as jax_stats
+
+    fun, args, argnums = CASES[name]
+    reference = types.FunctionType(fun.__code__, {**fun.__globals__, "np": jax.numpy,
+                                                  "stats": jax_stats})
+    expected = jax.grad(reference, argnums=argnums)(*args)
+    got = symdiff.grad(fun, argnums, backend="numpy")(*args)
+    if len(argnums) == 1:
+        expected, got = (expected,), (got,)
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, np.asarray(e), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_logcdf_far_left_tail(backend):
+    x = np.array([-40.0, -38.5, -10.0, -1.0, 0.0, 3.0, 40.0])
+    value, g = symdiff.value_and_grad(f_logcdf, backend=backend)(x)
+    np.testing.assert_allclose(value, np.sum(stats.norm.logcdf(x)), rtol=1e-13)
+    # d log Phi / dx = pdf / cdf = exp(logpdf - logcdf)
+    np.testing.assert_allclose(g, np.exp(stats.norm.logpdf(x) - stats.norm.logcdf(x)),
+                               rtol=1e-11)
+    value, g = symdiff.value_and_grad(f_logcdf, backend=backend)(np.array([-40.0]))  # size 1
+    np.testing.assert_allclose(value, stats.norm.logcdf(-40.0), rtol=1e-13)
+
+
+def test_outside_support_and_domain_as_scipy():
+    x = np.array([-1.0, 0.5, 2.0])
+    for fun, args in ((f_gamma, (x, 2.5, 1.5)), (f_beta, (x, 2.5, 1.5)),
+                      (f_norm, (x, 0.0, -1.0)), (f_t, (x, -1.0, 1.0))):
+        value, _ = symdiff.value_and_grad(fun, backend="numpy")(*args)
+        np.testing.assert_equal(value, fun(*args))
+
+
+def test_refusals():
+    with pytest.raises(SymdiffError, match=r"scipy.stats.t.cdf is not supported yet"):
+        symdiff.grad(f_t_cdf, backend="numpy")(np.ones(3))
+    with pytest.raises(SymdiffError, match="poisson.logpmf: k must be integers"):
+        symdiff.grad(f_poisson_float, 1, backend="numpy")(np.ones(3), np.ones(3))
