@@ -63,3 +63,7 @@ class SizeError(UnsupportedError, ArgumentError):
 
 class GradientCheckError(SymdiffError, AssertionError):
     """A gradient disagrees with finite differences (raised by :func:`symdiff.check_grad`)."""
+
+
+class SkippedStatementWarning(UserWarning):
+    """A statement in differentiated code that the generated code leaves out (``print``)."""

@@ -177,3 +177,17 @@ def test_scipy_logsumexp_and_expit_are_stable():
     assert_agrees(scipy_logsumexp, x)
     g = symdiff.grad(scipy_logsumexp)(x * 1e3)
     assert np.all(np.isfinite(g))
+
+
+def loss_that_prints(w):
+    y = np.sin(w)
+    print("y is", y, y.shape)
+    return np.sum(y ** 2)
+
+
+def test_print_is_skipped_with_a_warning_at_its_line():
+    from symdiff.errors import SkippedStatementWarning
+    w = np.array([0.5, -1.0, 2.0])
+    with pytest.warns(SkippedStatementWarning, match=r"test_python_as_written.py:\d+:5: print"):
+        g = symdiff.grad(loss_that_prints, backend="numpy")(w)
+    np.testing.assert_allclose(g, 2 * np.sin(w) * np.cos(w), rtol=1e-14)

@@ -5,11 +5,13 @@ static values, and other Python functions traced from their own source."""
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
 
+from symdiff.errors import SkippedStatementWarning, UnsupportedError
 from symdiff.frontend import calls, functions
 from symdiff.frontend.callee import Callee, as_callee
 from symdiff.frontend.loops import Indexed, range_items
@@ -60,6 +62,12 @@ class Calls:
         if isinstance(callee, BoundMethod):
             return functions.bind_call(functions.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
+        if callee is print:
+            # the generated code computes values, not effects: say so where the print is
+            warnings.warn(str(self.error(node, "print() is not run by the generated code; "
+                                         "it is skipped", UnsupportedError)),
+                          SkippedStatementWarning, stacklevel=2)
+            return None
         if callee is functools.partial:  # a Python object holding a function and values
             return functools.partial(*args, **kwargs)
         while isinstance(callee, functools.partial):  # the function, with what it holds
