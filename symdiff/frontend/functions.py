@@ -23,14 +23,12 @@ from symdiff.frontend.calls import (
     broadcast_to,
     clip,
     concatenate,
-    dot,
     elementwise,
     expand_dims,
     fill_like,
     log,
     log_base,
     math_log,
-    matmul,
     new_array,
     np_reshape,
     outer,
@@ -45,6 +43,20 @@ from symdiff.frontend.calls import (
     transpose,
     unary_op,
     where,
+)
+from symdiff.frontend.contractions import (
+    cross,
+    diag,
+    diagonal,
+    dot,
+    einsum,
+    inner,
+    kron,
+    matmul_any,
+    multi_dot,
+    tensordot,
+    trace,
+    vdot,
 )
 from symdiff.frontend.values import (
     StaticError,
@@ -184,7 +196,7 @@ def _function_table() -> dict[Any, Handler]:
     table.update({
         np.sum: reduction("sum"), np.mean: reduction("mean"), np.max: reduction("max"),
         np.amax: reduction("max"), np.min: reduction("min"), np.amin: reduction("min"),
-        np.matmul: matmul, np.dot: dot, np.outer: outer, np.transpose: transpose,
+        np.matmul: matmul_any, np.dot: dot, np.outer: outer, np.transpose: transpose,
         np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
         np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
         np.ones_like: fill_like(1.0), np.zeros_like: fill_like(0.0), np.full_like: fill_like(None),
@@ -200,6 +212,9 @@ def _function_table() -> dict[Any, Handler]:
         np.var: _variance(False), np.std: _variance(True), np.diff: diff,
         np.atleast_1d: _at_least(1), np.atleast_2d: _at_least(2), np.atleast_3d: _at_least(3),
         np.eye: eye, np.identity: lambda g, n, dtype=None: eye(g, n, dtype=dtype),
+        np.trace: trace, np.diag: diag, np.diagonal: diagonal, np.inner: inner,
+        np.vdot: vdot, np.kron: kron, np.tensordot: tensordot, np.einsum: einsum,
+        np.cross: cross, np.linalg.multi_dot: multi_dot,
     })
     return table
 
@@ -251,7 +266,7 @@ METHODS: dict[str, Handler] = {
                                       isinstance(axes[0], tuple) else (axes or None)),
     "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
     "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
-    "var": _variance(False), "std": _variance(True),
+    "var": _variance(False), "std": _variance(True), "trace": trace, "diagonal": diagonal,
 }
 
 
