@@ -37,7 +37,7 @@ def _sum_axes(g: Graph, x: Tensor, axes: list[int]) -> Tensor:
     return Tensor(reduce(g, "sum", x.node, tuple(axes))) if axes else x
 
 
-def _same_size(a: Dim, b: Dim, what: str) -> None:
+def same_size(a: Dim, b: Dim, what: str) -> None:
     a, b = canon(a), canon(b)
     if isinstance(a, int) and isinstance(b, int) and a != b:
         raise ShapeError(f"{what}: sizes {a} and {b} differ")
@@ -57,7 +57,7 @@ def _distinct(g: Graph, x: Tensor, labels: list, what: str) -> tuple[Tensor, lis
     while len(set(labels)) < len(labels):
         first = next(k for k, lab in enumerate(labels) if labels.count(lab) > 1)
         second = labels.index(labels[first], first + 1)
-        _same_size(x.shape[first], x.shape[second], f"{what}: repeated index "
+        same_size(x.shape[first], x.shape[second], f"{what}: repeated index "
                    f"{labels[first]!r}")
         rest = [k for k in range(x.rank) if k not in (first, second)]
         x = leading_diagonal(g, _permute(g, x, [first, second, *rest]), x.shape[first])
@@ -93,7 +93,7 @@ def _pair(g: Graph, a: Tensor, la: list, b: Tensor, lb: list, keep: set) -> tupl
                for lab in shared)
     if not batch and same:  # one matrix product
         for lab in summed:
-            _same_size(a.shape[la.index(lab)], b.shape[lb.index(lab)], "contraction")
+            same_size(a.shape[la.index(lab)], b.shape[lb.index(lab)], "contraction")
         a2 = _to_matrix(g, _permute(g, a, [la.index(lab) for lab in a_only + summed]),
                         len(a_only))
         b2 = _to_matrix(g, _permute(g, b, [lb.index(lab) for lab in summed + b_only]),
@@ -230,7 +230,7 @@ def tensordot(g: Graph, a: Any, b: Any, axes: Any = 2) -> Tensor:
         raise StaticError(f"np.tensordot: axes must be an integer or a pair of axis lists, "
                           f"got {describe(axes)}")
     for i, j in zip(*pairs, strict=True):  # tensordot does not broadcast
-        _same_size(a.shape[i], b.shape[j], "np.tensordot: shape-mismatch for sum")
+        same_size(a.shape[i], b.shape[j], "np.tensordot: shape-mismatch for sum")
     la = [("a", k) for k in range(a.rank)]
     lb = [("b", k) for k in range(b.rank)]
     for i, j in zip(*pairs, strict=True):
@@ -251,7 +251,7 @@ def inner(g: Graph, a: Any, b: Any) -> Tensor:
 def vdot(g: Graph, a: Any, b: Any) -> Tensor:
     """``np.vdot`` of real arrays: the dot product of the flattened arrays."""
     a, b = ravel(g, a), ravel(g, b)
-    _same_size(a.shape[0], b.shape[0], "np.vdot: vectors of different sizes")
+    same_size(a.shape[0], b.shape[0], "np.vdot: vectors of different sizes")
     return matmul(g, a, b)
 
 
@@ -392,7 +392,7 @@ def matmul_any(g: Graph, a: Any, b: Any) -> Tensor:
                           "use * to multiply by a number)")
     if a.rank <= 2 and b.rank <= 2:
         return matmul(g, a, b)
-    _same_size(a.shape[-1], b.shape[0 if b.rank == 1 else -2], "matmul: inner dimensions")
+    same_size(a.shape[-1], b.shape[0 if b.rank == 1 else -2], "matmul: inner dimensions")
     batch = max(a.rank, b.rank) - 2  # stacks broadcast, aligned at the right
     names = [("batch", k) for k in range(batch)]
     la = ["j"] if a.rank == 1 else names[batch - (a.rank - 2):] + ["i", "j"]
@@ -402,4 +402,4 @@ def matmul_any(g: Graph, a: Any, b: Any) -> Tensor:
 
 
 __all__ = ["contract", "cross", "diag", "diagonal", "dot", "einsum", "inner", "kron",
-           "matmul_any", "multi_dot", "tensordot", "trace", "vdot"]
+           "matmul_any", "multi_dot", "same_size", "tensordot", "trace", "vdot"]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from symdiff import markers
+from symdiff.frontend import linalg
 from symdiff.frontend.calls import (
     Handler,
     arange,
@@ -215,6 +216,12 @@ def _function_table() -> dict[Any, Handler]:
         np.trace: trace, np.diag: diag, np.diagonal: diagonal, np.inner: inner,
         np.vdot: vdot, np.kron: kron, np.tensordot: tensordot, np.einsum: einsum,
         np.cross: cross, np.linalg.multi_dot: multi_dot,
+        np.linalg.inv: linalg.inv, np.linalg.solve: linalg.solve, np.linalg.det: linalg.det,
+        np.linalg.slogdet: linalg.slogdet, np.linalg.cholesky: linalg.cholesky,
+        np.linalg.eigh: linalg.eigh, np.linalg.eigvalsh: linalg.eigvalsh,
+        np.linalg.eig: linalg.eig, np.linalg.eigvals: linalg.eigvals, np.linalg.qr: linalg.qr,
+        np.linalg.matrix_power: linalg.matrix_power, np.linalg.norm: linalg.norm,
+        np.linalg.svd: linalg.svd,
     })
     return table
 
