@@ -302,3 +302,249 @@ def test_contractions_read_as_matrix_products():
     g(np.ones((3, 4)), np.ones((4, 3)))
     source = g.source
     assert "a @ b" in source
+
+
+# --- np.linalg -------------------------------------------------------------------------------
+
+def well_conditioned(n):
+    return lambda rng: rng.standard_normal((n, n)) + n * np.eye(n)
+
+
+def spd(n):
+    def make(rng):
+        b = rng.standard_normal((n, n))
+        return b @ b.T + n * np.eye(n)
+    return make
+
+
+def inverses(a, b, c):
+    return np.sum(np.sin(np.linalg.inv(a))) + np.sum(np.sin(np.linalg.solve(a, b))) + \
+        np.sum(np.linalg.solve(a.T, c) ** 2)
+
+
+def determinants(a):
+    sign, logdet = np.linalg.slogdet(a)
+    result = np.linalg.slogdet(-a)
+    return np.linalg.det(a) + sign * logdet + result.logabsdet * result.sign
+
+
+def choleskys(a):
+    return np.sum(np.sin(np.linalg.cholesky(a)) * np.arange(9).reshape(3, 3)) + \
+        np.sum(np.linalg.cholesky(a, upper=True) ** 2)
+
+
+def cholesky_of_symmetric(b):
+    return np.sum(np.sin(np.linalg.cholesky(b @ b.T + np.eye(3))))
+
+
+def eighs(a):
+    w, v = np.linalg.eigh(a)
+    result = np.linalg.eigh(2.0 * a)
+    return np.sum(np.sin(w)) + np.sum(v ** 2 * np.arange(3)) + \
+        np.sum(np.linalg.eigvalsh(a) ** 3) + np.sum(result.eigenvalues) + \
+        np.sum(np.abs(result.eigenvectors[0]))
+
+
+def eigh_of_symmetric(b):
+    w, v = np.linalg.eigh((b + b.T) / 2)
+    return np.sum(w * np.arange(3)) + np.sum(np.abs(v[0])) + np.sum(v[:, 2] ** 2 * w)
+
+
+def qrs(a):
+    q, r = np.linalg.qr(a)
+    return np.sum(np.sin(q) * np.arange(3)) + np.sum(r ** 3) + \
+        np.sum(np.linalg.qr(a, mode="r") ** 2)
+
+
+def svds(a):
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return np.sum(np.abs(u[0])) + np.sum(s ** 3) + np.sum(np.abs(vt[:, 1])) + \
+        np.sum(np.linalg.svd(a, compute_uv=False))
+
+
+def svd_square(a):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(u @ vh) + np.sum(s * np.arange(3))
+
+
+def matrix_powers(a):
+    return np.sum(np.linalg.matrix_power(a, 3)) + np.sum(np.linalg.matrix_power(a, -2)) + \
+        np.sum(np.linalg.matrix_power(a, 0) * a) + np.sum(np.linalg.matrix_power(a, 1) ** 2)
+
+
+def vector_norms(x):
+    return np.linalg.norm(x[0]) + np.linalg.norm(x[0], 1) + np.linalg.norm(x[0], np.inf) + \
+        np.linalg.norm(x[0], -np.inf) + np.linalg.norm(x[0], 3) + np.linalg.norm(x[1], 0.5) + \
+        np.sum(np.linalg.norm(x, axis=-1)) + np.sum(np.linalg.norm(x, 2, axis=0, keepdims=True))
+
+
+def matrix_norms(x):
+    return np.linalg.norm(x) + np.linalg.norm(x, 'fro') + np.linalg.norm(x, 1) + \
+        np.linalg.norm(x, -1) + np.linalg.norm(x, np.inf) + np.linalg.norm(x, -np.inf) + \
+        np.linalg.norm(x, 'nuc') + np.linalg.norm(x, 2) + np.linalg.norm(x, -2) + \
+        np.sum(np.linalg.norm(x, axis=(1, 0), keepdims=True)) + np.linalg.norm(x, 1, (-1, -2))
+
+
+def stack_norm(t):
+    return np.linalg.norm(t) + np.sum(np.linalg.norm(t, axis=(0, 2)))
+
+
+LINALG = {
+    "inverses": (inverses, [well_conditioned(3), normal(3, 2), normal(3)], (0, 1, 2)),
+    "determinants": (determinants, [normal(3, 3)], (0,)),
+    # cholesky and eigh on a general matrix (NumPy reads its lower triangle) and on a
+    # symmetric one
+    "cholesky": (choleskys, [spd(3)], (0,)),
+    "cholesky_general": (choleskys, [lambda rng: spd(3)(rng) + np.triu(
+        rng.standard_normal((3, 3)), 1)], (0,)),
+    "cholesky_symmetric": (cholesky_of_symmetric, [normal(3, 3)], (0,)),
+    "eigh": (eighs, [spd(3)], (0,)),
+    "eigh_general": (eighs, [normal(3, 3)], (0,)),
+    "eigh_symmetric": (eigh_of_symmetric, [normal(3, 3)], (0,)),
+    "qr": (qrs, [normal(4, 3)], (0,)),
+    "qr_square": (qrs, [normal(3, 3)], (0,)),
+    "svd_tall": (svds, [normal(4, 3)], (0,)),
+    "svd_wide": (svds, [normal(2, 4)], (0,)),
+    "svd_square": (svd_square, [normal(3, 3)], (0,)),
+    "matrix_power": (matrix_powers, [well_conditioned(3)], (0,)),
+    "vector_norms": (vector_norms, [normal(3, 4)], (0,)),
+    "matrix_norms": (matrix_norms, [normal(3, 4)], (0,)),
+    "stack_norm": (stack_norm, [normal(2, 3, 4)], (0,)),
+}
+# JAX symmetrises the input of cholesky and eigh, where NumPy reads the lower triangle: the
+# gradients agree where the function makes the matrix symmetric itself
+NOT_LIKE_JAX = {"cholesky", "cholesky_general", "eigh", "eigh_general"}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_linalg_against_finite_differences(name):
+    f, makers, argnums = LINALG[name]
+    args = _args(makers)
+    value, _ = symdiff.value_and_grad(f, argnums, backend="numpy")(*args)
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
+    symdiff.check_grad(f, *args, argnums=argnums, backend="numpy")
+
+
+@pytest.mark.parametrize("name", sorted(set(LINALG) - NOT_LIKE_JAX))
+def test_linalg_against_jax(name):
+    jax = jax_or_skip()
+    f, makers, argnums = LINALG[name]
+    args = _args(makers, seed=1)
+    expected = jax.grad(_jax_version(f, jax), argnums=argnums)(*args)
+    got = symdiff.grad(f, argnums, backend="numpy")(*args)
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, np.asarray(e), rtol=1e-9, atol=1e-11)
+
+
+def decompositions_everywhere(a, g, b):
+    w, v = np.linalg.eigh(g)
+    q, r = np.linalg.qr(b)
+    u, s, vt = np.linalg.svd(b, full_matrices=False)
+    return np.sum(np.sin(np.linalg.inv(a))) + np.sum(np.linalg.solve(a, b) ** 2) + \
+        np.linalg.det(a) + np.linalg.slogdet(a)[1] + \
+        np.sum(np.sin(np.linalg.cholesky(a @ a.T))) + np.sum(np.linalg.cholesky(g) ** 2) + \
+        np.sum(np.sin(w)) + np.sum(v[1] ** 2 * w) + np.sum(q[0] * r[0]) + \
+        np.sum(np.abs(u[0])) + np.sum(s ** 2) + np.sum(np.abs(vt[1])) + \
+        np.linalg.norm(b, 2) + np.linalg.norm(b, 1) + np.sum(np.linalg.matrix_power(a, -2))
+
+
+def test_linalg_on_numba_against_finite_differences():
+    """NumPy reads the lower triangle in cholesky and eigh, Numba another: the generated code
+    gives NumPy's answer (``g`` is not symmetric)."""
+    args = _args([well_conditioned(3), lambda rng: spd(3)(rng) + np.triu(
+        rng.standard_normal((3, 3)), 1), normal(3, 2)])
+    assert_agrees(decompositions_everywhere, *args, argnums=(0, 1, 2), backends=("numba",))
+
+
+@pytest.mark.parametrize("case, name", [("inverses", "inv"), ("determinants", "slogdet"),
+                                        ("cholesky", "cholesky"), ("eigh", "eigh"),
+                                        ("qr", "qr"), ("svd_tall", "svd"),
+                                        ("matrix_power", "inv")])
+def test_the_cuda_backend_refuses_linalg_by_name(case, name):
+    f, makers, argnums = LINALG[case]
+    with pytest.raises(SymdiffError, match=rf"cannot compute np\.linalg\.{name}\(\).*"
+                                           r"backend='numba' or 'numpy'"):
+        symdiff.grad(f, argnums, backend="cuda")(*_args(makers))
+
+
+def linalg_at_sizes(a, b):
+    w, v = np.linalg.eigh(a @ a.T)
+    return np.sum(np.linalg.inv(a)) + np.linalg.slogdet(a)[1] + \
+        np.sum(np.linalg.solve(a, b)) + np.sum(np.linalg.cholesky(a @ a.T)) + np.sum(w) + \
+        np.sum(np.linalg.svd(b, compute_uv=False)) + np.linalg.norm(b, 'fro')
+
+
+def test_linalg_of_1x1_and_other_sizes_reuses_the_code():
+    functions = {b: symdiff.value_and_grad(linalg_at_sizes, (0, 1), backend=b) for b in
+                 ("numpy", "numba")}
+    for n, k in ((3, 2), (1, 1), (4, 1), (2, 3), (1, 3)):
+        a = np.linspace(-1, 1, n * n).reshape(n, n) + 2 * n * np.eye(n)
+        b = np.linspace(0.5, 2, n * k).reshape(n, k)
+        assert_agrees(linalg_at_sizes, a, b, argnums=(0, 1), functions=functions)
+
+
+def empty_matrices(a):
+    return np.sum(np.linalg.inv(a)) + np.linalg.det(a) + np.linalg.norm(a)
+
+
+def test_empty_matrices():
+    assert_agrees(empty_matrices, np.zeros((0, 0)))
+
+
+def eig_of(a):
+    return np.sum(np.linalg.eig(a)[0])
+
+
+def qr_wide(a):
+    return np.sum(np.linalg.qr(a)[1])
+
+
+def svd_full(a):
+    return np.sum(np.linalg.svd(a)[0])
+
+
+def norm_zero(x):
+    return np.linalg.norm(x, 0)
+
+
+def eigh_upper(a):
+    return np.sum(np.linalg.eigh(a, UPLO="U")[0])
+
+
+def inv_of_stack(t):
+    return np.sum(np.linalg.inv(t))
+
+
+def test_what_has_no_derivative_here_is_refused_by_name():
+    square, wide = np.eye(3) + 0.5, np.ones((2, 3))
+    for f, arg, match in [
+            (eig_of, square, "np.linalg.eig is not supported: the eigenvalues of a general "
+                             "matrix are complex"),
+            (qr_wide, wide, "at least as many rows as columns"),
+            (svd_full, wide, "pass full_matrices=False"),
+            (norm_zero, np.ones(3), "ord=0 counts the non-zero elements"),
+            (eigh_upper, square, "only UPLO='L'"),
+            (inv_of_stack, np.ones((2, 3, 3)), "one matrix .a 2-D array.")]:
+        for backend in ("numpy", "numba"):
+            with pytest.raises(SymdiffError, match=match):
+                symdiff.grad(f, backend=backend)(arg)
+
+
+def det_of(a):
+    return np.linalg.det(a)
+
+
+def test_what_numpy_refuses_in_linalg_is_refused():
+    assert_refused_as_numpy(det_of, np.ones((2, 3)), numpy_raises=np.linalg.LinAlgError)
+
+
+def test_second_derivatives_of_decompositions_match_jax():
+    jax = jax_or_skip()
+    for f, makers in [(inverses, [well_conditioned(3), normal(3, 2), normal(3)]),
+                      (cholesky_of_symmetric, [normal(3, 3)]),
+                      (eigh_of_symmetric, [normal(3, 3)]), (qrs, [normal(4, 3)]),
+                      (svds, [normal(4, 3)])]:
+        args = _args(makers, seed=2)
+        expected = jax.hessian(_jax_version(f, jax))(*args)
+        np.testing.assert_allclose(symdiff.hessian(f, backend="numpy")(*args),
+                                   np.asarray(expected), rtol=1e-8, atol=1e-10)
