@@ -24,30 +24,42 @@ def _float(g: Graph, a: Any) -> Tensor:
     return x if x.node.dtype.startswith("float") else astype(g, x, "float64")
 
 
+def _matrix(g: Graph, a: Any, what: str) -> Tensor:
+    """One matrix, as float: stacks of matrices (rank above 2) are not supported yet."""
+    x = _float(g, a)
+    if x.rank > 2:
+        raise StaticError(f"{what} is supported for one matrix (a 2-D array), not a stack of "
+                          f"them (rank {x.rank}) yet; loop over the matrices")
+    if x.rank < 2:
+        raise StaticError(f"{what}: {x.rank}-dimensional array given. Array must be at least "
+                          "two-dimensional")
+    return x
+
+
 def inv(g: Graph, a: Any) -> Tensor:
-    return Tensor(g.add("inv", [_float(g, a).node]))
+    return Tensor(g.add("inv", [_matrix(g, a, "np.linalg.inv").node]))
 
 
 def solve(g: Graph, a: Any, b: Any) -> Tensor:
     """``np.linalg.solve`` with ``b`` a vector or a matrix of right-hand sides."""
-    a, b = _float(g, a), _float(g, b)
+    a, b = _matrix(g, a, "np.linalg.solve"), _float(g, b)
     return Tensor(g.add("solve", [a.node, b.node]))
 
 
 def det(g: Graph, a: Any) -> Tensor:
-    return Tensor(g.add("det", [_float(g, a).node]))
+    return Tensor(g.add("det", [_matrix(g, a, "np.linalg.det").node]))
 
 
 def slogdet(g: Graph, a: Any) -> SlogdetResult:
     """``(sign, logabsdet)``: the sign is data (no gradient), the log differentiable."""
-    x = _float(g, a)
+    x = _matrix(g, a, "np.linalg.slogdet")
     return SlogdetResult(Tensor(g.add("slogdet_sign", [x.node])),
                          Tensor(g.add("logabsdet", [x.node])))
 
 
 def cholesky(g: Graph, a: Any, upper: bool = False) -> Tensor:
     """``np.linalg.cholesky``: reads the lower triangle (the upper with ``upper=True``)."""
-    x = _float(g, a)
+    x = _matrix(g, a, "np.linalg.cholesky")
     if upper:
         return Tensor(g.add("transpose", [g.add("cholesky", [g.add(
             "transpose", [x.node], make_params(axes=(1, 0)))])], make_params(axes=(1, 0))))
@@ -64,14 +76,14 @@ def eigh(g: Graph, a: Any, UPLO: str = "L") -> EighResult:  # noqa: N803 (NumPy'
     """Eigenvalues (ascending) and eigenvectors of the symmetric matrix that the lower
     triangle of ``a`` stands for; their gradients need distinct eigenvalues."""
     _uplo(UPLO, "np.linalg.eigh")
-    x = _float(g, a)
+    x = _matrix(g, a, "np.linalg.eigh")
     return EighResult(Tensor(g.add("eigh_values", [x.node])),
                       Tensor(g.add("eigh_vectors", [x.node])))
 
 
 def eigvalsh(g: Graph, a: Any, UPLO: str = "L") -> Tensor:  # noqa: N803 (NumPy's name)
     _uplo(UPLO, "np.linalg.eigvalsh")
-    return Tensor(g.add("eigh_values", [_float(g, a).node]))
+    return Tensor(g.add("eigh_values", [_matrix(g, a, "np.linalg.eigvalsh").node]))
 
 
 def eig(g: Graph, a: Any) -> Any:
@@ -91,7 +103,7 @@ def qr(g: Graph, a: Any, mode: str = "reduced") -> Any:
     if mode not in ("reduced", "r"):
         raise StaticError(f"np.linalg.qr: mode={mode!r} is not supported; use 'reduced' (the "
                           "default) or 'r'")
-    x = _float(g, a)
+    x = _matrix(g, a, "np.linalg.qr")
     r = Tensor(g.add("qr_r", [x.node]))
     if mode == "r":
         return r
@@ -103,13 +115,10 @@ def svd(g: Graph, a: Any, full_matrices: bool = True, compute_uv: bool = True,
     """``(U, S, Vh)`` of the reduced SVD (``full_matrices=False``; the full one of a square
     matrix is the same), or the singular values with ``compute_uv=False``. The gradients of
     U and Vh need distinct singular values, not 0."""
-    x = _float(g, a)
     if hermitian:
         raise StaticError("np.linalg.svd: hermitian=True is not supported; use "
                           "np.linalg.eigh for a symmetric matrix")
-    if x.rank != 2:
-        raise StaticError("np.linalg.svd is supported for one matrix (a 2-D array); loop over "
-                          "a stack of matrices")
+    x = _matrix(g, a, "np.linalg.svd")
     s = Tensor(g.add("svd_s", [x.node]))
     if not compute_uv:
         return s
