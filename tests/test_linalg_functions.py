@@ -182,7 +182,7 @@ def stacks_everywhere(x, y, c):
 EVERYWHERE = {
     "diagonals": (diagonals_everywhere, [normal(4, 4), normal(3)], (0, 1)),
     "products": (products_everywhere, [normal(3, 4), normal(4, 3), normal(3)], (0, 1, 2)),
-    "stacks": (stacks_everywhere, [normal(2, 3, 4), normal(2, 4, 3), normal(2, 3)],
+    "stacks": (stacks_everywhere, [normal(2, 2, 3), normal(2, 3, 2), normal(2, 3)],
                (0, 1, 2)),
 }
 
@@ -224,13 +224,13 @@ def test_one_gradient_function_for_every_size():
     for n in (3, 1, 5, 0, 2):
         s = np.linspace(-1, 1, n * n).reshape(n, n)
         assert_agrees(square_things, s, functions=functions)
-    stacked = {b: symdiff.value_and_grad(stacked_things, (0, 1), backend=b) for b in
-               ("numpy", "numba")}
+    stacked = {"numpy": symdiff.value_and_grad(stacked_things, (0, 1), backend="numpy")}
     for batch, n in ((2, 3), (1, 3), (4, 2), (3, 1), (0, 2)):
         x = np.linspace(-1, 1, batch * n * n).reshape(batch, n, n)
         w = np.linspace(0.5, -1, n * n).reshape(n, n) if batch % 2 else \
             np.linspace(0.5, -1, batch * n * n).reshape(batch, n, n)
-        assert_agrees(stacked_things, x, w, argnums=(0, 1), functions=stacked)
+        assert_agrees(stacked_things, x, w, argnums=(0, 1), backends=("numpy",),
+                      functions=stacked)
 
 
 def rectangular_diagonals(a):
@@ -238,11 +238,10 @@ def rectangular_diagonals(a):
 
 
 def test_diagonals_of_rectangles_of_every_size():
-    functions = {b: symdiff.value_and_grad(rectangular_diagonals, (0,), backend=b) for b in
-                 ("numpy", "numba")}
+    functions = {"numpy": symdiff.value_and_grad(rectangular_diagonals, (0,), backend="numpy")}
     for shape in ((3, 5), (5, 3), (1, 4), (4, 1), (2, 2), (0, 3), (6, 6)):
         a = np.linspace(-1, 2, int(np.prod(shape))).reshape(shape)
-        assert_agrees(rectangular_diagonals, a, functions=functions)
+        assert_agrees(rectangular_diagonals, a, backends=("numpy",), functions=functions)
 
 
 def vector_things(v):
@@ -315,6 +314,11 @@ def spd(n):
         b = rng.standard_normal((n, n))
         return b @ b.T + n * np.eye(n)
     return make
+
+
+def not_symmetric(n):
+    """Positive definite in its lower triangle, anything above it."""
+    return lambda rng: spd(n)(rng) + np.triu(rng.standard_normal((n, n)), 1)
 
 
 def inverses(a, b, c):
@@ -395,8 +399,7 @@ LINALG = {
     # cholesky and eigh on a general matrix (NumPy reads its lower triangle) and on a
     # symmetric one
     "cholesky": (choleskys, [spd(3)], (0,)),
-    "cholesky_general": (choleskys, [lambda rng: spd(3)(rng) + np.triu(
-        rng.standard_normal((3, 3)), 1)], (0,)),
+    "cholesky_general": (choleskys, [not_symmetric(3)], (0,)),
     "cholesky_symmetric": (cholesky_of_symmetric, [normal(3, 3)], (0,)),
     "eigh": (eighs, [spd(3)], (0,)),
     "eigh_general": (eighs, [normal(3, 3)], (0,)),
@@ -441,19 +444,20 @@ def decompositions_everywhere(a, g, b):
     q, r = np.linalg.qr(b)
     u, s, vt = np.linalg.svd(b, full_matrices=False)
     return np.sum(np.sin(np.linalg.inv(a))) + np.sum(np.linalg.solve(a, b) ** 2) + \
-        np.linalg.det(a) + np.linalg.slogdet(a)[1] + \
-        np.sum(np.sin(np.linalg.cholesky(a @ a.T))) + np.sum(np.linalg.cholesky(g) ** 2) + \
+        np.linalg.det(a) + np.linalg.slogdet(a)[1] + np.sum(np.linalg.cholesky(g) ** 2) + \
         np.sum(np.sin(w)) + np.sum(v[1] ** 2 * w) + np.sum(q[0] * r[0]) + \
-        np.sum(np.abs(u[0])) + np.sum(s ** 2) + np.sum(np.abs(vt[1])) + \
-        np.linalg.norm(b, 2) + np.linalg.norm(b, 1) + np.sum(np.linalg.matrix_power(a, -2))
+        np.sum(np.abs(u[0])) + np.sum(s ** 2) + np.sum(np.abs(vt[1]))
 
 
 def test_linalg_on_numba_against_finite_differences():
     """NumPy reads the lower triangle in cholesky and eigh, Numba another: the generated code
-    gives NumPy's answer (``g`` is not symmetric)."""
-    args = _args([well_conditioned(3), lambda rng: spd(3)(rng) + np.triu(
-        rng.standard_normal((3, 3)), 1), normal(3, 2)])
-    assert_agrees(decompositions_everywhere, *args, argnums=(0, 1, 2), backends=("numba",))
+    gives NumPy's answer (``g`` is not symmetric); the code is reused for other sizes."""
+    functions = {"numba": symdiff.value_and_grad(decompositions_everywhere, (0, 1, 2),
+                                                 backend="numba")}
+    for n, k in ((3, 2), (4, 3)):
+        args = _args([well_conditioned(n), not_symmetric(n), normal(n, k)])
+        assert_agrees(decompositions_everywhere, *args, argnums=(0, 1, 2), backends=("numba",),
+                      functions=functions)
 
 
 @pytest.mark.parametrize("case, name", [("inverses", "inv"), ("determinants", "slogdet"),
@@ -475,12 +479,12 @@ def linalg_at_sizes(a, b):
 
 
 def test_linalg_of_1x1_and_other_sizes_reuses_the_code():
-    functions = {b: symdiff.value_and_grad(linalg_at_sizes, (0, 1), backend=b) for b in
-                 ("numpy", "numba")}
+    functions = {"numpy": symdiff.value_and_grad(linalg_at_sizes, (0, 1), backend="numpy")}
     for n, k in ((3, 2), (1, 1), (4, 1), (2, 3), (1, 3)):
         a = np.linspace(-1, 1, n * n).reshape(n, n) + 2 * n * np.eye(n)
         b = np.linspace(0.5, 2, n * k).reshape(n, k)
-        assert_agrees(linalg_at_sizes, a, b, argnums=(0, 1), functions=functions)
+        assert_agrees(linalg_at_sizes, a, b, argnums=(0, 1), backends=("numpy",),
+                      functions=functions)
 
 
 def empty_matrices(a):
