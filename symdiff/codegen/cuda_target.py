@@ -37,6 +37,7 @@ from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import canon, dim_product, shape_text
 from symdiff.rules import primitive
+from symdiff.rules.decompositions import FUNCTIONS as LINALG_FUNCTIONS
 from symdiff.rules.indexing import is_array_index
 
 THREADS = 256  # threads per block
@@ -412,6 +413,15 @@ class CudaTarget(NumbaTarget):
                 assignment(f"{target}[{', '.join(loops)}]", "_acc")]
         return [assignment(target, self._empty(shape_text(node.shape), node.dtype)),
                 *self._loops(ctx, loops, node.shape, body)]
+
+    def _linalg(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        name = LINALG_FUNCTIONS[node.op]
+        raise UnsupportedError(f"the cuda backend cannot compute {name}() yet; use "
+                               "backend='numba' or 'numpy' for this function")
+
+    _op_inv = _op_solve = _op_det = _op_logabsdet = _op_slogdet_sign = _op_cholesky = \
+        _op_eigh_values = _op_eigh_vectors = _op_qr_q = _op_qr_r = _op_svd_u = _op_svd_s = \
+        _op_svd_vt = _linalg
 
     def _op_outer(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         a, b = (ctx.graph[i] for i in node.inputs)

@@ -47,7 +47,11 @@ from symdiff.rules.indexing import index_text, is_array_index
 _START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}
 
 
-NUMBA_HELPERS = {**HELPERS, "_in_bounds": '''
+NUMBA_HELPERS = {**HELPERS, "_lower_symmetric": '''
+def _lower_symmetric(a):
+    """The symmetric matrix that the lower triangle of ``a`` stands for (as NumPy reads it)."""
+    return np.tril(a) + np.tril(a, -1).T
+''', "_in_bounds": '''
 def _in_bounds(index, size):
     """An index read from data, as NumPy takes it: negative from the end, past it an error."""
     if index < -size or index >= size:
@@ -325,6 +329,21 @@ class NumbaTarget(Target):
         return self._store(ctx, node, f"{x}.reshape({shape_text(node.shape)})")
 
     _op_reshape = _op_expand_dims = _op_squeeze = _reshape_to
+
+    def _linalg(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        """np.linalg as Numba compiles it, on contiguous float arrays of the result's type."""
+        args = [_blas_operand(ctx, i, node.dtype) for i in node.inputs]
+        if node.op == "cholesky":  # Numba's reads the other triangle than NumPy's
+            ctx.helpers.add("_lower_symmetric")
+            args = [f"_lower_symmetric({args[0]})"]
+        value = primitive(node.op).emit(args, node)
+        if node.rank == 2 and value.endswith("]"):  # an item of a result tuple: any layout
+            value = f"np.ascontiguousarray({value})"
+        return self._store(ctx, node, value)
+
+    _op_inv = _op_solve = _op_det = _op_logabsdet = _op_slogdet_sign = _op_cholesky = \
+        _op_eigh_values = _op_eigh_vectors = _op_qr_q = _op_qr_r = _op_svd_u = _op_svd_s = \
+        _op_svd_vt = _linalg
 
     def _op_getitem(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         index = node.param("index")

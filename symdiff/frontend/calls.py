@@ -92,13 +92,6 @@ def matmul(g: Graph, a: Any, b: Any) -> Tensor:
     return Tensor(g.add("matmul", [a.node, b.node]))
 
 
-def dot(g: Graph, a: Any, b: Any) -> Tensor:
-    a, b = to_tensor(g, a), to_tensor(g, b)
-    if a.rank == 0 or b.rank == 0:
-        return elementwise(g, "mul", a, b)
-    return matmul(g, a, b)
-
-
 def outer(g: Graph, a: Any, b: Any) -> Tensor:
     """NumPy flattens both operands first (a scalar is one element)."""
     a, b = (ravel(g, v) for v in (a, b))

@@ -21,7 +21,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SizeError, SymdiffError, UnsupportedError
-from symdiff.frontend import calls, functions
+from symdiff.frontend import calls, contractions, functions
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
 from symdiff.frontend.comprehensions import Comprehensions
@@ -381,7 +381,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         if prim is None:
             raise StaticError(f"the operator {describe_node(op)} is not differentiable")
         if prim == "matmul":
-            return calls.matmul(self.graph, left, right)
+            return contractions.matmul_any(self.graph, left, right)
         out = calls.elementwise(self.graph, prim, left, right)
         if python_number(self.graph, left) and python_number(self.graph, right):
             self.graph.python_floats.add(out.node.id)  # float op float: a Python float

@@ -14,6 +14,7 @@ import numpy as np
 
 from symdiff import markers
 from symdiff.frontend import arrangements as A
+from symdiff.frontend import linalg
 from symdiff.frontend.calls import (
     Handler,
     arange,
@@ -24,14 +25,12 @@ from symdiff.frontend.calls import (
     broadcast_to,
     clip,
     concatenate,
-    dot,
     elementwise,
     expand_dims,
     fill_like,
     log,
     log_base,
     math_log,
-    matmul,
     new_array,
     np_reshape,
     outer,
@@ -46,6 +45,20 @@ from symdiff.frontend.calls import (
     transpose,
     unary_op,
     where,
+)
+from symdiff.frontend.contractions import (
+    cross,
+    diag,
+    diagonal,
+    dot,
+    einsum,
+    inner,
+    kron,
+    matmul_any,
+    multi_dot,
+    tensordot,
+    trace,
+    vdot,
 )
 from symdiff.frontend.special import special_table
 from symdiff.frontend.stats import stats_table
@@ -262,7 +275,7 @@ def _function_table() -> dict[Any, Handler]:
     table.update({
         np.sum: reduction("sum"), np.mean: reduction("mean"), np.max: reduction("max"),
         np.amax: reduction("max"), np.min: reduction("min"), np.amin: reduction("min"),
-        np.matmul: matmul, np.dot: dot, np.outer: outer, np.transpose: transpose,
+        np.matmul: matmul_any, np.dot: dot, np.outer: outer, np.transpose: transpose,
         np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
         np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
         np.ones_like: fill_like(1.0), np.zeros_like: fill_like(0.0), np.full_like: fill_like(None),
@@ -296,6 +309,15 @@ def _function_table() -> dict[Any, Handler]:
         np.linspace: A.linspace, np.select: select,
         np.deg2rad: _scaled(math.pi / 180), np.radians: _scaled(math.pi / 180),
         np.rad2deg: _scaled(180 / math.pi), np.degrees: _scaled(180 / math.pi),
+        np.trace: trace, np.diag: diag, np.diagonal: diagonal, np.inner: inner,
+        np.vdot: vdot, np.kron: kron, np.tensordot: tensordot, np.einsum: einsum,
+        np.cross: cross, np.linalg.multi_dot: multi_dot,
+        np.linalg.inv: linalg.inv, np.linalg.solve: linalg.solve, np.linalg.det: linalg.det,
+        np.linalg.slogdet: linalg.slogdet, np.linalg.cholesky: linalg.cholesky,
+        np.linalg.eigh: linalg.eigh, np.linalg.eigvalsh: linalg.eigvalsh,
+        np.linalg.eig: linalg.eig, np.linalg.eigvals: linalg.eigvals, np.linalg.qr: linalg.qr,
+        np.linalg.matrix_power: linalg.matrix_power, np.linalg.norm: linalg.norm,
+        np.linalg.svd: linalg.svd,
     })
     return table
 
@@ -355,7 +377,8 @@ METHODS: dict[str, Handler] = {
     "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
     "var": _variance(False), "std": _variance(True), "round": round_,
     "conj": _real_part, "conjugate": _real_part, "repeat": A.repeat, "take": A.take,
-    "swapaxes": A.swapaxes,
+    "swapaxes": A.swapaxes, "trace": trace,
+    "diagonal": diagonal,
 }
 
 

@@ -1,0 +1,302 @@
+"""np.linalg on one matrix (2-D operands): inv, solve, det, slogdet, cholesky, eigh, qr, svd.
+
+Each adjoint is written with graph nodes, the decomposition's own among them (the adjoint of
+``inv`` multiplies by the ``inv`` node), so derivatives of derivatives come from the same
+rules. A function that returns several arrays is one primitive per array, each spelled as
+NumPy's call and the item it picks.
+
+Symmetric inputs: ``cholesky``, ``eigh`` and ``eigvalsh`` read only the lower triangle of
+their argument (NumPy's default, ``UPLO='L'``), so a change of an element above the diagonal
+changes nothing. Their adjoints are that of NumPy's function: the gradient of the symmetric
+matrix the lower triangle stands for, folded onto the lower triangle (an element below the
+diagonal stands for two). A symmetric matrix built in the function (``a @ a.T``,
+``(a + a.T) / 2``) sends its gradient on to both triangles, as it should.
+"""
+
+from __future__ import annotations
+
+from symdiff.ir import sizes
+from symdiff.ir.build import const
+from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.primitives import Primitive, promote, register
+from symdiff.ir.shapes import ShapeError, canon, dim_text, require, unify
+from symdiff.rules.broadcasting import unbroadcast
+from symdiff.rules.linalg import _t as transposed
+
+# the NumPy function each primitive stands for, as error messages name it
+FUNCTIONS = {"inv": "np.linalg.inv", "solve": "np.linalg.solve", "det": "np.linalg.det",
+             "logabsdet": "np.linalg.slogdet", "slogdet_sign": "np.linalg.slogdet",
+             "cholesky": "np.linalg.cholesky", "eigh_values": "np.linalg.eigh",
+             "eigh_vectors": "np.linalg.eigh", "qr_q": "np.linalg.qr", "qr_r": "np.linalg.qr",
+             "svd_u": "np.linalg.svd", "svd_s": "np.linalg.svd", "svd_vt": "np.linalg.svd"}
+
+
+def _matrix(x: Node, what: str, square: bool = True) -> None:
+    if x.rank != 2:
+        raise ShapeError(f"{what} is supported for one matrix (a 2-D array), got an array of "
+                         f"rank {x.rank}; loop over a stack of matrices")
+    if square:
+        n, m = canon(x.shape[0]), canon(x.shape[1])
+        if isinstance(n, int) and isinstance(m, int) and n != m:
+            raise ShapeError(f"{what}: last 2 dimensions of the array must be square, got "
+                             f"{dim_text(n)} by {dim_text(m)}")
+        unify(n, m)
+
+
+def _square_infer(what: str, scalar: bool = False):
+    def infer(inputs: list[Node], params: dict) -> tuple:
+        (x,) = inputs
+        _matrix(x, what)
+        return (() if scalar else x.shape), promote(inputs, floating=True)
+    return infer
+
+
+def _mm(g: Graph, a: Node, b: Node) -> Node:
+    return g.add("matmul", [a, b])
+
+
+def _ct(g: Graph, ct: Node, node: Node) -> Node:
+    return unbroadcast(g, ct, node.shape, exact=True)
+
+
+def _positions(g: Graph, n) -> tuple[Node, Node]:
+    """Row and column numbers of an n by n matrix, as a column and a row."""
+    index = g.add("arange", [], make_params(stop=n))
+    return (g.add("expand_dims", [index], make_params(axes=(1,))),
+            g.add("expand_dims", [index], make_params(axes=(0,))))
+
+
+def _fold_lower(g: Graph, x: Node) -> Node:
+    """The adjoint of a function that reads the lower triangle of its argument as a symmetric
+    matrix, from ``x``, a gradient of the symmetric matrix: below the diagonal an element
+    stands for itself and its mirror image, above it for nothing."""
+    rows, cols = _positions(g, x.shape[0])
+    zero = const(g, 0.0)
+    diagonal = g.add("where", [g.add("eq", [rows, cols]), x, zero])
+    return g.add("where", [g.add("gt", [rows, cols]), g.add("add", [x, transposed(g, x)]),
+                           diagonal])
+
+
+# --- inv, solve, det, slogdet --------------------------------------------------------------
+
+def _inv_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    inv_t = transposed(g, node)  # d(A^-1) = -A^-1 dA A^-1
+    return [g.add("neg", [_mm(g, _mm(g, inv_t, _ct(g, ct, node)), inv_t)])]
+
+
+register(Primitive("inv", _square_infer("np.linalg.inv"), vjp=_inv_vjp,
+                   emit=lambda a, node: f"np.linalg.inv({a[0]})"))
+
+
+def _solve_infer(inputs: list[Node], params: dict) -> tuple:
+    a, b = inputs
+    _matrix(a, "np.linalg.solve")
+    if b.rank not in (1, 2):
+        raise ShapeError(f"np.linalg.solve is supported for b a vector or a matrix, got an "
+                         f"array of rank {b.rank}")
+    n, m = canon(a.shape[1]), canon(b.shape[0])
+    if isinstance(n, int) and isinstance(m, int) and n != m:
+        raise ShapeError(f"np.linalg.solve: a is {dim_text(n)} by {dim_text(n)} but b has "
+                         f"{dim_text(m)} rows")
+    unify(n, m)
+    return b.shape, promote(inputs, floating=True)
+
+
+def _solve_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    a, b = g.args(node)
+    b_bar = g.add("solve", [transposed(g, a), _ct(g, ct, node)])
+    if node.rank == 1:
+        a_bar = g.add("outer", [b_bar, node])
+    else:
+        a_bar = _mm(g, b_bar, transposed(g, node))
+    return [g.add("neg", [a_bar]), b_bar]
+
+
+register(Primitive("solve", _solve_infer, vjp=_solve_vjp,
+                   emit=lambda a, node: f"np.linalg.solve({a[0]}, {a[1]})"))
+
+
+def _det_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    (a,) = g.args(node)
+    inv_t = transposed(g, g.add("inv", [a]))
+    return [g.add("mul", [g.add("mul", [ct, node]), inv_t])]
+
+
+register(Primitive("det", _square_infer("np.linalg.det", scalar=True), vjp=_det_vjp,
+                   emit=lambda a, node: f"np.linalg.det({a[0]})"))
+
+
+def _logabsdet_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    (a,) = g.args(node)
+    return [g.add("mul", [ct, transposed(g, g.add("inv", [a]))])]
+
+
+register(Primitive("logabsdet", _square_infer("np.linalg.slogdet", scalar=True),
+                   vjp=_logabsdet_vjp, emit=lambda a, node: f"np.linalg.slogdet({a[0]})[1]"))
+register(Primitive("slogdet_sign", _square_infer("np.linalg.slogdet", scalar=True),
+                   differentiable=False,
+                   emit=lambda a, node: f"np.linalg.slogdet({a[0]})[0]"))
+
+
+# --- cholesky, eigh ------------------------------------------------------------------------
+
+def _cholesky_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """With P the lower triangle of L^T dL, its diagonal halved: A's gradient (as a symmetric
+    matrix) is L^-T P L^-1."""
+    rows, cols = _positions(g, node.shape[0])
+    inner = _mm(g, transposed(g, node), _ct(g, ct, node))
+    halved = g.add("where", [g.add("eq", [rows, cols]), g.add("mul", [inner, const(g, 0.5)]),
+                             inner])
+    lower = g.add("where", [g.add("ge", [rows, cols]), halved, const(g, 0.0)])
+    l_inv = g.add("inv", [node])
+    return [_fold_lower(g, _mm(g, _mm(g, transposed(g, l_inv), lower), l_inv))]
+
+
+register(Primitive("cholesky", _square_infer("np.linalg.cholesky"), vjp=_cholesky_vjp,
+                   emit=lambda a, node: f"np.linalg.cholesky({a[0]})"))
+
+
+def _eigh_values_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    (a,) = g.args(node)
+    v = g.add("eigh_vectors", [a])
+    scaled = g.add("mul", [v, g.add("expand_dims", [_ct(g, ct, node)],
+                                    make_params(axes=(0,)))])
+    return [_fold_lower(g, _mm(g, scaled, transposed(g, v)))]
+
+
+def _eigh_vectors_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """With F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it: V (F * V^T dV) V^T
+    (eigenvalues must be distinct)."""
+    (a,) = g.args(node)
+    f = _inverse_gaps(g, g.add("eigh_values", [a]), squared=False)
+    inner = g.add("mul", [f, _mm(g, transposed(g, node), _ct(g, ct, node))])
+    return [_fold_lower(g, _mm(g, _mm(g, node, inner), transposed(g, node)))]
+
+
+def _eigh_values_infer(inputs: list[Node], params: dict) -> tuple:
+    shape, dtype = _square_infer("np.linalg.eigh")(inputs, params)
+    return shape[:1], dtype  # the eigenvalues, in ascending order
+
+
+register(Primitive("eigh_values", _eigh_values_infer, vjp=_eigh_values_vjp,
+                   emit=lambda a, node: f"np.linalg.eigvalsh({a[0]})"))
+register(Primitive("eigh_vectors", _square_infer("np.linalg.eigh"), vjp=_eigh_vectors_vjp,
+                   emit=lambda a, node: f"np.linalg.eigh({a[0]})[1]"))
+
+
+# --- qr ------------------------------------------------------------------------------------
+
+def _tall_infer(what: str, part: str):
+    """Q (m, n) and R (n, n) of the reduced QR of an m by n matrix with m >= n."""
+    def infer(inputs: list[Node], params: dict) -> tuple:
+        (x,) = inputs
+        _matrix(x, what, square=False)
+        m, n = canon(x.shape[0]), canon(x.shape[1])
+        if isinstance(m, int) and isinstance(n, int) and m < n:
+            raise ShapeError(f"{what} is differentiable for matrices with at least as many "
+                             f"rows as columns, got {m} by {n}; use the QR of the transpose")
+        require(n, m)
+        dtype = promote(inputs, floating=True)
+        return ((x.shape[0], x.shape[1]) if part == "q" else (x.shape[1], x.shape[1])), dtype
+    return infer
+
+
+def _copy_lower(g: Graph, m: Node) -> Node:
+    """The symmetric matrix with the lower triangle of ``m``."""
+    rows, cols = _positions(g, m.shape[0])
+    return g.add("where", [g.add("ge", [rows, cols]), m, transposed(g, m)])
+
+
+def _qr_adjoint(g: Graph, a: Node, q_bar: Node | None, r_bar: Node | None) -> Node:
+    """A's gradient from those of Q and R: (Q_bar + Q copyltu(M)) R^-T with
+    M = R R_bar^T - Q_bar^T Q."""
+    q, r = g.add("qr_q", [a]), g.add("qr_r", [a])
+    terms = []
+    if r_bar is not None:
+        terms.append(_mm(g, r, transposed(g, r_bar)))
+    if q_bar is not None:
+        terms.append(g.add("neg", [_mm(g, transposed(g, q_bar), q)]))
+    m = terms[0] if len(terms) == 1 else g.add("add", terms)
+    b = _mm(g, q, _copy_lower(g, m))
+    if q_bar is not None:
+        b = g.add("add", [q_bar, b])
+    return transposed(g, g.add("solve", [r, transposed(g, b)]))
+
+
+register(Primitive("qr_q", _tall_infer("np.linalg.qr", "q"),
+                   vjp=lambda g, node, ct: [_qr_adjoint(g, g[node.inputs[0]],
+                                                        _ct(g, ct, node), None)],
+                   emit=lambda a, node: f"np.linalg.qr({a[0]})[0]"))
+register(Primitive("qr_r", _tall_infer("np.linalg.qr", "r"),
+                   vjp=lambda g, node, ct: [_qr_adjoint(g, g[node.inputs[0]], None,
+                                                        _ct(g, ct, node))],
+                   emit=lambda a, node: f"np.linalg.qr({a[0]})[1]"))
+
+
+
+
+# --- svd -----------------------------------------------------------------------------------
+
+def _svd_infer(part: str):
+    """U (m, k), s (k,) and Vt (k, n) of the reduced SVD of an m by n matrix, k = min(m, n)."""
+    def infer(inputs: list[Node], params: dict) -> tuple:
+        (x,) = inputs
+        _matrix(x, "np.linalg.svd", square=False)
+        m, n = x.shape
+        k = sizes.minimum(m, n)
+        shape = {"u": (m, k), "s": (k,), "vt": (k, n)}[part]
+        return shape, promote(inputs, floating=True)
+    return infer
+
+
+def _inverse_gaps(g: Graph, s: Node, squared: bool) -> Node:
+    """F[i, j] = 1 / (s[j] - s[i]) off the diagonal (of the squares when ``squared``), 0 on
+    it: infinite where two values are equal, where the derivative is not defined."""
+    if squared:
+        s = g.add("mul", [s, s])
+    rows, cols = _positions(g, s.shape[0])
+    gaps = g.add("sub", [g.add("expand_dims", [s], make_params(axes=(0,))),
+                         g.add("expand_dims", [s], make_params(axes=(1,)))])
+    on_diagonal = g.add("eq", [rows, cols])
+    safe = g.add("where", [on_diagonal, const(g, 1.0), gaps])
+    return g.add("where", [on_diagonal, const(g, 0.0), g.add("div", [const(g, 1.0), safe])])
+
+
+def _svd_adjoint(g: Graph, a: Node, u_bar: Node | None, s_bar: Node | None,
+                 vt_bar: Node | None) -> Node:
+    """A's gradient from those of U, s and Vt (singular values distinct and not 0 for the
+    gradients of U and Vt)."""
+    u, s, vt = (g.add(op, [a]) for op in ("svd_u", "svd_s", "svd_vt"))
+    row_s = g.add("expand_dims", [s], make_params(axes=(0,)))
+    if s_bar is not None:
+        scaled = g.add("mul", [u, g.add("expand_dims", [s_bar], make_params(axes=(0,)))])
+        return _mm(g, scaled, vt)
+    f = _inverse_gaps(g, s, squared=True)
+    if u_bar is not None:  # U [F * (U^T Ub - Ub^T U)] S Vt + (I - U U^T) Ub S^-1 Vt
+        ut_ub = _mm(g, transposed(g, u), u_bar)
+        inner = g.add("mul", [g.add("mul", [f, g.add("sub", [ut_ub, transposed(g, ut_ub)])]),
+                              row_s])
+        outside = g.add("div", [g.add("sub", [u_bar, _mm(g, u, ut_ub)]), row_s])
+        return _mm(g, g.add("add", [_mm(g, u, inner), outside]), vt)
+    assert vt_bar is not None  # U S [F * (V^T Vb - Vb^T V)] Vt + U S^-1 Vb^T (I - V V^T)
+    vt_vb = _mm(g, vt, transposed(g, vt_bar))  # V^T Vb
+    column_s = g.add("expand_dims", [s], make_params(axes=(1,)))
+    inner = g.add("mul", [column_s, g.add("mul", [f, g.add("sub", [vt_vb,
+                                                                  transposed(g, vt_vb)])])])
+    outside = g.add("sub", [vt_bar, _mm(g, transposed(g, vt_vb), vt)])
+    return g.add("add", [_mm(g, _mm(g, u, inner), vt),
+                         _mm(g, g.add("div", [u, row_s]), outside)])
+
+
+register(Primitive("svd_u", _svd_infer("u"),
+                   vjp=lambda g, node, ct: [_svd_adjoint(g, g[node.inputs[0]],
+                                                         _ct(g, ct, node), None, None)],
+                   emit=lambda a, node: f"np.linalg.svd({a[0]}, full_matrices=False)[0]"))
+register(Primitive("svd_s", _svd_infer("s"),
+                   vjp=lambda g, node, ct: [_svd_adjoint(g, g[node.inputs[0]], None,
+                                                         _ct(g, ct, node), None)],
+                   emit=lambda a, node: f"np.linalg.svd({a[0]}, full_matrices=False)[1]"))
+register(Primitive("svd_vt", _svd_infer("vt"),
+                   vjp=lambda g, node, ct: [_svd_adjoint(g, g[node.inputs[0]], None, None,
+                                                         _ct(g, ct, node))],
+                   emit=lambda a, node: f"np.linalg.svd({a[0]}, full_matrices=False)[2]"))
