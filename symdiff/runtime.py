@@ -85,6 +85,10 @@ def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
                             "floats and float arrays can be differentiated")
     if isinstance(value, (int, str, bool, type(None), tuple)):
         return ArgSpec(name, "static", value=value)
+    if isinstance(value, (np.random.Generator, np.random.RandomState)):
+        raise ArgumentError(f"argument {name!r} is a random number generator: random draws "
+                            "inside the function are not supported yet; draw the numbers "
+                            "outside it and pass them as an argument")
     raise ArgumentError(f"argument {name!r} of type {type(value).__name__} is not supported; "
                         "pass NumPy arrays, floats, or static ints/strings")
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
+import numpy as np
 
 from symdiff.errors import SkippedStatementWarning, UnsupportedError
 from symdiff.frontend import calls, functions
@@ -105,6 +106,11 @@ class Calls:
                               "not part of a model the gradient is taken of; make it an "
                               "attribute of the model (self.op = Op()) and differentiate the "
                               "model")
+        if _draws_random_numbers(callee):
+            raise StaticError(f"{functions.callee_name(callee)}: random draws inside the "
+                              "function are not supported yet; draw the numbers outside it and "
+                              "pass them as an argument (the gradient of loc + scale * noise "
+                              "then flows to loc and scale)")
         raise StaticError(f"{functions.callee_name(callee)} is not supported: symdiff has no "
                           "derivative rule for it")
 
@@ -189,3 +195,11 @@ class Calls:
 def _holds_traced(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and \
         any(isinstance(v, (Tensor, SymDim)) or _holds_traced(v) for v in value)
+
+
+def _draws_random_numbers(callee: Any) -> bool:
+    """``np.random.randn``, ``np.random.default_rng``, ``rng.normal``, ``rs.randn``..."""
+    owner = getattr(callee, "__self__", None)
+    module = getattr(callee, "__module__", None) or ""
+    return isinstance(owner, (np.random.Generator, np.random.RandomState)) or \
+        module.startswith("numpy.random") or owner is np.random.mtrand._rand
