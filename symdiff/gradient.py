@@ -23,6 +23,7 @@ from symdiff.markers import trace_hook
 from symdiff.runtime import (
     CachedModule,
     OuterArray,
+    RandomDraw,
     arg_spec,
     as_array,
     call_compiled,
@@ -32,6 +33,7 @@ from symdiff.runtime import (
     load,
     names_changed,
     numbers_for,
+    outer_values,
     owned_gradients,
     pin_sizes,
     specs_for,
@@ -72,7 +74,8 @@ class GradFunction:
         # is specialised on them, found the first time generation asks
         self._pinned: frozenset[tuple[str, int]] = frozenset()
         # arrays read from globals and closures, found the first time generation asks
-        self._outer: tuple[OuterArray, ...] = ()
+        self._outer: tuple[OuterArray | RandomDraw, ...] = ()
+        self._draws = False  # whether the function draws random numbers (on each call)
         # helper functions and numbers the code was generated with from globals and closures:
         # if one is rebound, the code is stale and is generated again
         self._names_read: list[tuple[Any, str, Any]] = []
@@ -125,7 +128,8 @@ class GradFunction:
         while True:
             known = self._outer
             names = self.parameter_names + [o.param for o in known]
-            every = [as_array(v) for v in (*values, *(o.value() for o in known))]
+            arguments = dict(zip(self.parameter_names, values, strict=True))
+            every = [as_array(v) for v in (*values, *outer_values(known, arguments, False))]
             specs = specs_for(names, every, self.options.argnums)
             specs = specs[:len(values)] + tuple(
                 replace(spec, outer=o.key) for spec, o in zip(specs[len(values):], known,
@@ -133,27 +137,42 @@ class GradFunction:
             try:
                 module, compiled = self._specialised(specs, self.options,
                                                      dict(zip(names, every, strict=True)))
+                if self._draws:  # the numbers themselves, once the code is there
+                    every[len(values):] = outer_values(known, arguments)
                 return module, compiled, every
             except UnsupportedError as exc:
                 with self._lock:  # another thread may have learned them meanwhile
                     self._learn_outer(exc.outer)
-                    if not {outer_key(f, n) for f, n in exc.outer} - {o.key for o in known}:
+                    if not {_key(o) for o in exc.outer} - {o.key for o in known}:
                         raise
 
     def _learn_outer(self, found: tuple) -> None:
         """Add the arrays from outside the function that generation asked for."""
+        for draw in (o for o in found if isinstance(o, RandomDraw)):
+            # the draws up to this one stay (the function made them before), later ones are
+            # learned again: a function draws in one order, but what it draws may depend on
+            # static arguments
+            index = int(draw.key.split()[2].rstrip(":"))
+            kept = [o for o in self._outer if not isinstance(o, RandomDraw)]
+            draws = [o for o in self._outer if isinstance(o, RandomDraw)][:index]
+            self._outer = (*kept, *draws)
         known = {o.key for o in self._outer}
-        added: list[OuterArray] = []
-        for fun, name in found:
-            if outer_key(fun, name) in known:
+        added: list[OuterArray | RandomDraw] = []
+        for item in found:
+            if _key(item) in known:
                 continue
+            name = "_noise" if isinstance(item, RandomDraw) else item[1]
             taken = {*self.parameter_names, *(o.param for o in (*self._outer, *added))}
             param, k = name, 1
             while param in taken:
                 param, k = f"{name}_{k}", k + 1
-            added.append(OuterArray(fun, name, param))
+            added.append(replace(item, param=param) if isinstance(item, RandomDraw) else
+                         OuterArray(*item, param))
             known.add(added[-1].key)
-        self._outer += tuple(added)
+        # the arrays from outside first, then the draws in the order the function makes them
+        self._outer = tuple(sorted((*self._outer, *added),
+                                   key=lambda o: isinstance(o, RandomDraw)))
+        self._draws = any(isinstance(o, RandomDraw) for o in self._outer)
 
     def _specialised(self, specs: tuple, options: Options, values: dict[str, Any]
                      ) -> tuple[Any, Callable]:
@@ -233,8 +252,11 @@ class GradFunction:
                 *args, cotangent = args
             values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
             return self._call_structured(values, cotangent)
-        outer = tuple(as_array(o.value()) for o in self._outer) if self._outer else ()
-        key = self._fast_key(args, outer) if not kwargs else None
+        if self._draws:  # numbers drawn on each call, at sizes of the bound arguments
+            key, outer = None, ()
+        else:
+            outer = tuple(as_array(o.value()) for o in self._outer) if self._outer else ()
+            key = self._fast_key(args, outer) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
             compiled, checker, defaults = fast
@@ -248,7 +270,7 @@ class GradFunction:
         count = len(self.parameter_names)
         outer = tuple(values[count:])
         # with sizes pinned and arrays from outside found just now
-        key = self._fast_key(args, outer) if not kwargs else None
+        key = self._fast_key(args, outer) if not kwargs and not self._draws else None
         if key is not None and not numbers_for(module) - self._pinned:
             # shape-generic code (but for the sizes every call pins): the fast path's;
             # parameters left out take their (fixed) defaults
@@ -262,6 +284,7 @@ class GradFunction:
             self._cache.clear()
             self._fast.clear()
             self._outer = ()
+            self._draws = False
             self._names_read = []
 
     def _checked_run(self, compiled: Callable, values: Any) -> Any:
@@ -355,3 +378,8 @@ def _process_free(specs: tuple) -> tuple:
     """``specs`` as a later process sees them: arrays from outside the function named by
     where they are read, without the identity of this process's function objects."""
     return tuple(replace(s, outer=shared_outer_key(s.outer)) if s.outer else s for s in specs)
+
+
+def _key(found: Any) -> str:
+    """The key of what generation asked for: a draw, or (function, name) of an array."""
+    return found.key if isinstance(found, RandomDraw) else outer_key(*found)

@@ -133,6 +133,62 @@ class OuterArray:
                                 "which no longer exists") from None
 
 
+@dataclass(frozen=True)
+class FreshGenerator:
+    """A random generator the function makes itself (``np.random.default_rng(0)``): made
+    again, the same way, on each call. ``site`` tells two such generators apart."""
+
+    make: Any  # np.random.default_rng or np.random.RandomState
+    args: tuple
+    site: int
+
+    def __str__(self) -> str:
+        args = ", ".join(map(repr, self.args))
+        return f"np.random.{self.make.__name__}({args}) #{self.site}"
+
+
+@dataclass(frozen=True)
+class RandomDraw:
+    """Numbers the function draws (``rng.normal(size=(n, d))``, ``np.random.randn(3)``): the
+    generated code takes them as the argument ``param``, and each call draws them, in the
+    order the function draws them, from the same generator (standard normal or uniform
+    numbers; the function's ``loc`` and ``scale`` are applied in the code, so that they are
+    differentiated)."""
+
+    key: str
+    source: Any  # a Generator or RandomState, or a FreshGenerator
+    kind: str  # "normal" or "uniform"
+    shape: tuple[str, ...]  # each size as a Python expression over the parameters
+    param: str = ""
+
+    def value(self, arguments: dict[str, Any], made: dict[Any, Any] | None) -> np.ndarray:
+        """This call's numbers; ``made``: the generators made so far in this call (None: an
+        array of the shape the numbers will have, drawing none)."""
+        shape = tuple(int(eval(size, {}, arguments)) for size in self.shape)
+        if made is None:
+            return np.broadcast_to(np.float64(0.0), shape)
+        source = self.source
+        if isinstance(source, FreshGenerator):
+            if source not in made:
+                made[source] = source.make(*source.args)
+            source = made[source]
+        if self.kind == "normal":
+            return np.asarray(source.standard_normal(shape), dtype=np.float64)
+        draw = source.random if isinstance(source, np.random.Generator) else \
+            source.random_sample
+        return np.asarray(draw(shape), dtype=np.float64)
+
+
+def outer_values(outer: Sequence[Any], arguments: dict[str, Any], draw: bool = True
+                 ) -> list[Any]:
+    """The values of the arrays a call passes besides its arguments, in order: arrays read
+    from outside the function, and the numbers it draws (``draw=False``: arrays of their
+    shape, for generating the code without using up numbers)."""
+    made: dict[Any, Any] | None = {} if draw else None
+    return [o.value(arguments, made) if isinstance(o, RandomDraw) else o.value()
+            for o in outer]
+
+
 def scope_value(fun: Any, name: str) -> Any:
     """The value ``name`` has now in ``fun``'s closure or globals (KeyError if none)."""
     code = fun.__code__

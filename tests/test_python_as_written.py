@@ -191,26 +191,3 @@ def test_print_is_skipped_with_a_warning_at_its_line():
     with pytest.warns(SkippedStatementWarning, match=r"test_python_as_written.py:\d+:5: print"):
         g = symdiff.grad(loss_that_prints, backend="numpy")(w)
     np.testing.assert_allclose(g, 2 * np.sin(w) * np.cos(w), rtol=1e-14)
-
-
-GLOBAL_RANDOM_STATE = np.random.RandomState(0)
-
-
-def loss_drawing_from_a_global(w): return np.sum(GLOBAL_RANDOM_STATE.randn(3) * w)
-def loss_drawing_from_numpy(w): return np.sum(np.random.randn(3) * w)
-def loss_drawing_from_a_new_generator(w):
-    return np.sum(np.random.default_rng(0).normal(size=3) * w)
-def loss_drawing_from_an_argument(w, rng): return np.sum(rng.standard_normal(3) * w)
-
-
-@pytest.mark.parametrize("loss", [loss_drawing_from_a_global, loss_drawing_from_numpy,
-                                  loss_drawing_from_a_new_generator])
-def test_random_draws_are_refused_at_their_line_saying_what_to_do(loss):
-    with pytest.raises(symdiff.UnsupportedError, match=r":\d+:\d+: .*random draws inside the "
-                       "function are not supported yet; draw the numbers outside it"):
-        symdiff.grad(loss)(np.ones(3))
-
-
-def test_a_random_generator_argument_is_refused_saying_what_to_do():
-    with pytest.raises(symdiff.ArgumentError, match="'rng' is a random number generator"):
-        symdiff.grad(loss_drawing_from_an_argument)(np.ones(3), np.random.default_rng(1))

@@ -13,7 +13,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SkippedStatementWarning, UnsupportedError
-from symdiff.frontend import calls, functions
+from symdiff.frontend import calls, functions, random
 from symdiff.frontend.callee import Callee, as_callee
 from symdiff.frontend.loops import Indexed, range_items
 from symdiff.frontend.values import (
@@ -69,6 +69,16 @@ class Calls:
                                          "it is skipped", UnsupportedError)),
                           SkippedStatementWarning, stacklevel=2)
             return None
+        if callee in random.MAKERS:  # np.random.default_rng(0): made again on each call
+            return random.fresh_generator(self.graph, callee, args, kwargs)
+        method = random.random_method(callee)
+        if method is not None:
+            if self.guard is not None:
+                raise StaticError("random numbers cannot be drawn under a condition on data "
+                                  "(NumPy draws them only on the path taken); draw them before "
+                                  "the condition")
+            return random.draw(self.graph, method, args, kwargs,
+                               lambda message: self.error(node, message, UnsupportedError))
         if callee is functools.partial:  # a Python object holding a function and values
             return functools.partial(*args, **kwargs)
         while isinstance(callee, functools.partial):  # the function, with what it holds
@@ -107,10 +117,9 @@ class Calls:
                               "attribute of the model (self.op = Op()) and differentiate the "
                               "model")
         if _draws_random_numbers(callee):
-            raise StaticError(f"{functions.callee_name(callee)}: random draws inside the "
-                              "function are not supported yet; draw the numbers outside it and "
-                              "pass them as an argument (the gradient of loc + scale * noise "
-                              "then flows to loc and scale)")
+            raise StaticError(f"{functions.callee_name(callee)} is not supported: the random "
+                              "draws supported are the methods "
+                              "standard_normal/normal/randn/random/rand/uniform")
         raise StaticError(f"{functions.callee_name(callee)} is not supported: symdiff has no "
                           "derivative rule for it")
 

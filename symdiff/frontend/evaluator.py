@@ -38,6 +38,7 @@ from symdiff.frontend.control import (
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import NotLoopable, Unavailable
 from symdiff.frontend.operators import Operators, describe_node
+from symdiff.frontend.random import RandomMethod
 from symdiff.frontend.source import FunctionSource
 from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
@@ -53,6 +54,7 @@ from symdiff.frontend.values import (
 from symdiff.ir.graph import Graph, Origin
 from symdiff.ir.shapes import ShapeError, format_shape, same_shape
 from symdiff.markers import trace_hook
+from symdiff.runtime import FreshGenerator
 from symdiff.signature import outer_key
 from symdiff.trees import ModelView
 
@@ -414,6 +416,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             return functions.tensor_attribute(self.graph, value, name)
         if isinstance(value, SymDim):
             raise StaticError(f"a size has no attribute {name!r}")
+        if isinstance(value, FreshGenerator):  # made in the function: rng.normal(...)
+            return RandomMethod(value, name)
         try:
             return getattr(value, name)
         except AttributeError:

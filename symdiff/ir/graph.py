@@ -93,6 +93,9 @@ class Graph:
     # nodes whose value Python computes as a Python float, with none of an array's attributes:
     # float arguments, arithmetic of them only, and values chosen by data between them
     python_floats: set[int] = field(default_factory=set)
+    # random numbers drawn so far, and generators made, in the order the function does it
+    draws: int = 0
+    generators: int = 0
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     @contextlib.contextmanager

@@ -1,0 +1,126 @@
+"""Random numbers drawn inside the function: each call draws them, in the function's order and
+from the same generator, so values are NumPy's own; ``loc``/``scale`` and ``low``/``high`` are
+differentiated (the reparameterisation trick)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff.errors import SymdiffError
+
+RS = np.random.RandomState(0)
+
+
+def elbo(params, data):
+    """Black-box variational inference, as autograd's example writes it: samples from a
+    global RandomState, shifted and scaled by the variational parameters."""
+    mean, log_std = params[:2], params[2:]
+    samples = RS.randn(data.shape[0], 2) * np.exp(log_std) + mean
+    log_density = -0.5 * np.sum((samples - data[:, :2]) ** 2, axis=1)
+    return np.mean(log_density) + np.sum(log_std)
+
+
+def elbo_with_noise(params, data, noise):
+    mean, log_std = params[:2], params[2:]
+    samples = noise * np.exp(log_std) + mean
+    log_density = -0.5 * np.sum((samples - data[:, :2]) ** 2, axis=1)
+    return np.mean(log_density) + np.sum(log_std)
+
+
+def seeded(w, x):
+    """A generator made in the function with a seed: the same numbers on every call."""
+    rng = np.random.default_rng(7)
+    e = rng.normal(1.0, np.exp(w), size=(x.shape[0], 2))
+    u = rng.uniform(-1.0, w[0], size=x.shape[0])
+    return np.sum(e * x) + np.sum(u ** 2) + np.sum(rng.standard_normal(2) * w)
+
+
+def module_draws(w):
+    return np.sum(np.random.randn(3) * w) + np.random.normal(0.5, 2.0) * w[0] + \
+        np.sum(np.random.rand(2) * w[:2])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_draws_from_a_global_generator_are_numpys_own(backend):
+    data = np.random.default_rng(1).standard_normal((6, 3))
+    params = np.array([0.1, -0.2, 0.3, -0.4])
+    g = symdiff.value_and_grad(elbo, backend=backend)
+    for rows in (6, 4):  # the draws' size follows the arguments'
+        RS.seed(3)
+        value, grad = g(params, data[:rows])
+        after = RS.randn()  # the generator moved on exactly as the function moves it
+        RS.seed(3)
+        noise = RS.randn(rows, 2)
+        assert RS.randn() == after
+        assert value == pytest.approx(elbo_with_noise(params, data[:rows], noise), rel=1e-13)
+        expected = symdiff.grad(elbo_with_noise, backend="numpy")(params, data[:rows], noise)
+        np.testing.assert_allclose(grad, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_a_seeded_generator_made_inside_is_made_again_on_each_call(backend):
+    w, x = np.array([0.3, -0.2]), np.random.default_rng(2).standard_normal((4, 2))
+    symdiff.check_grad(seeded, w, x, backend=backend)  # deterministic, so differences work
+    value, _ = symdiff.value_and_grad(seeded, backend=backend)(w, x)
+    assert value == pytest.approx(seeded(w, x), rel=1e-13)
+
+
+def test_numpys_module_functions_draw_from_its_global_generator():
+    w = np.array([0.5, -1.0, 2.0])
+    np.random.seed(4)
+    value, grad = symdiff.value_and_grad(module_draws)(w)
+    np.random.seed(4)
+    assert value == pytest.approx(module_draws(w), rel=1e-13)
+    np.random.seed(4)
+    z, n, u = np.random.randn(3), np.random.normal(0.5, 2.0), np.random.rand(2)
+    np.testing.assert_allclose(grad, z + np.array([n, 0, 0]) + np.r_[u, 0], rtol=1e-13)
+
+
+def draw_under_a_condition(w):
+    if np.sum(w) > 0:
+        w = w + RS.randn(2)
+    return np.sum(w ** 2)
+
+
+def draw_in_a_loop(w):
+    for _ in range(w.shape[0]):
+        w = w * RS.randn(2)
+    return np.sum(w)
+
+
+def test_a_loop_draws_on_each_iteration_as_numpy_does():
+    w = np.array([0.5, -1.5])
+    RS.seed(8)
+    value, grad = symdiff.value_and_grad(draw_in_a_loop)(w)
+    RS.seed(8)
+    first, second = RS.randn(2), RS.randn(2)
+    assert value == pytest.approx(np.sum(w * first * second), rel=1e-13)
+    np.testing.assert_allclose(grad, first * second, rtol=1e-13)
+
+
+def unsupported_distribution(w): return np.sum(w * RS.exponential(size=2))
+
+
+def draw_from_an_argument(w, rng): return np.sum(w * rng.standard_normal(2))
+
+
+@pytest.mark.parametrize("fun, message", [
+    (draw_under_a_condition, "under a condition on data"),
+    (unsupported_distribution, "exponential\\(\\) draws are not supported"),
+])
+def test_draws_that_cannot_match_numpy_are_refused_at_their_line(fun, message):
+    with pytest.raises(SymdiffError, match=f"test_random_draws.py:\\d+:\\d+: .*{message}"):
+        symdiff.grad(fun)(np.ones(2))
+
+
+def test_a_generator_argument_is_refused_saying_what_to_do():
+    with pytest.raises(symdiff.ArgumentError, match="'rng' is a random number generator"):
+        symdiff.grad(draw_from_an_argument)(np.ones(2), np.random.default_rng(1))
+
+
+def test_transforms_that_do_not_draw_yet_say_so():
+    with pytest.raises(SymdiffError, match="draw them outside the function and pass them"):
+        _, products = symdiff.vjp(seeded, np.ones(2), np.ones((3, 2)))
+        products(1.0)
