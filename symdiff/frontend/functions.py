@@ -347,6 +347,37 @@ def function_handler(fun: Any) -> Handler | None:
         return None
 
 
+def supported_functions() -> dict[str, list[str]]:
+    """What the function table covers, by family (``np``, ``np.linalg``, ``scipy.special``,
+    ``scipy.stats``, ``math``, array methods), as users spell it: every entry but those that
+    are there to refuse their function by name. SciPy's entries are counted once the user's
+    code (or the caller) has imported ``scipy.special`` and ``scipy.stats``."""
+    function_handler(None)  # the table, with SciPy's entries if SciPy is imported
+    assert _TABLE is not None
+    families: dict[str, set[str]] = {}
+    special = sys.modules.get("scipy.special")
+    for callee, handler in _TABLE.items():
+        if getattr(handler, "refuses", False) or getattr(callee, "__module__", "") == \
+                "symdiff.markers":
+            continue
+        owner = getattr(callee, "__self__", None)
+        if type(owner).__module__.startswith("scipy.stats"):  # scipy.stats.norm.logpdf
+            dist = getattr(owner, "name", type(owner).__name__.removesuffix("_gen"))
+            family, name = "scipy.stats", f"{dist}.{callee.__name__}"
+        else:
+            name = callee.__name__
+            module = getattr(callee, "__module__", None) or "numpy"
+            family = "np" if getattr(np, name, None) is callee else \
+                "scipy.special" if special is not None and \
+                getattr(special, name, None) is callee else \
+                "np.linalg" if module.startswith("numpy.linalg") else \
+                "math" if module == "math" else "np" if module.startswith("numpy") else \
+                module
+        families.setdefault(family, set()).add(name)
+    families["array methods"] = set(METHODS)
+    return {family: sorted(names) for family, names in sorted(families.items())}
+
+
 # classes whose objects' forward is traced by a tracer of their own (symdiff.extend's Ops):
 # class -> tracer(graph, model view, args, kwargs)
 _OP_TRACERS: dict[type, Callable[..., Any]] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 from symdiff.frontend.calls import astype, axes_of, elementwise, expand_dims, matmul, squeeze
 from symdiff.frontend.contractions import same_size
-from symdiff.frontend.values import StaticError, Tensor, describe, to_tensor
+from symdiff.frontend.values import StaticError, Tensor, describe, refusal, to_tensor
 from symdiff.ir.graph import Graph, make_params
 from symdiff.rules.reductions import reduce
 
@@ -86,12 +86,14 @@ def eigvalsh(g: Graph, a: Any, UPLO: str = "L") -> Tensor:  # noqa: N803 (NumPy'
     return Tensor(g.add("eigh_values", [_matrix(g, a, "np.linalg.eigvalsh").node]))
 
 
+@refusal
 def eig(g: Graph, a: Any) -> Any:
     raise StaticError("np.linalg.eig is not supported: the eigenvalues of a general matrix "
                       "are complex, and symdiff differentiates real arrays; for a symmetric "
                       "matrix use np.linalg.eigh")
 
 
+@refusal
 def eigvals(g: Graph, a: Any) -> Any:
     raise StaticError("np.linalg.eigvals is not supported: the eigenvalues of a general "
                       "matrix are complex, and symdiff differentiates real arrays; for a "

@@ -12,7 +12,14 @@ import math
 from typing import Any
 
 from symdiff.frontend.calls import Handler, elementwise, log, reduction, where
-from symdiff.frontend.values import StaticError, Tensor, describe, is_number, to_tensor
+from symdiff.frontend.values import (
+    StaticError,
+    Tensor,
+    describe,
+    is_number,
+    refusal,
+    to_tensor,
+)
 from symdiff.ir.graph import Graph
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -173,6 +180,7 @@ def stats_table(stats: Any) -> dict[Any, Handler]:
 
 
 def _not_yet(name: str) -> Handler:
+    @refusal
     def refuse(g: Graph, *args: Any, **kwargs: Any) -> Tensor:
         raise StaticError(f"{name} is not supported yet (its derivative with respect to the "
                           "parameters has no closed form in SciPy); the densities (logpdf, pdf) "

@@ -146,3 +146,10 @@ def describe(value: Any) -> str:
         return f"a {type(value).__name__} of {len(value)} values"
     return f"{type(value).__name__} {value!r}" if isinstance(value, (str, tuple, list)) \
         else type(value).__name__
+
+
+def refusal(handler: Any) -> Any:
+    """Marks a function-table handler that is there only to refuse its function by name, with
+    the reason (it is not counted as supported)."""
+    handler.refuses = True
+    return handler
