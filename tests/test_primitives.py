@@ -27,7 +27,7 @@ BACKENDS = ("numpy", "numba", "cuda")
 # exercised by every gradient, and by the adjoint checks below.
 # built by the compiler itself, and tested where it builds them (test_higher_order, test_extend)
 INTERNAL = {"input", "const", "dim", "fused", "scatter", "take_along_axis_adjoint", "fresh",
-            "custom_vjp",
+            "custom_vjp", "cumprod_adjoint",
             # loops in the generated code: tests/test_generated_loops.py
             "loop", "loop_out", "loop_count", "loop_tape", "tape_read", "loop_var"}
 
@@ -120,6 +120,15 @@ def f_take_along_axis(logits, labels):
 def f_fill(x): return np.sum(np.ones_like(x) * x + np.zeros_like(x) + np.full_like(x, 2.0) * x ** 2)
 def f_astype(x): return np.sum(x.astype(np.float64) ** 2)
 def f_broadcasting(col, row): return np.sum(np.sin(col * row) + col)
+def f_cumsum(x): return np.sum(np.sin(np.cumsum(x, axis=1))) + np.sum(np.cumsum(x) ** 2)
+def f_cumprod(x): return np.sum(np.cumprod(x, axis=0) * np.arange(4)) + np.sum(np.cumprod(x))
+def f_prod(x): return np.sum(np.prod(x, axis=1) ** 2) + np.prod(np.sin(x))
+def f_sort(x): return np.sum(np.sort(x, axis=0) * np.arange(3)[:, None])
+def f_argmax(x): return np.sum(np.take_along_axis(x, np.argmax(x, axis=1, keepdims=True), 1) ** 2)
+def f_argmin(x): return np.sum(np.sin(x[np.argmin(x, axis=0), np.arange(4)]))
+def f_running_max(x): return np.sum(np.maximum.accumulate(x, axis=1) * np.arange(4))
+def f_running_min(x): return np.sum(np.minimum.accumulate(x) * np.arange(3)[:, None])
+def f_isnan(x): return np.sum(np.where(np.isnan(x), 0.0, x ** 2))
 
 
 SPECS: dict[str, Spec] = {
@@ -178,6 +187,15 @@ SPECS: dict[str, Spec] = {
     "astype": Spec(f_astype, {"x": lambda rng: rng.standard_normal(4).astype(np.float32)},
                    jax=False),
     "broadcasting": Spec(f_broadcasting, {"col": normal(3, 1), "row": normal(4)}, (0, 1)),
+    "cumsum": Spec(f_cumsum, {"x": normal(3, 4)}),
+    "cumprod": Spec(f_cumprod, {"x": normal(3, 4)}),
+    "prod": Spec(f_prod, {"x": normal(3, 4)}),
+    "argsort": Spec(f_sort, {"x": normal(3, 4)}),
+    "argmax": Spec(f_argmax, {"x": normal(3, 4)}),
+    "argmin": Spec(f_argmin, {"x": normal(3, 4)}),
+    "running_argmax": Spec(f_running_max, {"x": normal(3, 4)}),
+    "running_argmin": Spec(f_running_min, {"x": normal(3, 4)}),
+    "isnan": Spec(f_isnan, {"x": normal(6)}),
 }
 
 

@@ -31,6 +31,7 @@ from symdiff.codegen.loop_nest import (
 )
 from symdiff.codegen.numba_target import NUMBA_HELPERS, NumbaTarget
 from symdiff.codegen.printer import FUNCTIONS
+from symdiff.codegen.rows import argsort_ranks
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import canon, dim_product, shape_text
@@ -316,6 +317,16 @@ class CudaTarget(NumbaTarget):
         if node.rank == 0:
             return operand(ctx.text[node.id])
         return f"{operand(ctx.text[node.id])}[{', '.join(where)}]"
+
+    def _op_isnan(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        source = ctx.graph[node.inputs[0]]
+        if node.rank == 0:
+            return self._store(ctx, node, f"math.isnan({ctx.text[source.id]})")
+        return self._materialise(ctx, node, "math.isnan("
+                                 f"{element_at(ctx, source, loop_vars(node.rank), node.shape)})")
+
+    def _op_argsort(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        return argsort_ranks(self, ctx, node)
 
     def checked_index(self, ctx: Context, index: str, array: str, axis: int) -> str:
         """A kernel on the device cannot raise: indices read from data are not checked."""

@@ -31,4 +31,53 @@ def _take_along_axis_adjoint(cotangent, like, indices, axis):
     np.add.at(out, tuple(index), cotangent)
     return out
 ''',
+    "_exclusive_cumprod": '''
+def _exclusive_cumprod(x, axis, reverse=False):
+    """The product of the elements before each one along ``axis`` (after it, if ``reverse``):
+    1 for the first."""
+    x = np.moveaxis(x, axis, -1)
+    if reverse:
+        x = x[..., ::-1]
+    out = np.ones(x.shape, dtype=x.dtype)
+    np.cumprod(x[..., :-1], axis=-1, out=out[..., 1:])
+    if reverse:
+        out = out[..., ::-1]
+    return np.moveaxis(out, -1, axis)
+''',
+    "_cumprod_adjoint": '''
+def _cumprod_adjoint(cotangent, x, axis, reverse=False, exclusive=False):
+    """The adjoint of np.cumprod along ``axis`` without dividing by ``x`` (exact at zeros):
+    the product of the elements before each times r[k] = g[k] + x[k + 1] * r[k + 1]."""
+    g = np.moveaxis(np.broadcast_to(cotangent, np.shape(x)), axis, 0)
+    x = np.moveaxis(x, axis, 0)
+    order = range(len(x)) if reverse else range(len(x) - 1, -1, -1)
+    out = np.empty(x.shape, dtype=np.result_type(g, x))
+    acc = np.zeros(x.shape[1:], dtype=out.dtype)
+    for k in order:  # from the end of the scan back to its start
+        if exclusive:
+            out[k] = acc
+            acc = acc * x[k] + g[k]
+        else:
+            acc = acc + g[k]
+            out[k] = acc
+            acc = acc * x[k]
+    before = np.ones(x.shape[1:], dtype=out.dtype)
+    for k in reversed(order):  # times the product of the elements before each
+        out[k] *= before
+        before = before * x[k]
+    return np.moveaxis(out, 0, axis)
+''',
 }
+for _name, _better in (("argmax", ">"), ("argmin", "<")):
+    HELPERS[f"_running_{_name}"] = f'''
+def _running_{_name}(x, axis):
+    """The index of the first {_name[3:]}imum of x[:k + 1] along ``axis``, for every k (a NaN
+    is the {_name[3:]}imum from where it appears on, as in np.{_name[3:]}imum.accumulate)."""
+    x = np.moveaxis(x, axis, 0)
+    before = np.{_name[3:]}imum.accumulate(x, axis=0)[:-1]  # the extreme before each element
+    new = np.ones(x.shape, dtype=bool)
+    new[1:] = (x[1:] {_better} before) | ((x[1:] != x[1:]) & (before == before))
+    positions = np.arange(len(x)).reshape((-1,) + (1,) * (x.ndim - 1))
+    index = np.maximum.accumulate(np.where(new, positions, 0), axis=0)
+    return np.moveaxis(index, 0, axis)
+'''

@@ -32,6 +32,7 @@ from symdiff.codegen.loop_nest import (
 )
 from symdiff.codegen.loops import LOOP_WRITERS
 from symdiff.codegen.printer import integer_inputs, print_value
+from symdiff.codegen.rows import ROW_WRITERS, argsort_rows
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
@@ -86,6 +87,8 @@ class NumbaTarget(Target):
             return self._kernel(ctx, node)
         if node.op in REDUCTIONS:
             return self._reduction(ctx, node)
+        if node.op in ROW_WRITERS:
+            return ROW_WRITERS[node.op](self, ctx, node)
         writer = getattr(self, f"_op_{node.op}", None)
         if writer is not None:
             return writer(ctx, node)
@@ -378,6 +381,9 @@ class NumbaTarget(Target):
                                                node.dtype)),
                 *self._loops(ctx, loops, ct.shape, [update])]
 
+    def _op_argsort(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        return argsort_rows(self, ctx, node)
+
     def checked_index(self, ctx: Context, index: str, array: str, axis: int) -> str:
         """An index read from data into ``array``'s ``axis``: checked, as NumPy checks it
         (compiled code would read or write past the end)."""
@@ -436,7 +442,7 @@ class NumbaTarget(Target):
         return assignment(target, start), [], []
 
 
-_NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
+_NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange", "isnan")
 
 
 def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:

@@ -46,6 +46,17 @@ from symdiff.frontend.calls import (
     unary_op,
     where,
 )
+from symdiff.frontend.scans import (
+    accumulate,
+    arg_extreme,
+    argsort,
+    cumulative,
+    isnan,
+    median,
+    prod,
+    ptp,
+    sort,
+)
 from symdiff.frontend.values import (
     StaticError,
     SymDim,
@@ -200,6 +211,11 @@ def _function_table() -> dict[Any, Handler]:
         np.var: _variance(False), np.std: _variance(True), np.diff: diff,
         np.atleast_1d: _at_least(1), np.atleast_2d: _at_least(2), np.atleast_3d: _at_least(3),
         np.eye: eye, np.identity: lambda g, n, dtype=None: eye(g, n, dtype=dtype),
+        np.cumsum: cumulative("cumsum"), np.cumprod: cumulative("cumprod"), np.prod: prod,
+        np.sort: sort, np.argsort: argsort, np.argmax: arg_extreme("argmax"),
+        np.argmin: arg_extreme("argmin"), np.maximum.accumulate: accumulate("running_argmax"),
+        np.minimum.accumulate: accumulate("running_argmin"), np.median: median, np.ptp: ptp,
+        np.isnan: isnan,
     })
     return table
 
@@ -244,6 +260,11 @@ def register_function(fun: Any, handler: Handler) -> None:
     _TABLE[fun] = handler
 
 
+def _sorts_in_place(g: Graph, x: Any, *args: Any, **kwargs: Any) -> None:
+    raise StaticError("x.sort() sorts the array in place and returns None; write "
+                      "x = np.sort(x) instead")
+
+
 METHODS: dict[str, Handler] = {
     "sum": reduction("sum"), "mean": reduction("mean"), "max": reduction("max"),
     "min": reduction("min"), "reshape": reshape, "dot": dot, "transpose":
@@ -252,6 +273,9 @@ METHODS: dict[str, Handler] = {
     "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
     "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
     "var": _variance(False), "std": _variance(True),
+    "cumsum": cumulative("cumsum"), "cumprod": cumulative("cumprod"), "prod": prod,
+    "argsort": argsort, "argmax": arg_extreme("argmax"), "argmin": arg_extreme("argmin"),
+    "sort": _sorts_in_place,
 }
 
 

@@ -2,10 +2,13 @@
 (``symdiff.ir.primitives``)."""
 
 # Importing the families fills the table.
-from symdiff.rules import custom, elementwise, indexing, linalg, loops, reductions, shape_ops  # noqa: E402,I001
+from symdiff.rules import (  # noqa: E402,I001
+    custom, elementwise, indexing, linalg, loops, ordering, reductions, scans, shape_ops,
+)
 from symdiff.ir.primitives import Primitive, all_primitives, lookup, promote, register
 
 primitive = lookup
 
 __all__ = ["Primitive", "all_primitives", "custom", "elementwise", "indexing", "linalg", "lookup",
-           "loops", "primitive", "promote", "reductions", "register", "shape_ops"]
+           "loops", "ordering", "primitive", "promote", "reductions", "register", "scans",
+           "shape_ops"]

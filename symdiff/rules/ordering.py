@@ -1,0 +1,50 @@
+"""Orderings and the positions of extremes: argsort, argmax, argmin and the running argmax and
+argmin of ``np.maximum.accumulate`` and ``np.minimum.accumulate``.
+
+Their results are integer data: they carry no gradient. The values they select are read with
+``take_along_axis`` (``np.sort`` is the array read at its argsort), whose adjoint adds the
+cotangent back where each value came from. Sorting is stable (equal elements keep their order,
+NaNs go last, as in NumPy), and the extremes are the first ones, as ``np.argmax`` picks them.
+"""
+
+from __future__ import annotations
+
+from symdiff.ir.graph import Node
+from symdiff.ir.primitives import Primitive, register
+from symdiff.ir.shapes import ShapeError, require
+
+
+def _same_shape(inputs: list[Node], params: dict) -> tuple:
+    return inputs[0].shape, "int64"
+
+
+def _reduced(inputs: list[Node], params: dict) -> tuple:
+    x = inputs[0]
+    axis, keep = params["axis"], params["keepdims"]
+    if x.shape[axis] == 0:
+        raise ShapeError("attempt to get argmax or argmin of an empty sequence")
+    require(1, x.shape[axis])
+    return tuple(1 if k == axis else d for k, d in enumerate(x.shape) if keep or k != axis), \
+        "int64"
+
+
+def _emit_reduced(name: str):
+    def emit(a: list[str], node: Node) -> str:
+        keep = ", keepdims=True" if node.param("keepdims") else ""
+        return f"np.{name}({a[0]}, axis={node.param('axis')}{keep})"
+    return emit
+
+
+register(Primitive("argsort", _same_shape, differentiable=False,
+                   emit=lambda a, node: f'np.argsort({a[0]}, axis={node.param("axis")}, '
+                                        'kind="stable")'))
+for _name in ("argmax", "argmin"):
+    register(Primitive(_name, _reduced, differentiable=False, emit=_emit_reduced(_name)))
+    register(Primitive(f"running_{_name}", _same_shape, differentiable=False,
+                       helpers=(f"_running_{_name}",),
+                       emit=lambda a, node, name=_name: f"_running_{name}({a[0]}, "
+                                                        f"{node.param('axis')})"))
+
+# NaN tests are data too (a kernel's x != x would be simplified to False by SymPy)
+register(Primitive("isnan", lambda inputs, params: (inputs[0].shape, "bool"),
+                   differentiable=False, emit=lambda a, node: f"np.isnan({a[0]})"))
