@@ -19,7 +19,6 @@ from symdiff.frontend.calls import (
     elementwise,
     expand_dims,
     ravel,
-    reduction,
     reshape,
     where,
 )
@@ -175,11 +174,3 @@ def median(g: Graph, a: Any, axis: Any = None, out: Any = None, overwrite_input:
     if keepdims and axis is None:
         return reshape(g, result, (1,) * x.rank)
     return expand_dims(g, result, ax) if keepdims else result
-
-
-def ptp(g: Graph, a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Tensor:
-    refuse_out(out, "np.ptp")
-    hi = reduction("max")(g, a, axis, keepdims)
-    lo = reduction("min")(g, a, axis, keepdims)
-    return elementwise(g, "sub", hi, lo)
-

@@ -61,7 +61,9 @@ def _cumprod_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
 
 
 def _cumprod_adjoint_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
-    raise UnsupportedError("second derivatives of np.cumprod and np.prod are not supported yet")
+    at = node.origin
+    raise UnsupportedError("second derivatives of np.cumprod and np.prod are not supported yet",
+                           *((at.filename, at.lineno, at.col, at.text) if at else ()))
 
 
 def _scan_emit(name: str):
