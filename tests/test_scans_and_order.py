@@ -10,12 +10,14 @@ extreme is the first element that reaches it, and max/min reductions share betwe
 
 from __future__ import annotations
 
+import re
 import types
 
 import numpy as np
 import pytest
 
 import symdiff
+from symdiff.errors import SizeError, UnsupportedError
 from tests.conftest import jax_or_skip
 
 BACKENDS = ("numpy", "numba", "cuda")
@@ -23,81 +25,140 @@ BACKENDS = ("numpy", "numba", "cuda")
 
 # --- the functions, as users write them ----------------------------------------------------
 
-def cumsum_axes(x):
+def cumulative_sums(x):
     w = np.arange(x.shape[1])
-    return np.sum(np.sin(np.cumsum(x, axis=0)) * w) + np.sum(np.cumsum(x, axis=-1) ** 2)
+    return np.sum(np.sin(np.cumsum(x, axis=0)) * w) + np.sum(np.cumsum(x, axis=-1) ** 2) + \
+        np.sum(np.cos(np.cumsum(x)) * np.arange(x.size)) + np.sum(x.cumsum(1) ** 2)
 
 
-def cumsum_flat(x):
-    return np.sum(np.cos(np.cumsum(x)) * np.arange(x.size)) + np.sum(x.cumsum(1) ** 2)
+def cumulative_products(x):
+    return np.sum(np.cumprod(x, axis=1) * np.arange(x.shape[1])) + np.sum(np.cumprod(x, 0)) + \
+        np.sum(x.cumprod() * np.arange(x.size)) + np.sum(x.cumprod(axis=-2) ** 2)
 
 
-def cumprod_axes(x):
-    return np.sum(np.cumprod(x, axis=1) * np.arange(x.shape[1])) + np.sum(np.cumprod(x, 0))
-
-
-def cumprod_flat(x):
-    return np.sum(x.cumprod() * np.arange(x.size)) + np.sum(x.cumprod(axis=-2) ** 2)
-
-
-def prod_axes(x):
+def products(x):
     return np.sum(np.prod(x, axis=1) ** 2) + np.prod(x) + np.sum(x.prod(axis=-2, keepdims=True))
 
 
-def prod_tuple_axes(x):
-    return np.sum(np.prod(x, axis=(0, 2)) * np.arange(x.shape[1])) + x.prod(axis=(-1, 0)).sum()
+def products_of_axes(s, x):
+    return np.sum(np.prod(x, axis=(0, 2)) * np.arange(x.shape[1])) + \
+        x.prod(axis=(-1, 0)).sum() + np.prod(s) * np.prod(x, initial=2.0)
 
 
-def prod_scalar(s, x):
-    return np.prod(s) * np.prod(x, initial=2.0)
-
-
-def sort_last(x):
-    return np.sum(np.sort(x) * np.arange(x.shape[-1])) + np.sum(np.sort(x, axis=0)[0] ** 2)
-
-
-def sort_flat(x):
-    return np.sum(np.sort(x, axis=None) * np.arange(x.size))
-
-
-def argsort_take(x):
+def sorts(x):
     order = np.argsort(x, axis=-1)
-    return np.sum(np.take_along_axis(x, order, axis=-1) * np.arange(x.shape[-1])) + \
+    return np.sum(np.sort(x) * np.arange(x.shape[-1])) + np.sum(np.sort(x, axis=0)[0] ** 2) + \
+        np.sum(np.sort(x, axis=None) * np.arange(x.size)) + \
+        np.sum(np.take_along_axis(x, order, axis=-1) * np.arange(x.shape[-1])) + \
         np.sum(np.take_along_axis(x, x.argsort(axis=0), axis=0)[-1])
 
 
-def argmax_pick(x):
-    return x.ravel()[np.argmax(x)] * 2.0 - x.ravel()[x.argmin()]
-
-
-def argmax_axis(x):
+def extreme_positions(x):
     best = np.take_along_axis(x, np.argmax(x, axis=-1, keepdims=True), axis=-1)
     worst = x[np.argmin(x, axis=0), np.arange(x.shape[1])]
-    return np.sum(best ** 2) + np.sum(np.sin(worst))
+    return np.sum(best ** 2) + np.sum(np.sin(worst)) + np.sum(x[np.arange(x.shape[0]),
+                                                                x.argmax(axis=1)]) + \
+        x.ravel()[np.argmax(x)] * 2.0 - x.ravel()[x.argmin()]
 
 
-def argmax_rows(x):
-    return np.sum(x[np.arange(x.shape[0]), x.argmax(axis=1)])
-
-
-def running_max(x):
+def running_extremes(x, v):
     return np.sum(np.maximum.accumulate(x, axis=1) * np.arange(x.shape[1])) + \
-        np.sum(np.minimum.accumulate(x) ** 2)
-
-
-def running_max_1d(v):
-    return np.sum(np.maximum.accumulate(v) * np.arange(v.shape[0])) - \
+        np.sum(np.minimum.accumulate(x) ** 2) + \
+        np.sum(np.maximum.accumulate(v) * np.arange(v.shape[0])) - \
         np.sum(np.minimum.accumulate(v, axis=-1))
 
 
-def median_all(x):
+def medians(x):
+    """Of an even count (all 20, 4 down axis 0) and an odd one (5 along the last axis)."""
     return np.median(x) + np.sum(np.median(x, axis=0) ** 2) + \
         np.sum(np.median(x, axis=-1, keepdims=True))
+
+
+def scans_on_backends(x):
+    """Each scan and product once, as every backend writes them."""
+    return np.sum(np.cumsum(x, axis=0) ** 2) + np.sum(np.cumprod(x, axis=1) * x) + \
+        np.sum(np.prod(x, axis=0) * np.arange(x.shape[1])) + np.prod(x[0])
+
+
+def orderings_on_backends(x):
+    """Each ordering once, as every backend writes them."""
+    return np.sum(np.sort(x, axis=0) * np.arange(x.shape[0])[:, None]) + \
+        np.sum(np.take_along_axis(x, np.argmax(x, axis=1, keepdims=True), axis=1) ** 2) + \
+        np.sum(np.sin(x[np.argmin(x, axis=0), np.arange(x.shape[1])])) + \
+        np.sum(np.maximum.accumulate(x, axis=1) * x) + \
+        np.sum(np.minimum.accumulate(x, axis=0) ** 2) + np.sum(np.median(x, axis=-1) ** 2)
+
+
+def statistics_on_backends(x, m):
+    """Each of the other reductions once, as every backend writes them."""
+    return np.sum(x, where=m) + np.mean(x ** 2, where=m) + np.max(x, initial=0.5) + \
+        np.sum(np.average(x, axis=1, weights=x[0] ** 2) ** 2) + np.nansum(x ** 2) + \
+        np.nanmean(x) + np.nanmax(x) - np.nanmin(x) + np.ptp(x) + \
+        np.sum(np.where(np.all(x > -1.5, axis=1, keepdims=True), x, 2 * x)) + \
+        np.count_nonzero(x > 0.5) * np.sum(x) + np.sum(np.where(x.any(axis=0), x, 0.0))
 
 
 def scan_of_products(x):
     """A product of scans and a scan of products: adjoints of adjoints meet."""
     return np.sum(np.cumsum(np.cumprod(x, axis=0), axis=0) * np.prod(x, axis=0))
+
+
+def reductions_with_options(x, m):
+    return np.sum(x, dtype=np.float64, where=m) + np.sum(x, axis=0, initial=2.0).sum() + \
+        x.sum(where=m, axis=1).sum() + np.mean(x, where=m) + \
+        np.sum(x.mean(axis=-1, where=m) ** 2) + np.max(x, initial=0.5) + \
+        np.min(x, axis=0, where=m, initial=10.0).sum() + x.max(axis=1, initial=-1.0).sum() + \
+        np.amax(x, axis=-1, where=m, initial=-5.0).sum()
+
+
+def averages(x, w):
+    return np.average(x) + np.sum(np.average(x, axis=1, weights=w) ** 2) + \
+        np.average(x, weights=x * x) + np.sum(np.average(x, axis=0, keepdims=True))
+
+
+def nans_spreads_and_logic(x):
+    nans = np.nansum(x) + np.nanmean(x) + np.sum(np.nanmax(x, axis=1)) + np.nanmin(x) + \
+        np.sum(np.nanmean(x, axis=0, keepdims=True) ** 2) + np.sum(np.nansum(x, axis=-1) ** 2)
+    spreads = np.ptp(x) + np.sum(np.ptp(x, axis=0) ** 2) + \
+        np.sum(np.ptp(x, axis=-1, keepdims=True))
+    rows = np.all(x > -1.5, axis=1, keepdims=True)
+    cols = (x > 0).any(axis=0)
+    logic = np.sum(np.where(rows, x, 2 * x)) + np.sum(np.where(cols, x ** 2, 0.0)) + \
+        np.count_nonzero(x > 0.5) * np.sum(x) + np.sum(np.count_nonzero(x > 0, axis=0) * x)
+    return nans + spreads + logic
+
+
+def along_first_axis(x):
+    """Everything along axis 0, where sizes 0 and 1 are met: with the values kept as aux."""
+    total = np.sum(np.cumsum(x, axis=0) ** 2) + np.sum(np.prod(x, axis=0)) + \
+        np.sum(np.sort(x, axis=0) * x) + np.sum(np.maximum.accumulate(x, axis=0) * np.sin(x))
+    return total, (np.cumprod(x, axis=0), np.argsort(x, axis=0))
+
+
+def orderings_as_data(x):
+    """Values NumPy computes with NaNs present: kept as aux, compared with NumPy's."""
+    return np.sum(x), (np.sort(x), np.argsort(x, axis=0), np.argmax(x, axis=1),
+                       np.argmin(x, axis=0), np.maximum.accumulate(x, axis=1),
+                       np.median(x, axis=1), np.nanmax(x, axis=0), np.nanmean(x, axis=1),
+                       np.all(x > 0, axis=0), np.any(x > 5), np.count_nonzero(x, axis=1))
+
+
+def integer_data(x, k):
+    order = np.argsort(k)
+    return np.sum(x * np.cumsum(k)) + np.sum(x[order] * np.arange(x.size)) + \
+        np.prod(k + 1) * np.sum(x) + x[np.argmax(k)] + np.sum(x * np.cumprod(k))
+
+
+def ties_in_orderings(x):
+    return np.sum(np.sort(x) * np.arange(x.size)) + np.median(x) + x[np.argmax(x)] * 3.0
+
+
+def ties_in_reductions(x):
+    return np.max(x) + np.prod(x) + np.sum(np.cumprod(x) * np.arange(x.size)) + np.ptp(x)
+
+
+def first_running_max(x):
+    return np.sum(np.maximum.accumulate(x) * (np.arange(x.size) + 1.0))
 
 
 # --- gradients against finite differences ---------------------------------------------------
@@ -123,27 +184,29 @@ def _with_zeros(*shape, seed=0):
 
 
 CASES = {
-    "cumsum_axes": (cumsum_axes, lambda: [_normal(3, 4)]),
-    "cumsum_flat": (cumsum_flat, lambda: [_normal(3, 4)]),
-    "cumprod_axes": (cumprod_axes, lambda: [_normal(3, 4)]),
-    "cumprod_zeros": (cumprod_axes, lambda: [_with_zeros(3, 4)]),
-    "cumprod_flat": (cumprod_flat, lambda: [_with_zeros(4, 3)]),
-    "prod_axes": (prod_axes, lambda: [_normal(3, 4)]),
-    "prod_zeros": (prod_axes, lambda: [_with_zeros(3, 4)]),
-    "prod_tuple_axes": (prod_tuple_axes, lambda: [_normal(2, 3, 2)]),
-    "prod_scalar": (prod_scalar, lambda: [1.5, _normal(4)], (0, 1)),
-    "sort_last": (sort_last, lambda: [_distinct(3, 5)]),
-    "sort_flat": (sort_flat, lambda: [_distinct(3, 4)]),
-    "argsort_take": (argsort_take, lambda: [_distinct(4, 3)]),
-    "argmax_pick": (argmax_pick, lambda: [_distinct(3, 4)]),
-    "argmax_axis": (argmax_axis, lambda: [_distinct(3, 4)]),
-    "argmax_rows": (argmax_rows, lambda: [_distinct(3, 4)]),
-    "running_max": (running_max, lambda: [_distinct(4, 5)]),
-    "running_max_1d": (running_max_1d, lambda: [_distinct(7)]),
-    "median_odd": (median_all, lambda: [_distinct(3, 5)]),
-    "median_even": (median_all, lambda: [_distinct(4, 6)]),
+    "cumulative_sums": (cumulative_sums, lambda: [_normal(3, 4)]),
+    "cumulative_products": (cumulative_products, lambda: [_with_zeros(3, 4)]),
+    "products": (products, lambda: [_with_zeros(3, 4)]),
+    "products_of_axes": (products_of_axes, lambda: [1.5, _normal(2, 3, 2)], (0, 1)),
+    "sorts": (sorts, lambda: [_distinct(4, 5)]),
+    "extreme_positions": (extreme_positions, lambda: [_distinct(3, 4)]),
+    "running_extremes": (running_extremes, lambda: [_distinct(4, 5), _distinct(7, seed=3)],
+                         (0, 1)),
+    "medians": (medians, lambda: [_distinct(4, 5)]),
     "scan_of_products": (scan_of_products, lambda: [_with_zeros(4, 3)]),
+    "reductions_with_options": (reductions_with_options,
+                                lambda: [_distinct(3, 4), _normal(3, 4, seed=1) > -0.3]),
+    "averages": (averages, lambda: [_normal(3, 4), _normal(4, seed=1) ** 2 + 0.5], (0, 1)),
+    "nans_spreads_and_logic": (nans_spreads_and_logic, lambda: [_distinct(3, 4)]),
+    "scans_on_backends": (scans_on_backends, lambda: [_with_zeros(3, 4)]),
+    "orderings_on_backends": (orderings_on_backends, lambda: [_distinct(4, 5)]),
+    "statistics_on_backends": (statistics_on_backends,
+                               lambda: [_distinct(3, 4), _normal(3, 4, seed=1) > -0.3]),
 }
+# Spellings (methods, keepdims, axis=None, tuples of axes) are the frontend's: checked on the
+# numpy backend. Each function's code on every backend: the cases below.
+ON_EVERY_BACKEND = ("scans_on_backends", "orderings_on_backends", "statistics_on_backends",
+                    "scan_of_products")
 
 
 def _case(name):
@@ -151,8 +214,8 @@ def _case(name):
     return fun, make(), (argnums[0] if argnums else 0)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name, backend", [(n, "numpy") for n in sorted(CASES)] +
+                         [(n, b) for n in ON_EVERY_BACKEND for b in BACKENDS[1:]])
 def test_against_finite_differences(name, backend):
     fun, args, argnums = _case(name)
     symdiff.check_grad(fun, *args, argnums=argnums, backend=backend)
@@ -170,3 +233,165 @@ def test_against_jax(name):
         expected, got = (expected,), (got,)
     for e, g in zip(expected, got, strict=True):
         np.testing.assert_allclose(g, np.asarray(e), rtol=1e-10, atol=1e-12)
+
+
+# --- sizes, reuse, ties, NaNs and data ------------------------------------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sizes_zero_and_one_and_reuse(backend):
+    """One gradient function called with sizes 0 and 1 and others: values equal to NumPy's,
+    gradients to JAX's (through the numpy backend's, checked against JAX here too)."""
+    jax = jax_or_skip()
+    reference = jax.grad(lambda x: types.FunctionType(
+        along_first_axis.__code__, {**along_first_axis.__globals__, "np": jax.numpy})(x)[0])
+    fun = symdiff.value_and_grad(along_first_axis, has_aux=True, backend=backend)
+    numpy_grad = symdiff.grad(along_first_axis, has_aux=True, backend="numpy")
+    for shape in [(4, 3), (0, 3), (1, 3), (6, 2)]:
+        x = _normal(*shape, seed=shape[0])
+        if x.size:
+            x.flat[0] = 0.0
+        (value, aux), g = fun(x)
+        want_value, want_aux = along_first_axis(x)
+        np.testing.assert_allclose(value, want_value, rtol=1e-12)
+        for got, want in zip(aux, want_aux, strict=True):
+            assert np.shape(got) == np.shape(want)
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+        expected = reference(x) if backend == "numpy" else numpy_grad(x)[0]
+        np.testing.assert_allclose(g, np.asarray(expected), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nans_as_numpy_computes_them(backend):
+    x = _distinct(4, 5)
+    x[1, 2] = x[3, 0] = x[3, 4] = np.nan
+    x[2, :] = np.nan
+    x[0, 1] = 0.0
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        want = orderings_as_data(x)[1]
+    (_, got), _ = symdiff.value_and_grad(orderings_as_data, has_aux=True, backend=backend)(x)
+    for g, w in zip(got, want, strict=True):
+        assert np.asarray(g).dtype.kind == np.asarray(w).dtype.kind
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_integer_data(backend):
+    x, k = _normal(5), np.array([3, 0, 4, 1, 2])
+    value, g = symdiff.value_and_grad(integer_data, backend=backend)(x, k)
+    np.testing.assert_allclose(value, integer_data(x, k), rtol=1e-12)
+    symdiff.check_grad(integer_data, x, k, backend=backend)
+
+
+TIED = [np.array([1.0, 2.0, 2.0, 0.5, 2.0, 0.5]), np.array([0.0, 3.0, 0.0, 2.0, 0.0, 1.0]),
+        np.array([2.0, 0.0, 3.0, 3.0, 1.0, 0.0])]
+
+
+@pytest.mark.parametrize("fun, backends", [(ties_in_orderings, BACKENDS),
+                                           (ties_in_reductions, ("numpy",))])
+def test_ties_match_jax(fun, backends):
+    """Ties that finite differences cannot decide: sorting is stable on every backend (as
+    JAX's), max, ptp and median share, products with several zeros are exact (their code on
+    the other backends is checked with zeros above)."""
+    jax = jax_or_skip()
+    reference = jax.jit(jax.grad(types.FunctionType(fun.__code__,
+                                                    {**fun.__globals__, "np": jax.numpy})))
+    grads = [symdiff.grad(fun, backend=backend) for backend in backends]
+    for x in TIED:
+        expected = np.asarray(reference(x))
+        for g in grads:
+            np.testing.assert_allclose(g(x), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_running_extreme_ties_go_to_the_first(backend):
+    """The documented convention: the first element reaching a running maximum gets its
+    gradient (JAX splits it between tied elements)."""
+    x = np.array([1.0, 3.0, 0.5, 3.0, 2.0, 4.0])
+    g = symdiff.grad(first_running_max, backend=backend)(x)
+    np.testing.assert_array_equal(g, [1.0, 2.0 + 3.0 + 4.0 + 5.0, 0.0, 0.0, 0.0, 6.0])
+
+
+def test_generated_code_reads_like_numpy():
+    x = _normal(3, 4)
+    numpy_source = symdiff.grad(cumulative_sums, backend="numpy")
+    numpy_source(x)
+    assert "np.cumsum(x, axis=0)" in numpy_source.source
+    assert "np.flip(np.cumsum(np.flip(" in numpy_source.source
+    numba_grad = symdiff.grad(cumulative_products, backend="numba")
+    numba_grad(x)
+    source = numba_grad.source
+    assert "for _i1 in range(x.shape[1] - 1, -1, -1):" in source  # the adjoint runs backwards
+    assert "/" not in source.split("backward pass")[1]  # no division: exact at zeros
+    sort_grad = symdiff.grad(sorts, backend="numba")
+    sort_grad(_distinct(3, 5))
+    assert 'np.argsort(x[_i0, :], kind="mergesort")' in sort_grad.source
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+def out_of_cumsum(x):
+    y = np.empty_like(x)
+    return np.sum(np.cumsum(x, out=y))
+
+
+def out_of_sum(x):
+    return np.sum(x, out=None) + np.sum(x, axis=0, out=np.zeros(x.shape[1])).sum()
+
+
+def sorts_in_place(x):
+    x.sort()
+    return np.sum(x)
+
+
+def sorted_in_place(x):
+    return np.sum(x.sort())
+
+
+def integer_dtype(x):
+    return np.sum(x, dtype=np.int32)
+
+
+def average_returned(x, w):
+    return np.average(x, weights=w, returned=True)[0]
+
+
+def masked_max_without_initial(x, m):
+    return np.max(x, where=m)
+
+
+def cumsum_of_axes(x):
+    return np.sum(np.cumsum(x, axis=(0, 1)))
+
+
+def hessian_of_prod(x):
+    return np.prod(x) + np.sum(np.cumprod(x))
+
+
+@pytest.mark.parametrize("fun, args, message", [
+    (out_of_sum, [_normal(3, 4)], "np.sum: out= is not supported: assign the result"),
+    (sorts_in_place, [_normal(4)], "an expression statement has no effect"),
+    (sorted_in_place, [_normal(4)], "x = np.sort(x)"),
+    (integer_dtype, [_normal(4)], "np.sum: only float dtypes are supported"),
+    (average_returned, [_normal(4), _normal(4) ** 2], "returned=True is not supported"),
+    (masked_max_without_initial, [_normal(4), _normal(4) > 0], "specify 'initial'"),
+    (cumsum_of_axes, [_normal(3, 4)], "np.cumsum takes one axis"),
+])
+def test_refused_with_a_clear_message(fun, args, message):
+    with pytest.raises(UnsupportedError, match=re.escape(message)):
+        symdiff.grad(fun, backend="numpy")(*args)
+
+
+def argmax_of(x):
+    return np.sum(x * np.argmax(x, axis=0))
+
+
+def test_argmax_of_an_empty_axis_fails_as_in_numpy():
+    fun = symdiff.grad(argmax_of, backend="numpy")
+    fun(_normal(3, 2))
+    with pytest.raises(SizeError, match="argmax or argmin of an empty sequence"):
+        fun(_normal(0, 2))
+
+
+def test_second_derivatives_of_products_are_refused():
+    with pytest.raises(UnsupportedError, match="second derivatives of np.cumprod and np.prod"):
+        symdiff.hessian(hessian_of_prod)(_normal(3))
