@@ -74,6 +74,21 @@ def medians(x):
         np.sum(np.median(x, axis=-1, keepdims=True))
 
 
+def quantiles(x):
+    middle = np.quantile(x, np.array([0.25, 0.5, 1.0]), axis=0)
+    return np.percentile(x, 30) + np.sum(middle ** 2) + \
+        np.sum(np.quantile(x, 0.9, axis=-1, keepdims=True)) + np.percentile(x, 70.0, axis=None)
+
+
+def quantile_values(x):
+    """Positions that fall on elements, between them, and on the float rounding of q * (n - 1)
+    (0.3 * 10 is 3.0000000000000004 in NumPy's arithmetic)."""
+    q = np.array([0.0, 0.1, 0.3, 0.25, 0.5, 0.7, 0.99, 1.0])
+    percents = [0, 10, 30, 25, 50, 70, 99, 100]
+    return np.sum(x), (np.quantile(x, q, axis=0), np.percentile(x, percents),
+                       np.percentile(x, 35.0, axis=1, keepdims=True))
+
+
 def scans_on_backends(x):
     """Each scan and product once, as every backend writes them."""
     return np.sum(np.cumsum(x, axis=0) ** 2) + np.sum(np.cumprod(x, axis=1) * x) + \
@@ -83,6 +98,7 @@ def scans_on_backends(x):
 def orderings_on_backends(x):
     """Each ordering once, as every backend writes them."""
     return np.sum(np.sort(x, axis=0) * np.arange(x.shape[0])[:, None]) + \
+        np.sum(np.percentile(x, 40, axis=0) ** 2) + \
         np.sum(np.take_along_axis(x, np.argmax(x, axis=1, keepdims=True), axis=1) ** 2) + \
         np.sum(np.sin(x[np.argmin(x, axis=0), np.arange(x.shape[1])])) + \
         np.sum(np.maximum.accumulate(x, axis=1) * x) + \
@@ -198,6 +214,7 @@ CASES = {
                                 lambda: [_distinct(3, 4), _normal(3, 4, seed=1) > -0.3]),
     "averages": (averages, lambda: [_normal(3, 4), _normal(4, seed=1) ** 2 + 0.5], (0, 1)),
     "nans_spreads_and_logic": (nans_spreads_and_logic, lambda: [_distinct(3, 4)]),
+    "quantiles": (quantiles, lambda: [_distinct(5, 7)]),
     "scans_on_backends": (scans_on_backends, lambda: [_with_zeros(3, 4)]),
     "orderings_on_backends": (orderings_on_backends, lambda: [_distinct(4, 5)]),
     "statistics_on_backends": (statistics_on_backends,
@@ -272,6 +289,17 @@ def test_nans_as_numpy_computes_them(backend):
     for g, w in zip(got, want, strict=True):
         assert np.asarray(g).dtype.kind == np.asarray(w).dtype.kind
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_quantiles_as_numpy_computes_them(backend):
+    """Values as NumPy's (positions depend on the axis' length: each length is generated)."""
+    fun = symdiff.value_and_grad(quantile_values, has_aux=True, backend=backend)
+    for shape in [(11, 3), (4, 5), (1, 2)]:
+        x = _normal(*shape, seed=shape[0])
+        (_, got), _ = fun(x)
+        for g, w in zip(got, quantile_values(x)[1], strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -390,6 +418,21 @@ def test_argmax_of_an_empty_axis_fails_as_in_numpy():
     fun(_normal(3, 2))
     with pytest.raises(SizeError, match="argmax or argmin of an empty sequence"):
         fun(_normal(0, 2))
+
+
+def quantile_of_data(x):
+    return np.quantile(x, x[0])
+
+
+def quantile_other_method(x):
+    return np.quantile(x, 0.5, method="nearest")
+
+
+def test_quantiles_refused():
+    with pytest.raises(UnsupportedError, match="q must be numbers known while generating"):
+        symdiff.grad(quantile_of_data, backend="numpy")(_normal(4))
+    with pytest.raises(UnsupportedError, match="only the default method='linear'"):
+        symdiff.grad(quantile_other_method, backend="numpy")(_normal(4))
 
 
 def test_second_derivatives_of_products_are_refused():

@@ -53,6 +53,7 @@ from symdiff.frontend.scans import (
     isnan,
     median,
     prod,
+    quantile_of,
     sort,
 )
 from symdiff.frontend.statistics import (
@@ -225,6 +226,7 @@ def _function_table() -> dict[Any, Handler]:
         np.sort: sort, np.argsort: argsort, np.argmax: arg_extreme("argmax"),
         np.argmin: arg_extreme("argmin"), np.maximum.accumulate: accumulate("running_argmax"),
         np.minimum.accumulate: accumulate("running_argmin"), np.median: median, np.ptp: ptp,
+        np.quantile: quantile_of(False), np.percentile: quantile_of(True),
         np.isnan: isnan, np.average: average, np.nansum: nansum, np.nanmean: nanmean,
         np.nanmax: nan_extremum("max"), np.nanmin: nan_extremum("min"),
         np.count_nonzero: count_nonzero, np.all: logical_reduction("all"),

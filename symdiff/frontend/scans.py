@@ -20,9 +20,10 @@ from symdiff.frontend.calls import (
     expand_dims,
     ravel,
     reshape,
+    stack,
     where,
 )
-from symdiff.frontend.values import StaticError, Tensor, describe, to_tensor
+from symdiff.frontend.values import SizeNeeded, StaticError, Tensor, describe, to_tensor
 from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, make_params
 
@@ -174,3 +175,69 @@ def median(g: Graph, a: Any, axis: Any = None, out: Any = None, overwrite_input:
     if keepdims and axis is None:
         return reshape(g, result, (1,) * x.rank)
     return expand_dims(g, result, ax) if keepdims else result
+
+
+def quantile_of(percent: bool):
+    """``np.quantile`` (``np.percentile``) with the default linear method: the sorted axis
+    read at ``q * (n - 1)``, between its two neighbours, computed as NumPy computes it. The
+    position depends on the length of the axis, so the gradient is generated for each length
+    (other sizes still vary)."""
+    name = "np.percentile" if percent else "np.quantile"
+
+    def handler(g: Graph, a: Any, q: Any, axis: Any = None, out: Any = None,
+                overwrite_input: bool = False, method: str = "linear",
+                keepdims: bool = False, *, weights: Any = None,
+                interpolation: Any = None) -> Tensor:
+        refuse_out(out, name)
+        if method != "linear" or interpolation is not None or weights is not None:
+            raise StaticError(f"{name}: only the default method='linear' is supported "
+                              "(no weights)")
+        if isinstance(q, Tensor) and q.node.id in g.literals:  # np.array([0.25, 0.75])
+            q = g.literals[q.node.id]
+        try:
+            qs = np.asarray(q, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise StaticError(f"{name}: q must be numbers known while generating (not an "
+                              f"array of data), got {describe(q)}") from None
+        qs = qs / 100 if percent else qs
+        if qs.ndim > 1 or not np.all((qs >= 0) & (qs <= 1)):
+            raise StaticError(f"{name}: q must be a number or a list of numbers in "
+                              f"{'[0, 100]' if percent else '[0, 1]'}")
+        x = to_tensor(g, a)
+        flat, ax = _flat_or_axis(g, x, axis, name)
+        n = flat.shape[ax]
+        if not isinstance(n, int):
+            raise SizeNeeded(f"{name} reads the sorted axis at a position that depends on its "
+                             f"length, {n}", n)
+        if n == 0:
+            raise StaticError(f"{name} of an empty axis (NumPy gives NaN)")
+        s = sort(g, flat, ax)
+        parts = [_interpolated(g, s, ax, n, float(v)) for v in np.atleast_1d(qs)]
+        if keepdims:
+            shape = tuple(1 if axis is None or k == ax else d for k, d in enumerate(x.shape))
+            parts = [reshape(g, p, shape) if axis is None else expand_dims(g, p, ax)
+                     for p in parts]
+        return parts[0] if qs.ndim == 0 else stack(g, parts)
+    return handler
+
+
+def _interpolated(g: Graph, s: Tensor, ax: int, n: int, q: float) -> Tensor:
+    """NumPy's linear quantile of the sorted ``s`` along ``ax`` (of length ``n``)."""
+    virtual = np.float64(n) * q + (1 + q * (1 - 1 - 1)) - 1
+    below = int(np.floor(virtual))
+    t = float(virtual - below)
+    if virtual >= n - 1:
+        below, t = n - 1, 0.0
+
+    def at(k: int) -> Tensor:
+        index = tuple(("slice", None, None, None) if j != ax else k for j in range(s.rank))
+        return Tensor(g.add("getitem", [s.node], make_params(index=index)))
+
+    lo = at(below)
+    if t == 0.0:
+        return lo
+    hi = at(below + 1)
+    step = elementwise(g, "sub", hi, lo)
+    if t >= 0.5:  # NumPy's lerp, exact at both ends
+        return elementwise(g, "sub", hi, elementwise(g, "mul", step, 1.0 - t))
+    return elementwise(g, "add", lo, elementwise(g, "mul", step, t))
