@@ -27,7 +27,7 @@ BACKENDS = ("numpy", "numba", "cuda")
 # exercised by every gradient, and by the adjoint checks below.
 # built by the compiler itself, and tested where it builds them (test_higher_order, test_extend)
 INTERNAL = {"input", "const", "dim", "fused", "scatter", "take_along_axis_adjoint", "fresh",
-            "custom_vjp", "cumprod_adjoint",
+            "custom_vjp", "cumprod_adjoint", "running_extreme_adjoint",
             # loops in the generated code: tests/test_generated_loops.py
             "loop", "loop_out", "loop_count", "loop_tape", "tape_read", "loop_var"}
 

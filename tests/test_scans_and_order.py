@@ -4,8 +4,8 @@ extremes of maximum/minimum.accumulate), median, and the reductions NumPy users 
 Every function is checked against central finite differences on each backend and against JAX;
 sizes 0 and 1, negative axes, keepdims and the method spellings are checked as users write them.
 Ties that finite differences cannot decide follow the documented conventions: sorting is
-stable (the gradient of each sorted position goes to the element that sorts there), a running
-extreme is the first element that reaches it, and max/min reductions share between ties.
+stable (the gradient of each sorted position goes to the element that sorts there), and max/min
+reductions and running extremes share their gradient equally between tied elements.
 """
 
 from __future__ import annotations
@@ -173,6 +173,11 @@ def ties_in_reductions(x):
     return np.max(x) + np.prod(x) + np.sum(np.cumprod(x) * np.arange(x.size)) + np.ptp(x)
 
 
+def running_twice(x):
+    return np.sum(np.maximum.accumulate(x) ** 3 * (np.arange(x.size) + 1.0)) + \
+        np.sum(np.minimum.accumulate(x) ** 2)
+
+
 def first_running_max(x):
     return np.sum(np.maximum.accumulate(x) * (np.arange(x.size) + 1.0))
 
@@ -331,12 +336,34 @@ def test_ties_match_jax(fun, backends):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_running_extreme_ties_go_to_the_first(backend):
-    """The documented convention: the first element reaching a running maximum gets its
-    gradient (JAX splits it between tied elements)."""
-    x = np.array([1.0, 3.0, 0.5, 3.0, 2.0, 4.0])
-    g = symdiff.grad(first_running_max, backend=backend)(x)
-    np.testing.assert_array_equal(g, [1.0, 2.0 + 3.0 + 4.0 + 5.0, 0.0, 0.0, 0.0, 6.0])
+def test_running_extreme_ties_share(backend):
+    """A running extreme's gradient is shared equally between the elements tied for it, as
+    np.max's is: JAX's split for two tied elements; for more JAX's split follows its scan."""
+    g = symdiff.grad(first_running_max, backend=backend)
+    np.testing.assert_array_equal(g(np.array([1.0, 3.0, 0.5, 3.0, 2.0, 4.0])),
+                                  [1.0, 9.5, 0.0, 4.5, 0.0, 6.0])
+    np.testing.assert_array_equal(g(np.array([1.0, 1.0, 0.5, 2.0, 2.0, 1.0])),
+                                  [3.5, 2.5, 0.0, 9.5, 5.5, 0.0])
+    np.testing.assert_array_equal(g(np.array([2.0, 2.0, 2.0, 1.0])),
+                                  [1.0 + 1.0 + 1.0 + 4 / 3, 1.0 + 1.0 + 4 / 3, 1.0 + 4 / 3, 0.0])
+    if backend == "numpy":
+        jax = jax_or_skip()
+        reference = jax.grad(types.FunctionType(first_running_max.__code__, {
+            **first_running_max.__globals__, "np": jax.numpy}))
+        x = np.array([1.0, 3.0, 0.5, 3.0, 2.0, 4.0, 1.0, 4.0])
+        np.testing.assert_array_equal(g(x), np.asarray(reference(x)))
+
+
+@pytest.mark.parametrize("backend", ("numpy", "numba"))
+def test_running_extremes_twice(backend):
+    """The adjoint of a running extreme is linear in its cotangent: its own adjoint is its
+    transpose, so Hessians work (against JAX's, also at ties of two)."""
+    jax = jax_or_skip()
+    reference = jax.hessian(types.FunctionType(running_twice.__code__, {
+        **running_twice.__globals__, "np": jax.numpy}))
+    hessian = symdiff.hessian(running_twice, backend=backend)
+    for x in [np.array([1.0, 3.0, 0.5, 3.0, 2.0, 4.0]), _normal(6)]:
+        np.testing.assert_allclose(hessian(x), np.asarray(reference(x)), rtol=1e-12, atol=1e-12)
 
 
 def test_generated_code_reads_like_numpy():

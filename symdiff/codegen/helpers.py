@@ -68,6 +68,36 @@ def _cumprod_adjoint(cotangent, x, axis, reverse=False, exclusive=False):
     return np.moveaxis(out, 0, axis)
 ''',
 }
+HELPERS["_running_extreme_adjoint"] = '''
+def _running_extreme_adjoint(cotangent, x, index, axis, transposed=False):
+    """The adjoint of x read at its running argmax ``index`` along ``axis``: each running
+    extreme's cotangent shared equally between the elements tied for it so far (``transposed``:
+    the transpose of that linear map, for derivatives of derivatives)."""
+    g = np.moveaxis(np.broadcast_to(cotangent, np.shape(x)), axis, 0)
+    x, index = np.moveaxis(x, axis, 0), np.moveaxis(index, axis, 0)
+    n = len(x)
+    positions = np.arange(n).reshape((-1,) + (1,) * (x.ndim - 1))
+    tied = (x == np.take_along_axis(x, index, 0)) | (index == positions)
+    new_run = np.ones(x.shape, dtype=bool)
+    new_run[1:] = index[1:] != index[:-1]
+    counts = np.empty(x.shape, dtype=np.float64)
+    count = np.zeros(x.shape[1:])
+    for k in range(n):  # how many elements are tied for the running extreme at k
+        count = np.where(new_run[k], 0.0, count) + tied[k]
+        counts[k] = count
+    out = np.empty(x.shape, dtype=np.result_type(g, x))
+    total = np.zeros(x.shape[1:], dtype=out.dtype)
+    if transposed:
+        for k in range(n):
+            total = np.where(new_run[k], 0.0, total) + np.where(tied[k], g[k], 0.0)
+            out[k] = total / counts[k]
+    else:
+        for k in range(n - 1, -1, -1):
+            total = total + g[k] / counts[k]
+            out[k] = np.where(tied[k], total, 0.0)
+            total = np.where(new_run[k], 0.0, total)
+    return np.moveaxis(out, 0, axis)
+'''
 for _name, _better in (("argmax", ">"), ("argmin", "<")):
     HELPERS[f"_running_{_name}"] = f'''
 def _running_{_name}(x, axis):

@@ -367,6 +367,8 @@ class NumbaTarget(Target):
                  ("0" if canon(x.shape[a]) == 1 else v) for a, v in enumerate(loops)]
         return self._read_at(ctx, node, ctx.text[x.id], where, loops)
 
+    _op_running_extreme = _op_take_along_axis  # x read at its running argmax
+
     def _op_take_along_axis_adjoint(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         ct, like, idx = (ctx.graph[i] for i in node.inputs)
         axis = node.param("axis")

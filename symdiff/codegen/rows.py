@@ -176,6 +176,45 @@ def running_arg_extreme(target, ctx: Context, node: Node) -> Statements:
                              body=cst.IndentedBlock(loops))]
 
 
+def running_extreme_adjoint(target, ctx: Context, node: Node) -> Statements:
+    """The adjoint of np.maximum.accumulate (minimum) read at its running argmax: counts of the
+    elements tied for each running extreme, then each cotangent shared between them (summed
+    backwards within each run of one extreme); ``transposed``: that map's transpose."""
+    ct, x, index = (ctx.graph[i] for i in node.inputs)
+    axis, transposed = node.param("axis"), node.param("transposed")
+    out, allocate = _new_array(target, ctx, node)
+    count, total = ctx.names.fresh("_count"), ctx.names.fresh("_total")
+
+    def inner(loops: list[str]) -> Statements:
+        k = loops[axis]
+        at = element_at(ctx, index, loops, node.shape)
+        extreme = element_at(ctx, x, [at if j == axis else v for j, v in enumerate(loops)],
+                             node.shape)
+        here, slot = element_at(ctx, x, loops, node.shape), f"{out}[{', '.join(loops)}]"
+        g = element_at(ctx, ct, loops, node.shape)
+        tied, starts = f"{here} == {extreme} or {at} == {k}", f"{at} == {k}"
+
+        def when(test: str, *body: cst.BaseStatement) -> cst.If:
+            return cst.If(test=cst.parse_expression(test), body=cst.IndentedBlock(list(body)))
+        if transposed:
+            return [along(k, node.shape[axis], body=[
+                when(starts, assignment(count, "0.0"), assignment(total, "0.0")),
+                when(tied, assignment(count, f"{count} + 1.0"),
+                     assignment(total, f"{total} + {g}")),
+                assignment(slot, f"{total} / {count}")])]
+        return [assignment(count, "0.0"),
+                along(k, node.shape[axis], body=[
+                    when(starts, assignment(count, "0.0")),
+                    when(tied, assignment(count, f"{count} + 1.0")),
+                    assignment(slot, count)]),
+                assignment(total, "0.0"),
+                along(k, node.shape[axis], backwards=True, body=[
+                    assignment(total, f"{total} + {g} / {slot}"),
+                    assignment(slot, f"{total} if {tied} else 0.0"),
+                    when(starts, assignment(total, "0.0"))])]
+    return [allocate, *rows(target, ctx, node.shape, axis, inner)]
+
+
 def argsort_rows(target, ctx: Context, node: Node) -> Statements:
     """np.argsort along an axis (stable, NaNs last), one row at a time: Numba sorts 1-D arrays."""
     x = ctx.graph[node.inputs[0]]
@@ -219,4 +258,5 @@ ROW_WRITERS: dict[str, Callable[..., Statements]] = {
     "cumsum": scan, "cumprod": scan, "cumprod_adjoint": cumprod_adjoint, "prod": prod,
     "argmax": arg_extreme, "argmin": arg_extreme,
     "running_argmax": running_arg_extreme, "running_argmin": running_arg_extreme,
+    "running_extreme_adjoint": running_extreme_adjoint,
 }

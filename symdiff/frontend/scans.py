@@ -134,7 +134,7 @@ def arg_extreme(op: str):
 
 def accumulate(op: str):
     """``np.maximum.accumulate`` (``np.minimum.accumulate``): the array read at the first
-    index of the running extreme, which is where the gradient goes."""
+    index of the running extreme; its gradient is shared between the elements tied for it."""
     name = f"np.{op[len('running_arg'):]}imum.accumulate"
 
     def handler(g: Graph, array: Any, axis: Any = 0, dtype: Any = None,
@@ -148,7 +148,7 @@ def accumulate(op: str):
                               "(x.ravel())")
         ax = one_axis(x, axis, name)
         index = g.add(op, [x.node], make_params(axis=ax))
-        return Tensor(g.add("take_along_axis", [x.node, index], make_params(axis=ax)))
+        return Tensor(g.add("running_extreme", [x.node, index], make_params(axis=ax)))
     return handler
 
 

@@ -5,13 +5,17 @@ Their results are integer data: they carry no gradient. The values they select a
 ``take_along_axis`` (``np.sort`` is the array read at its argsort), whose adjoint adds the
 cotangent back where each value came from. Sorting is stable (equal elements keep their order,
 NaNs go last, as in NumPy), and the extremes are the first ones, as ``np.argmax`` picks them.
+A running extreme (``running_extreme``, read at the running argmax) shares its gradient equally
+between the elements tied for it, as ``max`` does: its adjoint sums, for each element, the
+cotangents of the running extremes it is tied for, each divided by the number of ties so far.
 """
 
 from __future__ import annotations
 
-from symdiff.ir.graph import Node
+from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.primitives import Primitive, register
 from symdiff.ir.shapes import ShapeError, require
+from symdiff.rules.broadcasting import unbroadcast
 
 
 def _same_shape(inputs: list[Node], params: dict) -> tuple:
@@ -48,3 +52,33 @@ for _name in ("argmax", "argmin"):
 # NaN tests are data too (a kernel's x != x would be simplified to False by SymPy)
 register(Primitive("isnan", lambda inputs, params: (inputs[0].shape, "bool"),
                    differentiable=False, emit=lambda a, node: f"np.isnan({a[0]})"))
+
+
+# np.maximum.accumulate (minimum): x read at its running argmax, with the gradient of each
+# running extreme shared equally between the elements tied for it (as that of np.max is)
+def _running_extreme_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    x, index = g.args(node)
+    ct = unbroadcast(g, ct, node.shape, exact=True)
+    return [g.add("running_extreme_adjoint", [ct, x, index],
+                  make_params(axis=node.param("axis"), transposed=False)), None]
+
+
+register(Primitive(
+    "running_extreme", lambda inputs, params: (inputs[0].shape, inputs[0].dtype),
+    vjp=_running_extreme_vjp,
+    emit=lambda a, node: f"np.take_along_axis({a[0]}, {a[1]}, axis={node.param('axis')})"))
+
+
+def _running_extreme_adjoint_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """Linear in the cotangent (the ties are data): its adjoint is its transpose."""
+    _, x, index = g.args(node)
+    ct = unbroadcast(g, ct, node.shape, exact=True)
+    params = make_params(axis=node.param("axis"), transposed=not node.param("transposed"))
+    return [g.add("running_extreme_adjoint", [ct, x, index], params), None, None]
+
+
+register(Primitive(
+    "running_extreme_adjoint", lambda inputs, params: (inputs[1].shape, inputs[1].dtype),
+    vjp=_running_extreme_adjoint_vjp, helpers=("_running_extreme_adjoint",),
+    emit=lambda a, node: f"_running_extreme_adjoint({a[0]}, {a[1]}, {a[2]}, "
+                         f"{node.param('axis')}, transposed={node.param('transposed')})"))
