@@ -173,9 +173,11 @@ def ties_in_reductions(x):
     return np.max(x) + np.prod(x) + np.sum(np.cumprod(x) * np.arange(x.size)) + np.ptp(x)
 
 
-def running_twice(x):
-    return np.sum(np.maximum.accumulate(x) ** 3 * (np.arange(x.size) + 1.0)) + \
+def twice(x):
+    running = np.sum(np.maximum.accumulate(x) ** 3 * (np.arange(x.size) + 1.0)) + \
         np.sum(np.minimum.accumulate(x) ** 2)
+    return running + np.sum(np.cumsum(x) ** 3) + np.sum(np.sort(x) ** 2 * np.arange(x.size)) + \
+        np.median(x) ** 2 + np.nanmax(x) ** 3 + np.average(x, weights=x * x)
 
 
 def first_running_max(x):
@@ -357,15 +359,20 @@ def test_running_extreme_ties_share(backend):
 
 
 @pytest.mark.parametrize("backend", ("numpy", "numba"))
-def test_running_extremes_twice(backend):
-    """The adjoint of a running extreme is linear in its cotangent: its own adjoint is its
-    transpose, so Hessians work (against JAX's, also at ties of two)."""
+def test_derivatives_of_derivatives(backend):
+    """Hessians and forward mode through scans, sorts, medians and running extremes (whose
+    adjoint is linear in its cotangent, its own adjoint its transpose), against JAX's, also at
+    ties of two."""
     jax = jax_or_skip()
-    reference = jax.hessian(types.FunctionType(running_twice.__code__, {
-        **running_twice.__globals__, "np": jax.numpy}))
-    hessian = symdiff.hessian(running_twice, backend=backend)
-    for x in [np.array([1.0, 3.0, 0.5, 3.0, 2.0, 4.0]), _normal(6)]:
-        np.testing.assert_allclose(hessian(x), np.asarray(reference(x)), rtol=1e-12, atol=1e-12)
+    reference = types.FunctionType(twice.__code__, {**twice.__globals__, "np": jax.numpy})
+    hessian = symdiff.hessian(twice, backend=backend)
+    for x in [np.array([1.0, 3.0, 0.5, 3.0, 2.0, 4.0]), _distinct(6)]:
+        np.testing.assert_allclose(hessian(x), np.asarray(jax.hessian(reference)(x)),
+                                   rtol=1e-12, atol=1e-12)
+        t = _normal(6, seed=5)
+        _, got = symdiff.jvp(twice, (x,), (t,), backend=backend)
+        _, want = jax.jvp(reference, (x,), (t,))
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-12, atol=1e-12)
 
 
 def test_generated_code_reads_like_numpy():
