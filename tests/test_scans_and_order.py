@@ -471,6 +471,26 @@ def test_quantiles_refused():
         symdiff.grad(quantile_other_method, backend="numpy")(_normal(4))
 
 
+def products_forward(x):
+    return np.sum(np.cumprod(x, axis=0) * np.arange(x.shape[0])[:, None]) + \
+        np.sum(np.prod(x, axis=1) ** 2) + np.prod(x) + np.sum(x.cumprod(axis=1) ** 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_forward_mode_of_products(backend):
+    """jvp needs only the transpose of cumprod's adjoint in its cotangent (the derivative of
+    cumprod along the tangent, also for the exclusive and reverse products of prod's adjoint),
+    exact at zeros."""
+    jax = jax_or_skip()
+    reference = types.FunctionType(products_forward.__code__,
+                                   {**products_forward.__globals__, "np": jax.numpy})
+    x, t = _with_zeros(3, 4), _normal(3, 4, seed=2)
+    value, tangent = symdiff.jvp(products_forward, (x,), (t,), backend=backend)
+    want_value, want_tangent = jax.jvp(reference, (x,), (t,))
+    np.testing.assert_allclose(value, products_forward(x), rtol=1e-12)
+    np.testing.assert_allclose(tangent, np.asarray(want_tangent), rtol=1e-12, atol=1e-12)
+
+
 def test_second_derivatives_of_products_are_refused():
     with pytest.raises(UnsupportedError, match="second derivatives of np.cumprod and np.prod"):
         symdiff.hessian(hessian_of_prod)(_normal(3))

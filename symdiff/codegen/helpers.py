@@ -45,29 +45,40 @@ def _exclusive_cumprod(x, axis, reverse=False):
     return np.moveaxis(out, -1, axis)
 ''',
     "_cumprod_adjoint": '''
-def _cumprod_adjoint(cotangent, x, axis, reverse=False, exclusive=False):
+def _cumprod_adjoint(cotangent, x, axis, reverse=False, exclusive=False, transposed=False):
     """The adjoint of np.cumprod along ``axis`` without dividing by ``x`` (exact at zeros):
-    the product of the elements before each times r[k] = g[k] + x[k + 1] * r[k + 1]."""
+    the product of the elements before each times r[k] = g[k] + x[k + 1] * r[k + 1];
+    ``transposed``: its transpose, cumprod's derivative along the tangent ``cotangent``,
+    s[i] = x[i] * s[i - 1] + u[i] * (the product of the elements before i)."""
     g = np.moveaxis(np.broadcast_to(cotangent, np.shape(x)), axis, 0)
     x = np.moveaxis(x, axis, 0)
-    order = range(len(x)) if reverse else range(len(x) - 1, -1, -1)
+    order = range(len(x) - 1, -1, -1) if reverse else range(len(x))  # the scan's order
     out = np.empty(x.shape, dtype=np.result_type(g, x))
-    acc = np.zeros(x.shape[1:], dtype=out.dtype)
-    for k in order:  # from the end of the scan back to its start
+    before = np.ones(x.shape[1:], dtype=out.dtype)  # the product of the elements before k
+    if transposed:
+        total = np.zeros(x.shape[1:], dtype=out.dtype)
+        for k in order:
+            if exclusive:
+                out[k] = total
+            total = total * x[k] + g[k] * before
+            if not exclusive:
+                out[k] = total
+            before = before * x[k]
+        return np.moveaxis(out, 0, axis)
+    total = np.zeros(x.shape[1:], dtype=out.dtype)
+    for k in reversed(order):  # from the end of the scan back to its start
         if exclusive:
-            out[k] = acc
-            acc = acc * x[k] + g[k]
+            out[k] = total
+            total = total * x[k] + g[k]
         else:
-            acc = acc + g[k]
-            out[k] = acc
-            acc = acc * x[k]
-    before = np.ones(x.shape[1:], dtype=out.dtype)
-    for k in reversed(order):  # times the product of the elements before each
+            total = total + g[k]
+            out[k] = total
+            total = total * x[k]
+    for k in order:  # times the product of the elements before each
         out[k] *= before
         before = before * x[k]
     return np.moveaxis(out, 0, axis)
-''',
-}
+''',}
 HELPERS["_running_extreme_adjoint"] = '''
 def _running_extreme_adjoint(cotangent, x, index, axis, transposed=False):
     """The adjoint of x read at its running argmax ``index`` along ``axis``: each running

@@ -72,22 +72,31 @@ def scan(target, ctx: Context, node: Node) -> Statements:
 
 def cumprod_adjoint(target, ctx: Context, node: Node) -> Statements:
     """The adjoint of np.cumprod without dividing by ``x``: r[k] = g[k] + x[k + 1] * r[k + 1]
-    from the end of the scan back, then times the product of the elements before each."""
+    from the end of the scan back, then times the product of the elements before each;
+    ``transposed``: s[i] = x[i] * s[i - 1] + u[i] * (the product of the elements before i)."""
     ct, x = (ctx.graph[i] for i in node.inputs)
     axis, reverse, exclusive = (node.param(p) for p in ("axis", "reverse", "exclusive"))
     out, allocate = _new_array(target, ctx, node)
     acc = ctx.names.fresh("_acc")
+    before = ctx.names.fresh("_before") if node.param("transposed") else acc
 
     def inner(loops: list[str]) -> Statements:
         slot = f"{out}[{', '.join(loops)}]"
         g, v = element_at(ctx, ct, loops, node.shape), element_at(ctx, x, loops, node.shape)
+        n = node.shape[axis]
+        if node.param("transposed"):
+            update = assignment(acc, f"{acc} * {v} + {g} * {before}")
+            store = assignment(slot, acc)
+            return [assignment(acc, "0.0"), assignment(before, "1.0"),
+                    along(loops[axis], n, reverse, body=[
+                        *([store, update] if exclusive else [update, store]),
+                        assignment(before, f"{before} * {v}")])]
         if exclusive:
             back = [assignment(slot, acc), assignment(acc, f"{acc} * {v} + {g}")]
         else:
             back = [assignment(acc, f"{acc} + {g}"), assignment(slot, acc),
                     assignment(acc, f"{acc} * {v}")]
         forth = [assignment(slot, f"{slot} * {acc}"), assignment(acc, f"{acc} * {v}")]
-        n = node.shape[axis]
         return [assignment(acc, "0.0"), along(loops[axis], n, not reverse, body=back),
                 assignment(acc, "1.0"), along(loops[axis], n, reverse, body=forth)]
     return [allocate, *rows(target, ctx, x.shape, axis, inner)]

@@ -6,6 +6,8 @@ where elements are 0:
 - the adjoint of a cumulative sum is the cumulative sum of the cotangent the other way round;
 - the adjoint of a cumulative product is ``cumprod_adjoint``: for element k, the product of the
   elements before it times ``r[k] = g[k] + x[k+1] * r[k+1]``, a linear recurrence run backwards;
+  its transpose (the derivative along a tangent ``u``, for forward mode) is the recurrence
+  ``s[i] = x[i] * s[i-1] + u[i] * (product of the elements before i)`` run forwards;
 - the adjoint of a product is the cotangent times the product of the others, the product of
   the elements before each (an exclusive cumulative product) times that of those after it.
 
@@ -57,13 +59,22 @@ def _cumsum_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
 def _cumprod_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     x = g[node.inputs[0]]
     ct = unbroadcast(g, ct, node.shape, exact=True)
-    return [g.add("cumprod_adjoint", [ct, x], node.params)]
+    return [g.add("cumprod_adjoint", [ct, x], make_params(**dict(node.params), transposed=False))]
 
 
 def _cumprod_adjoint_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
-    at = node.origin
-    raise UnsupportedError("second derivatives of np.cumprod and np.prod are not supported yet",
-                           *((at.filename, at.lineno, at.col, at.text) if at else ()))
+    """Linear in the cotangent: that part of its adjoint is its transpose (``transposed``, the
+    derivative of cumprod along a tangent), which forward mode needs. Its derivative in ``x``
+    (second derivatives) is not written yet."""
+    _, x = g.args(node)
+    if g.wanted is None or g.wanted[x.id]:
+        at = node.origin
+        raise UnsupportedError(
+            "second derivatives of np.cumprod and np.prod are not supported yet",
+            *((at.filename, at.lineno, at.col, at.text) if at else ()))
+    ct = unbroadcast(g, ct, node.shape, exact=True)
+    params = make_params(**{**dict(node.params), "transposed": not node.param("transposed")})
+    return [g.add("cumprod_adjoint", [ct, x], params), None]
 
 
 def _scan_emit(name: str):
@@ -84,7 +95,8 @@ register(Primitive(
     "cumprod_adjoint", lambda inputs, params: (inputs[1].shape, inputs[1].dtype),
     vjp=_cumprod_adjoint_vjp, helpers=("_cumprod_adjoint",),
     emit=lambda a, node: f"_cumprod_adjoint({a[0]}, {a[1]}, {node.param('axis')}, "
-                         f"reverse={node.param('reverse')}, exclusive={node.param('exclusive')})"))
+                         f"reverse={node.param('reverse')}, exclusive={node.param('exclusive')}, "
+                         f"transposed={node.param('transposed')})"))
 
 
 def _prod_infer(inputs: list[Node], params: dict) -> tuple:
