@@ -28,7 +28,7 @@ BACKENDS = ("numpy", "numba", "cuda")
 # exercised by every gradient, and by the adjoint checks below.
 # built by the compiler itself, and tested where it builds them (test_higher_order, test_extend)
 INTERNAL = {"input", "const", "dim", "fused", "scatter", "take_along_axis_adjoint", "fresh",
-            "custom_vjp",
+            "custom_vjp", "cumprod_adjoint", "running_extreme_adjoint",
             # loops in the generated code: tests/test_generated_loops.py
             "loop", "loop_out", "loop_count", "loop_tape", "tape_read", "loop_var"}
 
@@ -163,6 +163,14 @@ def f_qr(a):
 def f_svd(a):
     u, s, vt = np.linalg.svd(a, full_matrices=False)
     return np.sum(np.abs(u[0])) + np.sum(s ** 3) + np.sum(np.abs(vt[:, 1]))
+def f_cumsum(x): return np.sum(np.sin(np.cumsum(x, axis=1))) + np.sum(np.cumsum(x) ** 2)
+def f_cumprod(x): return np.sum(np.cumprod(x, axis=0) * np.arange(4)) + np.sum(np.cumprod(x))
+def f_prod(x): return np.sum(np.prod(x, axis=1) ** 2) + np.prod(np.sin(x))
+def f_sort(x): return np.sum(np.sort(x, axis=0) * np.arange(3)[:, None])
+def f_argmax(x): return np.sum(np.take_along_axis(x, np.argmax(x, axis=1, keepdims=True), 1) ** 2)
+def f_argmin(x): return np.sum(np.sin(x[np.argmin(x, axis=0), np.arange(4)]))
+def f_running_max(x): return np.sum(np.maximum.accumulate(x, axis=1) * np.arange(4))
+def f_running_min(x): return np.sum(np.minimum.accumulate(x) * np.arange(3)[:, None])
 
 
 SPECS: dict[str, Spec] = {
@@ -253,6 +261,14 @@ SPECS: dict[str, Spec] = {
     "eigh": Spec(f_eigh, {"a": normal(3, 3)}, cuda=False),
     "qr": Spec(f_qr, {"a": normal(4, 3)}, cuda=False),
     "svd": Spec(f_svd, {"a": normal(4, 3)}, cuda=False),
+    "cumsum": Spec(f_cumsum, {"x": normal(3, 4)}),
+    "cumprod": Spec(f_cumprod, {"x": normal(3, 4)}),
+    "prod": Spec(f_prod, {"x": normal(3, 4)}),
+    "argsort": Spec(f_sort, {"x": normal(3, 4)}),
+    "argmax": Spec(f_argmax, {"x": normal(3, 4)}),
+    "argmin": Spec(f_argmin, {"x": normal(3, 4)}),
+    "running_argmax": Spec(f_running_max, {"x": normal(3, 4)}),
+    "running_argmin": Spec(f_running_min, {"x": normal(3, 4)}),
 }
 
 

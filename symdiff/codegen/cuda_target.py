@@ -33,6 +33,7 @@ from symdiff.codegen.loop_nest import (
 )
 from symdiff.codegen.numba_target import NUMBA_HELPERS, NumbaTarget
 from symdiff.codegen.printer import FUNCTIONS
+from symdiff.codegen.rows import argsort_ranks
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import canon, dim_product, shape_text
@@ -437,6 +438,9 @@ class CudaTarget(NumbaTarget):
         if node.rank == 0:
             return operand(ctx.text[node.id])
         return f"{operand(ctx.text[node.id])}[{', '.join(where)}]"
+
+    def _op_argsort(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        return argsort_ranks(self, ctx, node)
 
     def checked_index(self, ctx: Context, index: str, array: str, axis: int) -> str:
         """A kernel on the device cannot raise: indices read from data are not checked."""

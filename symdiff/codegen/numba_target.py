@@ -32,6 +32,7 @@ from symdiff.codegen.loop_nest import (
 )
 from symdiff.codegen.loops import LOOP_WRITERS
 from symdiff.codegen.printer import integer_inputs, print_value
+from symdiff.codegen.rows import ROW_WRITERS, argsort_rows
 from symdiff.codegen.special_helpers import (
     CYTHON_SPECIAL,
     NUMBA_SPECIAL_HELPERS,
@@ -108,6 +109,8 @@ class NumbaTarget(Target):
             return self._kernel(ctx, node)
         if node.op in REDUCTIONS:
             return self._reduction(ctx, node)
+        if node.op in ROW_WRITERS:
+            return ROW_WRITERS[node.op](self, ctx, node)
         writer = getattr(self, f"_op_{node.op}", None)
         if writer is not None:
             return writer(ctx, node)
@@ -401,6 +404,8 @@ class NumbaTarget(Target):
                  ("0" if canon(x.shape[a]) == 1 else v) for a, v in enumerate(loops)]
         return self._read_at(ctx, node, ctx.text[x.id], where, loops)
 
+    _op_running_extreme = _op_take_along_axis  # x read at its running argmax
+
     def _op_take_along_axis_adjoint(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         ct, like, idx = (ctx.graph[i] for i in node.inputs)
         axis = node.param("axis")
@@ -414,6 +419,9 @@ class NumbaTarget(Target):
         return [assignment(target, self._zeros(f"{operand(ctx.text[like.id])}.shape",
                                                node.dtype)),
                 *self._loops(ctx, loops, ct.shape, [update])]
+
+    def _op_argsort(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        return argsort_rows(self, ctx, node)
 
     def checked_index(self, ctx: Context, index: str, array: str, axis: int) -> str:
         """An index read from data into ``array``'s ``axis``: checked, as NumPy checks it

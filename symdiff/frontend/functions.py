@@ -35,7 +35,6 @@ from symdiff.frontend.calls import (
     np_reshape,
     outer,
     ravel,
-    reduction,
     reshape,
     shifted_logsumexp,
     squeeze,
@@ -60,7 +59,29 @@ from symdiff.frontend.contractions import (
     trace,
     vdot,
 )
+from symdiff.frontend.scans import (
+    accumulate,
+    arg_extreme,
+    argsort,
+    cumulative,
+    median,
+    prod,
+    quantile_of,
+    sort,
+)
 from symdiff.frontend.special import special_table
+from symdiff.frontend.statistics import (
+    average,
+    count_nonzero,
+    extremum,
+    logical_reduction,
+    nan_extremum,
+    nanmean,
+    nansum,
+    np_mean,
+    np_sum,
+    ptp,
+)
 from symdiff.frontend.stats import stats_table
 from symdiff.frontend.values import (
     StaticError,
@@ -273,8 +294,8 @@ def _function_table() -> dict[Any, Handler]:
     for op, f in _BINARY_OPS.items():
         table[f] = binary_op(op)
     table.update({
-        np.sum: reduction("sum"), np.mean: reduction("mean"), np.max: reduction("max"),
-        np.amax: reduction("max"), np.min: reduction("min"), np.amin: reduction("min"),
+        np.sum: np_sum, np.mean: np_mean, np.max: extremum("max"), np.amax: extremum("max"),
+        np.min: extremum("min"), np.amin: extremum("min"),
         np.matmul: matmul_any, np.dot: dot, np.outer: outer, np.transpose: transpose,
         np.reshape: np_reshape, np.ravel: ravel, np.expand_dims: expand_dims,
         np.squeeze: squeeze, np.broadcast_to: broadcast_to, np.where: where, np.clip: clip,
@@ -318,6 +339,15 @@ def _function_table() -> dict[Any, Handler]:
         np.linalg.eig: linalg.eig, np.linalg.eigvals: linalg.eigvals, np.linalg.qr: linalg.qr,
         np.linalg.matrix_power: linalg.matrix_power, np.linalg.norm: linalg.norm,
         np.linalg.svd: linalg.svd,
+        np.cumsum: cumulative("cumsum"), np.cumprod: cumulative("cumprod"), np.prod: prod,
+        np.sort: sort, np.argsort: argsort, np.argmax: arg_extreme("argmax"),
+        np.argmin: arg_extreme("argmin"), np.maximum.accumulate: accumulate("running_argmax"),
+        np.minimum.accumulate: accumulate("running_argmin"), np.median: median, np.ptp: ptp,
+        np.quantile: quantile_of(False), np.percentile: quantile_of(True),
+        np.average: average, np.nansum: nansum, np.nanmean: nanmean,
+        np.nanmax: nan_extremum("max"), np.nanmin: nan_extremum("min"),
+        np.count_nonzero: count_nonzero, np.all: logical_reduction("all"),
+        np.any: logical_reduction("any"),
     })
     return table
 
@@ -399,9 +429,15 @@ def register_function(fun: Any, handler: Handler) -> None:
     _TABLE[fun] = handler
 
 
+def _sorts_in_place(g: Graph, x: Any, *args: Any, **kwargs: Any) -> None:
+    raise StaticError("x.sort() sorts the array in place and returns None; write "
+                      "x = np.sort(x) instead")
+
+
 METHODS: dict[str, Handler] = {
-    "sum": reduction("sum"), "mean": reduction("mean"), "max": reduction("max"),
-    "min": reduction("min"), "reshape": reshape, "dot": dot, "transpose":
+    "sum": np_sum, "mean": np_mean, "max": extremum("max"), "min": extremum("min"),
+    "all": logical_reduction("all"), "any": logical_reduction("any"), "reshape": reshape,
+    "dot": dot, "transpose":
         lambda g, x, *axes: transpose(g, x, axes[0] if len(axes) == 1 and
                                       isinstance(axes[0], tuple) else (axes or None)),
     "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
@@ -410,6 +446,9 @@ METHODS: dict[str, Handler] = {
     "conj": _real_part, "conjugate": _real_part, "repeat": A.repeat, "take": A.take,
     "swapaxes": A.swapaxes, "trace": trace,
     "diagonal": diagonal,
+    "cumsum": cumulative("cumsum"), "cumprod": cumulative("cumprod"), "prod": prod,
+    "argsort": argsort, "argmax": arg_extreme("argmax"), "argmin": arg_extreme("argmin"),
+    "sort": _sorts_in_place,
 }
 
 

@@ -3,11 +3,13 @@
 
 # Importing the families fills the table.
 from symdiff.rules import (  # noqa: E402,I001
-    custom, decompositions, elementwise, indexing, linalg, loops, reductions, shape_ops)
+    custom, decompositions, elementwise, indexing, linalg, loops, ordering, reductions, scans,
+    shape_ops,
+)
 from symdiff.ir.primitives import Primitive, all_primitives, lookup, promote, register
 
 primitive = lookup
 
 __all__ = ["Primitive", "all_primitives", "custom", "decompositions", "elementwise", "indexing",
-           "linalg", "lookup", "loops", "primitive", "promote", "reductions", "register",
-           "shape_ops"]
+           "linalg", "lookup", "loops", "ordering", "primitive", "promote", "reductions",
+           "register", "scans", "shape_ops"]
