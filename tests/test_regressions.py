@@ -29,3 +29,11 @@ def test_sum_of_a_scalar(backend):
 def test_last_column(backend):
     a = np.arange(6.0).reshape(3, 2)
     symdiff.check_grad(regressions.last_column, a, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_a_value_compared_with_itself_is_false_at_nan(backend):
+    x = np.array([1.0, np.nan, 2.0])
+    value, grad = symdiff.value_and_grad(regressions.nan_tests_by_comparison, backend=backend)(x)
+    assert value == regressions.nan_tests_by_comparison(x) == 11.0
+    np.testing.assert_array_equal(grad, [4.0, 0.0, 6.0])

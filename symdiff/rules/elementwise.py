@@ -99,9 +99,22 @@ defelementwise("where", lambda c, a, b: sp.Piecewise(
 # code, so that the inner derivative does not see where its argument came from
 defelementwise("fresh", lambda a: a, "same")
 
-for _name, _rel in {"lt": sp.StrictLessThan, "le": sp.LessThan, "gt": sp.StrictGreaterThan,
-                    "ge": sp.GreaterThan, "eq": sp.Eq, "ne": sp.Ne}.items():
-    defelementwise(_name, _rel, "bool", differentiable=False)
+def _comparison(relation: type, reflexive: bool):
+    """``relation`` of two operands; of one operand with itself, what IEEE floats say (SymPy
+    would decide that x == x: false for NaN, which ``x != x`` tests for)."""
+    def formula(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+        if a == b and not a.is_Number:
+            return sp.Not(S.isnan(a)) if reflexive else \
+                S.isnan(a) if relation is sp.Ne else sp.false
+        return relation(a, b)
+    return formula
+
+
+for _name, _rel, _reflexive in (("lt", sp.StrictLessThan, False), ("le", sp.LessThan, True),
+                                ("gt", sp.StrictGreaterThan, False),
+                                ("ge", sp.GreaterThan, True), ("eq", sp.Eq, True),
+                                ("ne", sp.Ne, False)):
+    defelementwise(_name, _comparison(_rel, _reflexive), "bool", differentiable=False)
 for _name, _test in {"isnan": S.isnan, "isinf": S.isinf, "isfinite": S.isfinite}.items():
     defelementwise(_name, _test, "bool", differentiable=False)
 for _name, _logic in {"logical_and": sp.And, "logical_or": sp.Or,

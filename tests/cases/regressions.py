@@ -21,3 +21,9 @@ def last_column(a):
     # a[:, -1:] has one column whatever a's width; it was sized as a.shape[1] - a.shape[1] - 1
     # and taken to be as wide as a, so its adjoint did not fit.
     return np.sum(a[:1, :] * a + a[:, -1:])
+
+
+def nan_tests_by_comparison(x):
+    """x != x is NumPy's idiom for isnan; x == x and x <= x are false at NaN."""
+    return np.sum(np.where(x != x, 0.0, x)) + np.sum(np.where(x == x, x ** 2, 0.0)) + \
+        np.sum(np.where(x <= x, x, 0.0)) + np.sum(np.where(x < x, x, 0.0))
