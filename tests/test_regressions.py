@@ -37,3 +37,9 @@ def test_a_value_compared_with_itself_is_false_at_nan(backend):
     value, grad = symdiff.value_and_grad(regressions.nan_tests_by_comparison, backend=backend)(x)
     assert value == regressions.nan_tests_by_comparison(x) == 11.0
     np.testing.assert_array_equal(grad, [4.0, 0.0, 6.0])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_the_adjoint_of_a_strided_slice_computed_in_its_loop(backend):
+    """The cuda backend left the kernel a slice adjoint computes in its loop unwritten."""
+    symdiff.check_grad(regressions.strided_slice_product, np.arange(5.0) + 0.5, backend=backend)

@@ -27,3 +27,7 @@ def nan_tests_by_comparison(x):
     """x != x is NumPy's idiom for isnan; x == x and x <= x are false at NaN."""
     return np.sum(np.where(x != x, 0.0, x)) + np.sum(np.where(x == x, x ** 2, 0.0)) + \
         np.sum(np.where(x <= x, x, 0.0)) + np.sum(np.where(x < x, x, 0.0))
+
+
+def strided_slice_product(x):
+    return np.sum(x[::2] * 2.0 * x[::2])
