@@ -76,3 +76,18 @@ def test_api_reference_covers_every_public_name():
                                  "register_primitive", "check_rule")
                if name not in reference or not hasattr(extend, name)]
     assert not missing
+
+
+def test_readme_counts_what_the_function_table_covers():
+    import scipy.special  # noqa: F401  (SciPy's entries join the table once it is imported)
+    import scipy.stats  # noqa: F401
+
+    from symdiff.frontend.functions import supported_functions
+
+    counts = {family: len(names) for family, names in supported_functions().items()}
+    text = " ".join((ROOT / "README.md").read_text().split())
+    for family, spelled in [("np", "`numpy` functions"), ("np.linalg", "of `numpy.linalg`"),
+                            ("scipy.special", "of `scipy.special`"),
+                            ("scipy.stats", "`scipy.stats` densities"), ("math", "of `math`"),
+                            ("array methods", "array methods")]:
+        assert f"{counts[family]} {spelled}" in text, (family, counts[family])
