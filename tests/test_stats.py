@@ -133,3 +133,41 @@ def test_refusals():
         symdiff.grad(f_t_cdf, backend="numpy")(np.ones(3))
     with pytest.raises(SymdiffError, match="poisson.logpmf: k must be integers"):
         symdiff.grad(f_poisson_float, 1, backend="numpy")(np.ones(3), np.ones(3))
+
+
+def mvn_points(x, mean, cov):
+    return np.sum(stats.multivariate_normal.logpdf(x, mean, cov))
+
+
+def mvn_one_point(x, mean, cov):
+    return stats.multivariate_normal.logpdf(x, mean, cov) + \
+        stats.multivariate_normal.pdf(x[0], mean=mean, cov=np.exp(mean)) + \
+        stats.multivariate_normal.logpdf(x, mean=mean, cov=np.exp(mean[0]))
+
+
+def _mvn_inputs():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 3))
+    return rng.standard_normal((4, 3)), rng.standard_normal(3), a @ a.T + np.eye(3)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_multivariate_normal_against_finite_differences_and_scipy(backend):
+    x, mean, cov = _mvn_inputs()
+    for fun, point in ((mvn_points, x), (mvn_one_point, x[0])):
+        value, _ = symdiff.value_and_grad(fun, backend=backend)(point, mean, cov)
+        assert value == pytest.approx(fun(point, mean, cov), rel=1e-12)
+        # the covariance's gradient as NumPy's Cholesky factor reads it: its lower triangle
+        symdiff.check_grad(fun, point, mean, np.tril(cov) + np.tril(cov, -1).T,
+                           argnums=(0, 1, 2), backend=backend)
+
+
+def test_multivariate_normal_against_jax():
+    jax = jax_or_skip()
+    from jax.scipy import stats as jax_stats
+    x, mean, cov = _mvn_inputs()
+    expected = jax.grad(lambda *a: jax.numpy.sum(jax_stats.multivariate_normal.logpdf(*a)),
+                        (0, 1))(x, mean, cov)
+    got = symdiff.grad(mvn_points, (0, 1))(x, mean, cov)
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, np.asarray(e), rtol=1e-10, atol=1e-12)

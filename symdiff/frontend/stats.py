@@ -11,7 +11,17 @@ import inspect
 import math
 from typing import Any
 
-from symdiff.frontend.calls import Handler, elementwise, log, reduction, where
+from symdiff.frontend.calls import (
+    Handler,
+    elementwise,
+    expand_dims,
+    log,
+    reduction,
+    transpose,
+    where,
+)
+from symdiff.frontend.contractions import diagonal
+from symdiff.frontend.linalg import cholesky, solve
 from symdiff.frontend.values import (
     StaticError,
     Tensor,
@@ -19,6 +29,7 @@ from symdiff.frontend.values import (
     is_number,
     refusal,
     to_tensor,
+    wrap_dim,
 )
 from symdiff.ir.graph import Graph
 
@@ -158,6 +169,37 @@ def dirichlet_logpdf(g: Graph, x: Any, alpha: Any) -> Tensor:
     return _valid(g, _op(g, "add", terms, norm), ok)
 
 
+# --- multivariate normal -------------------------------------------------------------------
+
+def mvn_logpdf(g: Graph, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False
+               ) -> Tensor:
+    """``multivariate_normal.logpdf``: points along the last axis of ``x``; ``cov`` a matrix
+    (through its Cholesky factor, which reads its lower triangle as NumPy's does), a vector
+    (a diagonal) or a number."""
+    if allow_singular:
+        raise StaticError("multivariate_normal.logpdf(allow_singular=True) is not supported")
+    x = to_tensor(g, x)
+    if x.rank == 0:
+        x = expand_dims(g, x, 0)
+    mean = elementwise(g, "mul", x, 0.0) if mean is None else to_tensor(g, mean)
+    cov = to_tensor(g, cov)
+    deviation = _op(g, "sub", x, mean)
+    dims = deviation.shape[-1]  # the points' dimension, once x and mean broadcast
+    if cov.rank == 2:
+        factor = cholesky(g, cov)
+        if deviation.rank > 2:
+            raise StaticError("multivariate_normal.logpdf takes one point or a matrix of points")
+        whitened = solve(g, factor, transpose(g, deviation))
+        distance = reduction("sum")(g, _op(g, "square", whitened), 0)
+        log_det = _op(g, "mul", 2.0, reduction("sum")(g, log(g, diagonal(g, factor))))
+    else:
+        distance = reduction("sum")(g, _op(g, "div", _op(g, "square", deviation), cov), -1)
+        log_det = reduction("sum")(g, log(g, cov)) if cov.rank == 1 else \
+            _op(g, "mul", wrap_dim(dims), log(g, cov))
+    constant = _op(g, "mul", wrap_dim(dims), 2 * _LOG_SQRT_2PI)
+    return _op(g, "mul", -0.5, _op(g, "add", _op(g, "add", constant, log_det), distance))
+
+
 def stats_table(stats: Any) -> dict[Any, Handler]:
     """The handlers of ``scipy.stats``'s distributions (bound methods compare equal)."""
     table = {
@@ -171,6 +213,8 @@ def stats_table(stats: Any) -> dict[Any, Handler]:
         stats.poisson.logpmf: poisson_logpmf, stats.poisson.pmf: _exp_of(poisson_logpmf),
         stats.dirichlet.logpdf: dirichlet_logpdf,
         stats.dirichlet.pdf: _exp_of(dirichlet_logpdf),
+        stats.multivariate_normal.logpdf: mvn_logpdf,
+        stats.multivariate_normal.pdf: _exp_of(mvn_logpdf),
     }
     for dist, name in ((stats.t, "t"), (stats.gamma, "gamma"), (stats.beta, "beta"),
                        (stats.chi2, "chi2")):
