@@ -95,6 +95,13 @@ def f_mask_assign(x):
     return np.sum(y ** 2)
 
 
+def f_gradient(a): return np.sum(np.gradient(a[0]) ** 2) + \
+    sum(np.sum(d * np.arange(12).reshape(3, 4)) for d in np.gradient(a, 0.5)) + \
+    np.sum(np.gradient(a, axis=1) ** 3)
+def f_index_tricks(x, y): return np.sum(np.r_[x, y, 2.0] * np.arange(x.size + y.size + 1)) + \
+    np.sum(np.c_[x, x ** 2] * np.array([1.0, -1.0])) + np.sum(np.real_if_close(x) ** 2)
+
+
 # --- constructors -----------------------------------------------------------------------------
 
 def f_linspace(a, b): return np.sum(np.sin(np.linspace(a, b, 7))) + \
@@ -135,6 +142,8 @@ CASES: dict[str, Case] = {
     "pad": Case(f_pad, (normal(4),)),
     "pad_2d": Case(f_pad_2d, (normal(2, 3),)),
     "mask_assign": Case(f_mask_assign, (inside(-2, 2, 9),), jax=False),
+    "gradient": Case(f_gradient, (normal(3, 4),)),
+    "index_tricks": Case(f_index_tricks, (normal(3), normal(2)), (0, 1), jax=False),
     "linspace": Case(f_linspace, (inside(-1, 1), inside(1, 2)), (0, 1)),
     "linspace_sized": Case(f_linspace_sized, (normal(6),)),
     "arange": Case(f_arange, (normal(5),)),

@@ -27,7 +27,7 @@ from symdiff.frontend.indexing import indexed
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor, wrap_dim
 from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, make_params
-from symdiff.ir.shapes import dim_add, unify
+from symdiff.ir.shapes import dim_add, require, unify
 
 
 def _static_int(value: Any, what: str) -> int:
@@ -241,6 +241,36 @@ def split_along(axis_of_rank):
         x = to_tensor(g, ary)
         return split(g, x, indices_or_sections, axis_of_rank(x.rank))
     return handler
+
+
+def gradient(g: Graph, f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """``np.gradient`` with uniform spacing (one number, or one per axis): central
+    differences inside, one-sided ones at the two ends, as NumPy computes them."""
+    x = to_tensor(g, f)
+    axes = tuple(range(x.rank)) if axis is None else axes_of(x, axis)
+    if edge_order != 1:
+        raise StaticError("np.gradient: only edge_order=1 is supported")
+    if len(varargs) > 1 and len(varargs) != len(axes):
+        raise StaticError("np.gradient: give one spacing, or one per axis")
+    spacings = list(varargs) * len(axes) if len(varargs) == 1 else \
+        list(varargs) or [1.0] * len(axes)
+    out = []
+    for ax, h in zip(axes, spacings, strict=True):
+        if isinstance(h, Tensor) and h.rank or isinstance(h, (list, tuple)):
+            raise StaticError("np.gradient: only uniform spacings (numbers) are supported")
+        if isinstance(x.shape[ax], int) and x.shape[ax] < 2:
+            raise StaticError("np.gradient needs at least 2 elements along each axis "
+                              "(edge_order + 1), as NumPy does")
+        require(2, x.shape[ax])  # checked on each call: NumPy raises below 2
+        inside = elementwise(g, "div", elementwise(g, "sub", along(g, x, ax, 2),
+                                                  along(g, x, ax, None, -2)),
+                             elementwise(g, "mul", 2.0, h))
+        first = elementwise(g, "div", elementwise(g, "sub", along(g, x, ax, 1, 2),
+                                                 along(g, x, ax, 0, 1)), h)
+        last = elementwise(g, "div", elementwise(g, "sub", along(g, x, ax, -1),
+                                                along(g, x, ax, -2, -1)), h)
+        out.append(concatenate(g, [first, inside, last], ax))
+    return out[0] if len(out) == 1 else out
 
 
 # --- repeating and padding ------------------------------------------------------------------

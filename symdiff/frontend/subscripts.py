@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import libcst as cst
+import numpy as np
 
 from symdiff.errors import UnsupportedError
-from symdiff.frontend import calls
+from symdiff.frontend import arrangements, calls
 from symdiff.frontend.indexing import boolean_mask, index_spec, indexed
 from symdiff.frontend.loops import Indexed
 from symdiff.frontend.values import StaticError, Tensor, is_number, to_tensor, wrap_dim
@@ -31,6 +32,14 @@ class Subscripts:
         key = self.subscript_key(node)
         if isinstance(value, Tensor):
             return self.index(value, key if isinstance(key, tuple) else (key,), node)
+        if value is np.r_ or value is np.c_:  # np.r_[a, b], np.c_[a, b]: joined arrays
+            parts = list(key) if isinstance(key, tuple) else [key]
+            if any(isinstance(p, (slice, str)) for p in parts):
+                raise StaticError("np.r_ and np.c_ are supported with arrays and numbers; "
+                                  "for ranges use np.arange, for axes np.concatenate")
+            joined = [arrangements.at_least(1)(self.graph, p) for p in parts]
+            return arrangements.column_stack(self.graph, joined) if value is np.c_ else \
+                calls.concatenate(self.graph, joined, 0)
         try:
             return value[key]
         except Exception as exc:
