@@ -125,21 +125,33 @@ class GradFunction:
     def _compiled(self, values: list[Any]) -> tuple[Any, Callable, list[Any]]:
         """The module and compiled function for these arguments, and the values to call it
         with: the arguments, then the arrays the function reads from outside itself."""
+        specs = specs_for(self.parameter_names, values, self.options.argnums)
+        module, compiled, every = self._with_outer(specs, values, self.options)
+        return module, compiled, list(every.values())
+
+    def _with_outer(self, specs: tuple, values: list[Any], options: Options
+                    ) -> tuple[Any, Callable, dict[str, Any]]:
+        """``_specialised`` for the arguments' ``specs`` and ``values`` (as the generated code
+        takes them), with the arrays from outside the function and the numbers it draws as
+        inputs after them: learned here from what generation asks for, read (drawn) for this
+        call. Returns the module, the compiled function and every value to call it with, by
+        name, in the order it takes them."""
+        names = [s.name for s in passed(specs)]
+        arguments = dict(zip(names, values, strict=True))
         while True:
             known = self._outer
-            names = self.parameter_names + [o.param for o in known]
-            arguments = dict(zip(self.parameter_names, values, strict=True))
-            every = [as_array(v) for v in (*values, *outer_values(known, arguments, False))]
-            specs = specs_for(names, every, self.options.argnums)
-            specs = specs[:len(values)] + tuple(
-                replace(spec, outer=o.key) for spec, o in zip(specs[len(values):], known,
-                                                              strict=True))
+            # shapes only, while generating: numbers are drawn once the code is there
+            extra = [as_array(v) for v in outer_values(known, arguments, False)]
+            extra_specs = tuple(replace(arg_spec(o.param, v, False), outer=o.key)
+                                for o, v in zip(known, extra, strict=True))
             try:
-                module, compiled = self._specialised(specs, self.options,
-                                                     dict(zip(names, every, strict=True)))
-                if self._draws:  # the numbers themselves, once the code is there
-                    every[len(values):] = outer_values(known, arguments)
-                return module, compiled, every
+                module, compiled = self._specialised(
+                    specs + extra_specs, options,
+                    {**arguments, **{o.param: v for o, v in zip(known, extra, strict=True)}})
+                if any(isinstance(o, RandomDraw) for o in known):
+                    extra = [as_array(v) for v in outer_values(known, arguments)]
+                arguments.update((o.param, v) for o, v in zip(known, extra, strict=True))
+                return module, compiled, arguments
             except UnsupportedError as exc:
                 with self._lock:  # another thread may have learned them meanwhile
                     self._learn_outer(exc.outer)
@@ -313,10 +325,9 @@ class GradFunction:
         model_position = 0 if self.model is not None else None
         layout = flatten(self.parameter_names, values, self.request, self.frozen, self.options,
                          model_position, arg_spec)
-        names = [s.name for s in passed(layout.specs)]
-        by_name = dict(zip(names, layout.values, strict=True))
-        module, compiled = self._specialised(layout.specs, layout.options, by_name)
-        flat = list(layout.values)
+        module, compiled, by_name = self._with_outer(layout.specs, list(layout.values),
+                                                     layout.options)
+        flat = list(by_name.values())
         if cotangent is not None:
             flat.append(checked_cotangent(cotangent, module, by_name))
         result = self._run(compiled, flat)

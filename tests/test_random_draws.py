@@ -120,7 +120,17 @@ def test_a_generator_argument_is_refused_saying_what_to_do():
         symdiff.grad(draw_from_an_argument)(np.ones(2), np.random.default_rng(1))
 
 
+def test_vjp_draws_too():
+    w, x = np.array([0.3, -0.2]), np.ones((3, 2))
+    out, products = symdiff.vjp(seeded, w, x)
+    gw, gx = products(2.0)
+    assert out == pytest.approx(seeded(w, x), rel=1e-13)
+    expected = symdiff.grad(seeded, (0, 1), backend="numpy")(w, x)
+    np.testing.assert_allclose(gw, 2 * expected[0], rtol=1e-13)
+    np.testing.assert_allclose(gx, 2 * expected[1], rtol=1e-13)
+
+
 def test_transforms_that_do_not_draw_yet_say_so():
+    w, x = np.array([0.3, -0.2]), np.ones((3, 2))
     with pytest.raises(SymdiffError, match="draw them outside the function and pass them"):
-        _, products = symdiff.vjp(seeded, np.ones(2), np.ones((3, 2)))
-        products(1.0)
+        symdiff.jvp(seeded, (w, x), (w, x))

@@ -91,10 +91,10 @@ def draw(graph: Graph, method: RandomMethod, args: list[Any], kwargs: dict[str, 
         f"from {where}"
     found = graph.outer.get(key)
     if found is None:
-        error = refuse(f"{method.name}() draws random numbers: grad and value_and_grad of plain "
-                       "arguments draw them on each call, but structured arguments, models, "
-                       "vjp, forward mode, the teaching tools and symdiff gen do not yet: draw "
-                       "them outside the function and pass them as an argument")
+        error = refuse(f"{method.name}() draws random numbers: grad, value_and_grad and vjp "
+                       "draw them on each call, but forward mode, the teaching tools and "
+                       "symdiff gen do not yet: draw them outside the function and pass them "
+                       "as an argument")
         error.outer = (RandomDraw(key, source, kind,
                                   tuple(dim_text(canon(d)) for d in shape)),)
         raise error
