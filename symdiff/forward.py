@@ -26,7 +26,7 @@ from symdiff.gradient import GradFunction, differentiable
 from symdiff.markers import runs_while_tracing
 from symdiff.runtime import arg_spec, as_array, call_compiled, load, pin_sizes, specs_for
 from symdiff.signature import check_backend
-from symdiff.size_checks import fitting_entry
+from symdiff.size_checks import specialised_entry
 from symdiff.trees import flatten, unflatten
 
 
@@ -43,6 +43,8 @@ class JvpFunction:
         self.fun, self.argnums, self.backend = fun, argnums, backend
         self.names = list(inspect.signature(fun).parameters)
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
+        # sizes generation asks for as numbers (a loop written out over a length)
+        self._needed: set[tuple[str, int]] = set()
 
     def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
         if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -69,9 +71,9 @@ class JvpFunction:
                        for p, t in zip(positions, tangents, strict=True))
         values = [*primals, *tangents]
         by_name = {s.name: v for s, v in zip(specs, values, strict=True)}
-        _, compiled = fitting_entry(
+        _, compiled = specialised_entry(
             lambda pinned: self._compiled(pin_sizes(specs, by_name, pinned), positions),
-            by_name, self.fun.__qualname__)
+            by_name, self.fun.__qualname__, self._needed)
         return call_compiled(compiled, values)
 
     def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:

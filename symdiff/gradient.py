@@ -39,7 +39,7 @@ from symdiff.runtime import (
     specs_for,
 )
 from symdiff.signature import Options, check_backend, outer_key, passed, shared_outer_key
-from symdiff.size_checks import fitting_entry
+from symdiff.size_checks import specialised_entry
 from symdiff.structured import flatten, rebuild
 from symdiff.trees import is_structured
 
@@ -72,7 +72,7 @@ class GradFunction:
         self._last: Any = None  # the GeneratedModule of the latest call
         # (argument, axis) sizes the code needs as numbers, such as a loop's length: the code
         # is specialised on them, found the first time generation asks
-        self._pinned: frozenset[tuple[str, int]] = frozenset()
+        self._pinned: set[tuple[str, int]] = set()
         # arrays read from globals and closures, found the first time generation asks
         self._outer: tuple[OuterArray | RandomDraw, ...] = ()
         self._draws = False  # whether the function draws random numbers (on each call)
@@ -191,18 +191,9 @@ class GradFunction:
         """``_compiled_for``, with the sizes the code needs as numbers written into the
         specs: those generation asks for (a loop's length), for every call from then on, and
         those of a size check these values fail, for this call."""
-        def entry_for(pinned: frozenset) -> tuple[Any, Callable]:
-            while True:
-                try:
-                    return self._compiled_for(pin_sizes(specs, values, pinned | self._pinned),
-                                              options)
-                except UnsupportedError as exc:
-                    new = {s for s in exc.sizes if s[0] in values} - pinned - self._pinned
-                    if not new:
-                        raise
-                    self._pinned |= new
-
-        return fitting_entry(entry_for, values, self.fun.__qualname__)
+        return specialised_entry(
+            lambda pinned: self._compiled_for(pin_sizes(specs, values, pinned), options),
+            values, self.fun.__qualname__, self._pinned)
 
     def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
         entry = self._cache.get((specs, options))

@@ -55,6 +55,24 @@ class SizeChecked:
         return compile_checks(self.size_checks, [s.name for s in passed(self.signature)])
 
 
+def specialised_entry(compile_pinned: Callable[[frozenset], tuple[Any, Callable]],
+                      values: dict[str, Any], who: str, needed: set) -> tuple[Any, Callable]:
+    """``fitting_entry``, where generation may also ask for sizes as numbers (a loop's length,
+    a position that depends on a length): they join ``needed``, which the caller keeps for
+    every call from then on, and the code is generated again."""
+    def entry_for(pinned: frozenset) -> tuple[Any, Callable]:
+        while True:
+            try:
+                return compile_pinned(pinned | needed)
+            except UnsupportedError as exc:
+                new = {s for s in exc.sizes if s[0] in values} - pinned - needed
+                if not new:
+                    raise
+                needed.update(new)
+
+    return fitting_entry(entry_for, values, who)
+
+
 def fitting_entry(entry_for: Callable[[frozenset], tuple[Any, Callable]],
                   values: dict[str, Any], who: str) -> tuple[Any, Callable]:
     """The ``(module, function)`` that ``entry_for(pinned)`` generates for a call whose

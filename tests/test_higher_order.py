@@ -198,3 +198,21 @@ def test_errors():
         symdiff.grad(symdiff.grad(energy))(np.ones(3))
     with pytest.raises(ArgumentError, match="jacrev needs a function returning one array"):
         symdiff.jacrev(lambda x: (x, x))(np.ones(2))
+
+
+def test_hessian_and_jvp_generate_code_for_the_sizes_they_need():
+    """Loops over a length are written out in derivatives of derivatives: the code is
+    generated for each length, as grad does, instead of being refused."""
+    from tests.cases import regressions
+
+    hessian = symdiff.hessian(regressions.cubes_by_index, backend="numpy")
+    for n in (3, 5):
+        x = np.linspace(0.5, 2.0, n)
+        np.testing.assert_allclose(hessian(x), np.diag(6 * x), rtol=1e-13)
+        value, derivative = symdiff.jvp(regressions.quantile_times_energy, (x,),
+                                        (np.ones(n),))
+        h = 1e-6
+        fd = (regressions.quantile_times_energy(x + h) -
+              regressions.quantile_times_energy(x - h)) / (2 * h)
+        assert value == pytest.approx(regressions.quantile_times_energy(x), rel=1e-13)
+        assert derivative == pytest.approx(fd, rel=1e-7)

@@ -207,8 +207,7 @@ def quantile_of(percent: bool):
         n = flat.shape[ax]
         if not isinstance(n, int):
             raise SizeNeeded(f"{name} reads the sorted axis at a position that depends on its "
-                             f"length, {n} (grad and value_and_grad generate code for each "
-                             "length; derivatives of derivatives refuse it for now)", n)
+                             f"length, {n}: code is generated for each length", n)
         if n == 0:
             raise StaticError(f"{name} of an empty axis (NumPy gives NaN)")
         s = sort(g, flat, ax)

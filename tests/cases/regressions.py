@@ -31,3 +31,15 @@ def nan_tests_by_comparison(x):
 
 def strided_slice_product(x):
     return np.sum(x[::2] * 2.0 * x[::2])
+
+
+def cubes_by_index(x):
+    """A loop over an argument's length, which derivatives of derivatives write out."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] ** 3
+    return s
+
+
+def quantile_times_energy(x):
+    return np.quantile(x, 0.3) * np.sum(x ** 2)
