@@ -41,7 +41,7 @@ from symdiff.runtime import (
 from symdiff.signature import Options, check_backend, outer_key, passed, shared_outer_key
 from symdiff.size_checks import specialised_entry
 from symdiff.structured import flatten, rebuild
-from symdiff.trees import is_structured
+from symdiff.trees import holds_floats, is_structured
 
 
 class GradFunction:
@@ -267,7 +267,8 @@ class GradFunction:
             if checker is None or checker(*values) < 0:
                 return self._checked_run(compiled, values)
         values = [as_array(v) for v in self.bind(args, kwargs)]
-        if any(is_structured(v) for v in values):
+        if any(is_structured(v) or i in self.options.argnums and holds_floats(v)
+               for i, v in enumerate(values)):
             return self._call_structured(values, None)
         module, compiled, values = self._compiled(values)
         count = len(self.parameter_names)

@@ -51,12 +51,15 @@ def flatten(names: list[str], values: list[Any], request: Any, frozen: tuple[str
     skeletons: dict[int, Any] = {}
     taken = set(names)
     for position, (name, value) in enumerate(zip(names, values, strict=True)):
-        if not trees.is_structured(value):
+        # the Python floats of a structure differentiated as a whole are differentiated too
+        floats = (position, None) in targets and not isinstance(value, float) and \
+            trees.holds_floats(value)
+        if not trees.is_structured(value) and not floats:
             leaves.append(_Leaf(position, None, len(specs), _is_float(value)))
             specs.append(spec_of(name, value, (position, None) in targets))
             flat_values.append(value)
             continue
-        skeleton, parts = trees.split(value)
+        skeleton, parts = trees.split(value, floats=floats)
         skeletons[position] = skeleton
         specs.append(ArgSpec(name, "tree", value=skeleton))
         for steps, array in parts:

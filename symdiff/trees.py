@@ -63,13 +63,25 @@ def is_structured(value: Any) -> bool:
         isinstance(v, (np.ndarray, np.generic)) or is_structured(v) for v in value)
 
 
-def split(value: Any, steps: Steps = ()) -> tuple[Any, list[tuple[Steps, Any]]]:
-    """The skeleton of ``value`` and its leaves, as (steps from ``value``, array)."""
+def holds_floats(value: Any) -> bool:
+    """A tuple, list or dict holding Python floats (nested): differentiated, they are leaves
+    (``grad(saxpy)((a, b, c))``, ``grad(f)({"a": 0.5, "b": 2.0})``)."""
+    if isinstance(value, float):
+        return True
+    items = value.values() if isinstance(value, dict) else \
+        value if isinstance(value, (list, tuple)) else ()
+    return any(holds_floats(v) for v in items)
+
+
+def split(value: Any, steps: Steps = (), floats: bool = False
+          ) -> tuple[Any, list[tuple[Steps, Any]]]:
+    """The skeleton of ``value`` and its leaves, as (steps from ``value``, array); with
+    ``floats``, its Python floats are leaves too (else they are fixed, like other numbers)."""
     leaves: list[tuple[Steps, Any]] = []
     models: dict[int, int] = {}  # id of a model object -> its order of first appearance
 
     def walk(v: Any, at: Steps) -> Any:
-        if isinstance(v, (np.ndarray, np.generic)):
+        if isinstance(v, (np.ndarray, np.generic)) or floats and isinstance(v, float):
             leaves.append((at, v))
             return ("leaf",)
         if isinstance(v, dict):
@@ -77,7 +89,7 @@ def split(value: Any, steps: Steps = ()) -> tuple[Any, list[tuple[Steps, Any]]]:
                 if not isinstance(k, (str, int)):
                     raise ArgumentError(f"dict keys must be strings or integers, got {k!r}")
             return ("dict", tuple((k, walk(x, at + (("key", k),))) for k, x in v.items()))
-        if isinstance(v, (list, tuple)) and is_structured(v):
+        if isinstance(v, (list, tuple)) and (is_structured(v) or floats and holds_floats(v)):
             return (type(v).__name__,
                     tuple(walk(x, at + (("index", i),)) for i, x in enumerate(v)))
         if is_model(v):

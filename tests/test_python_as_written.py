@@ -191,3 +191,36 @@ def test_print_is_skipped_with_a_warning_at_its_line():
     with pytest.warns(SkippedStatementWarning, match=r"test_python_as_written.py:\d+:5: print"):
         g = symdiff.grad(loss_that_prints, backend="numpy")(w)
     np.testing.assert_allclose(g, 2 * np.sin(w) * np.cos(w), rtol=1e-14)
+
+
+def saxpy_of_a_tuple(coefficients):
+    a, x, y = coefficients
+    return a * x + y
+
+
+def saxpy_of_a_dict(p):
+    return p["a"] * p["x"] + p["y"]
+
+
+def saxpy_through_a_dict(coefficients):
+    a, x, y = coefficients
+    return saxpy_of_a_dict(dict(a=a, x=x, y=y))
+
+
+def product_in_a_nested_dict(p):
+    return p["inner"]["u"] * p["inner"]["v"] * np.sum(p["w"] ** 2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_python_floats_inside_a_differentiated_structure_are_differentiated(backend):
+    assert symdiff.grad(saxpy_of_a_tuple, backend=backend)((0.5, 2.0, 1.0)) == (2.0, 0.5, 1.0)
+    assert symdiff.grad(saxpy_through_a_dict, backend=backend)((0.5, 2.0, 1.0)) == \
+        (2.0, 0.5, 1.0)
+    assert symdiff.grad(saxpy_of_a_dict, backend=backend)({"a": 0.5, "x": 2.0, "y": 1.0}) == \
+        {"a": 2.0, "x": 0.5, "y": 1.0}
+    w = np.array([1.0, -2.0])
+    g = symdiff.grad(product_in_a_nested_dict, backend=backend)(
+        {"inner": {"u": 0.5, "v": 3.0}, "w": w})
+    assert g["inner"] == {"u": 15.0, "v": 2.5}
+    np.testing.assert_allclose(g["w"], 2 * 1.5 * w)
+    assert isinstance(g["inner"]["u"], float)

@@ -31,8 +31,8 @@ from symdiff.markers import runs_as_python, trace_hook
 from symdiff.trees import unbind
 
 # Builtins that are pure functions of static values, safe to call while generating.
-_STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, min, max, abs, round, isinstance,
-                    sum, str, enumerate, zip, any, all, slice, pow}
+_STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, dict, min, max, abs, round,
+                    isinstance, sum, str, enumerate, zip, any, all, slice, pow}
 
 
 class Calls:
@@ -149,6 +149,9 @@ class Calls:
         if fun in (sum, pow, max, min) and any(
                 isinstance(a, (Tensor, SymDim)) or _holds_traced(a) for a in traced):
             return self.builtin_on_arrays(fun, args, kwargs)
+        if fun is dict or fun in (list, tuple) and len(args) == 1 and \
+                isinstance(args[0], (list, tuple, dict, range)):
+            return fun(*args, **kwargs)  # a container of traced values, as Python makes it
         if any(isinstance(a, (Tensor, SymDim)) for a in traced):
             raise StaticError(f"{fun.__name__}() on arrays is not supported; use the NumPy "
                               "function")
