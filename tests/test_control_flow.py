@@ -164,10 +164,20 @@ def test_a_loop_over_an_arguments_length_runs_for_every_length():
     assert "c: float64[:]" in g.source and "for k in range(c.shape[0]):" in g.source
 
 
-def test_where_every_loop_is_written_out_a_run_time_length_is_refused():
+def test_where_every_loop_is_written_out_code_is_generated_for_each_length():
+    for n in (3, 5):
+        x, t = np.linspace(0.1, 1.0, n), np.ones(n)
+        value, tangent = symdiff.jvp(run_time_length, (x,), (t,), backend="numpy")
+        assert value == pytest.approx(run_time_length(x), rel=1e-13)
+        h = 1e-6
+        assert tangent == pytest.approx((run_time_length(x + h * t) -
+                                         run_time_length(x - h * t)) / (2 * h), rel=1e-7)
+
+
+def test_the_teaching_tools_refuse_a_run_time_length_at_its_line():
     with pytest.raises(symdiff.UnsupportedError,
                        match="every loop is written out iteration by iteration") as info:
-        symdiff.jvp(run_time_length, (np.ones(3),), (np.ones(3),), backend="numpy")
+        symdiff.explain(run_time_length, np.ones(3))
     assert info.value.filename.endswith("test_control_flow.py")
 
 

@@ -216,3 +216,17 @@ def test_hessian_and_jvp_generate_code_for_the_sizes_they_need():
               regressions.quantile_times_energy(x - h)) / (2 * h)
         assert value == pytest.approx(regressions.quantile_times_energy(x), rel=1e-13)
         assert derivative == pytest.approx(fd, rel=1e-7)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_derivative_inside_differentiated_code_selects_branches_without_nan(backend):
+    """The inner derivative is taken before fusion, as where(c, 1, 0) * derivative: at a > 0
+    the branch not taken, 1 / sqrt(-a), is NaN, and its product with 0 was NaN."""
+    from tests.cases import regressions
+
+    inner = symdiff.grad(regressions.root_of_either_sign, backend=backend)
+    both = symdiff.value_and_grad(inner, backend=backend)
+    for a in (0.7, -0.7):
+        value, second = both(a)
+        assert value == pytest.approx(np.sign(a) / (2 * np.sqrt(abs(a))), rel=1e-14)
+        assert second == pytest.approx(-1 / (4 * abs(a) ** 1.5), rel=1e-14)

@@ -19,7 +19,7 @@ import sympy as sp
 
 from symdiff.calculus.finite import no_less_finite
 from symdiff.calculus.scalar import in_own_terms, sigmoid
-from symdiff.calculus.stable import stabilize
+from symdiff.calculus.stable import selected_products, stabilize
 from symdiff.ir.fused import replace_subexpression
 
 # sympy.simplify is only tried on kernels this small, without trigonometric functions (its
@@ -74,7 +74,7 @@ def _simplifiable(expr: sp.Basic) -> bool:
 
 @lru_cache(maxsize=4096)
 def _tidy(expr: sp.Basic, simplify: bool) -> sp.Basic:
-    expr = stabilize(expr)
+    expr = selected_products(stabilize(expr))
     candidates = [expr]
     if expr.is_Add or expr.is_Mul:
         candidates.append(sp.factor_terms(expr))
@@ -94,7 +94,7 @@ def _tidy(expr: sp.Basic, simplify: bool) -> sp.Basic:
     # the smallest form that is no less finite than the one it replaces (never less stable)
     for candidate in sorted(candidates, key=size):
         if candidate == expr or no_less_finite(candidate, expr):
-            return candidate
+            return selected_products(candidate)
     return expr
 
 

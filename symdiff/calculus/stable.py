@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symdiff.calculus.scalar import expm1, log1p, logaddexp, sigmoid, softplus
+from symdiff.calculus.scalar import expm1, isnan, log1p, logaddexp, sigmoid, softplus
 
 
 def stabilize(expr: sp.Basic) -> sp.Basic:
@@ -149,3 +149,35 @@ def _rewrite_expm1(add: sp.Add) -> sp.Basic:
                 rest = [s for s in terms if s is not t and s is not sp.S.NegativeOne]
                 return sp.Add(*rest, expm1(t.args[0]))
     return add
+
+
+def _selects_zero(factor: sp.Basic) -> bool:
+    return isinstance(factor, sp.Piecewise) and any(v.is_zero for v, _ in factor.args)
+
+
+def _product_as_selection(mul: sp.Mul) -> sp.Basic:
+    chosen = next(f for f in mul.args if _selects_zero(f))
+    rest = sp.Mul(*(f for f in mul.args if f is not chosen))
+    pieces = []
+    for value, condition in chosen.args:
+        if not value.is_zero:
+            pieces.append((value * rest, condition))
+            continue
+        # a NaN the conditions read still gives NaN (NaN in, NaN out), as the product did
+        tested = sorted(chosen.free_symbols & rest.free_symbols, key=str)
+        if tested:
+            pieces.append((sp.nan, sp.Or(*(isnan(v) for v in tested))))
+        pieces.append((sp.S.Zero, condition))
+    return sp.Piecewise(*pieces)
+
+
+def selected_products(expr: sp.Basic) -> sp.Basic:
+    """Products with a selection that is 0 where a condition holds, written as selections:
+    ``where(c, 1, 0) * f(x)`` is NaN where ``c`` is false and ``f(x)`` is (the square root of
+    the branch not taken), where ``where(c, f(x), 0)`` is 0, as NumPy's ``where`` gives. Such
+    products come from derivatives taken before fusion (a derivative inside differentiated
+    code) and from booleans used as numbers."""
+    if not expr.has(sp.Piecewise):
+        return expr
+    return expr.replace(lambda e: e.is_Mul and any(_selects_zero(f) for f in e.args),
+                        _product_as_selection)

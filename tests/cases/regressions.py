@@ -43,3 +43,11 @@ def cubes_by_index(x):
 
 def quantile_times_energy(x):
     return np.quantile(x, 0.3) * np.sum(x ** 2)
+
+
+def root_of_either_sign(a):
+    if a >= 0:
+        r = np.sqrt(a)
+    else:
+        r = np.sqrt(-a)
+    return r
