@@ -18,7 +18,7 @@ from functools import lru_cache
 import sympy as sp
 
 from symdiff.calculus.finite import no_less_finite
-from symdiff.calculus.scalar import in_own_terms, sigmoid
+from symdiff.calculus.scalar import FloatTest, in_own_terms, sigmoid
 from symdiff.calculus.stable import selected_products, stabilize
 from symdiff.ir.fused import replace_subexpression
 
@@ -68,8 +68,9 @@ def tidy(expr: sp.Basic) -> sp.Basic:
 
 @lru_cache(maxsize=4096)
 def _simplifiable(expr: sp.Basic) -> bool:
+    # (SymPy's logic simplification reads isnan(x) as a boolean variable of its own)
     return sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and \
-        not expr.has(sp.Piecewise, *_TRIGONOMETRIC)
+        not expr.has(sp.Piecewise, FloatTest, *_TRIGONOMETRIC)
 
 
 @lru_cache(maxsize=4096)

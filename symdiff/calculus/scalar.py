@@ -291,22 +291,22 @@ class heaviside(_RealFunction):
         return sp.Piecewise((sp.S.One, sp.Eq(x, 0)), (sp.S.Zero, True))
 
 
-class _Test(BooleanFunction):
+class FloatTest(BooleanFunction):
     """A property of a float that SymPy's real symbols cannot have (NaN, infinities): a
     condition that only the generated code can decide."""
 
     nargs = 1
 
 
-class isnan(_Test):
+class isnan(FloatTest):
     pass
 
 
-class isinf(_Test):
+class isinf(FloatTest):
     pass
 
 
-class isfinite(_Test):
+class isfinite(FloatTest):
     pass
 
 

@@ -163,10 +163,11 @@ def _product_as_selection(mul: sp.Mul) -> sp.Basic:
         if not value.is_zero:
             pieces.append((value * rest, condition))
             continue
-        # a NaN the conditions read still gives NaN (NaN in, NaN out), as the product did
-        tested = sorted(chosen.free_symbols & rest.free_symbols, key=str)
-        if tested:
-            pieces.append((sp.nan, sp.Or(*(isnan(v) for v in tested))))
+        # NaN where a value the other factor reads is NaN (NaN in, NaN out, as the product
+        # gave), not where that factor is NaN only because its branch is not taken
+        inputs = sorted(rest.free_symbols, key=str)
+        if inputs:
+            pieces.append((sp.nan, sp.And(condition, sp.Or(*(isnan(v) for v in inputs)))))
         pieces.append((sp.S.Zero, condition))
     return sp.Piecewise(*pieces)
 

@@ -99,7 +99,7 @@ class NumpyPrinter(StrPrinter):
             self.helpers.add(name)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
-    def _print__Test(self, expr: S._Test) -> str:  # isnan, isinf, isfinite
+    def _print_FloatTest(self, expr: S.FloatTest) -> str:  # isnan, isinf, isfinite
         return self._print_Function(expr)
 
     def print_special(self, expr: SpecialFunction) -> str:
