@@ -1,4 +1,4 @@
-"""Failures found by the random-program tests, as fixed regression cases."""
+"""Failures found by the random-program tests and the corpora, as fixed regression cases."""
 
 import numpy as np
 import pytest
@@ -29,3 +29,15 @@ def test_sum_of_a_scalar(backend):
 def test_last_column(backend):
     a = np.arange(6.0).reshape(3, 2)
     symdiff.check_grad(regressions.last_column, a, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_repeat_by_a_size(backend):
+    rng = np.random.default_rng(0)
+    h0 = rng.standard_normal((1, 3))
+    g = symdiff.grad(regressions.repeat_by_a_size, (0, 1), backend=backend)
+    for n in (3, 1, 2):  # one generated function for every batch size
+        x = rng.standard_normal((n, 3))
+        symdiff.check_grad(regressions.repeat_by_a_size, h0, x, argnums=(0, 1),
+                           backend=backend)
+        assert g(h0, x)[1].shape == (n, 3)

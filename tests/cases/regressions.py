@@ -1,4 +1,5 @@
-"""Programs the random-program tests once found wrong, kept so they stay right."""
+"""Programs the random-program tests and the corpora once found wrong or refused, kept so they
+stay right."""
 
 import numpy as np
 
@@ -21,3 +22,11 @@ def last_column(a):
     # a[:, -1:] has one column whatever a's width; it was sized as a.shape[1] - a.shape[1] - 1
     # and taken to be as wide as a, so its adjoint did not fit.
     return np.sum(a[:1, :] * a + a[:, -1:])
+
+
+def repeat_by_a_size(h0, x):
+    # np.repeat(h0, batch, axis=0), the initial state of a recurrent network repeated for each
+    # sequence, was refused: the repeats were a size known only when the code runs.
+    h = np.repeat(h0, x.shape[0], axis=0)
+    wide = np.repeat(x, x.shape[0], axis=1)
+    return np.sum(np.tanh(h + x) ** 2) + np.sum(wide ** 3 * np.arange(wide.shape[1]))
