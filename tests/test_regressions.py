@@ -41,3 +41,13 @@ def test_repeat_by_a_size(backend):
         symdiff.check_grad(regressions.repeat_by_a_size, h0, x, argnums=(0, 1),
                            backend=backend)
         assert g(h0, x)[1].shape == (n, 3)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_sum_of_a_list(backend):
+    rng = np.random.default_rng(1)
+    args = [rng.standard_normal(3) for _ in range(3)]
+    value, _ = symdiff.value_and_grad(regressions.sum_of_a_list, (0, 1, 2),
+                                      backend=backend)(*args)
+    assert value == pytest.approx(regressions.sum_of_a_list(*args), rel=1e-13)
+    symdiff.check_grad(regressions.sum_of_a_list, *args, argnums=(0, 1, 2), backend=backend)

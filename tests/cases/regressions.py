@@ -30,3 +30,10 @@ def repeat_by_a_size(h0, x):
     h = np.repeat(h0, x.shape[0], axis=0)
     wide = np.repeat(x, x.shape[0], axis=1)
     return np.sum(np.tanh(h + x) ** 2) + np.sum(wide ** 3 * np.arange(wide.shape[1]))
+
+
+def sum_of_a_list(a, b, c):
+    # np.sum([a, b, c]) (and the other reductions of a list or tuple) was refused: NumPy
+    # reduces the array it makes of the list.
+    return np.sum([a, b, c]) + np.max([a * b, b * c], axis=0).sum() + \
+        np.mean((a, c ** 2), axis=1)[1]
