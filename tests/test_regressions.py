@@ -51,3 +51,14 @@ def test_sum_of_a_list(backend):
                                       backend=backend)(*args)
     assert value == pytest.approx(regressions.sum_of_a_list(*args), rel=1e-13)
     symdiff.check_grad(regressions.sum_of_a_list, *args, argnums=(0, 1, 2), backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_helper_with_star_args(backend):
+    rng = np.random.default_rng(2)
+    args = rng.standard_normal((6, 2)), rng.standard_normal((4, 2)), rng.standard_normal((4, 3))
+    value, _ = symdiff.value_and_grad(regressions.helper_with_star_args, (0, 1, 2),
+                                      backend=backend)(*args)
+    assert value == pytest.approx(regressions.helper_with_star_args(*args), rel=1e-13)
+    symdiff.check_grad(regressions.helper_with_star_args, *args, argnums=(0, 1, 2),
+                       backend=backend)

@@ -437,10 +437,8 @@ def _bind(callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> dict[str, 
 
 def bind_arguments(signature: inspect.Signature, name: str, args: list[Any],
                    kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The values of a call's parameters by name, defaults applied, as Python binds them."""
-    for param in signature.parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise StaticError(f"{name} takes *args or **kwargs, which are not supported")
+    """The values of a call's parameters by name, defaults applied, as Python binds them:
+    ``*args`` is a tuple of the extra positional values, ``**kwargs`` a dict."""
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as exc:

@@ -37,3 +37,15 @@ def sum_of_a_list(a, b, c):
     # reduces the array it makes of the list.
     return np.sum([a, b, c]) + np.max([a * b, b * c], axis=0).sum() + \
         np.mean((a, c ** 2), axis=1)[1]
+
+
+def with_ones(w, *parts, scale=1.0, **options):
+    stacked = np.hstack(parts + (np.ones((parts[0].shape[0], 1)),))
+    return scale * np.dot(stacked, w) + (options["shift"] if "shift" in options else 0.0)
+
+
+def helper_with_star_args(w, x, h):
+    # A helper taking *args and **kwargs (autograd's RNN example joins its inputs this way)
+    # was refused when called from differentiated code.
+    return np.sum(np.tanh(with_ones(w, x, h, scale=0.5, shift=0.25)) ** 2) + \
+        np.sum(with_ones(w[:3], x))
