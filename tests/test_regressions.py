@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import symdiff
+from symdiff.errors import UnsupportedError
 from tests.cases import regressions
 
 
@@ -62,3 +63,20 @@ def test_helper_with_star_args(backend):
     assert value == pytest.approx(regressions.helper_with_star_args(*args), rel=1e-13)
     symdiff.check_grad(regressions.helper_with_star_args, *args, argnums=(0, 1, 2),
                        backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_grows_a_list(backend):
+    g = symdiff.grad(regressions.grows_a_list, backend=backend)
+    for n in (3, 2, 5):
+        a = np.random.default_rng(n).standard_normal((n, 2))
+        symdiff.check_grad(regressions.grows_a_list, a, backend=backend)
+        assert g(a).shape == (n, 2)
+
+
+@pytest.mark.parametrize("fun", [regressions.appends_in_a_branch_on_data,
+                                 regressions.appends_after_a_return_on_data])
+def test_a_list_grown_on_a_path_chosen_by_data_is_refused(fun):
+    # both paths are traced and share the list: appending on one would be seen on the other
+    with pytest.raises(UnsupportedError, match="where the path taken depends on data"):
+        symdiff.grad(fun, backend="numpy")(np.ones((3, 2)))

@@ -49,3 +49,35 @@ def helper_with_star_args(w, x, h):
     # was refused when called from differentiated code.
     return np.sum(np.tanh(with_ones(w, x, h, scale=0.5, shift=0.25)) ** 2) + \
         np.sum(with_ones(w[:3], x))
+
+
+def grows_a_list(a):
+    # parts.append(v) as a statement was refused ("an expression statement has no effect");
+    # a loop over the rows that grows a list is written out at each size.
+    parts = []
+    for row in a:
+        parts.append(np.sin(row))
+    parts.extend([a[0], a[-1]])
+    parts.insert(0, a[1] ** 2)
+    same = parts
+    return np.sum(np.vstack(same) ** 2)
+
+
+def helper_appends(parts, v):
+    parts.append(v)
+    return 0.0
+
+
+def appends_in_a_branch_on_data(a):
+    parts = [a[0]]
+    if np.sum(a) > 0:
+        _ = helper_appends(parts, a[1] * 2)
+    return np.sum(np.vstack(parts))
+
+
+def appends_after_a_return_on_data(a):
+    parts = [a[0]]
+    if np.sum(a) > 0:
+        return np.sum(parts[0])
+    parts.append(a[1])
+    return np.sum(np.vstack(parts))
