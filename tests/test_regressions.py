@@ -80,3 +80,11 @@ def test_a_list_grown_on_a_path_chosen_by_data_is_refused(fun):
     # both paths are traced and share the list: appending on one would be seen on the other
     with pytest.raises(UnsupportedError, match="where the path taken depends on data"):
         symdiff.grad(fun, backend="numpy")(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])  # cuda runs no loops of run-time length
+def test_reshape_before_a_loop(backend):
+    rng = np.random.default_rng(3)
+    args = rng.standard_normal(6), rng.standard_normal((3, 2, 2)), rng.standard_normal((5, 3))
+    symdiff.check_grad(regressions.reshape_before_a_loop, *args, argnums=(0, 2),
+                       backend=backend)

@@ -81,3 +81,13 @@ def appends_after_a_return_on_data(a):
         return np.sum(parts[0])
     parts.append(a[1])
     return np.sum(np.vstack(parts))
+
+
+def reshape_before_a_loop(h0, xs, w):
+    # The adjoint of h carried out of the loop is a slice of the concatenation's adjoint, so
+    # Numba typed it as of any layout and refused its reshape (the adjoint of h0.reshape).
+    h = h0.reshape(2, 3)
+    for t in range(xs.shape[0]):
+        joint = np.concatenate([xs[t], h], axis=1)
+        h = np.tanh(joint @ w)
+    return np.sum(h)
