@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 from scipy.special import expit, gammaln, logsumexp
-from scipy.stats import norm
+from scipy.stats import multivariate_normal, norm
 
 # --- data read from module globals, as scripts that optimise a training loss do -------------
 
@@ -202,6 +202,14 @@ def gp_neg_log_marginal_slogdet(log_lengthscale, log_noise, x, y):
     K = K + np.exp(log_noise) * np.eye(x.shape[0])
     _, logdet = np.linalg.slogdet(K)
     return 0.5 * (y @ np.linalg.solve(K, y) + logdet + y.shape[0] * np.log(2 * np.pi))
+
+
+def gp_neg_log_marginal_scipy(params, x, y):
+    """As autograd's example writes it: the marginal likelihood from SciPy's multivariate
+    normal."""
+    mean, noise, kernel_params = gp_unpack(params)
+    K = rbf_kernel(kernel_params, x, x) + noise * np.eye(len(y))
+    return -multivariate_normal.logpdf(y, mean * np.ones(len(y)), K)
 
 
 # --- 7. Gaussian mixture model --------------------------------------------------------------
@@ -409,6 +417,12 @@ def slice_objects(x):
     front, back = slice(0, 3), slice(3, None)
     every_other = slice(None, None, 2)
     return np.sum(x[front] * x[back]) + np.sum(x[every_other] ** 3)
+
+
+def optional_bias(params, x, y):
+    """A parameter dict where the bias may be left out."""
+    scores = x @ params["w"] + params.get("b", 0.0)
+    return np.sum(np.logaddexp(0.0, -y * scores))
 
 
 # --- 12. other plain objectives from the examples -------------------------------------------
