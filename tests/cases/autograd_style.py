@@ -16,6 +16,8 @@ from scipy.stats import multivariate_normal, norm
 
 LR_INPUTS = np.zeros((0, 0))
 LR_TARGETS = np.zeros(0)
+TRAIN_IMAGES = np.zeros((0, 0))
+TRAIN_LABELS = np.zeros((0, 0))
 
 
 # --- 1. logistic regression -----------------------------------------------------------------
@@ -71,6 +73,12 @@ def integer_label_loss(params, inputs, labels):
     """The same network, the labels as integers picked with fancy indexing."""
     logp = classifier_predict(params, inputs)
     return -np.mean(logp[np.arange(labels.shape[0]), labels])
+
+
+def classifier_training_loss(params, iteration):
+    """The training set in module globals and the optimiser's iteration number passed in,
+    as a script hands its loss to an optimiser."""
+    return classifier_objective(params, TRAIN_IMAGES, TRAIN_LABELS, 0.1)
 
 
 # --- 3. neural network regression -----------------------------------------------------------
