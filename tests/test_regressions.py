@@ -1,9 +1,10 @@
-"""Failures found by the random-program tests, as fixed regression cases."""
+"""Failures found by the random-program tests and the corpora, as fixed regression cases."""
 
 import numpy as np
 import pytest
 
 import symdiff
+from symdiff.errors import UnsupportedError
 from tests.cases import regressions
 
 
@@ -43,3 +44,61 @@ def test_a_value_compared_with_itself_is_false_at_nan(backend):
 def test_the_adjoint_of_a_strided_slice_computed_in_its_loop(backend):
     """The cuda backend left the kernel a slice adjoint computes in its loop unwritten."""
     symdiff.check_grad(regressions.strided_slice_product, np.arange(5.0) + 0.5, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_repeat_by_a_size(backend):
+    rng = np.random.default_rng(0)
+    h0 = rng.standard_normal((1, 3))
+    g = symdiff.grad(regressions.repeat_by_a_size, (0, 1), backend=backend)
+    for n in (3, 1, 2):  # one generated function for every batch size
+        x = rng.standard_normal((n, 3))
+        symdiff.check_grad(regressions.repeat_by_a_size, h0, x, argnums=(0, 1),
+                           backend=backend)
+        assert g(h0, x)[1].shape == (n, 3)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_sum_of_a_list(backend):
+    rng = np.random.default_rng(1)
+    args = [rng.standard_normal(3) for _ in range(3)]
+    value, _ = symdiff.value_and_grad(regressions.sum_of_a_list, (0, 1, 2),
+                                      backend=backend)(*args)
+    assert value == pytest.approx(regressions.sum_of_a_list(*args), rel=1e-13)
+    symdiff.check_grad(regressions.sum_of_a_list, *args, argnums=(0, 1, 2), backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_helper_with_star_args(backend):
+    rng = np.random.default_rng(2)
+    args = rng.standard_normal((6, 2)), rng.standard_normal((4, 2)), rng.standard_normal((4, 3))
+    value, _ = symdiff.value_and_grad(regressions.helper_with_star_args, (0, 1, 2),
+                                      backend=backend)(*args)
+    assert value == pytest.approx(regressions.helper_with_star_args(*args), rel=1e-13)
+    symdiff.check_grad(regressions.helper_with_star_args, *args, argnums=(0, 1, 2),
+                       backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_grows_a_list(backend):
+    g = symdiff.grad(regressions.grows_a_list, backend=backend)
+    for n in (3, 2, 5):
+        a = np.random.default_rng(n).standard_normal((n, 2))
+        symdiff.check_grad(regressions.grows_a_list, a, backend=backend)
+        assert g(a).shape == (n, 2)
+
+
+@pytest.mark.parametrize("fun", [regressions.appends_in_a_branch_on_data,
+                                 regressions.appends_after_a_return_on_data])
+def test_a_list_grown_on_a_path_chosen_by_data_is_refused(fun):
+    # both paths are traced and share the list: appending on one would be seen on the other
+    with pytest.raises(UnsupportedError, match="where the path taken depends on data"):
+        symdiff.grad(fun, backend="numpy")(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])  # cuda runs no loops of run-time length
+def test_reshape_before_a_loop(backend):
+    rng = np.random.default_rng(3)
+    args = rng.standard_normal(6), rng.standard_normal((3, 2, 2)), rng.standard_normal((5, 3))
+    symdiff.check_grad(regressions.reshape_before_a_loop, *args, argnums=(0, 2),
+                       backend=backend)

@@ -486,11 +486,13 @@ _NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
 
 def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
     """np.dot takes C or Fortran order (so a transpose is free), not strided slices or
-    broadcasts; reshape needs C order."""
-    views = ("getitem", "broadcast_to", "transpose") if order_matters else \
-        ("getitem", "broadcast_to")
+    broadcasts; reshape needs C order. A value a loop carries out may be a slice that its body
+    assigned (an adjoint ``bh = bjoint[:, 2:5]``), so Numba types it as of any layout."""
+    views = ("getitem", "broadcast_to", "transpose", "loop_out") if order_matters else \
+        ("getitem", "broadcast_to", "loop_out")
     text = operand(ctx.text[node_id])
-    return f"np.ascontiguousarray({text})" if ctx.graph[node_id].op in views else text
+    node = ctx.graph[node_id]
+    return f"np.ascontiguousarray({text})" if node.op in views and node.rank else text
 
 
 def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:

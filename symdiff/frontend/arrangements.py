@@ -307,13 +307,16 @@ def repeat(g: Graph, a: Any, repeats: Any, axis: Any = None) -> Tensor:
         unify(x.shape[axis], len(counts))  # one count per element (checked on each call)
         positions = np.repeat(np.arange(len(counts)), counts)
         return moved_gather(g, x, axis, positions)
-    r = _static_int(repeats, "np.repeat: repeats")
-    if r < 0:
-        raise StaticError("np.repeat: negative repeats")
+    if isinstance(repeats, SymDim):  # a size known when the code runs: np.repeat(h0, n, 0)
+        r = repeats.dim
+    else:
+        r = _static_int(repeats, "np.repeat: repeats")
+        if r < 0:
+            raise StaticError("np.repeat: negative repeats")
     shape = tuple(x.shape)
     spread = expand_dims(g, x, axis + 1)
     copies = broadcast_to(g, spread, shape[:axis + 1] + (r,) + shape[axis + 1:])
-    merged = shape[:axis] + (sizes.scale(shape[axis], r),) + shape[axis + 1:]
+    merged = shape[:axis] + (sizes.mul(shape[axis], r),) + shape[axis + 1:]
     return reshape(g, copies, tuple(wrap_dim(d) for d in merged))
 
 

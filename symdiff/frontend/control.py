@@ -284,6 +284,7 @@ class ControlFlow:
         when it leaves by return, break or continue (recorded for where paths meet)."""
         saved_env, saved_guard = self.env, self.guard
         self.env, self.guard = dict(saved_env), both(self.graph, saved_guard, condition)
+        self.graph.in_data_branch += 1
         try:
             run()
             return Path(self.guard, self.env)
@@ -296,6 +297,7 @@ class ControlFlow:
         except Ended:
             pass
         finally:
+            self.graph.in_data_branch -= 1
             self.env, self.guard = saved_env, saved_guard
         return None
 

@@ -58,6 +58,8 @@ from symdiff.runtime import FreshGenerator
 from symdiff.signature import outer_key
 from symdiff.trees import ModelView
 
+_GROWING = ("append", "extend", "insert")  # list methods run while tracing
+
 _BINARY = {
     cst.Add: ("add", operator.add), cst.Subtract: ("sub", operator.sub),
     cst.Multiply: ("mul", operator.mul), cst.Divide: ("div", operator.truediv),
@@ -167,6 +169,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 raise self.error(small, "generator functions (yield) are not supported")
             if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)) and \
                     is_docstring or isinstance(small.value, cst.Ellipsis):
+                return
+            if isinstance(small.value, cst.Call) and self.grows_a_list(small.value):
                 return
             if isinstance(small.value, cst.Call) and self.expr(small.value.func) is print:
                 self.expr(small.value)  # skipped with a warning at its line
@@ -331,6 +335,27 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 self.graph.names_read.append((self.callee.fun, ident, value))
         return value
 
+    def grows_a_list(self, call: cst.Call) -> bool:
+        """``parts.append(v)`` (or ``extend``, ``insert``) on a list in a variable of this
+        function: done now, as Python does it; True when it was one. The list is the same
+        object on every path, so this is refused inside a branch on data, and a loop that does
+        it is written out rather than run in the generated code."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and
+                func.attr.value in _GROWING and
+                isinstance(owner := self.env.get(func.value.value), list)):
+            return False
+        if self.graph.in_loop_body:
+            raise NotLoopable(f"it grows a list ({func.value.value}.{func.attr.value})")
+        if self.guard is not None or self.graph.in_data_branch:
+            raise self.error(call, f"list.{func.attr.value} where the path taken depends on "
+                             "data (in or after a branch on data) is not supported; compute "
+                             "both values and choose with np.where")
+        if any(a.keyword is not None or a.star for a in call.args):
+            raise self.error(call, f"list.{func.attr.value} takes positional arguments")
+        getattr(owner, func.attr.value)(*(self.expr(a.value) for a in call.args))
+        return True
+
     def local_function(self, node: cst.FunctionDef | cst.Lambda) -> LocalFunction:
         """A function defined in the traced code (a nested ``def`` or a ``lambda``); its
         defaults are evaluated now, as Python does."""
@@ -440,10 +465,8 @@ def _bind(callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> dict[str, 
 
 def bind_arguments(signature: inspect.Signature, name: str, args: list[Any],
                    kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The values of a call's parameters by name, defaults applied, as Python binds them."""
-    for param in signature.parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise StaticError(f"{name} takes *args or **kwargs, which are not supported")
+    """The values of a call's parameters by name, defaults applied, as Python binds them:
+    ``*args`` is a tuple of the extra positional values, ``**kwargs`` a dict."""
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as exc:

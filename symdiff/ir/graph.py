@@ -82,6 +82,7 @@ class Graph:
     # out iteration by iteration (for derivatives taken twice, and for tools that show each one)
     loops: bool = True
     in_loop_body: int = 0  # while tracing the body of such a loop
+    in_data_branch: int = 0  # while tracing a branch taken on a condition on data
     read: list = field(default_factory=list)  # every function whose source the graph used
     # the values of arrays written as literals in the code (np.array([0, 2])), by node id
     literals: dict[int, Any] = field(default_factory=dict)

@@ -1,4 +1,5 @@
-"""Programs the random-program tests once found wrong, kept so they stay right."""
+"""Programs the random-program tests and the corpora once found wrong or refused, kept so they
+stay right."""
 
 import numpy as np
 
@@ -51,3 +52,72 @@ def root_of_either_sign(a):
     else:
         r = np.sqrt(-a)
     return r
+
+
+def repeat_by_a_size(h0, x):
+    # np.repeat(h0, batch, axis=0), the initial state of a recurrent network repeated for each
+    # sequence, was refused: the repeats were a size known only when the code runs.
+    h = np.repeat(h0, x.shape[0], axis=0)
+    wide = np.repeat(x, x.shape[0], axis=1)
+    return np.sum(np.tanh(h + x) ** 2) + np.sum(wide ** 3 * np.arange(wide.shape[1]))
+
+
+def sum_of_a_list(a, b, c):
+    # np.sum([a, b, c]) (and the other reductions of a list or tuple) was refused: NumPy
+    # reduces the array it makes of the list.
+    return np.sum([a, b, c]) + np.max([a * b, b * c], axis=0).sum() + \
+        np.mean((a, c ** 2), axis=1)[1]
+
+
+def with_ones(w, *parts, scale=1.0, **options):
+    stacked = np.hstack(parts + (np.ones((parts[0].shape[0], 1)),))
+    return scale * np.dot(stacked, w) + (options["shift"] if "shift" in options else 0.0)
+
+
+def helper_with_star_args(w, x, h):
+    # A helper taking *args and **kwargs (autograd's RNN example joins its inputs this way)
+    # was refused when called from differentiated code.
+    return np.sum(np.tanh(with_ones(w, x, h, scale=0.5, shift=0.25)) ** 2) + \
+        np.sum(with_ones(w[:3], x))
+
+
+def grows_a_list(a):
+    # parts.append(v) as a statement was refused ("an expression statement has no effect");
+    # a loop over the rows that grows a list is written out at each size.
+    parts = []
+    for row in a:
+        parts.append(np.sin(row))
+    parts.extend([a[0], a[-1]])
+    parts.insert(0, a[1] ** 2)
+    same = parts
+    return np.sum(np.vstack(same) ** 2)
+
+
+def helper_appends(parts, v):
+    parts.append(v)
+    return 0.0
+
+
+def appends_in_a_branch_on_data(a):
+    parts = [a[0]]
+    if np.sum(a) > 0:
+        _ = helper_appends(parts, a[1] * 2)
+    return np.sum(np.vstack(parts))
+
+
+def appends_after_a_return_on_data(a):
+    parts = [a[0]]
+    if np.sum(a) > 0:
+        return np.sum(parts[0])
+    parts.append(a[1])
+    return np.sum(np.vstack(parts))
+
+
+def reshape_before_a_loop(h0, xs, w):
+    # The adjoint of h carried out of the loop is a slice of the concatenation's adjoint, so
+    # Numba typed it as of any layout and refused its reshape (the adjoint of h0.reshape).
+    h = h0.reshape(2, 3)
+    for t in range(xs.shape[0]):
+        joint = np.concatenate([xs[t], h], axis=1)
+        h = np.tanh(joint @ w)
+    return np.sum(h)
