@@ -75,12 +75,6 @@ def gmm_params(rng, k, d):
             "lower triangles": np.eye(d) + 0.2 * rng.standard_normal((k, d, d))}
 
 
-FLOATS_IN_STRUCTURES = {b: pytest.mark.xfail(strict=True, raises=symdiff.ArgumentError, reason=(
-    "Python floats inside a tuple or dict argument are constants: autograd differentiates "
-    "them, symdiff refuses")) for b in ("numpy", "numba", "cuda", "jax")}
-HMM_INDEXING = {b: pytest.mark.xfail(strict=True, raises=symdiff.UnsupportedError, reason=(
-    "log_B[:, y] with y read from an integer array: the numba and cuda backends compile "
-    "integer-array indexing only on the leading axes")) for b in ("numba", "cuda")}
 NO_DIGAMMA = {"cuda": pytest.mark.xfail(strict=True, raises=symdiff.UnsupportedError,
                                         reason="the cuda backend has no digamma (gammaln's "
                                         "derivative)")}
@@ -88,17 +82,6 @@ CUDA_LOOPS = {"cuda": pytest.mark.xfail(strict=True, raises=symdiff.UnsupportedE
                                         reason="a loop of run-time length or of more than 16 "
                                         "iterations runs in the generated code, which the "
                                         "cuda backend refuses")}
-NO_MVN = {b: pytest.mark.xfail(strict=True, raises=symdiff.UnsupportedError, reason=(
-    "scipy.stats.multivariate_normal.logpdf is refused (autograd's GP and GMM examples use "
-    "it)")) for b in ("numpy", "numba", "jax")}
-DICT_GET = {b: pytest.mark.xfail(strict=True, raises=symdiff.UnsupportedError, reason=(
-    "dict.get on a dict of parameters is refused, saying it has no derivative rule")) for b in
-    ("numpy", "numba", "cuda", "jax")}
-GLOBALS_WITH_STRUCTURES = {b: pytest.mark.xfail(strict=True, raises=symdiff.UnsupportedError,
-                                                  reason=(
-    "arrays read from module globals with a structured argument (a list of (W, b)) are "
-    "refused, as documented; autograd's neural_net example is written so")) for b in
-    ("numpy", "numba", "cuda", "jax")}
 
 CASES: dict[str, Case] = {
     # 1. logistic regression
@@ -113,8 +96,7 @@ CASES: dict[str, Case] = {
         layers(r, [3, 4, 3]), r.standard_normal((5, 3)), one_hot(r, 5, 3), 0.1)),
     "classifier_globals": Case("classifier_training_loss", lambda r: (
         layers(r, [3, 4, 3]), 0), module_globals=lambda r: {
-            "TRAIN_IMAGES": r.standard_normal((5, 3)), "TRAIN_LABELS": one_hot(r, 5, 3)},
-        marks=GLOBALS_WITH_STRUCTURES),
+            "TRAIN_IMAGES": r.standard_normal((5, 3)), "TRAIN_LABELS": one_hot(r, 5, 3)}),
     "classifier_labels": Case("integer_label_loss", lambda r: (
         layers(r, [3, 4, 4, 3]), r.standard_normal((5, 3)), r.integers(0, 3, 5))),
     # 3. regression
@@ -135,7 +117,7 @@ CASES: dict[str, Case] = {
         r.standard_normal(6)), cuda=LINALG),
     "gp_scipy": Case("gp_neg_log_marginal_scipy", lambda r: (
         np.array([0.1, -1.0, 0.2, -0.3]), r.uniform(-2, 2, (5, 2)), r.standard_normal(5)),
-        cuda=LINALG, marks=NO_MVN),
+        cuda=LINALG),
     "gp_slogdet": Case("gp_neg_log_marginal_slogdet", lambda r: (
         0.2, -1.5, r.uniform(-2, 2, (5, 2)), r.standard_normal(5)), argnums=(0, 1),
         cuda=LINALG),
@@ -171,10 +153,8 @@ CASES: dict[str, Case] = {
     # 11. small functions
     "sum_of_list": Case("sum_of_list", lambda r: (
         r.standard_normal(3), r.standard_normal(3), r.standard_normal(3)), argnums=(0, 1, 2)),
-    "tuple_of_floats": Case("tuple_of_floats", lambda r: ((0.3, -0.7),),
-                            marks=FLOATS_IN_STRUCTURES),
-    "dict_of_floats": Case("dict_of_floats", lambda r: ({"a": 0.4, "b": -1.1},),
-                           marks=FLOATS_IN_STRUCTURES),
+    "tuple_of_floats": Case("tuple_of_floats", lambda r: ((0.3, -0.7),)),
+    "dict_of_floats": Case("dict_of_floats", lambda r: ({"a": 0.4, "b": -1.1},)),
     "partial": Case("partial_energy", lambda r: (r.standard_normal(4),)),
     "nested_def": Case("nested_def", lambda r: (
         r.standard_normal((2, 3)), r.standard_normal((3, 3))), argnums=(0, 1)),
@@ -184,7 +164,7 @@ CASES: dict[str, Case] = {
         r.standard_normal((3, 4)), r.standard_normal((4, 2))), argnums=(0, 1)),
     "optional_bias": Case("optional_bias", lambda r: (
         {"w": r.standard_normal(3), "b": np.array(0.2)}, r.standard_normal((5, 3)),
-        np.sign(r.standard_normal(5))), marks=DICT_GET),
+        np.sign(r.standard_normal(5)))),
     "slice_objects": Case("slice_objects", lambda r: (r.standard_normal(6),)),
     # 12. other examples
     "rosenbrock": Case("rosenbrock", lambda r: (np.array([-0.5, 0.8]),)),
@@ -199,7 +179,7 @@ CASES: dict[str, Case] = {
         cuda=LINALG),
     "hmm": Case("hmm_log_likelihood", lambda r: (
         r.standard_normal(3), r.standard_normal((3, 3)), r.standard_normal((3, 4)),
-        r.integers(0, 4, 5)), argnums=(0, 1, 2), marks=HMM_INDEXING),
+        r.integers(0, 4, 5)), argnums=(0, 1, 2), marks=CUDA_LOOPS),
     "newton_sqrt": Case("newton_sqrt", lambda r: (r.uniform(0.5, 3, 4),)),
     "descent_sqrt": Case("descent_sqrt", lambda r: (r.uniform(0.5, 1.5, 4),),
                          marks=CUDA_LOOPS),

@@ -102,3 +102,21 @@ def test_reshape_before_a_loop(backend):
     args = rng.standard_normal(6), rng.standard_normal((3, 2, 2)), rng.standard_normal((5, 3))
     symdiff.check_grad(regressions.reshape_before_a_loop, *args, argnums=(0, 2),
                        backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_integer_arrays_on_a_later_axis(backend):
+    rng = np.random.default_rng(3)
+    y = np.array([0, 3, 3, 1, 2])
+    for fun, x in ((regressions.columns_by_index, rng.standard_normal((3, 4))),
+                   (regressions.later_axis_by_index, rng.standard_normal((2, 4, 4)))):
+        value, _ = symdiff.value_and_grad(fun, backend=backend)(x, y)
+        assert value == pytest.approx(fun(x, y), rel=1e-13)
+        symdiff.check_grad(fun, x, y, backend=backend)
+
+
+def test_reading_a_dict_of_parameters():
+    w = np.ones(2)
+    assert symdiff.grad(regressions.optional_entries)({"w": w})["w"].tolist() == [3.0, 3.0]
+    g = symdiff.grad(regressions.optional_entries)({"w": w, "b": np.array(1.5)})
+    assert float(g["b"]) == 3.0

@@ -30,6 +30,9 @@ from symdiff.ir.sizes import maximum, minimum
 from symdiff.markers import runs_as_python, trace_hook
 from symdiff.trees import unbind
 
+# methods that read a dict of values (of parameters) without changing it
+_READING_DICTS = ("get", "keys", "values", "items")
+
 # Builtins that are pure functions of static values, safe to call while generating.
 _STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, dict, min, max, abs, round,
                     isinstance, sum, str, enumerate, zip, any, all, slice, pow}
@@ -108,6 +111,9 @@ class Calls:
                                        functions.callee_name(callee))
         if callee in _STATIC_BUILTINS:
             return self.static_builtin(callee, args, kwargs)
+        owner = getattr(callee, "__self__", None)
+        if isinstance(owner, dict) and getattr(callee, "__name__", "") in _READING_DICTS:
+            return callee(*args, **kwargs)  # params.get("b", 0.0): a lookup, as Python does it
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)

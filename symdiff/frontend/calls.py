@@ -70,10 +70,15 @@ def axes_of(x: Tensor, axis: Any) -> tuple[int, ...] | None:
     return tuple(out)
 
 
+def array_like(g: Graph, x: Any) -> Tensor:
+    """An array argument of a NumPy function: a list or tuple is the array NumPy makes of it
+    (``np.sum([a, b, c])``)."""
+    return array(g, x) if isinstance(x, (list, tuple)) else to_tensor(g, x)
+
+
 def reduction(op: str) -> Handler:
     def handler(g: Graph, x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-        # np.sum([a, b, c]) reduces the array NumPy makes of the list
-        x = array(g, x) if isinstance(x, (list, tuple)) else to_tensor(g, x)
+        x = array_like(g, x)
         if x.rank == 0 and op != "mean" and axis in (0, -1) and not isinstance(axis, bool):
             return x  # NumPy's sum, max and min take the axis 0 (or -1) of a scalar
         return Tensor(reduce(g, op, x.node, axes_of(x, axis), bool(keepdims)))

@@ -55,6 +55,13 @@ def indexed(graph: Graph, x: Tensor, key: tuple) -> Tensor:
                           "depends on the data; use np.where(mask, x, 0.0) (and np.sum(mask) to "
                           "count), or assign through it (x[mask] = 0.0)")
     index, arrays = index_spec(graph, x, key)
+    full = ("slice", None, None, None)
+    first = next((k for k, item in enumerate(index) if is_array_index(item)), None)
+    if len(arrays) == 1 and first and all(item == full for item in index[:first]) and \
+            all(isinstance(item, tuple) and item[0] == "slice" for item in index[first + 1:]):
+        # x[:, cols]: the axis moved first, gathered there (as every backend gathers), and
+        # the gathered axes moved to where NumPy puts them
+        return _gathered_at(graph, x, first, index, arrays[0])
     leading = next((k for k, item in enumerate(index) if not is_array_index(item)),
                    len(index))
     if arrays and leading and len(index) > leading and \
@@ -66,6 +73,22 @@ def indexed(graph: Graph, x: Tensor, key: tuple) -> Tensor:
             index=(full,) * leading + tuple(index[leading:]))))
         index = index[:leading]
     return Tensor(graph.add("getitem", [x.node, *arrays], make_params(index=tuple(index))))
+
+
+def _gathered_at(graph: Graph, x: Tensor, axis: int, index: list[Any], rows: Node) -> Tensor:
+    """``x[:, ..., rows, <slices>]``: one integer array after full slices."""
+    order = (axis, *(k for k in range(x.rank) if k != axis))
+    front = calls.transpose(graph, x, order)
+    rest = [item for k, item in enumerate(index) if k != axis]
+    full = ("slice", None, None, None)
+    if any(item != full for item in rest):  # the other axes' slices first, as x[rows, 1:] is
+        front = Tensor(graph.add("getitem", [front.node], make_params(index=(full, *rest))))
+    picked = Tensor(graph.add("getitem", [front.node, rows], make_params(
+        index=(("array", 0),))))
+    # NumPy puts the index array's axes where the indexed axis was
+    k, before = rows.rank, axis
+    order = (*range(k, k + before), *range(k), *range(k + before, picked.rank))
+    return calls.transpose(graph, picked, order)
 
 
 def boolean_mask(key: Any) -> Tensor | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from symdiff.frontend.calls import (
+    array_like,
     axes_of,
     broadcast_to,
     elementwise,
@@ -42,7 +43,7 @@ def np_sum(g: Graph, a: Any, axis: Any = None, dtype: Any = None, out: Any = Non
            keepdims: bool = False, initial: Any = _NO_VALUE, where: Any = None) -> Tensor:
     """``np.sum`` (and the method) with every keyword NumPy gives it."""
     refuse_out(out, "np.sum")
-    x = float_dtype(to_tensor(g, a), g, dtype, "np.sum")
+    x = float_dtype(array_like(g, a), g, dtype, "np.sum")
     if where is not None:
         x = _masked(g, x, where, 0)
     total = _reduce("sum", g, x, axis, keepdims)
@@ -53,7 +54,7 @@ def np_mean(g: Graph, a: Any, axis: Any = None, dtype: Any = None, out: Any = No
             keepdims: bool = False, *, where: Any = None) -> Tensor:
     """``np.mean`` (and the method); with ``where=``, the mean of the elements it selects."""
     refuse_out(out, "np.mean")
-    x = float_dtype(to_tensor(g, a), g, dtype, "np.mean")
+    x = float_dtype(array_like(g, a), g, dtype, "np.mean")
     if where is None:
         return _reduce("mean", g, x, axis, keepdims)
     x = _masked(g, x, where, 0)
@@ -71,7 +72,7 @@ def extremum(op: str):
     def handler(g: Graph, a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
                 initial: Any = _NO_VALUE, where: Any = None) -> Tensor:
         refuse_out(out, name)
-        x = to_tensor(g, a)
+        x = array_like(g, a)
         if where is not None:
             if initial is _NO_VALUE:
                 raise StaticError(f"{name}: reduction operation '{pick}' does not have an "
@@ -89,7 +90,7 @@ def average(g: Graph, a: Any, axis: Any = None, weights: Any = None, returned: b
     if returned:
         raise StaticError("np.average: returned=True is not supported; compute the sum of "
                           "the weights with np.sum")
-    x = to_tensor(g, a)
+    x = array_like(g, a)
     if weights is None:
         return _reduce("mean", g, x, axis, keepdims)
     w = to_tensor(g, weights)
@@ -112,7 +113,7 @@ def nansum(g: Graph, a: Any, axis: Any = None, dtype: Any = None, out: Any = Non
            keepdims: bool = False) -> Tensor:
     """The sum of the elements that are not NaN: a NaN gets no gradient."""
     refuse_out(out, "np.nansum")
-    x = float_dtype(to_tensor(g, a), g, dtype, "np.nansum")
+    x = float_dtype(array_like(g, a), g, dtype, "np.nansum")
     return _reduce("sum", g, where(g, isnan(g, x), 0.0, x), axis, keepdims)
 
 
@@ -120,7 +121,7 @@ def nanmean(g: Graph, a: Any, axis: Any = None, dtype: Any = None, out: Any = No
             keepdims: bool = False) -> Tensor:
     """The mean of the elements that are not NaN (NaN where there are none, as in NumPy)."""
     refuse_out(out, "np.nanmean")
-    x = float_dtype(to_tensor(g, a), g, dtype, "np.nanmean")
+    x = float_dtype(array_like(g, a), g, dtype, "np.nanmean")
     kept = broadcast_to(g, where(g, isnan(g, x), 0.0, 1.0), x.shape)
     return elementwise(g, "div", nansum(g, x, axis, keepdims=keepdims),
                        _reduce("sum", g, kept, axis, keepdims))
@@ -134,7 +135,7 @@ def nan_extremum(op: str):
     def handler(g: Graph, a: Any, axis: Any = None, out: Any = None,
                 keepdims: bool = False) -> Tensor:
         refuse_out(out, name)
-        x = to_tensor(g, a)
+        x = array_like(g, a)
         if not x.node.is_float:
             return _reduce(op, g, x, axis, keepdims)
         nan = isnan(g, x)
@@ -149,13 +150,13 @@ def nan_extremum(op: str):
 def ptp(g: Graph, a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Tensor:
     """``max - min``; tied extremes share their gradient, as in ``max`` and ``min``."""
     refuse_out(out, "np.ptp")
-    return elementwise(g, "sub", _reduce("max", g, to_tensor(g, a), axis, keepdims),
-                       _reduce("min", g, to_tensor(g, a), axis, keepdims))
+    return elementwise(g, "sub", _reduce("max", g, array_like(g, a), axis, keepdims),
+                       _reduce("min", g, array_like(g, a), axis, keepdims))
 
 
 def count_nonzero(g: Graph, a: Any, axis: Any = None, *, keepdims: bool = False) -> Tensor:
     """The number of elements that are not 0 (NaN counts), an integer: data."""
-    x = to_tensor(g, a)
+    x = array_like(g, a)
     return _reduce("sum", g, elementwise(g, "ne", x, 0), axis, keepdims)
 
 
@@ -168,7 +169,7 @@ def logical_reduction(op: str):
         refuse_out(out, name)
         if where is not None:
             raise StaticError(f"{name}: where= is not supported")
-        x = to_tensor(g, a)
+        x = array_like(g, a)
         if op == "all":  # no element is 0
             zeros = _reduce("sum", g, elementwise(g, "eq", x, 0), axis, keepdims)
             return elementwise(g, "eq", zeros, 0)

@@ -121,3 +121,15 @@ def reshape_before_a_loop(h0, xs, w):
         joint = np.concatenate([xs[t], h], axis=1)
         h = np.tanh(joint @ w)
     return np.sum(h)
+
+
+def columns_by_index(logB, y):
+    return np.sum(np.sin(logB[:, y]) * np.arange(logB.shape[0])[:, None])
+
+
+def later_axis_by_index(t, y):
+    return np.sum(t[:, :, y] ** 2) + np.sum(t[:, y, 1:] ** 3)
+
+
+def optional_entries(p):
+    return p.get("b", 0.0) * 2 + np.sum(p["w"] ** 2) + sum(np.sum(v) for v in p.values())
