@@ -267,7 +267,8 @@ class GradFunction:
             if checker is None or checker(*values) < 0:
                 return self._checked_run(compiled, values)
         values = [as_array(v) for v in self.bind(args, kwargs)]
-        if any(is_structured(v) or i in self.options.argnums and holds_floats(v)
+        if any(is_structured(v) or i in self.options.argnums and
+               isinstance(v, (list, tuple, dict)) and holds_floats(v)
                for i, v in enumerate(values)):
             return self._call_structured(values, None)
         module, compiled, values = self._compiled(values)

@@ -171,3 +171,26 @@ def test_multivariate_normal_against_jax():
     got = symdiff.grad(mvn_points, (0, 1))(x, mean, cov)
     for e, g in zip(expected, got, strict=True):
         np.testing.assert_allclose(g, np.asarray(e), rtol=1e-10, atol=1e-12)
+
+
+def gamma_tails(x, scale):
+    return np.sum(stats.gamma.cdf(x, 2.5, scale=scale) + stats.gamma.logsf(x, 2.5, 0.1, scale) +
+                  stats.chi2.cdf(x, 3.0) + stats.chi2.logcdf(x, 4.0) + stats.gamma.sf(x, 1.5))
+
+
+def poisson_tails(mu, k):
+    return np.sum(stats.poisson.cdf(k, mu) + stats.poisson.logsf(k, mu) +
+                  stats.poisson.logcdf(k, mu) + stats.poisson.sf(k, mu))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_distribution_functions_of_gamma_chi2_and_poisson(backend):
+    x = np.array([0.3, 1.5, 4.0, 0.2, -0.5])
+    value, _ = symdiff.value_and_grad(gamma_tails, (0, 1), backend=backend)(x, 1.3)
+    with np.errstate(divide="ignore"):
+        assert value == pytest.approx(gamma_tails(x, 1.3), rel=1e-12)
+    symdiff.check_grad(gamma_tails, x[:4], 1.3, argnums=(0, 1), backend=backend)
+    mu, k = np.array([0.5, 2.0, 3.0, 1.0]), np.array([0, 2, 5, 1])
+    value, _ = symdiff.value_and_grad(poisson_tails, backend=backend)(mu, k)
+    assert value == pytest.approx(poisson_tails(mu, k), rel=1e-12)
+    symdiff.check_grad(poisson_tails, mu, k, backend=backend)

@@ -129,6 +129,40 @@ def chi2_logpdf(g: Graph, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> 
     return gamma_logpdf(g, x, _op(g, "mul", 0.5, df), loc, _op(g, "mul", 2.0, scale))
 
 
+def _gamma_tail(upper: bool, logarithm: bool) -> Handler:
+    """``gamma.cdf`` (``upper``: ``sf``) and their logs: the regularised incomplete gamma
+    functions, differentiated in ``x`` and ``scale`` (the shape ``a`` has no derivative in
+    SciPy's terms: refused if it is needed)."""
+    def handler(g: Graph, x: Any, a: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+        y = _standard(g, x, loc, scale)
+        inside = _op(g, "gammaincc" if upper else "gammainc", a, _op(g, "maximum", y, 0.0))
+        outside = 1.0 if upper else 0.0  # below the support
+        if logarithm:
+            inside, outside = log(g, inside), math.log(outside) if outside else -math.inf
+        out = where(g, _op(g, "ge", y, 0.0), inside, outside)
+        return _valid(g, out, _op(g, "gt", a, 0.0), _op(g, "gt", scale, 0.0))
+    return handler
+
+
+def _chi2_tail(upper: bool, logarithm: bool) -> Handler:
+    gamma = _gamma_tail(upper, logarithm)
+    return lambda g, x, df, loc=0.0, scale=1.0: gamma(g, x, _op(g, "mul", 0.5, df), loc,
+                                                      _op(g, "mul", 2.0, scale))
+
+
+def _poisson_tail(upper: bool, logarithm: bool) -> Handler:
+    """``poisson.cdf`` (``sf``) of integer ``k``: Q(k + 1, mu) (P(k + 1, mu)), in ``mu``."""
+    def handler(g: Graph, k: Any, mu: Any, loc: Any = 0) -> Tensor:
+        count = _op(g, "add", _op(g, "floor", _op(g, "sub", k, loc)), 1.0)
+        inside = _op(g, "gammainc" if upper else "gammaincc", _op(g, "maximum", count, 1.0), mu)
+        outside = 1.0 if upper else 0.0  # below the support
+        if logarithm:
+            inside, outside = log(g, inside), math.log(outside) if outside else -math.inf
+        out = where(g, _op(g, "ge", count, 1.0), inside, outside)
+        return _valid(g, out, _op(g, "ge", mu, 0.0))
+    return handler
+
+
 def beta_logpdf(g: Graph, x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
     y = _standard(g, x, loc, scale)
     inside = _op(g, "add", _xlogy(g, _op(g, "sub", a, 1.0), y),
@@ -216,9 +250,12 @@ def stats_table(stats: Any) -> dict[Any, Handler]:
         stats.multivariate_normal.logpdf: mvn_logpdf,
         stats.multivariate_normal.pdf: _exp_of(mvn_logpdf),
     }
-    for dist, name in ((stats.t, "t"), (stats.gamma, "gamma"), (stats.beta, "beta"),
-                       (stats.chi2, "chi2")):
-        for method in ("cdf", "logcdf", "sf", "logsf"):
+    for method, upper, logarithm in (("cdf", False, False), ("logcdf", False, True),
+                                     ("sf", True, False), ("logsf", True, True)):
+        table[getattr(stats.gamma, method)] = _gamma_tail(upper, logarithm)
+        table[getattr(stats.chi2, method)] = _chi2_tail(upper, logarithm)
+        table[getattr(stats.poisson, method)] = _poisson_tail(upper, logarithm)
+        for dist, name in ((stats.t, "t"), (stats.beta, "beta")):
             table[getattr(dist, method)] = _not_yet(f"scipy.stats.{name}.{method}")
     return table
 

@@ -28,6 +28,11 @@ def _divide(a: sp.Basic, b: sp.Basic) -> sp.Basic:
     return a * sp.oo if b.is_zero else a / b
 
 
+def _log(a: sp.Basic) -> sp.Basic:
+    """log as in IEEE arithmetic: log(0) is -inf (SymPy's is a complex infinity)."""
+    return -sp.oo if a.is_zero else sp.log(a)
+
+
 def _infer(dtype_rule: str, divides: bool = False):
     def infer(inputs: list[Node], params: dict) -> tuple:
         if divides and inputs[1].op == "dim":
@@ -67,7 +72,7 @@ def elementwise_vjp(graph: Graph, node: Node, ct: Node) -> list[Node | None]:
 
 
 for _name, _f in {
-    "exp": sp.exp, "log": sp.log, "log1p": S.log1p, "expm1": S.expm1, "sqrt": sp.sqrt,
+    "exp": sp.exp, "log": _log, "log1p": S.log1p, "expm1": S.expm1, "sqrt": sp.sqrt,
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sinh": sp.sinh,
     "cosh": sp.cosh, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
     "div": _divide, "logaddexp": S.logaddexp, "arctan2": sp.atan2, "hypot": S.hypot,
