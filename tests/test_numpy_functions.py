@@ -241,9 +241,31 @@ def test_split_into_unequal_sections_is_refused_as_numpy_refuses_it():
         g(np.ones(5))
 
 
-def f_mask_read(x): return np.sum(x[x > 0])
+def f_mask_read(x): return np.max(x[x > 0])
 
 
-def test_reading_through_a_mask_names_what_to_use_instead():
+def test_what_a_mask_selection_cannot_do_names_what_to_use_instead():
     with pytest.raises(SymdiffError, match=r"np.where\(mask, x, 0.0\)"):
         symdiff.grad(f_mask_read)(np.ones(3))
+
+
+def f_masked(x, y):
+    return np.sum(x[x > 0]) + np.mean((x[y > 0] - 1.0) ** 2) + \
+        np.sum(np.exp(-x[y > 0]) * 2) + x[x < 0].sum() + (x[x > 0] ** 2).mean()
+
+
+def f_per_label(pred, y, labels):
+    err = pred - y
+    return sum(np.mean(err[labels == k] ** 2) for k in range(2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sums_and_means_of_masked_selections(backend):
+    rng = np.random.default_rng(6)
+    for n in (5, 8):  # one gradient function for every length and every count selected
+        x, y = rng.standard_normal(n), rng.standard_normal(n)
+        value, _ = symdiff.value_and_grad(f_masked, backend=backend)(x, y)
+        assert value == pytest.approx(f_masked(x, y), rel=1e-13)
+        symdiff.check_grad(f_masked, x, y, backend=backend)
+        labels = np.arange(n) % 2
+        symdiff.check_grad(f_per_label, x, y, labels, backend=backend)

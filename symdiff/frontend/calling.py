@@ -13,7 +13,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SkippedStatementWarning, UnsupportedError
-from symdiff.frontend import calls, functions, random
+from symdiff.frontend import calls, functions, masked, random
 from symdiff.frontend.callee import Callee, as_callee
 from symdiff.frontend.loops import Indexed, range_items
 from symdiff.frontend.values import (
@@ -102,6 +102,12 @@ class Calls:
                 return tracer(self.graph, model, args, kwargs)  # an Op with its own backward
             return self.inline(as_callee(callee), [model, *args], kwargs)
         handler = functions.function_handler(callee)
+        if handler is not None and masked.holds_masked([*args, *kwargs.values()]):
+            if isinstance(callee, np.ufunc) and not kwargs:  # np.exp(x[mask]): every element
+                return masked.elementwise(
+                    lambda *a: functions.bind_call(handler, self.graph, list(a), {},
+                                                   functions.callee_name(callee)), args)
+            return masked.reduce(self.graph, callee, args, dict(kwargs))
         if handler is not None:
             if all(functions.static_number(a) for a in [*args, *kwargs.values()]):
                 folded = callee(*args, **kwargs)  # a constant, such as np.log(2.0)

@@ -11,6 +11,7 @@ functions are evaluated from their own source (inlined). Anything else raises
 
 from __future__ import annotations
 
+import functools
 import inspect
 import operator
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SizeError, SymdiffError, UnsupportedError
-from symdiff.frontend import calls, contractions, functions
+from symdiff.frontend import calls, contractions, functions, masked
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
 from symdiff.frontend.comprehensions import Comprehensions
@@ -43,6 +44,7 @@ from symdiff.frontend.source import FunctionSource
 from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
+    Masked,
     SizeNeeded,
     StaticError,
     SymDim,
@@ -390,6 +392,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         raise error
 
     def binary(self, op: cst.BaseBinaryOp, left: Any, right: Any, where: cst.CSTNode) -> Any:
+        if isinstance(left, Masked) or isinstance(right, Masked):  # x[mask] * 2: every element
+            return masked.elementwise(lambda a, b: self.binary(op, a, b, where), [left, right])
         prim, python = _BINARY.get(type(op), (None, None))
         if not isinstance(left, (Tensor, SymDim)) and not isinstance(right, (Tensor, SymDim)):
             if python is None:
@@ -442,6 +446,10 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             raise StaticError(f"a size has no attribute {name!r}")
         if isinstance(value, FreshGenerator):  # made in the function: rng.normal(...)
             return RandomMethod(value, name)
+        if isinstance(value, Masked):  # x[mask].sum(), x[mask].mean()
+            if name in ("sum", "mean"):
+                return functools.partial(np.sum if name == "sum" else np.mean, value)
+            raise StaticError(masked.ELSEWHERE)
         try:
             return getattr(value, name)
         except AttributeError:

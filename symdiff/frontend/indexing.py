@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from symdiff.frontend import calls
-from symdiff.frontend.values import StaticError, SymDim, Tensor, describe
+from symdiff.frontend.values import Masked, StaticError, SymDim, Tensor, describe
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.shapes import ShapeError, canon, index_in_range
+from symdiff.ir.shapes import ShapeError, canon, index_in_range, unify
 from symdiff.rules.indexing import is_array_index
 
 
@@ -50,10 +50,13 @@ def index_spec(graph: Graph, x: Tensor, key: tuple) -> tuple[list[Any], list[Any
 
 def indexed(graph: Graph, x: Tensor, key: tuple) -> Tensor:
     """``x[key]``."""
-    if boolean_mask(key) is not None:
-        raise StaticError("reading through a boolean mask (x[mask]) gives an array whose size "
-                          "depends on the data; use np.where(mask, x, 0.0) (and np.sum(mask) to "
-                          "count), or assign through it (x[mask] = 0.0)")
+    mask = boolean_mask(key)
+    if mask is not None:
+        if mask.rank != x.rank:
+            raise StaticError("a boolean mask must have the shape of the array it indexes")
+        for a, b in zip(x.shape, mask.shape, strict=True):
+            unify(a, b)  # checked on each call where the sizes are known only then
+        return Masked(x, mask)  # type: ignore[return-value]
     index, arrays = index_spec(graph, x, key)
     full = ("slice", None, None, None)
     first = next((k for k, item in enumerate(index) if is_array_index(item)), None)

@@ -7,8 +7,8 @@ from typing import Any
 
 import libcst as cst
 
-from symdiff.frontend import calls
-from symdiff.frontend.values import StaticError, SymDim, Tensor, python_number
+from symdiff.frontend import calls, masked
+from symdiff.frontend.values import Masked, StaticError, SymDim, Tensor, python_number
 from symdiff.ir.graph import Graph
 
 _COMPARE = {
@@ -29,6 +29,9 @@ class Operators:
 
     def unary(self, node: cst.UnaryOperation) -> Any:
         value = self.expr(node.expression)
+        if isinstance(value, Masked) and isinstance(node.operator, (cst.Minus, cst.BitInvert)):
+            op = "neg" if isinstance(node.operator, cst.Minus) else "logical_not"
+            return masked.elementwise(lambda v: calls.elementwise(self.graph, op, v), [value])
         if isinstance(node.operator, cst.Not):
             if isinstance(value, Tensor):
                 raise StaticError("`not` on an array is ambiguous; use np.logical_not")

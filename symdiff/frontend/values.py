@@ -94,6 +94,17 @@ def wrap_dim(d: Dim) -> int | SymDim:
 
 
 @dataclass(frozen=True)
+class Masked:
+    """``x[mask]``: the elements of ``values`` where ``mask`` holds, a 1-D array whose length
+    depends on the data. Kept as the whole array and its mask: elementwise arithmetic applies
+    to every element (and keeps the mask), and ``np.sum``/``np.mean`` reduce the selected
+    ones (``where=mask``), so the code never needs that length."""
+
+    values: Tensor
+    mask: Tensor
+
+
+@dataclass(frozen=True)
 class BoundMethod:
     """``x.sum`` before it is called."""
 
