@@ -199,14 +199,8 @@ def _d_fmin(a, b):
         return a
     return b
 ''',
-    "_d_heaviside": '''
-def _d_heaviside(x, h0):
-    if x < 0.0:
-        return 0.0
-    if x > 0.0:
-        return 1.0
-    return h0 if x == 0.0 else x
-''',
+    # one element, as on the CPU
+    "_d_heaviside": NUMBA_HELPERS["_heaviside"].replace("def _heaviside", "def _d_heaviside"),
 })
 _KERNEL_HELPERS = {
     "_fill": '''
