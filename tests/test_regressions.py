@@ -82,7 +82,7 @@ def test_helper_with_star_args(backend):
 @pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
 def test_grows_a_list(backend):
     g = symdiff.grad(regressions.grows_a_list, backend=backend)
-    for n in (3, 2, 5):
+    for n in (3, 2, 5) if backend == "numpy" else (3, 2):  # code for each size: compiles
         a = np.random.default_rng(n).standard_normal((n, 2))
         symdiff.check_grad(regressions.grows_a_list, a, backend=backend)
         assert g(a).shape == (n, 2)
