@@ -20,7 +20,6 @@ import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.emitter import SIMPLE, Context, Target, assignment, operand
-from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.loop_nest import (
     REDUCTIONS,
     ScalarPrinter,
@@ -31,11 +30,11 @@ from symdiff.codegen.loop_nest import (
     zero_d_arrays,
 )
 from symdiff.codegen.loops import LOOP_WRITERS
+from symdiff.codegen.numba_helpers import NUMBA_HELPERS
 from symdiff.codegen.printer import integer_inputs, print_value
 from symdiff.codegen.rows import ROW_WRITERS, argsort_rows
 from symdiff.codegen.special_helpers import (
     CYTHON_SPECIAL,
-    NUMBA_SPECIAL_HELPERS,
     NUMBA_SPECIAL_REQUIRES,
 )
 from symdiff.errors import UnsupportedError
@@ -48,32 +47,6 @@ from symdiff.rules.indexing import index_text, is_array_index
 _START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}
 
 
-NUMBA_HELPERS = {**HELPERS, "_lower_symmetric": '''
-def _lower_symmetric(a):
-    """The symmetric matrix that the lower triangle of ``a`` stands for (as NumPy reads it)."""
-    return np.tril(a) + np.tril(a, -1).T
-''', "_in_bounds": '''
-def _in_bounds(index, size):
-    """An index read from data, as NumPy takes it: negative from the end, past it an error."""
-    if index < -size or index >= size:
-        raise IndexError("an index array holds an index out of bounds")
-    return index + size if index < 0 else index
-''', "_sigmoid": '''
-def _sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow, with one exp."""
-    if x >= 0.0:
-        return 1.0 / (1.0 + np.exp(-x))
-    e = np.exp(x)
-    return e / (1.0 + e)
-''', "_heaviside": '''
-def _heaviside(x, h0):
-    """np.heaviside of one element (Numba has no np.heaviside)."""
-    if x < 0.0:
-        return 0.0
-    if x > 0.0:
-        return 1.0
-    return h0 if x == 0.0 else x
-''', **NUMBA_SPECIAL_HELPERS}
 
 
 class NumbaTarget(Target):
