@@ -36,7 +36,6 @@ from symdiff.frontend.calls import (
     outer,
     ravel,
     reshape,
-    shifted_logsumexp,
     squeeze,
     stack,
     stop_gradient,
@@ -58,6 +57,22 @@ from symdiff.frontend.contractions import (
     tensordot,
     trace,
     vdot,
+)
+from symdiff.frontend.numeric import (
+    angle,
+    exp2,
+    expit,
+    float_power,
+    logaddexp2,
+    logit,
+    logsumexp,
+    nan_to_num,
+    real_part,
+    reciprocal,
+    round_,
+    scaled,
+    select,
+    xlogy,
 )
 from symdiff.frontend.scans import (
     accumulate,
@@ -147,121 +162,6 @@ def eye(g: Graph, N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Tenso
     return astype(g, out, dtype) if dtype is not None else out
 
 
-def logit(g: Graph, x: Any) -> Tensor:
-    return log(g, elementwise(g, "div", x, elementwise(g, "sub", 1.0, x)))
-
-
-def xlogy(g: Graph, x: Any, y: Any) -> Tensor:
-    """``x * log(y)``, 0 where ``x`` is 0 (``scipy.special.xlogy``)."""
-    product = elementwise(g, "mul", x, log(g, y))
-    return where(g, elementwise(g, "eq", x, 0.0), 0.0, product)
-
-
-def logsumexp(g: Graph, a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """``scipy.special.logsumexp`` (without ``b`` and ``return_sign``), shifted by the
-    maximum so that it never overflows."""
-    x = to_tensor(g, a)
-    axes = axes_of(x, axis)
-    return shifted_logsumexp(g, x.node, tuple(range(x.rank)) if axes is None else axes,
-                      bool(keepdims))
-
-
-def expit(g: Graph, x: Any) -> Tensor:
-    """``scipy.special.expit``: 1 / (1 + exp(-x)), finite for every x."""
-    return elementwise(g, "exp", elementwise(g, "neg", elementwise(g, "logaddexp", 0.0,
-                                                                   elementwise(g, "neg", x))))
-
-
-
-def _scaled(factor: float) -> Handler:
-    """``np.deg2rad`` and the like: multiplication by a constant."""
-    return lambda g, x: elementwise(g, "mul", x, factor)
-
-
-def _float_operand(g: Graph, x: Any, name: str) -> Tensor:
-    t = to_tensor(g, x)
-    if not t.node.is_float:
-        raise StaticError(f"{name} of an integer array is integer arithmetic in NumPy; "
-                          "convert it with .astype(float) first")
-    return t
-
-
-def reciprocal(g: Graph, x: Any) -> Tensor:
-    return elementwise(g, "div", 1.0, _float_operand(g, x, "np.reciprocal"))
-
-
-def exp2(g: Graph, x: Any) -> Tensor:
-    return elementwise(g, "pow", 2.0, x)
-
-
-def float_power(g: Graph, x: Any, y: Any) -> Tensor:
-    """``x ** y`` computed in float64."""
-    return elementwise(g, "pow", astype(g, x, "float64"), astype(g, y, "float64"))
-
-
-def logaddexp2(g: Graph, x: Any, y: Any) -> Tensor:
-    """log2(2**x + 2**y) = logaddexp(x ln 2, y ln 2) / ln 2."""
-    ln2 = math.log(2.0)
-    both = elementwise(g, "logaddexp", elementwise(g, "mul", x, ln2),
-                       elementwise(g, "mul", y, ln2))
-    return elementwise(g, "div", both, ln2)
-
-
-def round_(g: Graph, a: Any, decimals: int = 0) -> Tensor:
-    """``np.round``: half to even, at ``decimals`` digits, scaled as NumPy scales."""
-    if not isinstance(decimals, int) or isinstance(decimals, bool):
-        raise StaticError("np.round: decimals must be an integer known while generating")
-    x = to_tensor(g, a)
-    if not x.node.is_float:
-        return x if decimals >= 0 else elementwise(g, "mul", elementwise(
-            g, "rint", elementwise(g, "div", x, 10.0 ** -decimals)), 10 ** -decimals)
-    if decimals == 0:
-        return elementwise(g, "rint", x)
-    if decimals > 0:
-        scale = 10.0 ** decimals
-        return elementwise(g, "div", elementwise(g, "rint", elementwise(g, "mul", x, scale)),
-                           scale)
-    scale = 10.0 ** -decimals
-    return elementwise(g, "mul", elementwise(g, "rint", elementwise(g, "div", x, scale)), scale)
-
-
-def nan_to_num(g: Graph, x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
-               neginf: Any = None) -> Tensor:
-    """NaN to ``nan``, infinities to ``posinf``/``neginf`` (the largest finite floats by
-    default); the gradient passes where the value is finite."""
-    t = to_tensor(g, x)
-    if not t.node.is_float:
-        return t
-    big = float(np.finfo(t.node.dtype).max)
-    top = big if posinf is None else posinf
-    bottom = -big if neginf is None else neginf
-    infinite = where(g, elementwise(g, "gt", t, 0.0), top, bottom)
-    replaced = where(g, elementwise(g, "isnan", t), nan, infinite)
-    return where(g, elementwise(g, "isfinite", t), t, replaced)
-
-
-def select(g: Graph, condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
-    """The choice of the first condition that holds, else ``default``."""
-    if not isinstance(condlist, (list, tuple)) or not isinstance(choicelist, (list, tuple)) \
-            or len(condlist) != len(choicelist):
-        raise StaticError("np.select needs lists of conditions and choices of one length")
-    out = to_tensor(g, default)
-    for condition, choice in reversed(list(zip(condlist, choicelist, strict=True))):
-        out = where(g, condition, choice, out)
-    return out
-
-
-def _real_part(g: Graph, val: Any) -> Tensor:
-    """``np.real``, ``np.conj``: the array itself (symdiff's arrays are real)."""
-    return to_tensor(g, val)
-
-
-def angle(g: Graph, z: Any, deg: bool = False) -> Tensor:
-    """The argument of a real number: pi for negative values, else 0 (no gradient)."""
-    half_turn = 180.0 if deg else math.pi
-    return where(g, elementwise(g, "lt", z, 0.0), half_turn, 0.0)
-
-
 _UNARY_OPS = {
     "exp": (np.exp, math.exp), "log1p": (np.log1p, math.log1p),
     "expm1": (np.expm1, math.expm1), "sqrt": (np.sqrt, math.sqrt), "sin": (np.sin, math.sin),
@@ -315,8 +215,8 @@ def _function_table() -> dict[Any, Handler]:
         math.atan2: binary_op("arctan2"), math.hypot: binary_op("hypot"),
         np.reciprocal: reciprocal, np.exp2: exp2, np.float_power: float_power,
         np.logaddexp2: logaddexp2, np.round: round_, np.around: round_,
-        np.nan_to_num: nan_to_num, np.positive: _real_part, np.real: _real_part,
-        np.conj: _real_part, np.conjugate: _real_part, np.angle: angle,
+        np.nan_to_num: nan_to_num, np.positive: real_part, np.real: real_part,
+        np.conj: real_part, np.conjugate: real_part, np.angle: angle,
         np.imag: lambda g, val: fill_like(0.0)(g, val),
         np.flip: A.flip, np.fliplr: lambda g, m: A.flip(g, m, 1),
         np.flipud: lambda g, m: A.flip(g, m, 0), np.rot90: A.rot90, np.swapaxes: A.swapaxes,
@@ -328,9 +228,9 @@ def _function_table() -> dict[Any, Handler]:
         np.vsplit: A.split_along(lambda rank: 0), np.dsplit: A.split_along(lambda rank: 2),
         np.tile: A.tile, np.repeat: A.repeat, np.take: A.take, np.pad: A.pad,
         np.linspace: A.linspace, np.select: select, np.gradient: A.gradient,
-        np.real_if_close: lambda g, a, tol=100: _real_part(g, a),
-        np.deg2rad: _scaled(math.pi / 180), np.radians: _scaled(math.pi / 180),
-        np.rad2deg: _scaled(180 / math.pi), np.degrees: _scaled(180 / math.pi),
+        np.real_if_close: lambda g, a, tol=100: real_part(g, a),
+        np.deg2rad: scaled(math.pi / 180), np.radians: scaled(math.pi / 180),
+        np.rad2deg: scaled(180 / math.pi), np.degrees: scaled(180 / math.pi),
         np.trace: trace, np.diag: diag, np.diagonal: diagonal, np.inner: inner,
         np.vdot: vdot, np.kron: kron, np.tensordot: tensordot, np.einsum: einsum,
         np.cross: cross, np.linalg.multi_dot: multi_dot,
@@ -444,7 +344,7 @@ METHODS: dict[str, Handler] = {
     "squeeze": squeeze, "clip": lambda g, x, a_min=None, a_max=None: clip(g, x, a_min, a_max),
     "ravel": ravel, "flatten": ravel, "astype": astype, "copy": lambda g, x: x,
     "var": _variance(False), "std": _variance(True), "round": round_,
-    "conj": _real_part, "conjugate": _real_part, "repeat": A.repeat, "take": A.take,
+    "conj": real_part, "conjugate": real_part, "repeat": A.repeat, "take": A.take,
     "swapaxes": A.swapaxes, "trace": trace,
     "diagonal": diagonal,
     "cumsum": cumulative("cumsum"), "cumprod": cumulative("cumprod"), "prod": prod,
