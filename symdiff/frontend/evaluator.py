@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,7 +21,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SizeError, SymdiffError, UnsupportedError
-from symdiff.frontend import calls, contractions, functions, masked
+from symdiff.frontend import functions, masked
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
 from symdiff.frontend.comprehensions import Comprehensions
@@ -34,7 +33,6 @@ from symdiff.frontend.control import (
     Exits,
     Returned,
     combine_returns,
-    sizes_only,
 )
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import NotLoopable, Unavailable
@@ -45,7 +43,6 @@ from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
     Masked,
-    SizeNeeded,
     StaticError,
     SymDim,
     Tensor,
@@ -54,7 +51,7 @@ from symdiff.frontend.values import (
     to_tensor,
 )
 from symdiff.ir.graph import Graph, Origin
-from symdiff.ir.shapes import ShapeError, format_shape, same_shape
+from symdiff.ir.shapes import ShapeError
 from symdiff.markers import trace_hook
 from symdiff.runtime import FreshGenerator
 from symdiff.signature import outer_key
@@ -62,13 +59,6 @@ from symdiff.trees import ModelView
 
 _GROWING = ("append", "extend", "insert")  # list methods run while tracing
 
-_BINARY = {
-    cst.Add: ("add", operator.add), cst.Subtract: ("sub", operator.sub),
-    cst.Multiply: ("mul", operator.mul), cst.Divide: ("div", operator.truediv),
-    cst.Power: ("pow", operator.pow), cst.MatrixMultiply: ("matmul", None),
-    cst.FloorDivide: (None, operator.floordiv), cst.Modulo: (None, operator.mod),
-}
-_SIZE_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)
 _AUGMENTED = {
     cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
     cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power,
@@ -390,48 +380,6 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                            "teaching tools and symdiff gen do not yet: pass it as an argument")
         error.outer = ((fun, ident),)
         raise error
-
-    def binary(self, op: cst.BaseBinaryOp, left: Any, right: Any, where: cst.CSTNode) -> Any:
-        if isinstance(left, Masked) or isinstance(right, Masked):  # x[mask] * 2: every element
-            return masked.elementwise(lambda a, b: self.binary(op, a, b, where), [left, right])
-        prim, python = _BINARY.get(type(op), (None, None))
-        if not isinstance(left, (Tensor, SymDim)) and not isinstance(right, (Tensor, SymDim)):
-            if python is None:
-                raise StaticError("@ needs arrays")
-            try:
-                return python(left, right)
-            except Exception as exc:  # a static computation failed: report it at its place
-                raise StaticError(f"{type(exc).__name__}: {exc}") from None
-        if type(op) in _SIZE_ARITHMETIC and all(
-                isinstance(v, (SymDim, int)) and not isinstance(v, bool) for v in (left, right)):
-            try:  # a size computed from sizes stays a size (x.shape[0] - 1)
-                return python(left, right)
-            except TypeError:
-                pass
-        if prim is None:
-            raise StaticError(f"the operator {describe_node(op)} is not differentiable")
-        if prim == "matmul":
-            return contractions.matmul_any(self.graph, left, right)
-        out = calls.elementwise(self.graph, prim, left, right)
-        if python_number(self.graph, left) and python_number(self.graph, right):
-            self.graph.python_floats.add(out.node.id)  # float op float: a Python float
-        return out
-
-    def if_expression(self, node: cst.IfExp) -> Any:
-        test = self.expr(node.test)
-        if isinstance(test, Tensor):
-            body, orelse = self.expr(node.body), self.expr(node.orelse)
-            shapes = [to_tensor(self.graph, v).shape for v in (body, orelse)]
-            if not same_shape(*shapes):  # Python picks one whole value: np.where would broadcast
-                sizes = sizes_only(self.graph, test)
-                message = (f"the two values of this conditional expression have shapes "
-                           f"{format_shape(shapes[0])} and {format_shape(shapes[1])}; a value "
-                           "chosen by data must have one shape")
-                if sizes is not None:  # chosen by sizes: the gradient specialises on them
-                    raise SizeNeeded(f"{message} (the condition depends on {sizes})", sizes)
-                raise StaticError(message)
-            return calls.where(self.graph, test, body, orelse)
-        return self.expr(node.body) if test else self.expr(node.orelse)
 
     def attribute(self, value: Any, name: str) -> Any:
         if isinstance(value, Tensor):
