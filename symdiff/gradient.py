@@ -164,9 +164,8 @@ class GradFunction:
             # the draws up to this one stay (the function made them before), later ones are
             # learned again: a function draws in one order, but what it draws may depend on
             # static arguments
-            index = int(draw.key.split()[2].rstrip(":"))
             kept = [o for o in self._outer if not isinstance(o, RandomDraw)]
-            draws = [o for o in self._outer if isinstance(o, RandomDraw)][:index]
+            draws = [o for o in self._outer if isinstance(o, RandomDraw)][:draw.index]
             self._outer = (*kept, *draws)
         known = {o.key for o in self._outer}
         added: list[OuterArray | RandomDraw] = []

@@ -156,6 +156,7 @@ class RandomDraw:
     differentiated)."""
 
     key: str
+    index: int  # the function's draws, counted from 0 in the order it makes them
     source: Any  # a Generator or RandomState, or a FreshGenerator
     kind: str  # "normal" or "uniform"
     shape: tuple[str, ...]  # each size as a Python expression over the parameters

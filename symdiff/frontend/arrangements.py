@@ -321,15 +321,10 @@ def repeat(g: Graph, a: Any, repeats: Any, axis: Any = None) -> Tensor:
 
 
 def moved_gather(g: Graph, x: Tensor, axis: int, positions: Any) -> Tensor:
-    """``x`` indexed on ``axis`` by an integer array (gathers run on the leading axis)."""
+    """``x`` indexed on ``axis`` by an integer array (or a list of integers)."""
     index = positions if isinstance(positions, Tensor) else array(
         g, np.asarray(positions).tolist())
-    if axis == 0:
-        return indexed(g, x, (index,))
-    front = moveaxis(g, x, axis, 0)
-    picked = indexed(g, front, (index,))
-    return moveaxis(g, picked, tuple(range(index.rank)),
-                    tuple(range(axis, axis + index.rank)))
+    return indexed(g, x, (slice(None),) * axis + (index,))
 
 
 def take(g: Graph, a: Any, indices: Any, axis: Any = None) -> Tensor:

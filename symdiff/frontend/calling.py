@@ -225,5 +225,5 @@ def _draws_random_numbers(callee: Any) -> bool:
     """``np.random.randn``, ``np.random.default_rng``, ``rng.normal``, ``rs.randn``..."""
     owner = getattr(callee, "__self__", None)
     module = getattr(callee, "__module__", None) or ""
-    return isinstance(owner, (np.random.Generator, np.random.RandomState)) or \
+    return isinstance(owner, random.GENERATOR_TYPES) or \
         module.startswith("numpy.random") or owner is np.random.mtrand._rand

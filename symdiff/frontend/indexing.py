@@ -60,7 +60,9 @@ def indexed(graph: Graph, x: Tensor, key: tuple) -> Tensor:
     index, arrays = index_spec(graph, x, key)
     full = ("slice", None, None, None)
     first = next((k for k, item in enumerate(index) if is_array_index(item)), None)
-    if len(arrays) == 1 and first and all(item == full for item in index[:first]) and \
+    if len(arrays) == 1 and first and all(item == full or item == ("slice", 0, canon(d), None)
+                                          for item, d in zip(index[:first], x.shape,
+                                                             strict=False)) and \
             all(isinstance(item, tuple) and item[0] == "slice" for item in index[first + 1:]):
         # x[:, cols]: the axis moved first, gathered there (as every backend gathers), and
         # the gathered axes moved to where NumPy puts them

@@ -95,7 +95,7 @@ def draw(graph: Graph, method: RandomMethod, args: list[Any], kwargs: dict[str, 
                        "draw them on each call, but forward mode, the teaching tools and "
                        "symdiff gen do not yet: draw them outside the function and pass them "
                        "as an argument")
-        error.outer = (RandomDraw(key, source, kind,
+        error.outer = (RandomDraw(key, graph.draws - 1, source, kind,
                                   tuple(dim_text(canon(d)) for d in shape)),)
         raise error
     numbers = Tensor(graph[found])
