@@ -149,6 +149,8 @@ def f_special_beta(a, b): return np.sum(special.beta(a, b) + special.betaln(a, b
 def f_special_bessel(x):
     return np.sum(special.jv(1.5, x) + special.yv(0, x) + special.iv(2, x) * special.ive(0.5, x))
 def f_special_gammainc(x): return np.sum(special.gammainc(1.5, x) * special.gammaincc(3.0, x))
+def f_special_betainc(x):
+    return np.sum(special.betainc(2.0, 1.5, x) + special.stdtr(2.5, x) * special.gammasgn(x - 2))
 def f_inv_solve(a, b): return np.sum(np.sin(np.linalg.inv(a))) + np.sum(np.linalg.solve(a, b) ** 2)
 def f_det(a):
     sign, logdet = np.linalg.slogdet(a)
@@ -253,6 +255,8 @@ SPECS: dict[str, Spec] = {
                          cuda=False),
     "special_bessel": Spec(f_special_bessel, {"x": positive(5)}, jax=False, cuda=False),
     "special_gammainc": Spec(f_special_gammainc, {"x": positive(5)}, cuda=False),
+    "special_betainc": Spec(f_special_betainc, {"x": inside(0.1, 0.9, 5)}, jax=False,
+                            cuda=False),
     # np.linalg (the cuda backend refuses it, by name)
     "inv_solve": Spec(f_inv_solve, {"a": lambda rng: rng.standard_normal((3, 3)) + 3 * np.eye(3),
                                     "b": normal(3, 2)}, (0, 1), cuda=False),

@@ -60,6 +60,18 @@ def f_gammainc(x):
     return np.sum(special.gammainc(2.5, x) + special.gammaincc(0.7, x) * x)
 
 
+def f_betainc(x):
+    return np.sum(special.betainc(2.0, 3.5, x) * x + special.betainc(0.7, 1.3, x))
+
+
+def f_stdtr(x):
+    return np.sum(special.stdtr(3.0, x) ** 2 + special.stdtr(0.8, x))
+
+
+def f_gammasgn(x):
+    return np.sum(special.gammasgn(x) * x ** 2)
+
+
 def f_xlog1py(x, y):
     return np.sum(special.xlog1py(x, y))
 
@@ -124,6 +136,9 @@ CASES = {
     "bessel": Case(f_bessel, (uniform(0.5, 4, 5),), jax=False),
     "bessel_order": Case(f_bessel_order, (uniform(0.5, 4, 5),), jax=False),
     "gammainc": Case(f_gammainc, (uniform(0.2, 4, 5),)),
+    "betainc": Case(f_betainc, (uniform(0.1, 0.9, 5),)),
+    "stdtr": Case(f_stdtr, (uniform(-3, 3, 5),), jax=False),
+    "gammasgn": Case(f_gammasgn, (uniform(-3.5, 3.5, 6),)),
     "xlog1py": Case(f_xlog1py, (uniform(-1, 1, 4), uniform(0, 2, 4)), (0, 1), cuda=True),
     "entr": Case(f_entr, (uniform(0.1, 3, 5),), cuda=True),
     "multigammaln": Case(f_multigammaln, (uniform(1.5, 4, 1),), cuda=True),  # a scalar: host code
@@ -180,8 +195,8 @@ def test_against_jax(name):
     args = _args(case, seed=1)
     spelled = types.SimpleNamespace(psi=jsp.digamma, **{
         n: getattr(jsp, n) for n in ("erf", "erfc", "gammaln", "digamma", "polygamma", "beta",
-                                     "betaln", "gammainc", "gammaincc", "xlog1py", "entr",
-                                     "multigammaln", "softmax", "log_softmax")})
+                                     "betaln", "gammainc", "gammaincc", "betainc", "gammasgn",
+                                     "xlog1py", "entr", "multigammaln", "softmax", "log_softmax")})
     reference = types.FunctionType(case.fun.__code__, {**case.fun.__globals__,
                                                        "np": jax.numpy, "special": spelled,
                                                        "sc": spelled})

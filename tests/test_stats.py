@@ -48,8 +48,34 @@ def f_logcdf(x):
     return np.sum(stats.norm.logcdf(x))
 
 
-def f_t_cdf(x):
-    return np.sum(stats.t.cdf(x, 3.0))
+def f_t_cdf_df(x, df):
+    return np.sum(stats.t.cdf(x, df))
+
+
+def t_tails(x, loc, scale):
+    return np.sum(stats.t.cdf(x, 3.0, loc, scale) + stats.t.logsf(x, 2.5, loc, scale) +
+                  stats.t.sf(x, 0.9) + stats.t.logcdf(x, 7.0, scale=scale))
+
+
+def beta_tails(x, loc, scale):
+    return np.sum(stats.beta.cdf(x, 2.0, 3.0) + stats.beta.logcdf(x, 1.5, 0.7, loc, scale) +
+                  stats.beta.sf(x, 2.0, 1.2, loc) + stats.beta.logsf(x, 0.8, 2.5, scale=scale))
+
+
+def beta_tails_jax(x):
+    return np.sum(stats.beta.cdf(x, 2.0, 3.0) + stats.beta.logcdf(x, 1.5, 0.7) +
+                  stats.beta.sf(x, 2.0, 1.2) + stats.beta.logsf(x, 0.8, 2.5))
+
+
+def beta_outside(x):
+    return np.sum(stats.beta.cdf(x, 2.0, 3.0) + stats.beta.sf(x, 0.7, 1.2))
+
+
+def mvn_entropy(cov):
+    return stats.multivariate_normal.entropy(np.zeros(3), cov @ cov.T + np.eye(3)) + \
+        stats.multivariate_normal.entropy(np.zeros(3), np.exp(cov[0])) + \
+        stats.multivariate_normal.entropy(np.ones(4), cov[1, 1] ** 2) + \
+        stats.multivariate_normal.entropy(cov=cov[2, 0] ** 2)
 
 
 def f_poisson_float(k, mu):
@@ -128,9 +154,43 @@ def test_outside_support_and_domain_as_scipy():
         np.testing.assert_equal(value, fun(*args))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_distribution_functions_of_t_and_beta(backend):
+    x = np.array([-1.5, 0.3, 0.0, 2.2, 0.7])
+    value, _ = symdiff.value_and_grad(t_tails, (0, 1, 2), backend=backend)(x, 0.2, 1.4)
+    assert value == pytest.approx(t_tails(x, 0.2, 1.4), rel=1e-12)
+    symdiff.check_grad(t_tails, x, 0.2, 1.4, argnums=(0, 1, 2), backend=backend)
+    y = np.array([0.15, 0.4, 0.65, 0.85])
+    value, _ = symdiff.value_and_grad(beta_tails, (0, 1, 2), backend=backend)(y, 0.05, 0.9)
+    assert value == pytest.approx(beta_tails(y, 0.05, 0.9), rel=1e-12)
+    symdiff.check_grad(beta_tails, y, 0.05, 0.9, argnums=(0, 1, 2), backend=backend)
+    # outside the support: 0 and 1 as SciPy, constant
+    out = np.array([-0.5, 1.5])
+    value, g = symdiff.value_and_grad(beta_outside, backend=backend)(out)
+    assert value == beta_outside(out) == 2.0 and np.all(g == 0)
+
+
+def test_beta_distribution_functions_against_jax():
+    jax = jax_or_skip()
+    from jax.scipy import stats as jax_stats
+    y = np.array([0.15, 0.4, 0.65, 0.9])
+    reference = types.FunctionType(beta_tails_jax.__code__, {
+        **beta_tails_jax.__globals__, "np": jax.numpy, "stats": jax_stats})
+    np.testing.assert_allclose(symdiff.grad(beta_tails_jax)(y), jax.grad(reference)(y),
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_multivariate_normal_entropy(backend):
+    a = np.random.default_rng(2).standard_normal((3, 3))
+    value, _ = symdiff.value_and_grad(mvn_entropy, backend=backend)(a)
+    assert value == pytest.approx(mvn_entropy(a), rel=1e-12)
+    symdiff.check_grad(mvn_entropy, a, backend=backend)
+
+
 def test_refusals():
-    with pytest.raises(SymdiffError, match=r"scipy.stats.t.cdf is not supported yet"):
-        symdiff.grad(f_t_cdf, backend="numpy")(np.ones(3))
+    with pytest.raises(SymdiffError, match=r"scipy.special.stdtr with respect to df is not "):
+        symdiff.grad(f_t_cdf_df, 1, backend="numpy")(np.ones(3), 3.0)
     with pytest.raises(SymdiffError, match="poisson.logpmf: k must be integers"):
         symdiff.grad(f_poisson_float, 1, backend="numpy")(np.ones(3), np.ones(3))
 

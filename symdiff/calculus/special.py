@@ -19,7 +19,7 @@ from functools import cache
 
 import sympy as sp
 
-from symdiff.calculus.scalar import _RealFunction, sign
+from symdiff.calculus.scalar import _RealFunction, log1p, sign
 
 
 class SpecialFunction(_RealFunction):
@@ -254,19 +254,56 @@ class gammaincc(SpecialFunction):
         return -_gamma_density(*self.args)
 
 
+class betainc(SpecialFunction):
+    """The regularized incomplete beta function I_x(a, b)."""
+
+    scipy_name = "betainc"
+    arguments = ("a", "b", "x")
+    fixed = (1, 2)
+
+    def derivative(self, argindex):
+        # the beta density x**(a - 1) * (1 - x)**(b - 1) / B(a, b), without overflow
+        a, b, x = self.args
+        return sp.exp((a - 1) * sp.log(x) + (b - 1) * log1p(-x) - betaln(a, b))
+
+
+class stdtr(SpecialFunction):
+    """The distribution function of Student's t distribution with ``df`` degrees of freedom."""
+
+    scipy_name = "stdtr"
+    arguments = ("df", "t")
+    fixed = (1,)
+
+    def derivative(self, argindex):
+        # the t density
+        df, t = self.args
+        return sp.exp(gammaln((df + 1) / 2) - gammaln(df / 2) - sp.log(df * sp.pi) / 2
+                      - (df + 1) / 2 * log1p(t ** 2 / df))
+
+
+class gammasgn(SpecialFunction):
+    """The sign of the gamma function: piecewise constant, derivative 0."""
+
+    scipy_name = "gammasgn"
+
+    def derivative(self, argindex):
+        return sp.S.Zero
+
+
 # the primitive each function is registered as (its name in the rule table)
 PRIMITIVES: dict[str, type] = {cls.__name__: cls for cls in (
     erf, erfc, erfcx, erfinv, erfcinv, gammaln, digamma, polygamma, gamma, rgamma, beta, betaln,
-    jv, yv, iv, ive, gammainc, gammaincc)}
+    jv, yv, iv, ive, gammainc, gammaincc, betainc, stdtr, gammasgn)}
 
 # what a generated module calls: SciPy's name -> its arguments
 SCIPY_FUNCTIONS: dict[str, tuple[str, ...]] = {
     **{name: ("x",) for name in ("erf", "erfc", "erfcx", "erfinv", "erfcinv", "gammaln", "digamma",
                                  "gamma", "rgamma", "j0", "j1", "y0", "y1", "i0", "i1", "i0e",
-                                 "i1e")},
+                                 "i1e", "gammasgn")},
     **{name: ("v", "x") for name in ("jv", "yv", "iv", "ive")},
     "polygamma": ("n", "x"), "beta": ("a", "b"), "betaln": ("a", "b"),
-    "gammainc": ("a", "x"), "gammaincc": ("a", "x"),
+    "gammainc": ("a", "x"), "gammaincc": ("a", "x"), "betainc": ("a", "b", "x"),
+    "stdtr": ("df", "t"),
 }
 
 

@@ -21,7 +21,8 @@ CYTHON_NAMES = {
     "betaln": "betaln", "jv": "__pyx_fuse_1jv", "j0": "j0", "j1": "j1", "yv": "__pyx_fuse_1yv",
     "y0": "y0", "y1": "y1", "iv": "__pyx_fuse_1iv", "i0": "i0", "i1": "i1",
     "ive": "__pyx_fuse_1ive", "i0e": "i0e", "i1e": "i1e", "gammainc": "gammainc",
-    "gammaincc": "gammaincc",
+    "gammaincc": "gammaincc", "betainc": "__pyx_fuse_0betainc", "stdtr": "__pyx_fuse_0stdtr",
+    "gammasgn": "gammasgn",
 }
 
 CYTHON_SPECIAL = "_cython_special"  # defined first, undecorated: it runs when the module loads

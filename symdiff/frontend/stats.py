@@ -27,7 +27,6 @@ from symdiff.frontend.values import (
     Tensor,
     describe,
     is_number,
-    refusal,
     to_tensor,
     wrap_dim,
 )
@@ -150,6 +149,33 @@ def _chi2_tail(upper: bool, logarithm: bool) -> Handler:
                                                       _op(g, "mul", 2.0, scale))
 
 
+def _t_tail(upper: bool, logarithm: bool) -> Handler:
+    """``t.cdf`` (``upper``: ``sf``) and their logs through ``scipy.special.stdtr``,
+    differentiated in ``x``, ``loc`` and ``scale`` (not in ``df``: refused if needed)."""
+    def handler(g: Graph, x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+        z = _standard(g, x, loc, scale)
+        out = _op(g, "stdtr", df, _op(g, "neg", z) if upper else z)
+        if logarithm:
+            out = log(g, out)
+        return _valid(g, out, _op(g, "gt", df, 0.0), _op(g, "gt", scale, 0.0))
+    return handler
+
+
+def _beta_tail(upper: bool, logarithm: bool) -> Handler:
+    """``beta.cdf`` (``upper``: ``sf``) and their logs through ``scipy.special.betainc``,
+    differentiated in ``x``, ``loc`` and ``scale`` (not in the shapes: refused if needed)."""
+    def handler(g: Graph, x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Tensor:
+        y = _op(g, "minimum", _op(g, "maximum", _standard(g, x, loc, scale), 0.0), 1.0)
+        # I_{1-y}(b, a) = 1 - I_y(a, b), without the cancellation in the upper tail
+        out = _op(g, "betainc", b, a, _op(g, "sub", 1.0, y)) if upper else \
+            _op(g, "betainc", a, b, y)
+        if logarithm:
+            out = log(g, out)
+        return _valid(g, out, _op(g, "gt", a, 0.0), _op(g, "gt", b, 0.0),
+                      _op(g, "gt", scale, 0.0))
+    return handler
+
+
 def _poisson_tail(upper: bool, logarithm: bool) -> Handler:
     """``poisson.cdf`` (``sf``) of integer ``k``: Q(k + 1, mu) (P(k + 1, mu)), in ``mu``."""
     def handler(g: Graph, k: Any, mu: Any, loc: Any = 0) -> Tensor:
@@ -234,6 +260,29 @@ def mvn_logpdf(g: Graph, x: Any, mean: Any = None, cov: Any = 1, allow_singular:
     return _op(g, "mul", -0.5, _op(g, "add", _op(g, "add", constant, log_det), distance))
 
 
+def mvn_entropy(g: Graph, mean: Any = None, cov: Any = 1, allow_singular: bool = False
+                ) -> Tensor:
+    """``multivariate_normal.entropy``: (d * (1 + log(2 pi)) + log det cov) / 2, the
+    determinant through the Cholesky factor (a vector ``cov`` is a diagonal)."""
+    if allow_singular:
+        raise StaticError("multivariate_normal.entropy(allow_singular=True) is not supported")
+    cov = to_tensor(g, cov)
+    if cov.rank == 1 and mean is None:
+        raise StaticError("multivariate_normal.entropy: a vector cov (a diagonal) needs the "
+                          "mean, whose length is the dimension (SciPy refuses it too)")
+    if cov.rank == 2:
+        log_det = _op(g, "mul", 2.0, reduction("sum")(g, log(g, diagonal(g, cholesky(g, cov)))))
+        dims = cov.shape[-1]
+    elif cov.rank == 1:
+        log_det, dims = reduction("sum")(g, log(g, cov)), cov.shape[0]
+    else:  # a number: the variance of each of the mean's dimensions (one without a mean)
+        mean = None if mean is None else to_tensor(g, mean)
+        dims = 1 if mean is None or mean.rank == 0 else mean.shape[-1]
+        log_det = _op(g, "mul", wrap_dim(dims), log(g, cov))
+    constant = _op(g, "mul", wrap_dim(dims), 1.0 + 2 * _LOG_SQRT_2PI)
+    return _op(g, "mul", 0.5, _op(g, "add", constant, log_det))
+
+
 def stats_table(stats: Any) -> dict[Any, Handler]:
     """The handlers of ``scipy.stats``'s distributions (bound methods compare equal)."""
     table = {
@@ -249,21 +298,13 @@ def stats_table(stats: Any) -> dict[Any, Handler]:
         stats.dirichlet.pdf: _exp_of(dirichlet_logpdf),
         stats.multivariate_normal.logpdf: mvn_logpdf,
         stats.multivariate_normal.pdf: _exp_of(mvn_logpdf),
+        stats.multivariate_normal.entropy: mvn_entropy,
     }
     for method, upper, logarithm in (("cdf", False, False), ("logcdf", False, True),
                                      ("sf", True, False), ("logsf", True, True)):
         table[getattr(stats.gamma, method)] = _gamma_tail(upper, logarithm)
         table[getattr(stats.chi2, method)] = _chi2_tail(upper, logarithm)
         table[getattr(stats.poisson, method)] = _poisson_tail(upper, logarithm)
-        for dist, name in ((stats.t, "t"), (stats.beta, "beta")):
-            table[getattr(dist, method)] = _not_yet(f"scipy.stats.{name}.{method}")
+        table[getattr(stats.t, method)] = _t_tail(upper, logarithm)
+        table[getattr(stats.beta, method)] = _beta_tail(upper, logarithm)
     return table
-
-
-def _not_yet(name: str) -> Handler:
-    @refusal
-    def refuse(g: Graph, *args: Any, **kwargs: Any) -> Tensor:
-        raise StaticError(f"{name} is not supported yet (its derivative with respect to the "
-                          "parameters has no closed form in SciPy); the densities (logpdf, pdf) "
-                          "and scipy.stats.norm's distribution functions are")
-    return refuse
