@@ -371,6 +371,15 @@ def svd_square(a):
     return np.sum(u @ vh) + np.sum(s * np.arange(3))
 
 
+def pinvs(a, w):
+    return np.sum(np.linalg.pinv(a) * w) + np.sum(np.sin(np.linalg.pinv(a.T)))
+
+
+def pinv_of_low_rank(x):
+    """x.T @ x has rank 2 (x is 2 by n): the rank does not change nearby."""
+    return np.sum(np.linalg.pinv(x.T @ x) * np.arange(x.shape[1]))
+
+
 def matrix_powers(a):
     return np.sum(np.linalg.matrix_power(a, 3)) + np.sum(np.linalg.matrix_power(a, -2)) + \
         np.sum(np.linalg.matrix_power(a, 0) * a) + np.sum(np.linalg.matrix_power(a, 1) ** 2)
@@ -410,6 +419,10 @@ LINALG = {
     "svd_wide": (svds, [normal(2, 4)], (0,)),
     "svd_square": (svd_square, [normal(3, 3)], (0,)),
     "matrix_power": (matrix_powers, [well_conditioned(3)], (0,)),
+    "pinv_tall": (pinvs, [normal(4, 3), normal(3, 4)], (0,)),
+    "pinv_wide": (pinvs, [normal(2, 5), normal(5, 2)], (0,)),
+    "pinv_square": (pinvs, [normal(3, 3), normal(3, 3)], (0,)),
+    "pinv_low_rank": (pinv_of_low_rank, [normal(2, 4)], (0,)),
     "vector_norms": (vector_norms, [normal(3, 4)], (0,)),
     "matrix_norms": (matrix_norms, [normal(3, 4)], (0,)),
     "stack_norm": (stack_norm, [normal(2, 3, 4)], (0,)),
@@ -445,8 +458,8 @@ def decompositions_everywhere(a, g, b):
     u, s, vt = np.linalg.svd(b, full_matrices=False)
     return np.sum(np.sin(np.linalg.inv(a))) + np.sum(np.linalg.solve(a, b) ** 2) + \
         np.linalg.det(a) + np.linalg.slogdet(a)[1] + np.sum(np.linalg.cholesky(g) ** 2) + \
-        np.sum(np.sin(w)) + np.sum(v[1] ** 2 * w) + np.sum(q[0] * r[0]) + \
-        np.sum(np.abs(u[0])) + np.sum(s ** 2) + np.sum(np.abs(vt[1]))
+        np.sum(np.linalg.pinv(b) ** 2) + np.sum(np.sin(w)) + np.sum(v[1] ** 2 * w) + \
+        np.sum(q[0] * r[0]) + np.sum(np.abs(u[0])) + np.sum(s ** 2) + np.sum(np.abs(vt[1]))
 
 
 def test_linalg_on_numba_against_finite_differences():
@@ -463,7 +476,7 @@ def test_linalg_on_numba_against_finite_differences():
 @pytest.mark.parametrize("case, name", [("inverses", "inv"), ("determinants", "slogdet"),
                                         ("cholesky", "cholesky"), ("eigh", "eigh"),
                                         ("qr", "qr"), ("svd_tall", "svd"),
-                                        ("matrix_power", "inv")])
+                                        ("matrix_power", "inv"), ("pinv_tall", "pinv")])
 def test_the_cuda_backend_refuses_linalg_by_name(case, name):
     f, makers, argnums = LINALG[case]
     with pytest.raises(SymdiffError, match=rf"cannot compute np\.linalg\.{name}\(\).*"
@@ -473,7 +486,7 @@ def test_the_cuda_backend_refuses_linalg_by_name(case, name):
 
 def linalg_at_sizes(a, b):
     w, v = np.linalg.eigh(a @ a.T)
-    return np.sum(np.linalg.inv(a)) + np.linalg.slogdet(a)[1] + \
+    return np.sum(np.linalg.inv(a)) + np.linalg.slogdet(a)[1] + np.sum(np.linalg.pinv(b)) + \
         np.sum(np.linalg.solve(a, b)) + np.sum(np.linalg.cholesky(a @ a.T)) + np.sum(w) + \
         np.sum(np.linalg.svd(b, compute_uv=False)) + np.linalg.norm(b, 'fro')
 
@@ -547,7 +560,7 @@ def test_second_derivatives_of_decompositions():
     for f, makers in [(inverses, [well_conditioned(3), normal(3, 2), normal(3)]),
                       (cholesky_of_symmetric, [normal(3, 3)]),
                       (eigh_of_symmetric, [normal(3, 3)]), (qrs, [normal(4, 3)]),
-                      (svds, [normal(4, 3)])]:
+                      (svds, [normal(4, 3)]), (pinv_of_low_rank, [normal(2, 4)])]:
         x, *rest = _args(makers, seed=2)
         gradient = symdiff.grad(f, backend="numpy")
         expected = np.empty(x.shape + x.shape)

@@ -152,6 +152,7 @@ def f_special_gammainc(x): return np.sum(special.gammainc(1.5, x) * special.gamm
 def f_special_betainc(x):
     return np.sum(special.betainc(2.0, 1.5, x) + special.stdtr(2.5, x) * special.gammasgn(x - 2))
 def f_inv_solve(a, b): return np.sum(np.sin(np.linalg.inv(a))) + np.sum(np.linalg.solve(a, b) ** 2)
+def f_pinv(a): return np.sum(np.sin(np.linalg.pinv(a)))
 def f_det(a):
     sign, logdet = np.linalg.slogdet(a)
     return np.linalg.det(a) + sign * logdet
@@ -261,6 +262,7 @@ SPECS: dict[str, Spec] = {
     "inv_solve": Spec(f_inv_solve, {"a": lambda rng: rng.standard_normal((3, 3)) + 3 * np.eye(3),
                                     "b": normal(3, 2)}, (0, 1), cuda=False),
     "det": Spec(f_det, {"a": normal(3, 3)}, cuda=False),
+    "pinv": Spec(f_pinv, {"a": normal(4, 3)}, cuda=False),
     "cholesky": Spec(f_cholesky, {"a": normal(3, 3)}, cuda=False),
     "eigh": Spec(f_eigh, {"a": normal(3, 3)}, cuda=False),
     "qr": Spec(f_qr, {"a": normal(4, 3)}, cuda=False),

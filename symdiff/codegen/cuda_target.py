@@ -267,7 +267,7 @@ class CudaTarget(NumbaTarget):
         raise UnsupportedError(f"the cuda backend cannot compute {name}() yet; use "
                                "backend='numba' or 'numpy' for this function")
 
-    _op_inv = _op_solve = _op_det = _op_logabsdet = _op_slogdet_sign = _op_cholesky = \
+    _op_inv = _op_pinv = _op_solve = _op_det = _op_logabsdet = _op_slogdet_sign = _op_cholesky = \
         _op_eigh_values = _op_eigh_vectors = _op_qr_q = _op_qr_r = _op_svd_u = _op_svd_s = \
         _op_svd_vt = _linalg
 

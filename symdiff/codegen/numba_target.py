@@ -317,7 +317,7 @@ class NumbaTarget(Target):
             value = f"np.ascontiguousarray({value})"
         return self._store(ctx, node, value)
 
-    _op_inv = _op_solve = _op_det = _op_logabsdet = _op_slogdet_sign = _op_cholesky = \
+    _op_inv = _op_pinv = _op_solve = _op_det = _op_logabsdet = _op_slogdet_sign = _op_cholesky = \
         _op_eigh_values = _op_eigh_vectors = _op_qr_q = _op_qr_r = _op_svd_u = _op_svd_s = \
         _op_svd_vt = _linalg
 

@@ -40,6 +40,19 @@ def inv(g: Graph, a: Any) -> Tensor:
     return Tensor(g.add("inv", [_matrix(g, a, "np.linalg.inv").node]))
 
 
+def pinv(g: Graph, a: Any, rcond: Any = None, hermitian: bool = False) -> Tensor:
+    """``np.linalg.pinv`` with NumPy's cutoff for small singular values; differentiable where
+    the rank does not change nearby (as for every matrix of full rank)."""
+    if rcond is not None or hermitian:
+        raise StaticError("np.linalg.pinv: only NumPy's default cutoff is supported (no rcond=, "
+                          "rtol= or hermitian=)")
+    x = _float(g, a)
+    if x.rank != 2:
+        raise StaticError("np.linalg.pinv is supported for one matrix (a 2-D array), got an "
+                          f"array of rank {x.rank}")
+    return Tensor(g.add("pinv", [x.node]))
+
+
 def solve(g: Graph, a: Any, b: Any) -> Tensor:
     """``np.linalg.solve`` with ``b`` a vector or a matrix of right-hand sides."""
     a, b = _matrix(g, a, "np.linalg.solve"), _float(g, b)

@@ -1,4 +1,5 @@
-"""np.linalg on one matrix (2-D operands): inv, solve, det, slogdet, cholesky, eigh, qr, svd.
+"""np.linalg on one matrix (2-D operands): inv, pinv, solve, det, slogdet, cholesky, eigh, qr,
+svd.
 
 Each adjoint is written with graph nodes, the decomposition's own among them (the adjoint of
 ``inv`` multiplies by the ``inv`` node), so derivatives of derivatives come from the same
@@ -24,7 +25,8 @@ from symdiff.rules.broadcasting import unbroadcast
 from symdiff.rules.linalg import _t as transposed
 
 # the NumPy function each primitive stands for, as error messages name it
-FUNCTIONS = {"inv": "np.linalg.inv", "solve": "np.linalg.solve", "det": "np.linalg.det",
+FUNCTIONS = {"inv": "np.linalg.inv", "pinv": "np.linalg.pinv", "solve": "np.linalg.solve",
+             "det": "np.linalg.det",
              "logabsdet": "np.linalg.slogdet", "slogdet_sign": "np.linalg.slogdet",
              "cholesky": "np.linalg.cholesky", "eigh_values": "np.linalg.eigh",
              "eigh_vectors": "np.linalg.eigh", "qr_q": "np.linalg.qr", "qr_r": "np.linalg.qr",
@@ -86,6 +88,30 @@ def _inv_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
 
 register(Primitive("inv", _square_infer("np.linalg.inv"), vjp=_inv_vjp,
                    emit=lambda a, node: f"np.linalg.inv({a[0]})"))
+
+
+def _pinv_infer(inputs: list[Node], params: dict) -> tuple:
+    (x,) = inputs
+    _matrix(x, "np.linalg.pinv", square=False)
+    return (x.shape[1], x.shape[0]), promote(inputs, floating=True)
+
+
+def _pinv_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """The adjoint of P = pinv(A) where the rank of A does not change nearby (the derivative
+    exists only there): dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P, each
+    projection applied as X - A (P X) rather than formed."""
+    (a,) = g.args(node)
+    p, p_t, ct_t = node, transposed(g, node), transposed(g, _ct(g, ct, node))
+    through = g.add("neg", [_mm(g, _mm(g, p_t, _ct(g, ct, node)), p_t)])
+    left = _mm(g, ct_t, _mm(g, p, p_t))  # G^T P P^T, then (I - A P) applied
+    left = g.add("sub", [left, _mm(g, a, _mm(g, p, left))])
+    right = _mm(g, _mm(g, p_t, p), ct_t)  # P^T P G^T, then (I - P A) applied
+    right = g.add("sub", [right, _mm(g, _mm(g, right, p), a)])
+    return [g.add("add", [through, g.add("add", [left, right])])]
+
+
+register(Primitive("pinv", _pinv_infer, vjp=_pinv_vjp,
+                   emit=lambda a, node: f"np.linalg.pinv({a[0]})"))
 
 
 def _solve_infer(inputs: list[Node], params: dict) -> tuple:
