@@ -494,3 +494,52 @@ def test_forward_mode_of_products(backend):
 def test_second_derivatives_of_products_are_refused():
     with pytest.raises(UnsupportedError, match="second derivatives of np.cumprod and np.prod"):
         symdiff.hessian(hessian_of_prod)(_normal(3))
+
+
+# --- np.partition: NumPy's own arrangement ---------------------------------------------------
+
+def partitions(x, w):
+    """Depends on the order NumPy leaves the elements around the k-th ones in."""
+    return np.sum(np.partition(x, (3, -40)) * w)
+
+
+def partition_rows(x, w):
+    return np.sum(np.partition(x, 1, axis=0) * w) + np.sum(x[np.argpartition(x[:, 0], 1)[:2]]) + \
+        np.partition(x, -1, axis=None)[-1]
+
+
+def test_partition_is_numpys_arrangement():
+    """Of a long array, whose arrangement np.argpartition does not share: value and gradient
+    of the function as NumPy computes it, ties included, one gradient function for all sizes."""
+    rng = np.random.default_rng(4)
+    value_and_grad = symdiff.value_and_grad(partitions, backend="numpy")
+    for n in (1000, 50):
+        x, w = rng.standard_normal(n), rng.standard_normal(n)
+        assert value_and_grad(x, w)[0] == partitions(x, w)
+        symdiff.check_grad(partitions, x, w, backend="numpy")
+        x[::4] = 0.25  # ties: each element of a tie gets the cotangent of one of its places
+        value, g = value_and_grad(x, w)
+        assert value == partitions(x, w)
+        arranged = np.partition(x, (3, -40))
+        for v in np.unique(x):
+            assert g[x == v].sum() == pytest.approx(w[arranged == v].sum(), rel=1e-12)
+            if np.count_nonzero(x == v) == 1:
+                assert g[x == v][0] == w[arranged == v][0]
+    x, w = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    symdiff.check_grad(partition_rows, x, w, backend="numpy")
+    assert symdiff.value_and_grad(partition_rows, backend="numpy")(x, w)[0] == \
+        pytest.approx(partition_rows(x, w), rel=1e-15)
+
+
+def partition_out_of_bounds(x):
+    return np.sum(np.partition(x, 9))
+
+
+@pytest.mark.parametrize("backend", ["numba", "cuda"])
+def test_partition_is_refused_where_numpy_does_not_compute_it(backend):
+    x = np.arange(60.0)
+    with pytest.raises(UnsupportedError, match="cannot compute np.partition or np.argpartition"
+                                               ".*use backend='numpy', or np.sort"):
+        symdiff.grad(partitions, backend=backend)(x, x)
+    with pytest.raises(SizeError, match=r"kth\(=9\) out of bounds \(6\)"):
+        symdiff.grad(partition_out_of_bounds, backend="numpy")(x[:6])

@@ -37,6 +37,16 @@ def _take_along_axis_adjoint(cotangent, like, indices, axis):
     np.add.at(out, tuple(index), cotangent)
     return out
 ''',
+    "_partition_order": '''
+def _partition_order(x, kth, axis):
+    """Where each element of np.partition(x, kth, axis) is in x: the i-th smallest element of
+    the partition is the i-th smallest of x (equal elements matched in order)."""
+    arranged = np.partition(x, kth, axis=axis)
+    order = np.empty(np.shape(x), dtype=np.int64)
+    np.put_along_axis(order, np.argsort(arranged, axis=axis, kind="stable"),
+                      np.argsort(x, axis=axis, kind="stable"), axis)
+    return order
+''',
     "_exclusive_cumprod": '''
 def _exclusive_cumprod(x, axis, reverse=False):
     """The product of the elements before each one along ``axis`` (after it, if ``reverse``):

@@ -99,6 +99,13 @@ class NumbaTarget(Target):
         raise UnsupportedError(f"the numba backend cannot compile {node.op!r} yet; use "
                                "backend='numpy' for this function")
 
+    def _op_argpartition(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
+        raise UnsupportedError(f"the {self.name} backend cannot compute np.partition or "
+                               "np.argpartition: the order they leave the other elements in is "
+                               "NumPy's own; use backend='numpy', or np.sort")
+
+    _op_partition_order = _op_argpartition
+
     def loop(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         """A loop node or one of its results (``codegen.loops``)."""
         return LOOP_WRITERS[node.op](self, ctx, node)

@@ -77,9 +77,11 @@ from symdiff.frontend.numeric import (
 from symdiff.frontend.scans import (
     accumulate,
     arg_extreme,
+    argpartition,
     argsort,
     cumulative,
     median,
+    partition,
     prod,
     quantile_of,
     sort,
@@ -242,7 +244,8 @@ def _function_table() -> dict[Any, Handler]:
         np.linalg.matrix_power: linalg.matrix_power, np.linalg.norm: linalg.norm,
         np.linalg.svd: linalg.svd,
         np.cumsum: cumulative("cumsum"), np.cumprod: cumulative("cumprod"), np.prod: prod,
-        np.sort: sort, np.argsort: argsort, np.argmax: arg_extreme("argmax"),
+        np.sort: sort, np.argsort: argsort, np.partition: partition,
+        np.argpartition: argpartition, np.argmax: arg_extreme("argmax"),
         np.argmin: arg_extreme("argmin"), np.maximum.accumulate: accumulate("running_argmax"),
         np.minimum.accumulate: accumulate("running_argmin"), np.median: median, np.ptp: ptp,
         np.quantile: quantile_of(False), np.percentile: quantile_of(True),
@@ -349,7 +352,8 @@ METHODS: dict[str, Handler] = {
     "swapaxes": A.swapaxes, "trace": trace,
     "diagonal": diagonal,
     "cumsum": cumulative("cumsum"), "cumprod": cumulative("cumprod"), "prod": prod,
-    "argsort": argsort, "argmax": arg_extreme("argmax"), "argmin": arg_extreme("argmin"),
+    "argsort": argsort, "argpartition": argpartition, "argmax": arg_extreme("argmax"),
+    "argmin": arg_extreme("argmin"),
     "sort": _sorts_in_place,
 }
 

@@ -115,6 +115,36 @@ def sort(g: Graph, a: Any, axis: Any = -1, kind: Any = None, order: Any = None,
     return Tensor(g.add("take_along_axis", [x.node, index.node], make_params(axis=ax)))
 
 
+def _partition(op: str, g: Graph, a: Any, kth: Any, axis: Any, order: Any) -> Tensor:
+    name = "np.argpartition" if op == "argpartition" else "np.partition"
+    if order is not None:
+        raise StaticError(f"{name}: order= (fields of structured arrays) is not "
+                          "supported")
+    ks = tuple(kth) if isinstance(kth, (tuple, list)) else (kth,)
+    if not ks or not all(isinstance(k, int) and not isinstance(k, bool) for k in ks):
+        raise StaticError(f"{name}: kth must be an integer or a sequence of integers known "
+                          f"when the gradient is generated, got {describe(kth)}")
+    x, ax = _flat_or_axis(g, to_tensor(g, a), axis, name)
+    index = Tensor(g.add(op, [x.node], make_params(axis=ax, kth=ks)))
+    if op == "argpartition":
+        return index
+    return Tensor(g.add("take_along_axis", [x.node, index.node], make_params(axis=ax)))
+
+
+def argpartition(g: Graph, a: Any, kth: Any, axis: Any = -1, kind: Any = None,
+                 order: Any = None) -> Tensor:
+    """NumPy's positions, the ``kth`` (a number or a sequence of numbers known while
+    generating) in their sorted places."""
+    return _partition("argpartition", g, a, kth, axis, order)
+
+
+def partition(g: Graph, a: Any, kth: Any, axis: Any = -1, kind: Any = None,
+              order: Any = None) -> Tensor:
+    """NumPy's result, read at the positions its elements come from: the gradient goes back
+    to where each value came from."""
+    return _partition("partition_order", g, a, kth, axis, order)
+
+
 def arg_extreme(op: str):
     name = f"np.{op}"
 

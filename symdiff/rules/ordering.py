@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.primitives import Primitive, register
-from symdiff.ir.shapes import ShapeError, require
+from symdiff.ir.shapes import ShapeError, canon, require
 from symdiff.rules.broadcasting import unbroadcast
 
 
@@ -42,6 +42,29 @@ def _emit_reduced(name: str):
 register(Primitive("argsort", _same_shape, differentiable=False,
                    emit=lambda a, node: f'np.argsort({a[0]}, axis={node.param("axis")}, '
                                         'kind="stable")'))
+def _argpartition_infer(inputs: list[Node], params: dict) -> tuple:
+    x = inputs[0]
+    n = canon(x.shape[params["axis"]])
+    for k in params["kth"]:  # NumPy's kth counts from the end when negative
+        if isinstance(n, int) and not -n <= k < n:
+            raise ShapeError(f"kth(={k}) out of bounds ({n})")
+        require(k + 1, n) if k >= 0 else require(-k, n)
+    return x.shape, "int64"
+
+
+def _emit_partition(name: str):
+    return lambda a, node: f"{name}({a[0]}, {list(node.param('kth'))}, " \
+                           f"axis={node.param('axis')})"
+
+
+# NumPy leaves the order of the elements around the k-th ones to its algorithm, and a function
+# may depend on it (np.sum(np.partition(x, k)[:k] * w)): np.partition is read at the positions
+# its own result has ("partition_order"; np.argpartition may arrange them otherwise), and
+# only NumPy computes them, so the compiled targets refuse both
+register(Primitive("argpartition", _argpartition_infer, differentiable=False,
+                   emit=_emit_partition("np.argpartition")))
+register(Primitive("partition_order", _argpartition_infer, differentiable=False,
+                   helpers=("_partition_order",), emit=_emit_partition("_partition_order")))
 for _name in ("argmax", "argmin"):
     register(Primitive(_name, _reduced, differentiable=False, emit=_emit_reduced(_name)))
     register(Primitive(f"running_{_name}", _same_shape, differentiable=False,
