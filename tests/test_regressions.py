@@ -120,3 +120,16 @@ def test_reading_a_dict_of_parameters():
     assert symdiff.grad(regressions.optional_entries)({"w": w})["w"].tolist() == [3.0, 3.0]
     g = symdiff.grad(regressions.optional_entries)({"w": w, "b": np.array(1.5)})
     assert float(g["b"]) == 3.0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_nan_to_num_of_a_constant_nan_has_derivative_zero(backend):
+    x = np.array([0.3, -1.2, 0.7, 2.0])
+    value, g = symdiff.value_and_grad(regressions.nan_to_num_of_a_shifted_input,
+                                      backend=backend)(x)
+    assert value == regressions.nan_to_num_of_a_shifted_input(x)
+    np.testing.assert_array_equal(g, [np.cos(0.3), 0.0, 0.0, 0.0])
+    # a NaN argument is made 0 too: the function is constant there
+    g = symdiff.grad(regressions.nan_to_num_of_a_shifted_input, backend=backend)(
+        np.array([np.nan, 1.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 0.0])

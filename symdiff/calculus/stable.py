@@ -163,11 +163,13 @@ def _product_as_selection(mul: sp.Mul) -> sp.Basic:
         if not value.is_zero:
             pieces.append((value * rest, condition))
             continue
-        # NaN where a value the other factor reads is NaN (NaN in, NaN out, as the product
-        # gave), not where that factor is NaN only because its branch is not taken
+        # NaN where the other factor is NaN because a value it reads is (NaN in, NaN out, as
+        # the product gave), not where it is NaN only because its branch is not taken, nor
+        # where it makes a NaN input finite itself (the derivative of nan_to_num)
         inputs = sorted(rest.free_symbols, key=str)
         if inputs:
-            pieces.append((sp.nan, sp.And(condition, sp.Or(*(isnan(v) for v in inputs)))))
+            pieces.append((sp.nan, sp.And(condition, isnan(rest),
+                                          sp.Or(*(isnan(v) for v in inputs)))))
         pieces.append((sp.S.Zero, condition))
     return sp.Piecewise(*pieces)
 
