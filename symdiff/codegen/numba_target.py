@@ -40,8 +40,9 @@ from symdiff.codegen.special_helpers import (
 from symdiff.errors import UnsupportedError
 from symdiff.ir.fused import arg_symbol
 from symdiff.ir.graph import Node
-from symdiff.ir.shapes import canon, dim_product, shape_text
+from symdiff.ir.shapes import canon, dim_product, same_shape, shape_text
 from symdiff.rules import primitive
+from symdiff.rules.decompositions import FUNCTIONS as LINALG_FUNCTIONS
 from symdiff.rules.indexing import index_text, is_array_index
 
 _START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}
@@ -314,15 +315,43 @@ class NumbaTarget(Target):
     _op_reshape = _op_expand_dims = _op_squeeze = _reshape_to
 
     def _linalg(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
-        """np.linalg as Numba compiles it, on contiguous float arrays of the result's type."""
+        """np.linalg as Numba compiles it, on contiguous float arrays of the result's type;
+        of a stack of matrices, one matrix at a time."""
+        inputs = [ctx.graph[i] for i in node.inputs]
+        if node.param("upper"):
+            raise UnsupportedError("the numba backend computes np.linalg.eigh and eigvalsh "
+                                   "with UPLO='L' only; pass a.T (its lower triangle is the "
+                                   "upper one of a), or use backend='numpy'")
         args = [_blas_operand(ctx, i, node.dtype) for i in node.inputs]
+        stack = max(x.rank for x in inputs) - 2  # the number of leading (stack) axes
+        statements: list[cst.BaseStatement] = []
+        if stack > 0:
+            batch, loops = node.shape[:stack], loop_vars(stack)
+            for k, x in enumerate(inputs):
+                if x.rank <= 2:
+                    continue
+                if len(x.shape) - 2 != stack or not same_shape(x.shape[:stack], batch):
+                    raise UnsupportedError(
+                        f"the numba backend computes {LINALG_FUNCTIONS[node.op]} of stacks of "
+                        "matrices whose leading dimensions are the same; use backend='numpy'")
+                if not SIMPLE.match(args[k]):  # made contiguous once, not per matrix
+                    name = ctx.names.fresh("_stack")
+                    statements.append(assignment(name, args[k]))
+                    args[k] = name
+                args[k] = f"{args[k]}[{', '.join(loops)}]"
         if node.op == "cholesky":  # Numba's reads the other triangle than NumPy's
             ctx.helpers.add("_lower_symmetric")
             args = [f"_lower_symmetric({args[0]})"]
         value = primitive(node.op).emit(args, node)
-        if node.rank == 2 and value.endswith("]"):  # an item of a result tuple: any layout
-            value = f"np.ascontiguousarray({value})"
-        return self._store(ctx, node, value)
+        if stack == 0:
+            if node.rank == 2 and value.endswith("]"):  # an item of a result tuple: any layout
+                value = f"np.ascontiguousarray({value})"
+            return statements + self._store(ctx, node, value)
+        out = ctx.names.fresh(node.name)
+        ctx.text[node.id] = out
+        return [*statements, assignment(out, self._empty(shape_text(node.shape), node.dtype)),
+                *self._loops(ctx, loops, batch,
+                             [assignment(f"{out}[{', '.join(loops)}]", value)])]
 
     _op_inv = _op_pinv = _op_solve = _op_det = _op_logabsdet = _op_slogdet_sign = _op_cholesky = \
         _op_eigh_values = _op_eigh_vectors = _op_qr_q = _op_qr_r = _op_svd_u = _op_svd_s = \

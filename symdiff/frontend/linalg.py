@@ -24,10 +24,10 @@ def _float(g: Graph, a: Any) -> Tensor:
     return x if x.node.dtype.startswith("float") else astype(g, x, "float64")
 
 
-def _matrix(g: Graph, a: Any, what: str) -> Tensor:
-    """One matrix, as float: stacks of matrices (rank above 2) are not supported yet."""
+def _matrix(g: Graph, a: Any, what: str, stacks: bool = True) -> Tensor:
+    """One matrix or (``stacks``) a stack of them along the leading axes, as float."""
     x = _float(g, a)
-    if x.rank > 2:
+    if x.rank > 2 and not stacks:
         raise StaticError(f"{what} is supported for one matrix (a 2-D array), not a stack of "
                           f"them (rank {x.rank}) yet; loop over the matrices")
     if x.rank < 2:
@@ -46,15 +46,11 @@ def pinv(g: Graph, a: Any, rcond: Any = None, hermitian: bool = False) -> Tensor
     if rcond is not None or hermitian:
         raise StaticError("np.linalg.pinv: only NumPy's default cutoff is supported (no rcond=, "
                           "rtol= or hermitian=)")
-    x = _float(g, a)
-    if x.rank != 2:
-        raise StaticError("np.linalg.pinv is supported for one matrix (a 2-D array), got an "
-                          f"array of rank {x.rank}")
-    return Tensor(g.add("pinv", [x.node]))
+    return Tensor(g.add("pinv", [_matrix(g, a, "np.linalg.pinv").node]))
 
 
 def solve(g: Graph, a: Any, b: Any) -> Tensor:
-    """``np.linalg.solve`` with ``b`` a vector or a matrix of right-hand sides."""
+    """``np.linalg.solve`` with ``b`` a vector or a matrix of right-hand sides, or stacks."""
     a, b = _matrix(g, a, "np.linalg.solve"), _float(g, b)
     return Tensor(g.add("solve", [a.node, b.node]))
 
@@ -74,29 +70,36 @@ def cholesky(g: Graph, a: Any, upper: bool = False) -> Tensor:
     """``np.linalg.cholesky``: reads the lower triangle (the upper with ``upper=True``)."""
     x = _matrix(g, a, "np.linalg.cholesky")
     if upper:
-        return Tensor(g.add("transpose", [g.add("cholesky", [g.add(
-            "transpose", [x.node], make_params(axes=(1, 0)))])], make_params(axes=(1, 0))))
+        return swap_last(g, Tensor(g.add("cholesky", [swap_last(g, x).node])))
     return Tensor(g.add("cholesky", [x.node]))
 
 
-def _uplo(uplo: Any, what: str) -> None:
-    if uplo != "L":
-        raise StaticError(f"{what}: only UPLO='L' (the lower triangle, NumPy's default) is "
-                          f"supported, got {describe(uplo)}")
+def swap_last(g: Graph, x: Tensor) -> Tensor:
+    """Each matrix of a stack transposed."""
+    return Tensor(g.add("transpose", [x.node], make_params(
+        axes=(*range(x.rank - 2), x.rank - 1, x.rank - 2))))
+
+
+def _uplo(uplo: Any, what: str) -> tuple:
+    """The parameters of a function that reads the lower triangle, or (``'U'``) the upper."""
+    if uplo not in ("L", "U"):
+        raise StaticError(f"{what}: UPLO must be 'L' or 'U', got {describe(uplo)}")
+    return make_params(upper=True) if uplo == "U" else ()
 
 
 def eigh(g: Graph, a: Any, UPLO: str = "L") -> EighResult:  # noqa: N803 (NumPy's name)
-    """Eigenvalues (ascending) and eigenvectors of the symmetric matrix that the lower
-    triangle of ``a`` stands for; their gradients need distinct eigenvalues."""
-    _uplo(UPLO, "np.linalg.eigh")
+    """Eigenvalues (ascending) and eigenvectors of the symmetric matrix that the lower (with
+    ``UPLO='U'`` the upper) triangle of ``a`` stands for; their gradients need distinct
+    eigenvalues."""
+    params = _uplo(UPLO, "np.linalg.eigh")
     x = _matrix(g, a, "np.linalg.eigh")
-    return EighResult(Tensor(g.add("eigh_values", [x.node])),
-                      Tensor(g.add("eigh_vectors", [x.node])))
+    return EighResult(Tensor(g.add("eigh_values", [x.node], params)),
+                      Tensor(g.add("eigh_vectors", [x.node], params)))
 
 
 def eigvalsh(g: Graph, a: Any, UPLO: str = "L") -> Tensor:  # noqa: N803 (NumPy's name)
-    _uplo(UPLO, "np.linalg.eigvalsh")
-    return Tensor(g.add("eigh_values", [_matrix(g, a, "np.linalg.eigvalsh").node]))
+    params = _uplo(UPLO, "np.linalg.eigvalsh")
+    return Tensor(g.add("eigh_values", [_matrix(g, a, "np.linalg.eigvalsh").node], params))
 
 
 @refusal
@@ -118,7 +121,7 @@ def qr(g: Graph, a: Any, mode: str = "reduced") -> Any:
     if mode not in ("reduced", "r"):
         raise StaticError(f"np.linalg.qr: mode={mode!r} is not supported; use 'reduced' (the "
                           "default) or 'r'")
-    x = _matrix(g, a, "np.linalg.qr")
+    x = _matrix(g, a, "np.linalg.qr", stacks=False)
     r = Tensor(g.add("qr_r", [x.node]))
     if mode == "r":
         return r

@@ -1,5 +1,5 @@
-"""np.linalg on one matrix (2-D operands): inv, pinv, solve, det, slogdet, cholesky, eigh, qr,
-svd.
+"""np.linalg: inv, pinv, solve, det, slogdet, cholesky, eigh, qr, svd, of one matrix or of a
+stack of them (the last two axes, as NumPy reads them; qr of one matrix).
 
 Each adjoint is written with graph nodes, the decomposition's own among them (the adjoint of
 ``inv`` multiplies by the ``inv`` node), so derivatives of derivatives come from the same
@@ -20,9 +20,35 @@ from symdiff.ir import sizes
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.primitives import Primitive, promote, register
-from symdiff.ir.shapes import ShapeError, canon, dim_text, require, unify
+from symdiff.ir.shapes import ShapeError, broadcast_shapes, canon, dim_text, require, unify
 from symdiff.rules.broadcasting import unbroadcast
-from symdiff.rules.linalg import _t as transposed
+from symdiff.rules.linalg import _t
+from symdiff.rules.reductions import reduce
+
+
+def transposed(g: Graph, x: Node) -> Node:
+    """Each matrix of a stack transposed (its last two axes swapped)."""
+    if x.rank <= 2:
+        return _t(g, x)
+    axes = (*range(x.rank - 2), x.rank - 1, x.rank - 2)
+    if x.op == "transpose" and x.param("axes") == axes:
+        return g[x.inputs[0]]
+    return g.add("transpose", [x], make_params(axes=axes))
+
+
+def _row(g: Graph, v: Node) -> Node:
+    """A stack of vectors (..., k) as rows (..., 1, k)."""
+    return g.add("expand_dims", [v], make_params(axes=(v.rank - 1,)))
+
+
+def _column(g: Graph, v: Node) -> Node:
+    """A stack of vectors (..., k) as columns (..., k, 1)."""
+    return g.add("expand_dims", [v], make_params(axes=(v.rank,)))
+
+
+def _per_matrix(g: Graph, v: Node) -> Node:
+    """One number per matrix of a stack (...) as (..., 1, 1), to scale the matrices."""
+    return g.add("expand_dims", [v], make_params(axes=(v.rank, v.rank + 1))) if v.rank else v
 
 # the NumPy function each primitive stands for, as error messages name it
 FUNCTIONS = {"inv": "np.linalg.inv", "pinv": "np.linalg.pinv", "solve": "np.linalg.solve",
@@ -33,12 +59,13 @@ FUNCTIONS = {"inv": "np.linalg.inv", "pinv": "np.linalg.pinv", "solve": "np.lina
              "svd_u": "np.linalg.svd", "svd_s": "np.linalg.svd", "svd_vt": "np.linalg.svd"}
 
 
-def _matrix(x: Node, what: str, square: bool = True) -> None:
-    if x.rank != 2:
-        raise ShapeError(f"{what} is supported for one matrix (a 2-D array), got an array of "
-                         f"rank {x.rank}; loop over a stack of matrices")
+def _matrix(x: Node, what: str, square: bool = True, stacks: bool = True) -> None:
+    if x.rank < 2 or (x.rank > 2 and not stacks):
+        raise ShapeError(f"{what} is supported for one matrix (a 2-D array)"
+                         f"{' or a stack of them' if stacks else ''}, got an array of rank "
+                         f"{x.rank}")
     if square:
-        n, m = canon(x.shape[0]), canon(x.shape[1])
+        n, m = canon(x.shape[-2]), canon(x.shape[-1])
         if isinstance(n, int) and isinstance(m, int) and n != m:
             raise ShapeError(f"{what}: last 2 dimensions of the array must be square, got "
                              f"{dim_text(n)} by {dim_text(m)}")
@@ -49,12 +76,21 @@ def _square_infer(what: str, scalar: bool = False):
     def infer(inputs: list[Node], params: dict) -> tuple:
         (x,) = inputs
         _matrix(x, what)
-        return (() if scalar else x.shape), promote(inputs, floating=True)
+        return (x.shape[:-2] if scalar else x.shape), promote(inputs, floating=True)
     return infer
 
 
 def _mm(g: Graph, a: Node, b: Node) -> Node:
-    return g.add("matmul", [a, b])
+    """a @ b; of stacks (rank above 2, broadcasting), the products summed over the shared
+    axis, which the compiled targets write as one loop."""
+    if a.rank <= 2 and b.rank <= 2:
+        return g.add("matmul", [a, b])
+    if a.rank == 1 or b.rank == 1:
+        raise ShapeError("a product of a stack of matrices and a vector")  # not built here
+    left = g.add("expand_dims", [a], make_params(axes=(a.rank,)))  # (..., m, k, 1)
+    right = g.add("expand_dims", [b], make_params(axes=(b.rank - 2,)))  # (..., 1, k, n)
+    product = g.add("mul", [left, right])
+    return reduce(g, "sum", product, (product.rank - 2,))
 
 
 def _ct(g: Graph, ct: Node, node: Node) -> Node:
@@ -72,7 +108,7 @@ def _fold_lower(g: Graph, x: Node) -> Node:
     """The adjoint of a function that reads the lower triangle of its argument as a symmetric
     matrix, from ``x``, a gradient of the symmetric matrix: below the diagonal an element
     stands for itself and its mirror image, above it for nothing."""
-    rows, cols = _positions(g, x.shape[0])
+    rows, cols = _positions(g, x.shape[-1])
     zero = const(g, 0.0)
     diagonal = g.add("where", [g.add("eq", [rows, cols]), x, zero])
     return g.add("where", [g.add("gt", [rows, cols]), g.add("add", [x, transposed(g, x)]),
@@ -93,7 +129,7 @@ register(Primitive("inv", _square_infer("np.linalg.inv"), vjp=_inv_vjp,
 def _pinv_infer(inputs: list[Node], params: dict) -> tuple:
     (x,) = inputs
     _matrix(x, "np.linalg.pinv", square=False)
-    return (x.shape[1], x.shape[0]), promote(inputs, floating=True)
+    return (*x.shape[:-2], x.shape[-1], x.shape[-2]), promote(inputs, floating=True)
 
 
 def _pinv_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
@@ -115,17 +151,25 @@ register(Primitive("pinv", _pinv_infer, vjp=_pinv_vjp,
 
 
 def _solve_infer(inputs: list[Node], params: dict) -> tuple:
+    """``b`` one vector (of one matrix ``a``), or a matrix or a stack of matrices whose
+    leading axes broadcast with those of ``a``."""
     a, b = inputs
     _matrix(a, "np.linalg.solve")
-    if b.rank not in (1, 2):
-        raise ShapeError(f"np.linalg.solve is supported for b a vector or a matrix, got an "
-                         f"array of rank {b.rank}")
-    n, m = canon(a.shape[1]), canon(b.shape[0])
+    if b.rank == 0:
+        raise ShapeError("np.linalg.solve takes b a vector or a matrix, got a number")
+    if a.rank > 2 and b.rank < a.rank:  # NumPy's reading of b has changed between versions
+        raise ShapeError("np.linalg.solve of a stack of matrices takes b as a stack of "
+                         "matrices with as many axes as a (write b[..., None] for one vector "
+                         "per matrix)")
+    n, m = canon(a.shape[-1]), canon(b.shape[0] if b.rank == 1 else b.shape[-2])
     if isinstance(n, int) and isinstance(m, int) and n != m:
         raise ShapeError(f"np.linalg.solve: a is {dim_text(n)} by {dim_text(n)} but b has "
                          f"{dim_text(m)} rows")
     unify(n, m)
-    return b.shape, promote(inputs, floating=True)
+    if b.rank == 1:
+        return b.shape, promote(inputs, floating=True)
+    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return (*batch, *b.shape[-2:]), promote(inputs, floating=True)
 
 
 def _solve_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
@@ -135,7 +179,8 @@ def _solve_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
         a_bar = g.add("outer", [b_bar, node])
     else:
         a_bar = _mm(g, b_bar, transposed(g, node))
-    return [g.add("neg", [a_bar]), b_bar]
+    return [unbroadcast(g, g.add("neg", [a_bar]), a.shape, exact=True),
+            unbroadcast(g, b_bar, b.shape, exact=True)]
 
 
 register(Primitive("solve", _solve_infer, vjp=_solve_vjp,
@@ -145,7 +190,7 @@ register(Primitive("solve", _solve_infer, vjp=_solve_vjp,
 def _det_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     (a,) = g.args(node)
     inv_t = transposed(g, g.add("inv", [a]))
-    return [g.add("mul", [g.add("mul", [ct, node]), inv_t])]
+    return [g.add("mul", [_per_matrix(g, g.add("mul", [ct, node])), inv_t])]
 
 
 register(Primitive("det", _square_infer("np.linalg.det", scalar=True), vjp=_det_vjp,
@@ -154,7 +199,7 @@ register(Primitive("det", _square_infer("np.linalg.det", scalar=True), vjp=_det_
 
 def _logabsdet_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     (a,) = g.args(node)
-    return [g.add("mul", [ct, transposed(g, g.add("inv", [a]))])]
+    return [g.add("mul", [_per_matrix(g, ct), transposed(g, g.add("inv", [a]))])]
 
 
 register(Primitive("logabsdet", _square_infer("np.linalg.slogdet", scalar=True),
@@ -169,7 +214,7 @@ register(Primitive("slogdet_sign", _square_infer("np.linalg.slogdet", scalar=Tru
 def _cholesky_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     """With P the lower triangle of L^T dL, its diagonal halved: A's gradient (as a symmetric
     matrix) is L^-T P L^-1."""
-    rows, cols = _positions(g, node.shape[0])
+    rows, cols = _positions(g, node.shape[-1])
     inner = _mm(g, transposed(g, node), _ct(g, ct, node))
     halved = g.add("where", [g.add("eq", [rows, cols]), g.add("mul", [inner, const(g, 0.5)]),
                              inner])
@@ -182,32 +227,42 @@ register(Primitive("cholesky", _square_infer("np.linalg.cholesky"), vjp=_cholesk
                    emit=lambda a, node: f"np.linalg.cholesky({a[0]})"))
 
 
+def _fold(g: Graph, node: Node, x: Node) -> Node:
+    """``_fold_lower`` onto the triangle that ``node``'s function reads."""
+    if node.param("upper"):  # the upper triangle of a is the lower one of a^T
+        return transposed(g, _fold_lower(g, x))
+    return _fold_lower(g, x)
+
+
 def _eigh_values_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     (a,) = g.args(node)
-    v = g.add("eigh_vectors", [a])
-    scaled = g.add("mul", [v, g.add("expand_dims", [_ct(g, ct, node)],
-                                    make_params(axes=(0,)))])
-    return [_fold_lower(g, _mm(g, scaled, transposed(g, v)))]
+    v = g.add("eigh_vectors", [a], node.params)
+    scaled = g.add("mul", [v, _row(g, _ct(g, ct, node))])
+    return [_fold(g, node, _mm(g, scaled, transposed(g, v)))]
 
 
 def _eigh_vectors_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     """With F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it: V (F * V^T dV) V^T
     (eigenvalues must be distinct)."""
     (a,) = g.args(node)
-    f = _inverse_gaps(g, g.add("eigh_values", [a]), squared=False)
+    f = _inverse_gaps(g, g.add("eigh_values", [a], node.params), squared=False)
     inner = g.add("mul", [f, _mm(g, transposed(g, node), _ct(g, ct, node))])
-    return [_fold_lower(g, _mm(g, _mm(g, node, inner), transposed(g, node)))]
+    return [_fold(g, node, _mm(g, _mm(g, node, inner), transposed(g, node)))]
 
 
 def _eigh_values_infer(inputs: list[Node], params: dict) -> tuple:
     shape, dtype = _square_infer("np.linalg.eigh")(inputs, params)
-    return shape[:1], dtype  # the eigenvalues, in ascending order
+    return shape[:-1], dtype  # the eigenvalues, in ascending order
+
+
+def _uplo(node: Node) -> str:
+    return ', UPLO="U"' if node.param("upper") else ""
 
 
 register(Primitive("eigh_values", _eigh_values_infer, vjp=_eigh_values_vjp,
-                   emit=lambda a, node: f"np.linalg.eigvalsh({a[0]})"))
+                   emit=lambda a, node: f"np.linalg.eigvalsh({a[0]}{_uplo(node)})"))
 register(Primitive("eigh_vectors", _square_infer("np.linalg.eigh"), vjp=_eigh_vectors_vjp,
-                   emit=lambda a, node: f"np.linalg.eigh({a[0]})[1]"))
+                   emit=lambda a, node: f"np.linalg.eigh({a[0]}{_uplo(node)})[1]"))
 
 
 # --- qr ------------------------------------------------------------------------------------
@@ -216,7 +271,7 @@ def _tall_infer(what: str, part: str):
     """Q (m, n) and R (n, n) of the reduced QR of an m by n matrix with m >= n."""
     def infer(inputs: list[Node], params: dict) -> tuple:
         (x,) = inputs
-        _matrix(x, what, square=False)
+        _matrix(x, what, square=False, stacks=False)
         m, n = canon(x.shape[0]), canon(x.shape[1])
         if isinstance(m, int) and isinstance(n, int) and m < n:
             raise ShapeError(f"{what} is differentiable for matrices with at least as many "
@@ -268,9 +323,9 @@ def _svd_infer(part: str):
     def infer(inputs: list[Node], params: dict) -> tuple:
         (x,) = inputs
         _matrix(x, "np.linalg.svd", square=False)
-        m, n = x.shape
+        *batch, m, n = x.shape
         k = sizes.minimum(m, n)
-        shape = {"u": (m, k), "s": (k,), "vt": (k, n)}[part]
+        shape = (*batch, *{"u": (m, k), "s": (k,), "vt": (k, n)}[part])
         return shape, promote(inputs, floating=True)
     return infer
 
@@ -280,9 +335,8 @@ def _inverse_gaps(g: Graph, s: Node, squared: bool) -> Node:
     it: infinite where two values are equal, where the derivative is not defined."""
     if squared:
         s = g.add("mul", [s, s])
-    rows, cols = _positions(g, s.shape[0])
-    gaps = g.add("sub", [g.add("expand_dims", [s], make_params(axes=(0,))),
-                         g.add("expand_dims", [s], make_params(axes=(1,)))])
+    rows, cols = _positions(g, s.shape[-1])
+    gaps = g.add("sub", [_row(g, s), _column(g, s)])
     on_diagonal = g.add("eq", [rows, cols])
     safe = g.add("where", [on_diagonal, const(g, 1.0), gaps])
     return g.add("where", [on_diagonal, const(g, 0.0), g.add("div", [const(g, 1.0), safe])])
@@ -293,9 +347,9 @@ def _svd_adjoint(g: Graph, a: Node, u_bar: Node | None, s_bar: Node | None,
     """A's gradient from those of U, s and Vt (singular values distinct and not 0 for the
     gradients of U and Vt)."""
     u, s, vt = (g.add(op, [a]) for op in ("svd_u", "svd_s", "svd_vt"))
-    row_s = g.add("expand_dims", [s], make_params(axes=(0,)))
+    row_s = _row(g, s)
     if s_bar is not None:
-        scaled = g.add("mul", [u, g.add("expand_dims", [s_bar], make_params(axes=(0,)))])
+        scaled = g.add("mul", [u, _row(g, s_bar)])
         return _mm(g, scaled, vt)
     f = _inverse_gaps(g, s, squared=True)
     if u_bar is not None:  # U [F * (U^T Ub - Ub^T U)] S Vt + (I - U U^T) Ub S^-1 Vt
@@ -306,7 +360,7 @@ def _svd_adjoint(g: Graph, a: Node, u_bar: Node | None, s_bar: Node | None,
         return _mm(g, g.add("add", [_mm(g, u, inner), outside]), vt)
     assert vt_bar is not None  # U S [F * (V^T Vb - Vb^T V)] Vt + U S^-1 Vb^T (I - V V^T)
     vt_vb = _mm(g, vt, transposed(g, vt_bar))  # V^T Vb
-    column_s = g.add("expand_dims", [s], make_params(axes=(1,)))
+    column_s = _column(g, s)
     inner = g.add("mul", [column_s, g.add("mul", [f, g.add("sub", [vt_vb,
                                                                   transposed(g, vt_vb)])])])
     outside = g.add("sub", [vt_bar, _mm(g, transposed(g, vt_vb), vt)])
