@@ -130,17 +130,20 @@ def remember(key: str, path: Path, names: dict[str, str], functions: list[object
 
 def recall(key: str) -> tuple[Path, dict[str, str]] | None:
     """The module file for ``key`` and its function names, if every source it was generated
-    from is unchanged and the file is intact."""
+    from is unchanged and the file is intact. Functions are looked up among the modules
+    already imported: a module that is not is never imported (that would run its code)."""
     index = cache_dir() / "index" / f"{key}.json"
     try:
         entry = json.loads(index.read_text())
         path = cache_dir() / entry["module"]
         for module, qualname, digest in entry["dependencies"]:
-            if source_hash(inspect.unwrap(_find(module, qualname))) != digest:
+            found = _find(module, qualname)
+            if found is None or source_hash(inspect.unwrap(found)) != digest:
                 return None
         for module, qualname, name, token in entry.get("constants", []):
-            scope = inspect.unwrap(_find(module, qualname)).__globals__
-            if name not in scope or value_token(scope[name]) != token:
+            found = _find(module, qualname)
+            scope = getattr(inspect.unwrap(found), "__globals__", None)
+            if scope is None or name not in scope or value_token(scope[name]) != token:
                 return None
         if not path.is_file():
             return None
@@ -150,9 +153,9 @@ def recall(key: str) -> tuple[Path, dict[str, str]] | None:
         return path, entry["names"]
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
+    except (OSError, ValueError, KeyError, TypeError):
         _drop(f"the index entry {index.name} is damaged", index)
-        return None  # missing, stale or corrupted: generate again
+        return None  # unreadable or corrupted: generate again
 
 
 def value_token(value: Any) -> str:
@@ -163,10 +166,14 @@ def value_token(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _find(module: str, qualname: str) -> object:
-    obj: object = importlib.import_module(module)
+def _find(module: str, qualname: str) -> object | None:
+    """The object ``module.qualname`` if its module is imported and has it (else the entry is
+    stale, not damaged)."""
+    obj: object = sys.modules.get(module)
     for part in qualname.split("."):
-        obj = getattr(obj, part)
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
     return obj
 
 

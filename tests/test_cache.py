@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,33 @@ def test_an_edited_helper_invalidates_the_entry(tmp_path, monkeypatch):
 
     linecache.clearcache()
     assert cache.recall(key) is None  # the helper's source changed: regenerate
+
+
+def test_checking_an_entry_never_imports_a_module(tmp_path, monkeypatch):
+    """A function's module that is not imported (a file loaded by path, a module removed from
+    sys.modules) makes its entries stale: importing it would run its code."""
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path))
+    marker = tmp_path / "runs.txt"
+    module = tmp_path / "module_with_effects.py"
+    module.write_text(f"import numpy as np\nopen({str(marker)!r}, 'a').write('ran ')\n\n"
+                      "def loss(x):\n    return np.sum(x ** 2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import module_with_effects
+
+    symdiff.grad(module_with_effects.loss)(np.array([3.0]))
+    from symdiff import cache
+    from symdiff.runtime import arg_spec
+    from symdiff.signature import Options
+
+    specs = (arg_spec("x", np.array([3.0]), True),)
+    key = cache.index_key(module_with_effects.loss, specs, Options((0,), True, False, "numba"))
+    assert cache.recall(key) is not None
+    monkeypatch.delitem(sys.modules, "module_with_effects")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stale, not damaged: no warning
+        assert cache.recall(key) is None
+    assert marker.read_text() == "ran "  # the module ran once, when the test imported it
+    assert list(tmp_path.glob("index/*.json"))  # the entry is kept for when it is imported
 
 
 DAMAGED = textwrap.dedent("""
