@@ -101,6 +101,18 @@ def f_gradient(a): return np.sum(np.gradient(a[0]) ** 2) + \
 def f_index_tricks(x, y): return np.sum(np.r_[x, y, 2.0] * np.arange(x.size + y.size + 1)) + \
     np.sum(np.c_[x, x ** 2] * np.array([1.0, -1.0])) + np.sum(np.real_if_close(x) ** 2)
 
+def f_index_ranges(x, c): return np.sum(np.r_[x, c, 1:10] ** 2) + np.sum(np.r_[2:8:2, x] * x[0])
+def f_rows_joined(a): return np.sum(np.vstack(a) * np.arange(a.size).reshape(a.shape)) + \
+    np.sum(np.hstack(a) ** 3) + np.sum(np.dstack(a) ** 2 * 0.5) + \
+    np.sum(np.sin(np.column_stack(a)))
+def f_rows_joined_3d(t): return np.sum(np.vstack(t) ** 3) + np.sum(np.sin(np.hstack(t))) + \
+    np.sum(np.dstack(t) * np.arange(t.shape[0])) + np.sum(np.column_stack(t) ** 2)
+def f_lists_of_values(x): return np.std([x, x + 2, 3 * x]) + np.var((x, x ** 2)) + \
+    np.linalg.norm([x, x + 2])
+def f_einsum_lists(a, b): return np.sum(np.einsum(a, [0, 1], b, [1, 2], [0, 2]) ** 2) + \
+    np.sum(np.einsum(a, [0, 1], [1, 0]) * a.T) + \
+    np.sum(np.einsum(a, [Ellipsis, 1], [Ellipsis]) ** 2)
+
 
 # --- constructors -----------------------------------------------------------------------------
 
@@ -144,6 +156,13 @@ CASES: dict[str, Case] = {
     "mask_assign": Case(f_mask_assign, (inside(-2, 2, 9),), jax=False),
     "gradient": Case(f_gradient, (normal(3, 4),)),
     "index_tricks": Case(f_index_tricks, (normal(3), normal(2)), (0, 1), jax=False),
+    "index_ranges": Case(f_index_ranges, (normal(3), normal(2)), (0, 1), jax=False),
+    # given one array, the stacking functions join its rows
+    "rows_joined": Case(f_rows_joined, (normal(3, 2),)),
+    "rows_joined_1d": Case(f_rows_joined, (normal(4),)),
+    "rows_joined_3d": Case(f_rows_joined_3d, (normal(2, 3, 2),)),
+    "lists_of_values": Case(f_lists_of_values, (inside(0.5, 2),), jax=False),  # jnp: arrays
+    "einsum_lists": Case(f_einsum_lists, (normal(3, 4), normal(4, 2)), (0, 1)),
     "linspace": Case(f_linspace, (inside(-1, 1), inside(1, 2)), (0, 1)),
     "linspace_sized": Case(f_linspace_sized, (normal(6),)),
     "arange": Case(f_arange, (normal(5),)),

@@ -27,7 +27,7 @@ from symdiff.frontend.indexing import indexed
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor, wrap_dim
 from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, make_params
-from symdiff.ir.shapes import dim_add, require, unify
+from symdiff.ir.shapes import dim_add, dim_product, require, unify
 
 
 def _static_int(value: Any, what: str) -> int:
@@ -173,20 +173,56 @@ def at_least(rank: int):
     return handler
 
 
+def _item_at_least(shape: tuple, rank: int) -> tuple:
+    """The shape ``np.atleast_<rank>d`` gives an array of ``shape``."""
+    if len(shape) >= rank:
+        return shape
+    if not shape:
+        return (1,) * rank
+    if len(shape) == 1:
+        return (1, shape[0]) if rank == 2 else (1, shape[0], 1)
+    return (*shape, 1)
+
+
+def _joined_rows(g: Graph, a: Tensor, item: tuple, axis: int) -> Tensor:
+    """A stacking function given one array: NumPy joins its rows, each reshaped to ``item``
+    (atleast_2d and the like only reshape), along ``axis``: the array itself reshaped, its
+    first axis moved to ``axis`` and merged with it."""
+    if a.rank == 0:
+        raise StaticError("a stacking function needs a sequence of arrays, got a number")
+    n = a.shape[0]
+    rows = Tensor(g.add("reshape", [a.node], make_params(shape=(n, *item))))
+    order = [*range(1, axis + 1), 0, *range(axis + 1, len(item) + 1)]
+    moved = Tensor(g.add("transpose", [rows.node], make_params(axes=tuple(order))))
+    merged = (*item[:axis], dim_product([n, item[axis]]), *item[axis + 1:])
+    return Tensor(g.add("reshape", [moved.node], make_params(shape=merged)))
+
+
 def vstack(g: Graph, tup: Any) -> Tensor:
+    if isinstance(tup, Tensor):
+        return _joined_rows(g, tup, _item_at_least(tup.shape[1:], 2), 0)
     return concatenate(g, [_at_least(g, a, 2) for a in _sequence(tup, "np.vstack")], 0)
 
 
 def hstack(g: Graph, tup: Any) -> Tensor:
+    if isinstance(tup, Tensor):
+        item = _item_at_least(tup.shape[1:], 1)
+        return _joined_rows(g, tup, item, 0 if len(item) == 1 else 1)
     parts = [_at_least(g, a, 1) for a in _sequence(tup, "np.hstack")]
     return concatenate(g, parts, 0 if parts[0].rank == 1 else 1)
 
 
 def dstack(g: Graph, tup: Any) -> Tensor:
+    if isinstance(tup, Tensor):
+        return _joined_rows(g, tup, _item_at_least(tup.shape[1:], 3), 2)
     return concatenate(g, [_at_least(g, a, 3) for a in _sequence(tup, "np.dstack")], 2)
 
 
 def column_stack(g: Graph, tup: Any) -> Tensor:
+    if isinstance(tup, Tensor):
+        shape = tup.shape[1:]  # a row of fewer than 2 axes becomes a column
+        item = (1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else shape
+        return _joined_rows(g, tup, item, 1)
     parts = []
     for a in _sequence(tup, "np.column_stack"):
         x = to_tensor(g, a)

@@ -187,15 +187,37 @@ def _parse(subscripts: str, ranks: list[int]) -> tuple[list[list], list]:
 
 def einsum(g: Graph, subscripts: Any, *operands: Any, optimize: Any = False) -> Tensor:
     """``np.einsum`` with a subscripts string: explicit (``'ij,jk->ik'``) and implicit
-    output, repeated labels (diagonals, traces), ``...`` and broadcasting of sizes 1."""
+    output, repeated labels (diagonals, traces), ``...`` and broadcasting of sizes 1; or
+    operands each followed by its list of axis numbers (``einsum(a, [0, 1], b, [1, 2])``)."""
     if not isinstance(subscripts, str):
-        raise StaticError("np.einsum is supported with a subscripts string ('ij,jk->ik'), "
-                          "not the operand-and-list form")
+        subscripts, operands = _from_sublists([subscripts, *operands])
     if not operands:
         raise StaticError("np.einsum needs at least one operand")
     tensors = [to_tensor(g, x) for x in operands]
     labels, out = _parse(subscripts, [t.rank for t in tensors])
     return contract(g, list(zip(tensors, labels, strict=True)), out, "np.einsum")
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _from_sublists(items: list) -> tuple[str, list]:
+    """NumPy's other spelling of einsum, operands and their axis numbers alternating (the
+    result's last if given), as a subscripts string and the operands."""
+    def letters(sublist: Any) -> str:
+        if not isinstance(sublist, (list, tuple)) or not all(
+                k is Ellipsis or isinstance(k, int) and not isinstance(k, bool) and
+                0 <= k < len(_LETTERS) for k in sublist):
+            raise StaticError("np.einsum: each operand is followed by a list of axis numbers "
+                              f"(0 to 51, or ...), got {describe(sublist)}")
+        return "".join("..." if k is Ellipsis else _LETTERS[k] for k in sublist)
+
+    pairs, output = (items, None) if len(items) % 2 == 0 else (items[:-1], items[-1])
+    operands = pairs[0::2]
+    subscripts = ",".join(letters(sublist) for sublist in pairs[1::2])
+    if output is not None:
+        subscripts += "->" + letters(output)
+    return subscripts, operands
 
 
 # --- functions written as contractions ----------------------------------------------------

@@ -19,6 +19,7 @@ from symdiff.frontend.calls import (
     Handler,
     arange,
     array,
+    array_like,
     astype,
     axes_of,
     binary_op,
@@ -120,7 +121,7 @@ def _variance(root: bool) -> Handler:
     ddof`` values."""
     def handler(g: Graph, a: Any, axis: Any = None, ddof: int = 0,
                 keepdims: bool = False) -> Tensor:
-        x = to_tensor(g, a)
+        x = array_like(g, a)
         axes = axes_of(x, axis)
         if not isinstance(ddof, int) or isinstance(ddof, bool) or ddof < 0:
             raise StaticError("ddof must be a non-negative integer known while generating")

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-from symdiff.frontend.calls import astype, axes_of, elementwise, expand_dims, matmul, squeeze
+from symdiff.frontend.calls import (
+    array_like,
+    astype,
+    axes_of,
+    elementwise,
+    expand_dims,
+    matmul,
+    squeeze,
+)
 from symdiff.frontend.contractions import same_size
 from symdiff.frontend.values import StaticError, Tensor, describe, refusal, to_tensor
 from symdiff.ir.graph import Graph, make_params
@@ -20,7 +28,7 @@ SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
 def _float(g: Graph, a: Any) -> Tensor:
-    x = to_tensor(g, a)
+    x = array_like(g, a)
     return x if x.node.dtype.startswith("float") else astype(g, x, "float64")
 
 

@@ -34,9 +34,14 @@ class Subscripts:
             return self.index(value, key if isinstance(key, tuple) else (key,), node)
         if value is np.r_ or value is np.c_:  # np.r_[a, b], np.c_[a, b]: joined arrays
             parts = list(key) if isinstance(key, tuple) else [key]
-            if any(isinstance(p, (slice, str)) for p in parts):
-                raise StaticError("np.r_ and np.c_ are supported with arrays and numbers; "
-                                  "for ranges use np.arange, for axes np.concatenate")
+            if any(isinstance(p, str) or isinstance(p, slice) and (
+                    p.stop is None or isinstance(p.step, complex)) for p in parts):
+                raise StaticError("np.r_ and np.c_ are supported with arrays, numbers and "
+                                  "ranges (1:10); for evenly spaced points use np.linspace, "
+                                  "for axes np.concatenate")
+            parts = [arrangements.arange(self.graph, 0 if p.start is None else p.start,
+                                         p.stop, p.step) if isinstance(p, slice) else p
+                     for p in parts]  # 1:10 is np.arange(1, 10)
             joined = [arrangements.at_least(1)(self.graph, p) for p in parts]
             return arrangements.column_stack(self.graph, joined) if value is np.c_ else \
                 calls.concatenate(self.graph, joined, 0)

@@ -108,8 +108,8 @@ def and_on_arrays(x):
     return np.sum(np.where((x > 0) and (x < 1), x, 0.0))  # ERROR: `and`/`or` on arrays
 
 
-def inverse_of_a_stack(x):
-    return np.sum(np.linalg.inv(x))  # ERROR: not a stack of them
+def qr_of_a_stack(x):
+    return np.sum(np.linalg.qr(x)[1])  # ERROR: not a stack of them
 
 
 def generator(x):
