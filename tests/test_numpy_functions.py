@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import scipy.special as sc
 
 import symdiff
 from symdiff.check.finite_diff import compare
@@ -109,6 +110,12 @@ def f_rows_joined_3d(t): return np.sum(np.vstack(t) ** 3) + np.sum(np.sin(np.hst
     np.sum(np.dstack(t) * np.arange(t.shape[0])) + np.sum(np.column_stack(t) ** 2)
 def f_lists_of_values(x): return np.std([x, x + 2, 3 * x]) + np.var((x, x ** 2)) + \
     np.linalg.norm([x, x + 2])
+def f_matrix_norms_of_stacks(x, w): return np.sum(np.linalg.norm(x, 2, axis=(2, 0),
+                                                                 keepdims=True) * w) + \
+    np.sum(np.linalg.norm(x, -2, axis=(1, 2)) ** 2) + np.sum(np.linalg.norm(x, "nuc", (0, 1)))
+def f_python_sum_and_mod(x, y): return np.sum(sum(x) * y) + np.sum(x % 1.5) + sum(y, 2.0)
+def f_weighted_logsumexp(x, b): return np.sum(sc.logsumexp(x, axis=0, b=b)) + \
+    sc.logsumexp(x, b=b[0]) + np.sum(sc.logsumexp(x, 1, b, keepdims=True) ** 2)
 def f_einsum_lists(a, b): return np.sum(np.einsum(a, [0, 1], b, [1, 2], [0, 2]) ** 2) + \
     np.sum(np.einsum(a, [0, 1], [1, 0]) * a.T) + \
     np.sum(np.einsum(a, [Ellipsis, 1], [Ellipsis]) ** 2)
@@ -162,6 +169,12 @@ CASES: dict[str, Case] = {
     "rows_joined_1d": Case(f_rows_joined, (normal(4),)),
     "rows_joined_3d": Case(f_rows_joined_3d, (normal(2, 3, 2),)),
     "lists_of_values": Case(f_lists_of_values, (inside(0.5, 2),), jax=False),  # jnp: arrays
+    "matrix_norms_of_stacks": Case(f_matrix_norms_of_stacks,
+                                   (normal(4, 3, 5), lambda rng: rng.standard_normal((1, 3, 1)))),
+    "python_sum_and_mod": Case(f_python_sum_and_mod, (inside(0.2, 4, 3, 2), normal(2)), (0, 1),
+                               jax=False),  # jnp arrays are not summed by rows this way
+    "weighted_logsumexp": Case(f_weighted_logsumexp, (normal(3, 4), inside(0.5, 2, 3, 4)),
+                               (0, 1), jax=False),
     "einsum_lists": Case(f_einsum_lists, (normal(3, 4), normal(4, 2)), (0, 1)),
     "linspace": Case(f_linspace, (inside(-1, 1), inside(1, 2)), (0, 1)),
     "linspace_sized": Case(f_linspace_sized, (normal(6),)),

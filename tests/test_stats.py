@@ -188,11 +188,17 @@ def test_multivariate_normal_entropy(backend):
     symdiff.check_grad(mvn_entropy, a, backend=backend)
 
 
-def test_refusals():
+def test_refusals_and_float_counts():
     with pytest.raises(SymdiffError, match=r"scipy.special.stdtr with respect to df is not "):
         symdiff.grad(f_t_cdf_df, 1, backend="numpy")(np.ones(3), 3.0)
-    with pytest.raises(SymdiffError, match="poisson.logpmf: k must be integers"):
-        symdiff.grad(f_poisson_float, 1, backend="numpy")(np.ones(3), np.ones(3))
+    k, mu = np.array([0.0, 2.0, 2.5, -1.0, 3.0]), np.full(5, 1.5)
+    with np.errstate(divide="ignore"):
+        value, g = symdiff.value_and_grad(f_poisson_float, 1, backend="numpy")(k, mu)
+    assert value == -np.inf == f_poisson_float(k, mu)  # k = 2.5 and -1 are not counts
+    whole = k[[0, 1, 4]]
+    value, g = symdiff.value_and_grad(f_poisson_float, 1, backend="numpy")(whole, mu[:3])
+    assert value == pytest.approx(f_poisson_float(whole, mu[:3]), rel=1e-13)
+    symdiff.check_grad(f_poisson_float, whole, mu[:3], argnums=(1,), backend="numpy")
 
 
 def mvn_points(x, mean, cov):

@@ -179,6 +179,10 @@ class Calls:
             for item in args[0]:  # Python's order: ((start + a) + b) + ...
                 total = item if total is None else calls.elementwise(g, "add", total, item)
             return 0 if total is None else total
+        if fun is sum and not kwargs and 1 <= len(args) <= 2 and isinstance(args[0], Tensor) \
+                and args[0].rank:  # Python adds the rows: the sum over the first axis
+            rows = calls.reduction("sum")(g, args[0], 0)
+            return rows if len(args) == 1 else calls.elementwise(g, "add", args[1], rows)
         if fun is pow and len(args) == 2 and not kwargs:
             return calls.elementwise(g, "pow", *args)
         if fun in (max, min) and not kwargs:

@@ -219,13 +219,14 @@ def _matrix_norm(g: Graph, x: Tensor, ord: Any, axes: tuple[int, ...], keep: boo
         sums = Tensor(reduce(g, "sum", _abs(g, x).node, (summed,), True))
         out = Tensor(reduce(g, "max" if ord > 0 else "min", sums.node, (picked,), True))
         return out if keep else squeeze(g, out, axes)
-    if ord in (2, -2, "nuc"):
-        if keep or axes != (0, 1) or x.rank != 2:
-            raise StaticError(f"np.linalg.norm: ord={ord!r} is supported for a matrix over its "
-                              "two axes, without keepdims")
+    if ord in (2, -2, "nuc"):  # of the singular values of each matrix (rows, cols)
+        others = [a for a in range(x.rank) if a not in axes]
+        if others or axes != (0, 1):
+            x = Tensor(g.add("transpose", [x.node], make_params(axes=(*others, rows, cols))))
         s = Tensor(g.add("svd_s", [x.node]))
         op = {2: "max", -2: "min", "nuc": "sum"}[ord]
-        return Tensor(reduce(g, op, s.node, None))
+        out = Tensor(reduce(g, op, s.node, (s.rank - 1,)))
+        return expand_dims(g, out, tuple(sorted(axes))) if keep else out
     raise StaticError(f"np.linalg.norm: ord={describe(ord)} is not supported for matrices "
                       "('fro', 'nuc', 1, -1, 2, -2, inf and -inf are)")
 

@@ -16,10 +16,13 @@ from symdiff.frontend.calls import (
     elementwise,
     log,
     shifted_logsumexp,
+    squeeze,
+    stop_gradient,
     where,
 )
 from symdiff.frontend.values import StaticError, Tensor, to_tensor
 from symdiff.ir.graph import Graph
+from symdiff.rules.reductions import reduce
 
 
 def logit(g: Graph, x: Any) -> Tensor:
@@ -32,13 +35,27 @@ def xlogy(g: Graph, x: Any, y: Any) -> Tensor:
     return where(g, elementwise(g, "eq", x, 0.0), 0.0, product)
 
 
-def logsumexp(g: Graph, a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """``scipy.special.logsumexp`` (without ``b`` and ``return_sign``), shifted by the
-    maximum so that it never overflows."""
+def logsumexp(g: Graph, a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False) -> Tensor:
+    """``scipy.special.logsumexp``, shifted by the maximum so that it never overflows; with
+    weights ``b``, log(sum(b * exp(a))), shifted by the maximum where ``b`` is not 0 (NaN
+    where the sum is negative, as SciPy gives without ``return_sign``)."""
+    if return_sign:
+        raise StaticError("scipy.special.logsumexp(return_sign=True) is not supported: the "
+                          "sign is data; compute the weighted sum's sign with np.sign")
     x = to_tensor(g, a)
     axes = axes_of(x, axis)
-    return shifted_logsumexp(g, x.node, tuple(range(x.rank)) if axes is None else axes,
-                      bool(keepdims))
+    axes = tuple(range(x.rank)) if axes is None else axes
+    if b is None:
+        return shifted_logsumexp(g, x.node, axes, bool(keepdims))
+    weights = to_tensor(g, b)
+    x = elementwise(g, "add", x, elementwise(g, "mul", weights, 0.0))  # the shapes broadcast
+    counted = where(g, elementwise(g, "ne", weights, 0.0), x, -math.inf)
+    shift = Tensor(reduce(g, "max", counted.node, axes, keepdims=True))
+    shift = stop_gradient(g, where(g, elementwise(g, "isfinite", shift), shift, 0.0))
+    terms = elementwise(g, "mul", weights, elementwise(g, "exp", elementwise(g, "sub", x, shift)))
+    out = elementwise(g, "add", log(g, Tensor(reduce(g, "sum", terms.node, axes, True))), shift)
+    return out if keepdims else squeeze(g, out, axes)
 
 
 def expit(g: Graph, x: Any) -> Tensor:

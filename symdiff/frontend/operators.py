@@ -25,7 +25,7 @@ _BINARY = {
     cst.Add: ("add", operator.add), cst.Subtract: ("sub", operator.sub),
     cst.Multiply: ("mul", operator.mul), cst.Divide: ("div", operator.truediv),
     cst.Power: ("pow", operator.pow), cst.MatrixMultiply: ("matmul", None),
-    cst.FloorDivide: (None, operator.floordiv), cst.Modulo: (None, operator.mod),
+    cst.FloorDivide: (None, operator.floordiv), cst.Modulo: ("mod", operator.mod),
 }
 _SIZE_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)
 

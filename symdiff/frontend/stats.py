@@ -25,8 +25,6 @@ from symdiff.frontend.linalg import cholesky, solve
 from symdiff.frontend.values import (
     StaticError,
     Tensor,
-    describe,
-    is_number,
     to_tensor,
     wrap_dim,
 )
@@ -203,15 +201,15 @@ def beta_logpdf(g: Graph, x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1
 # --- Poisson, Dirichlet ------------------------------------------------------------------------
 
 def poisson_logpmf(g: Graph, k: Any, mu: Any, loc: Any = 0) -> Tensor:
-    """``k`` integer data (SciPy gives -inf at non-integer k: refused for float k)."""
-    if not (is_number(k) and float(k).is_integer()) and \
-            not (isinstance(k, Tensor) and k.node.dtype.startswith(("int", "uint", "bool"))):
-        raise StaticError("scipy.stats.poisson.logpmf: k must be integers (an integer array or "
-                          f"an integer known while generating), got {describe(k)}")
+    """-inf where ``k`` is not a whole number >= 0 (as SciPy: floats holding whole numbers
+    count)."""
     k = _op(g, "sub", k, loc)
     out = _op(g, "sub", _op(g, "sub", _xlogy(g, k, mu), _op(g, "gammaln", _op(g, "add", k, 1))),
               mu)
-    out = where(g, _op(g, "ge", k, 0), out, -math.inf)
+    counts = _op(g, "ge", k, 0)
+    if not k.node.dtype.startswith(("int", "uint", "bool")):
+        counts = _op(g, "logical_and", counts, _op(g, "eq", _op(g, "floor", k), k))
+    out = where(g, counts, out, -math.inf)
     return _valid(g, out, _op(g, "ge", mu, 0.0))
 
 

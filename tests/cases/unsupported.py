@@ -88,10 +88,6 @@ def recursive(x):
     return np.sum(x) + recursive(x)  # ERROR: recursive call of recursive is not supported
 
 
-def modulo(x):
-    return np.sum(x % 2.0)  # ERROR: the operator % is not differentiable
-
-
 def floor_division(x):
     return np.sum(x // 2.0)  # ERROR: the operator // is not differentiable
 
