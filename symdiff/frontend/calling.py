@@ -15,6 +15,12 @@ import numpy as np
 from symdiff.errors import SkippedStatementWarning, UnsupportedError
 from symdiff.frontend import calls, functions, masked, random
 from symdiff.frontend.callee import Callee, as_callee
+from symdiff.frontend.generators import (
+    TracedGenerator,
+    mutable_ids,
+    static_isinstance,
+    static_type,
+)
 from symdiff.frontend.loops import Indexed, range_items
 from symdiff.frontend.values import (
     BoundMethod,
@@ -35,7 +41,11 @@ _READING_DICTS = ("get", "keys", "values", "items")
 
 # Builtins that are pure functions of static values, safe to call while generating.
 _STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, dict, min, max, abs, round,
-                    isinstance, sum, str, enumerate, zip, any, all, slice, pow}
+                    isinstance, sum, str, enumerate, zip, any, all, slice, pow, type, next,
+                    sorted}
+
+# builtins that take every item of an iterable they are given (a generator is run out first)
+_TAKING_ALL = (sum, list, tuple, min, max, any, all, sorted, dict)
 
 
 class Calls:
@@ -63,6 +73,11 @@ class Calls:
                 kwargs[arg.keyword.value] = value
             else:
                 args.append(value)
+        return self.apply(callee, args, kwargs, node)
+
+    def apply(self, callee: Any, args: list[Any], kwargs: dict[str, Any], node: cst.Call
+              ) -> Any:
+        """``callee(*args, **kwargs)`` on evaluated arguments, for the call at ``node``."""
         if isinstance(callee, BoundMethod):
             return functions.bind_call(functions.METHODS[callee.name], self.graph,
                               [callee.tensor, *args], kwargs, f".{callee.name}()")
@@ -115,6 +130,8 @@ class Calls:
                     return folded
             return functions.bind_call(handler, self.graph, args, kwargs,
                                        functions.callee_name(callee))
+        if callee in (map, filter):
+            return self.map_or_filter(callee, args, kwargs, node)
         if callee in _STATIC_BUILTINS:
             return self.static_builtin(callee, args, kwargs)
         owner = getattr(callee, "__self__", None)
@@ -135,7 +152,55 @@ class Calls:
         raise StaticError(f"{functions.callee_name(callee)} is not supported: symdiff has no "
                           "derivative rule for it")
 
+    def map_or_filter(self, fun: Any, args: list[Any], kwargs: dict[str, Any],
+                      node: cst.Call) -> TracedGenerator:
+        """``map(f, xs, ...)`` and ``filter(f, xs)`` over items listed while generating: the
+        calls are made now, and the results handed out once each, as Python's iterators do."""
+        if kwargs or len(args) < 2 or fun is filter and len(args) != 2:
+            raise StaticError(f"{fun.__name__}() takes a function and "
+                              f"{'iterables' if fun is map else 'one iterable'}")
+        f, *iterables = args
+        listed = []
+        for iterable in iterables:
+            items = self.sequence(iterable)
+            listed.append(list(items))
+        out = []
+        if fun is map:
+            for items in zip(*listed, strict=False):  # as long as the shortest, as map is
+                out.append(self.apply(f, list(items), {}, node))
+        else:
+            for item in listed[0]:
+                keep = item if f is None else self.apply(f, [item], {}, node)
+                if isinstance(keep, (Tensor, SymDim)):
+                    raise StaticError("filter()'s condition must be known while generating; "
+                                      "use np.where for a condition on data")
+                if keep:
+                    out.append(item)
+        generator = TracedGenerator(f"{fun.__name__}()", fun, out,
+                                    mutable_ids([f, *listed, *out]))
+        self.graph.live_generators.append(generator)
+        return generator
+
     def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if fun is isinstance:
+            if kwargs or len(args) != 2:
+                raise StaticError("isinstance() takes two arguments")
+            return static_isinstance(self.graph, *args)
+        if fun is type:
+            if kwargs or len(args) != 1:
+                raise StaticError("type() takes one argument here (type(x))")
+            return static_type(self.graph, args[0])
+        if fun is next and not kwargs and 1 <= len(args) <= 2 and \
+                isinstance(args[0], TracedGenerator):
+            try:
+                return next(args[0])
+            except StopIteration:
+                if len(args) == 2:
+                    return args[1]
+                raise StaticError(f"next(): {args[0].name} has no more items (Python raises "
+                                  "StopIteration)") from None
+        if fun in _TAKING_ALL and args and isinstance(args[0], TracedGenerator):
+            args = [list(args[0]), *args[1:]]
         if fun is len and len(args) == 1 and isinstance(args[0], Tensor):
             if args[0].rank == 0:
                 raise StaticError("len() of a scalar")

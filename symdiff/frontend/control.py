@@ -166,6 +166,11 @@ def _chosen(graph: Graph, out: Tensor, then: Any, otherwise: Any) -> Tensor:
     return out
 
 
+def _is_iterator(value: Any) -> bool:
+    """A generator, ``map``, ``zip``, ``enumerate``...: items taken once, as the loop goes."""
+    return not isinstance(value, (Tensor, SymDim, Indexed)) and hasattr(value, "__next__")
+
+
 def _traced(value: Any) -> bool:
     return isinstance(value, (Tensor, SymDim))
 
@@ -303,6 +308,19 @@ class ControlFlow:
 
     def for_statement(self, statement: Any) -> None:
         iterable = self.expr(statement.iter)
+        if _is_iterator(iterable):  # item by item, as Python: a break leaves the rest
+            def taking():
+                while True:
+                    try:
+                        item = next(iterable)
+                    except StopIteration:
+                        return
+                    except StaticError as exc:
+                        raise self.located(statement.iter, exc) from None
+                    yield item
+            self._loop(statement, taking(), lambda item: self.bind(statement.target, item),
+                       over=iterable)
+            return
         try:
             items = self.sequence(iterable)
         except StaticError as exc:
@@ -407,10 +425,14 @@ class ControlFlow:
             return k + by if how == "add" else k * by
         return calls.elementwise(self.graph, how, k, by)
 
-    def _loop(self, statement: Any, items: Any, start: Any, why: str | None = None) -> None:
+    def _loop(self, statement: Any, items: Any, start: Any, why: str | None = None,
+              over: Any = None) -> None:
         """Unroll: one iteration after another, while some path still runs the loop;
-        ``why``: why it does not run in the generated code, for the error when it is long."""
+        ``why``: why it does not run in the generated code, for the error when it is long;
+        ``over``: the iterator the items are taken from."""
         exits = Exits()
+        returns = len(self.exits.returns)
+        before = [(g, g.position) for g in self.graph.live_generators if g.alive]
         self.loops.append(exits)
         running, stopped = True, False  # some path still loops; a break ended every path
         try:
@@ -432,6 +454,10 @@ class ControlFlow:
                 self.guard, self.env = merged.guard, merged.env
         finally:
             self.loops.pop()
+        if over is not None and (exits.breaks or len(self.exits.returns) > returns):
+            for generator, position in before:  # how far they went depends on data
+                if generator.position != position:
+                    generator.decided_by_data = True
         if statement.orelse is not None:
             if exits.breaks:
                 raise self.error(statement, "a loop's else clause after a break that depends "

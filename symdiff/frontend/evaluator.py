@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,6 +34,14 @@ from symdiff.frontend.control import (
     Exits,
     Returned,
     combine_returns,
+)
+from symdiff.frontend.generators import (
+    TracedGenerator,
+    generator_attribute,
+    is_generator_function,
+    mutable_ids,
+    names_in,
+    refuse_change,
 )
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import NotLoopable, Unavailable
@@ -59,6 +68,8 @@ from symdiff.trees import ModelView
 
 _GROWING = ("append", "extend", "insert")  # list methods run while tracing
 
+MAX_RECURSION = 64  # calls of one function inside itself, written out while tracing
+
 _AUGMENTED = {
     cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
     cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power,
@@ -70,7 +81,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
-                 stack: tuple[Any, ...], top_level: bool):
+                 stack: tuple[Any, ...], top_level: bool, on_data_path: bool = False):
         self.graph = graph
         graph.read.append(callee)  # the graph depends on this function's source
         self.callee = callee
@@ -81,6 +92,12 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         self.guard = None  # the condition on data under which statements run (None: always)
         self.exits = Exits()
         self.loops: list[Exits] = []
+        # the caller's path depends on data (a branch on data, or after a return under one)
+        self.on_data_path = on_data_path
+        # a generator's body: the values yielded so far, and the data branches around its call
+        self.yielded: list[Any] | None = None
+        self.branches_outside = 0
+        self.held: set[int] = set()  # mutable objects the generator could read when made
 
     # --- statements -------------------------------------------------------------------------
 
@@ -157,8 +174,11 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             current = self.expr(small.target)
             self.bind(small.target, self.binary(op(), current, self.expr(small.value), small))
         elif isinstance(small, cst.Expr):
-            if isinstance(small.value, (cst.Yield, cst.Await)):
-                raise self.error(small, "generator functions (yield) are not supported")
+            if isinstance(small.value, cst.Yield):
+                self.yield_statement(small.value)
+                return
+            if isinstance(small.value, cst.Await):
+                raise self.error(small, "await is not supported in differentiated code")
             if isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)) and \
                     is_docstring or isinstance(small.value, cst.Ellipsis):
                 return
@@ -188,6 +208,28 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             raise self.error(small, f"{describe_node(small)} statements are not supported in "
                              "differentiated code")
 
+    def yield_statement(self, node: cst.Yield) -> None:
+        """``yield v`` (or ``yield from items``) in a generator's body: the value is the
+        generator's next item."""
+        if self.yielded is None:  # not reached: a def with a yield is run as a generator
+            raise self.error(node, "yield outside a generator function")
+        if self.graph.in_loop_body:
+            raise NotLoopable("it yields values")
+        if self.guard is not None or self.graph.in_data_branch > self.branches_outside:
+            raise self.error(node, "yield where the path taken depends on data (in or after a "
+                             "branch on data) is not supported: the number of items would "
+                             "depend on data; yield on every path and choose the value with "
+                             "np.where")
+        if isinstance(node.value, cst.From):
+            items = self.expr(node.value.item)
+            try:
+                listed = self.sequence(items)
+                self.yielded.extend(listed if isinstance(listed, list) else list(listed))
+            except StaticError as exc:
+                raise self.located(node, exc) from None
+        else:
+            self.yielded.append(None if node.value is None else self.expr(node.value))
+
     def bind(self, target: cst.BaseExpression, value: Any) -> None:
         if isinstance(target, cst.Name):
             if isinstance(value, Tensor) and value.node.name is None and \
@@ -206,6 +248,10 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             # never written to the real object
             if self.graph.in_loop_body:
                 raise NotLoopable("it assigns an attribute")
+            if any(g.alive for g in self.graph.live_generators) or self.yielded is not None:
+                raise self.error(target, "assigning an attribute while a generator is running "
+                                 "is not supported: Python runs a generator's body between "
+                                 "its items, symdiff when it is called")
             if self.guard is not None:  # the view is shared by both branches' variables
                 raise self.error(target, "assigning an attribute inside a branch that depends "
                                  "on data is not supported; assign a variable and set the "
@@ -286,6 +332,9 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             return self.local_function(node)
         if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
             return self.comprehension(node)
+        if isinstance(node, cst.Yield):
+            raise StaticError("yield used as a value (x = yield v, for generator.send) is not "
+                              "supported; write yield as a statement")
         raise StaticError(f"{describe_node(node)} expressions are not supported in "
                           "differentiated code")
 
@@ -345,6 +394,16 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                              "both values and choose with np.where")
         if any(a.keyword is not None or a.star for a in call.args):
             raise self.error(call, f"list.{func.attr.value} takes positional arguments")
+        what = f"{func.value.value}.{func.attr.value}"
+        try:
+            refuse_change(self.graph.live_generators, owner, what)
+            if self.yielded is not None and (id(owner) in self.held or
+                                             id(owner) in mutable_ids(self.yielded)):
+                raise StaticError(f"{what} changes a list from outside the generator (or one "
+                                  "it yielded): Python would make the change between the "
+                                  "items, symdiff makes it when the generator is called")
+        except StaticError as exc:
+            raise self.located(call, exc) from None
         getattr(owner, func.attr.value)(*(self.expr(a.value) for a in call.args))
         return True
 
@@ -394,6 +453,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             raise StaticError(f"a size has no attribute {name!r}")
         if isinstance(value, FreshGenerator):  # made in the function: rng.normal(...)
             return RandomMethod(value, name)
+        if isinstance(value, TracedGenerator):
+            raise generator_attribute(name)
         if isinstance(value, Masked):  # x[mask].sum(), x[mask].mean()
             if name in ("sum", "mean"):
                 return functools.partial(np.sum if name == "sum" else np.mean, value)
@@ -404,11 +465,43 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             raise StaticError(f"{describe(value)} has no attribute {name!r}") from None
 
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        on_data_path = self.on_data_path or self.guard is not None or \
+            bool(self.graph.in_data_branch)
         if callee.key in self.stack:
-            raise StaticError(f"recursive call of {callee.name} is not supported")
-        tracer = Tracer(self.graph, callee, _bind(callee, args, kwargs),
-                        self.stack + (callee.key,), top_level=False)
-        return tracer.run()
+            # written out call by call: static values decide how deep it goes, never data
+            if on_data_path:
+                raise StaticError(f"recursive call of {callee.name} where the path taken "
+                                  "depends on data (in or after a branch on data) is not "
+                                  "supported: data would decide how deep it goes; recurse on "
+                                  "static values (sizes, static arguments, list structure)")
+            if self.stack.count(callee.key) >= MAX_RECURSION:
+                raise StaticError(f"{callee.name} calls itself more than {MAX_RECURSION} deep "
+                                  "while generating; recursion is written out call by call, "
+                                  "so its depth must be small and known while generating")
+        env = _bind(callee, args, kwargs)
+        tracer = Tracer(self.graph, callee, env, self.stack + (callee.key,),
+                        top_level=False, on_data_path=on_data_path)
+        if not is_generator_function(callee.source.node):
+            return tracer.run()
+        return tracer.run_generator(args, kwargs)
+
+    def run_generator(self, args: list[Any], kwargs: dict[str, Any]) -> TracedGenerator:
+        """Calling a generator function: its body runs now, to the end; its items are
+        handed out by the generator object, once each."""
+        callee = self.callee
+        body_names = names_in(self.source.node.body) - set(self.env)
+        outside, watched = _outside_values(callee, body_names)
+        self.held = mutable_ids([*args, *kwargs.values(), *outside])
+        self.yielded = []
+        self.branches_outside = self.graph.in_data_branch
+        value = self.run()
+        if value is not None:
+            raise StaticError(f"{callee.name} is a generator function that returns a value "
+                              "(return v); only return without a value is supported in one")
+        generator = TracedGenerator(f"{callee.name}()", types.GeneratorType, self.yielded,
+                                    self.held | mutable_ids(self.yielded), watched)
+        self.graph.live_generators.append(generator)
+        return generator
 
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
@@ -442,6 +535,9 @@ def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
     callee = as_callee(fun)
     if callee is None:
         raise StaticError(f"{functions.callee_name(fun)} is not a Python function with source")
+    if not top_level and is_generator_function(callee.source.node):
+        raise StaticError(f"{callee.name} is a generator function; call it in the "
+                          "differentiated code and use its items")
     if not top_level:
         return Tracer(graph, callee, _bind(callee, args, kwargs), (callee.key,),
                       top_level=False).run()
@@ -454,6 +550,10 @@ def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
     callee = as_callee(fun)
     if callee is None:
         raise UnsupportedError(f"{fun!r} is not a Python function with source code")
+    if is_generator_function(callee.source.node):
+        raise callee.source.error(callee.source.node, "the differentiated function is a "
+                                  "generator function (it has yield): it must return a value; "
+                                  "call the generator from the function and use its items")
     try:
         return Tracer(graph, callee, dict(args), (callee.key,), top_level=True).run()
     except SymdiffError:
@@ -461,6 +561,20 @@ def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
     except RecursionError:
         raise UnsupportedError("the function is too deeply nested to trace",
                                callee.source.filename, callee.source.first_line, 1) from None
+
+
+def _outside_values(callee: Any, names: set[str]) -> tuple[list[Any], Any]:
+    """The values of the closure and global variables among ``names`` that a generator's
+    body may read, without side effects; for a function nested in traced code, also the
+    enclosing function's variables with their values now (watched while the generator
+    runs)."""
+    if isinstance(callee, LocalFunction):
+        env = callee.enclosing.env
+        now = {n: env[n] for n in names if n in env}
+        return list(now.values()), (callee.enclosing, now)
+    scopes = [getattr(callee, "_nonlocals", {}), getattr(getattr(callee, "fun", None),
+                                                          "__globals__", {})]
+    return [scope[n] for scope in scopes for n in names if n in scope], None
 
 
 __all__ = ["Tracer", "bind_arguments", "to_tensor", "trace", "trace_call"]

@@ -83,6 +83,8 @@ class Graph:
     loops: bool = True
     in_loop_body: int = 0  # while tracing the body of such a loop
     in_data_branch: int = 0  # while tracing a branch taken on a condition on data
+    # generators (and map/filter objects) made while tracing, whose items are handed out later
+    live_generators: list = field(default_factory=list)
     read: list = field(default_factory=list)  # every function whose source the graph used
     # the values of arrays written as literals in the code (np.array([0, 2])), by node id
     literals: dict[int, Any] = field(default_factory=dict)

@@ -85,7 +85,13 @@ def global_statement(x):
 
 
 def recursive(x):
-    return np.sum(x) + recursive(x)  # ERROR: recursive call of recursive is not supported
+    return np.sum(x) + recursive(x)  # ERROR: recursive calls itself more than 64 deep
+
+
+def recursive_on_data(x):
+    if np.sum(x) > 1.0:
+        return recursive_on_data(x * 0.5)  # ERROR: where the path taken depends on data
+    return np.sum(x)
 
 
 def floor_division(x):
@@ -108,8 +114,59 @@ def qr_of_a_stack(x):
     return np.sum(np.linalg.qr(x)[1])  # ERROR: not a stack of them
 
 
-def generator(x):
-    yield np.sum(x)  # ERROR: generator functions (yield) are not supported
+def generator(x):  # ERROR: the differentiated function is a generator function
+    yield np.sum(x)
+
+
+def yield_on_data(x):
+    def positive_parts(v):
+        for e in v:
+            if e > 0:
+                yield e  # ERROR: yield where the path taken depends on data
+    return sum(positive_parts(x))
+
+
+def yield_in_a_loop_on_data(x):
+    def halvings(v):
+        while np.max(v) > 1.0:  # ERROR: this loop cannot run in the generated code: it yields
+            v = v / 2
+            yield v
+    return sum(np.sum(h) for h in halvings(x))
+
+
+def yield_as_a_value(x):
+    def echo(v):
+        got = yield v  # ERROR: yield used as a value
+        yield got
+    return np.sum(next(echo(x)))
+
+
+def generator_send(x):
+    def rows(v):
+        yield v[0]
+        yield v[1]
+    items = rows(x)
+    first = next(items)
+    return np.sum(first * items.send(2.0))  # ERROR: generator.send is not supported
+
+
+def grows_a_list_a_generator_reads(x):
+    def sizes(parts):
+        yield len(parts)
+        yield len(parts)
+    parts = []
+    total = 0.0
+    for n in sizes(parts):
+        parts.append(x * n)  # ERROR: changes a list that the generator sizes() holds
+        total = total + np.sum(parts[-1])
+    return total
+
+
+def isinstance_of_a_scalar(x):
+    s = np.sum(x)
+    if isinstance(s, np.ndarray):  # ERROR: isinstance() of this scalar depends on how NumPy
+        return s
+    return s * 2.0
 
 
 def returns_nothing(x):  # ERROR: returns None
