@@ -24,6 +24,7 @@ import numpy as np
 from symdiff.api import grad
 from symdiff.errors import ArgumentError, UnsupportedError
 from symdiff.gradient import GradFunction, differentiable, learned_outer, new_outer
+from symdiff.library import library_function
 from symdiff.markers import runs_while_tracing
 from symdiff.runtime import (
     OuterArray,
@@ -48,6 +49,7 @@ class JvpFunction:
 
     def __init__(self, fun: Callable, argnums: tuple[int, ...] | None = None,
                  backend: str = "numba"):
+        fun = library_function(fun)
         if not differentiable(fun):
             raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                                 "functions from their source")
@@ -169,6 +171,7 @@ def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) 
     # the compiler (SymPy, libcst) loads only to generate code
     from symdiff.frontend.callee import innermost
 
+    fun = library_function(fun)
     configuration = getattr(fun, "configuration", ())
     base = innermost(fun) if configuration is not None else fun
     try:
@@ -190,6 +193,7 @@ def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any],
 
     bound = inspect.signature(jvp).bind(*args, **kwargs)
     fun, primals, tangents = (bound.arguments.get(k) for k in ("fun", "primals", "tangents"))
+    fun = library_function(fun)
     if not differentiable(fun):
         raise StaticError(f"jvp needs a Python function, got {fun!r}")
     return trace_jvp(graph, fun, primals, tangents, top_level=top_level)
@@ -250,6 +254,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
     """The Jacobian of ``fun`` by forward mode, shaped output shape then input shape. ``fun``
     may return an array or a tuple of arrays (the Jacobian then has that structure); a tuple
     ``argnums`` gives a tuple of Jacobians per output."""
+    fun = library_function(fun)
     positions, single = _positions(fun, argnums)
     pushes = {p: JvpFunction(fun, (p,), backend) for p in positions}
 
@@ -278,6 +283,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, *,
            backend: str = "numba") -> Callable:
     """The Jacobian of an array-valued ``fun`` by reverse mode, shaped output shape then input
     shape; one vector-Jacobian product per output element."""
+    fun = library_function(fun)
     positions, single = _positions(fun, argnums)
     pulls = GradFunction(fun, (positions[0],), False, False, backend, False,
                          request=[(p, None) for p in positions], output="cotangent")
