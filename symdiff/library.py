@@ -11,12 +11,15 @@ a later process: this module finds it again by its ``__qualname__``).
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import sys
 from types import FunctionType
 from typing import Any
 
 import numpy as np
+
+from symdiff.errors import ArgumentError
 
 _MADE: dict[str, FunctionType] = {}
 
@@ -29,6 +32,13 @@ def library_function(fun: Any) -> Any:
     """``fun`` itself, unless it is a NumPy or SciPy ufunc: then the Python function that
     calls it (see the module's documentation)."""
     if not isinstance(fun, np.ufunc):
+        module = getattr(fun, "__module__", None) or ""
+        if inspect.isfunction(fun) and module.split(".")[0] in ("numpy", "scipy"):
+            raise ArgumentError(f"{module}.{fun.__name__} is {module.split('.')[0]}'s own "
+                                "code, which symdiff does not differentiate through; call it "
+                                "in a function of your own (symdiff knows the NumPy and "
+                                "SciPy functions its table lists, and their elementwise "
+                                "functions given directly)")
         return fun
     for module_name, spelling, importing in _HOMES:
         module = sys.modules.get(module_name)

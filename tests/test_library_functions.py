@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.special
+from scipy.integrate import odeint
 
 import symdiff
 from tests.conftest import jax_or_skip
+from tests.test_higher_order import tanh as tanh_elsewhere
 
 BACKENDS = ["numpy", "numba"]
 
@@ -85,3 +87,33 @@ def test_the_same_function_reuses_its_code():
 def test_library_functions_that_are_not_ufuncs_are_still_refused():
     with pytest.raises(symdiff.ArgumentError, match="is not a Python function"):
         symdiff.grad(np.sum)
+
+
+def integrate_with_odeint(a):
+    return np.sum(odeint(decay, np.array([1.0]), np.linspace(0.0, 1.0, 5), (a,)))
+
+
+def decay(y, t, a):
+    return -a * y
+
+
+def test_library_code_outside_the_table_is_refused_by_name_at_the_users_line():
+    """autograd's ode_net calls scipy.integrate.odeint: refused where the user calls it, not
+    traced into SciPy's own source."""
+    with pytest.raises(symdiff.UnsupportedError,
+                       match=r"test_library_functions.py:\d+:\d+: scipy.integrate.odeint is "
+                       "not supported: .*Runge-Kutta"):
+        symdiff.grad(integrate_with_odeint, backend="numpy")(0.5)
+    with pytest.raises(symdiff.ArgumentError, match="scipy.integrate._odepack_py.odeint is "
+                       "scipy's own code"):
+        symdiff.grad(odeint)
+
+
+def uses_a_helper_from_another_file(x):
+    return tanh_elsewhere(x) ** 2
+
+
+def test_helpers_in_other_user_files_are_still_traced():
+    g = symdiff.grad(uses_a_helper_from_another_file, backend="numpy")
+    t = np.tanh(1.5)
+    assert g(1.5) == pytest.approx(2 * t * (1 - t ** 2), rel=1e-14)
