@@ -11,6 +11,7 @@ from typing import Any
 
 from symdiff.errors import ArgumentError
 from symdiff.gradient import GradFunction, differentiable
+from symdiff.library import library_function
 from symdiff.markers import runs_while_tracing
 from symdiff.runtime import (
     normalise_argnums,
@@ -23,6 +24,7 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
     if fun is None:
         return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value, frozen)
     frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
+    fun = library_function(fun)  # grad(np.sqrt): as if written def sqrt(x): return np.sqrt(x)
     if isinstance(fun, functools.partial):
         return PartialGrad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
     if isinstance(fun, types.MethodType) and is_model(fun.__self__) and \
@@ -156,6 +158,7 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     tuple of ``cotangent``-weighted gradients, one per primal (a vector-Jacobian product,
     generated symbolically: the forward pass runs again on each call, no Jacobian is formed).
     """
+    fun = library_function(fun)
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function")
     out = fun(*primals)

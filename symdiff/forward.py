@@ -16,15 +16,28 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from symdiff.api import grad
-from symdiff.errors import ArgumentError
-from symdiff.gradient import GradFunction, differentiable
+from symdiff.errors import ArgumentError, UnsupportedError
+from symdiff.gradient import GradFunction, differentiable, learned_outer, new_outer
+from symdiff.library import library_function
 from symdiff.markers import runs_while_tracing
-from symdiff.runtime import arg_spec, as_array, call_compiled, load, pin_sizes, specs_for
+from symdiff.runtime import (
+    OuterArray,
+    RandomDraw,
+    arg_spec,
+    as_array,
+    call_compiled,
+    load,
+    names_changed,
+    outer_values,
+    pin_sizes,
+    specs_for,
+)
 from symdiff.signature import check_backend
 from symdiff.size_checks import specialised_entry
 from symdiff.trees import flatten, unflatten
@@ -36,6 +49,7 @@ class JvpFunction:
 
     def __init__(self, fun: Callable, argnums: tuple[int, ...] | None = None,
                  backend: str = "numba"):
+        fun = library_function(fun)
         if not differentiable(fun):
             raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                                 "functions from their source")
@@ -45,8 +59,19 @@ class JvpFunction:
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
         # sizes generation asks for as numbers (a loop written out over a length)
         self._needed: set[tuple[str, int]] = set()
+        # arrays read from globals and closures, and the numbers the function draws, found
+        # the first time generation asks (see symdiff.gradient.GradFunction)
+        self._outer: tuple[OuterArray | RandomDraw, ...] = ()
+        # helper functions and numbers the code was generated with from globals and closures:
+        # if one is rebound, the code is generated again
+        self._names_read: list[tuple[Any, str, Any]] = []
 
-    def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    def __call__(self, primals: Sequence[Any], tangents: Sequence[Any],
+                 drawn: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        """``drawn``: random numbers by key, shared by several calls (the columns of one
+        Jacobian): each draw of the function is made once, then reused."""
+        if self._names_read and names_changed(self._names_read):
+            self._forget()
         if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
             raise ArgumentError("jvp takes the primals and the tangents as tuples: "
                                 "jvp(f, (x,), (t,))")
@@ -70,11 +95,50 @@ class JvpFunction:
         specs += tuple(arg_spec(f"{self.names[p]}_dot", t, True)
                        for p, t in zip(positions, tangents, strict=True))
         values = [*primals, *tangents]
-        by_name = {s.name: v for s, v in zip(specs, values, strict=True)}
-        _, compiled = specialised_entry(
-            lambda pinned: self._compiled(pin_sizes(specs, by_name, pinned), positions),
-            by_name, self.fun.__qualname__, self._needed)
-        return call_compiled(compiled, values)
+        arguments = {s.name: v for s, v in zip(specs, values, strict=True)}
+        while True:
+            # arrays from outside the function and the numbers it draws, as generation asked
+            # for them: inputs after the tangents, read (drawn) on each call
+            known = self._outer
+            extra = [as_array(v) for v in outer_values(known, arguments, False)]
+            every = tuple(specs) + tuple(replace(arg_spec(o.param, v, False), outer=o.key)
+                                         for o, v in zip(known, extra, strict=True))
+            by_name = {**arguments, **{o.param: v for o, v in zip(known, extra, strict=True)}}
+            try:
+                _, compiled = specialised_entry(
+                    lambda pinned, every=every, by_name=by_name: self._compiled(
+                        pin_sizes(every, by_name, pinned), positions),
+                    by_name, self.fun.__qualname__, self._needed)
+            except UnsupportedError as exc:
+                self._outer = learned_outer(known, exc.outer, self.names)
+                if not new_outer(known, exc.outer):
+                    raise
+                continue
+            if any(isinstance(o, RandomDraw) for o in known):
+                extra = self._draw(known, arguments, drawn)
+            return call_compiled(compiled, [*values, *extra])
+
+    @staticmethod
+    def _draw(known: tuple, arguments: dict[str, Any], drawn: dict[str, Any] | None
+              ) -> list[Any]:
+        """This call's values of the arrays from outside and of the draws, the draws taken
+        from ``drawn`` where it has them (and added to it)."""
+        fresh = iter([as_array(v) for v in outer_values(
+            [o for o in known if drawn is None or o.key not in drawn], arguments)])
+        values = []
+        for o in known:
+            value = drawn[o.key] if drawn is not None and o.key in drawn else next(fresh)
+            if drawn is not None and isinstance(o, RandomDraw):
+                drawn[o.key] = value
+            values.append(value)
+        return values
+
+    def _forget(self) -> None:
+        """Drop the code generated so far: a helper function or number it was generated with
+        has been rebound."""
+        self._cache.clear()
+        self._outer = ()
+        self._names_read = []
 
     def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:
         entry = self._cache.get(specs)
@@ -84,6 +148,11 @@ class JvpFunction:
 
             module = generate_jvp(self.fun, specs, positions, self.backend)
             entry = self._cache[specs] = load(module, False, self.backend)
+            seen = {(id(fun), name) for fun, name, _ in self._names_read}
+            for fun, name, value in module.names_read:  # each once: checked every call
+                if (id(fun), name) not in seen:
+                    seen.add((id(fun), name))
+                    self._names_read.append((fun, name, value))
         self.last = entry[0]
         return entry
 
@@ -102,6 +171,7 @@ def _jvp_function(fun: Callable, argnums: tuple[int, ...] | None, backend: str) 
     # the compiler (SymPy, libcst) loads only to generate code
     from symdiff.frontend.callee import innermost
 
+    fun = library_function(fun)
     configuration = getattr(fun, "configuration", ())
     base = innermost(fun) if configuration is not None else fun
     try:
@@ -123,6 +193,7 @@ def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any],
 
     bound = inspect.signature(jvp).bind(*args, **kwargs)
     fun, primals, tangents = (bound.arguments.get(k) for k in ("fun", "primals", "tangents"))
+    fun = library_function(fun)
     if not differentiable(fun):
         raise StaticError(f"jvp needs a Python function, got {fun!r}")
     return trace_jvp(graph, fun, primals, tangents, top_level=top_level)
@@ -183,6 +254,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
     """The Jacobian of ``fun`` by forward mode, shaped output shape then input shape. ``fun``
     may return an array or a tuple of arrays (the Jacobian then has that structure); a tuple
     ``argnums`` gives a tuple of Jacobians per output."""
+    fun = library_function(fun)
     positions, single = _positions(fun, argnums)
     pushes = {p: JvpFunction(fun, (p,), backend) for p in positions}
 
@@ -190,10 +262,11 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
         args = tuple(as_array(a) for a in args)
         per_position = []
         out: Any = None
+        drawn: dict[str, Any] = {}  # numbers the function draws: the same for every column
         for p in positions:
             columns: list[list[Any]] = []
             for e in _basis(args[p]):
-                out, tangent = pushes[p](args, (e,))
+                out, tangent = pushes[p](args, (e,), drawn)
                 columns.append(_leaves(tangent))
             outs = _leaves(out)
             per_position.append([_jacobian_of([c[k] for c in columns], o, args[p])
@@ -210,6 +283,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, *,
            backend: str = "numba") -> Callable:
     """The Jacobian of an array-valued ``fun`` by reverse mode, shaped output shape then input
     shape; one vector-Jacobian product per output element."""
+    fun = library_function(fun)
     positions, single = _positions(fun, argnums)
     pulls = GradFunction(fun, (positions[0],), False, False, backend, False,
                          request=[(p, None) for p in positions], output="cotangent")
@@ -220,7 +294,13 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, *,
         if isinstance(out, (tuple, list)):
             raise ArgumentError("jacrev needs a function returning one array; jacfwd also "
                                 "takes tuples of outputs")
-        rows = [pulls(*args, e) for e in _basis(out)]
+        rows = []
+        for e in _basis(out):
+            rows.append(pulls(*args, e))
+            if pulls._draws:  # each row would draw numbers of its own: not one Jacobian
+                raise ArgumentError(f"{fun.__qualname__} draws random numbers, and jacrev "
+                                    "would draw them again for each row of the Jacobian; "
+                                    "jacfwd draws them once for all its columns")
         jacobians = tuple(np.stack([np.asarray(r[k]) for r in rows]).reshape(
             np.shape(out) + np.shape(args[p])) for k, p in enumerate(positions))
         return jacobians[0] if single else jacobians

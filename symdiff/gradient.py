@@ -155,34 +155,12 @@ class GradFunction:
             except UnsupportedError as exc:
                 with self._lock:  # another thread may have learned them meanwhile
                     self._learn_outer(exc.outer)
-                    if not {_key(o) for o in exc.outer} - {o.key for o in known}:
+                    if not new_outer(known, exc.outer):
                         raise
 
     def _learn_outer(self, found: tuple) -> None:
         """Add the arrays from outside the function that generation asked for."""
-        for draw in (o for o in found if isinstance(o, RandomDraw)):
-            # the draws up to this one stay (the function made them before), later ones are
-            # learned again: a function draws in one order, but what it draws may depend on
-            # static arguments
-            kept = [o for o in self._outer if not isinstance(o, RandomDraw)]
-            draws = [o for o in self._outer if isinstance(o, RandomDraw)][:draw.index]
-            self._outer = (*kept, *draws)
-        known = {o.key for o in self._outer}
-        added: list[OuterArray | RandomDraw] = []
-        for item in found:
-            if _key(item) in known:
-                continue
-            name = "_noise" if isinstance(item, RandomDraw) else item[1]
-            taken = {*self.parameter_names, *(o.param for o in (*self._outer, *added))}
-            param, k = name, 1
-            while param in taken:
-                param, k = f"{name}_{k}", k + 1
-            added.append(replace(item, param=param) if isinstance(item, RandomDraw) else
-                         OuterArray(*item, param))
-            known.add(added[-1].key)
-        # the arrays from outside first, then the draws in the order the function makes them
-        self._outer = tuple(sorted((*self._outer, *added),
-                                   key=lambda o: isinstance(o, RandomDraw)))
+        self._outer = learned_outer(self._outer, found, self.parameter_names)
         self._draws = any(isinstance(o, RandomDraw) for o in self._outer)
 
     def _specialised(self, specs: tuple, options: Options, values: dict[str, Any]
@@ -370,6 +348,39 @@ class GradFunction:
             return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
                     "of the first call (or `.specialise(*args)`)")
         return f"```python\n{self._last.source}\n```"
+
+
+def learned_outer(outer: tuple, found: tuple, parameter_names: list[str]) -> tuple:
+    """``outer`` (the arrays from outside a function and the numbers it draws, as its
+    generated code takes them) with those generation asked for in ``found`` added, each named
+    apart from the parameters and from the others."""
+    for draw in (o for o in found if isinstance(o, RandomDraw)):
+        # the draws up to this one stay (the function made them before), later ones are
+        # learned again: a function draws in one order, but what it draws may depend on
+        # static arguments
+        kept = [o for o in outer if not isinstance(o, RandomDraw)]
+        draws = [o for o in outer if isinstance(o, RandomDraw)][:draw.index]
+        outer = (*kept, *draws)
+    known = {o.key for o in outer}
+    added: list[OuterArray | RandomDraw] = []
+    for item in found:
+        if _key(item) in known:
+            continue
+        name = "_noise" if isinstance(item, RandomDraw) else item[1]
+        taken = {*parameter_names, *(o.param for o in (*outer, *added))}
+        param, k = name, 1
+        while param in taken:
+            param, k = f"{name}_{k}", k + 1
+        added.append(replace(item, param=param) if isinstance(item, RandomDraw) else
+                     OuterArray(*item, param))
+        known.add(added[-1].key)
+    # the arrays from outside first, then the draws in the order the function makes them
+    return tuple(sorted((*outer, *added), key=lambda o: isinstance(o, RandomDraw)))
+
+
+def new_outer(outer: tuple, found: tuple) -> bool:
+    """Whether generation asked for an array or draw (``found``) not in ``outer``."""
+    return bool({_key(o) for o in found} - {o.key for o in outer})
 
 
 def differentiable(fun: Any) -> bool:

@@ -93,8 +93,10 @@ def _checks(sizes: Any) -> tuple:
 
 def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, ...],
                  backend: str) -> GeneratedModule:
-    """A module defining ``jvp_<name>(*primals, *tangents)`` returning ``(out, tangent_out)``:
-    ``signature`` holds the primals' specs, then one tangent spec per ``argnums`` position."""
+    """A module defining ``jvp_<name>(*primals, *tangents, *outer)`` returning ``(out,
+    tangent_out)``: ``signature`` holds the primals' specs, then one tangent spec per
+    ``argnums`` position, then those of the arrays the function reads from outside itself and
+    of the numbers it draws (``ArgSpec.outer``)."""
     _compilable(signature, backend)
     target = target_for(backend)
     return _in_generation_scope(signature,
@@ -190,10 +192,11 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
                   target: Any) -> GeneratedModule:
     source = source_of(fun)
     graph = Graph(loops=False)  # forward mode differentiates a backward pass
-    count = len(signature) - len(argnums)
+    own = [s for s in signature if not s.outer]  # after them: arrays from outside, draws
+    count = len(own) - len(argnums)
     env = _inputs(graph, signature)
-    primals = [env[s.name] for s in signature[:count]]
-    directions = [env[s.name] for s in signature[count:]]
+    primals = [env[s.name] for s in own[:count]]
+    directions = [env[s.name] for s in own[count:]]
     result = trace_jvp(graph, fun, primals, directions, argnums, top_level=True)
     graph.origin = None
     leaves: list[Any] = []
@@ -209,7 +212,7 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
     functions = [emit_function(final, spec, helpers, target)]
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, spec.name, spec.name, signature, functions, helpers, final,
-                           graph.read)
+                           graph.read, graph.names_read)
 
 
 def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import symdiff
 
@@ -185,3 +186,26 @@ def test_the_same_function_in_another_file_names_its_own_file(tmp_path):
                               capture_output=True, text=True, check=True)
         headers.append(done.stdout.strip())
     assert "first.py" in headers[0] and "second.py" in headers[1]
+
+
+LIBRARY = textwrap.dedent("""
+    import sys, numpy as np, scipy.special, symdiff
+    print(symdiff.grad(np.sqrt, backend="numba")(4.0),
+          symdiff.grad(np.cbrt, backend="numba")(8.0),
+          symdiff.grad(scipy.special.gammaln, backend="numba")(1.0),
+          "sympy" in sys.modules, "libcst" in sys.modules)
+""")
+
+
+def test_numpy_functions_given_directly_are_cached_by_identity(tmp_path):
+    """``grad(np.sqrt)`` has no user source: its entry is keyed by the function it is, and a
+    later process finds it without generating (nor warning of a damaged entry)."""
+    env = {"SYMDIFF_CACHE_DIR": str(tmp_path), "PATH": "", "HOME": str(tmp_path)}
+    command = [sys.executable, "-W", "error::RuntimeWarning", "-c", LIBRARY]
+    cold, warm = (subprocess.run(command, env=env, capture_output=True, text=True,
+                                 check=True).stdout.split() for _ in range(2))
+    assert float(cold[0]) == 0.25
+    assert float(cold[1]) == pytest.approx(1 / 12, rel=1e-15)
+    assert float(cold[2]) == pytest.approx(-np.euler_gamma, rel=1e-15)
+    assert cold[3:] == ["True", "True"]
+    assert warm == cold[:3] + ["False", "False"]

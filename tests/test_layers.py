@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symdiff"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("symdiff.errors", "symdiff.version", "symdiff.markers", "symdiff.signature",
               "symdiff.trees", "symdiff.cache")),
-    ("call time", ("symdiff.size_checks", "symdiff.structured", "symdiff.runtime")),
+    ("call time", ("symdiff.size_checks", "symdiff.structured", "symdiff.runtime",
+                   "symdiff.library")),
     ("ir", ("symdiff.ir",)),
     ("calculus", ("symdiff.calculus",)),
     ("rules", ("symdiff.rules",)),

@@ -133,10 +133,111 @@ def test_matches_jax():
             symdiff.grad(least_squares_with_penalty, backend=backend)(w0), expected, rtol=1e-10)
 
 
-def test_transforms_that_cannot_read_them_yet_say_so():
+def test_tools_that_cannot_read_them_yet_say_so():
     with pytest.raises(symdiff.UnsupportedError, match="'X' is an array from outside the "
                        "function .* pass it as an argument"):
-        symdiff.jvp(least_squares, (np.ones(3),), (np.ones(3),))
+        symdiff.explain(least_squares, np.ones(3))
+
+
+# forward mode: jvp, jacfwd, hessian and jvp of grad read them on each call as grad does
+
+DATA = np.array([0.5, -1.0, 2.0])
+WEIGHT = 2.0
+
+
+def quartic_fit(x):
+    """autograd's gmm example differentiates an objective reading a global data array."""
+    return np.sum((x - DATA) ** 4) + np.sum(np.tanh(X @ x) * y) * WEIGHT
+
+
+def quartic_fit_explicit(x, data, X, y):
+    return np.sum((x - data) ** 4) + np.sum(np.tanh(X @ x) * y) * WEIGHT
+
+
+def features(x):
+    return np.sin(X @ x) * y
+
+
+def _gradient_differences(x, v, data, X, y, eps=1e-6):
+    """Central differences of the gradient (with the arrays passed) along ``v``."""
+    g = symdiff.grad(quartic_fit_explicit, backend="numpy")
+    return (g(x + eps * v, data, X, y) - g(x - eps * v, data, X, y)) / (2 * eps)
+
+
+def _rebind(monkeypatch, **values):
+    for name, value in values.items():
+        monkeypatch.setitem(globals(), name, value)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_hessian_vector_products_read_globals_on_each_call(backend, monkeypatch):
+    hvp = symdiff.grad(quartic_fit, backend=backend)
+    x, v = np.array([0.1, 0.3, -0.2]), np.array([1.0, -0.5, 2.0])
+    local = np.random.default_rng(3)
+    for data, rows in ((DATA, 12), (np.array([1.5, 0.0, -0.3]), 5), (np.ones(3), 1)):
+        X_now, y_now = local.standard_normal((rows, 3)), local.standard_normal(rows)
+        _rebind(monkeypatch, DATA=data, X=X_now, y=y_now)  # sizes change between calls
+        out, product = symdiff.jvp(hvp, (x,), (v,), backend=backend)
+        expected_gradient = symdiff.grad(quartic_fit_explicit, backend="numpy")(
+            x, data, X_now, y_now)
+        np.testing.assert_allclose(out, expected_gradient, rtol=1e-12)
+        np.testing.assert_allclose(product, _gradient_differences(x, v, data, X_now, y_now),
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_hessian_vector_products_match_jax(monkeypatch):
+    jax = jax_or_skip()
+    jnp = jax.numpy
+    x, v = np.array([0.1, 0.3, -0.2]), np.array([1.0, -0.5, 2.0])
+
+    def objective(x, data, X, y):
+        return jnp.sum((x - data) ** 4) + jnp.sum(jnp.tanh(X @ x) * y) * WEIGHT
+
+    for data in (DATA, np.array([-2.0, 0.25, 1.0])):
+        _rebind(monkeypatch, DATA=data)
+        expected = jax.jvp(lambda x, data=data: jax.grad(objective)(x, data, X, y), (x,),
+                           (v,))[1]
+        for backend in CPU_BACKENDS:
+            product = symdiff.jvp(symdiff.grad(quartic_fit, backend=backend), (x,), (v,),
+                                  backend=backend)[1]
+            np.testing.assert_allclose(product, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_hessian_and_jacfwd_read_globals_on_each_call(backend, monkeypatch):
+    x = np.array([0.1, 0.3, -0.2])
+    hessian = symdiff.hessian(quartic_fit, backend=backend)
+    jacobian = symdiff.jacfwd(features, backend=backend)
+    for data, rows in ((DATA, 12), (np.array([0.2, 0.4, -1.0]), 4), (np.zeros(3), 1)):
+        X_now = np.random.default_rng(rows).standard_normal((rows, 3))
+        y_now = np.linspace(-1.0, 1.0, rows)
+        _rebind(monkeypatch, DATA=data, X=X_now, y=y_now)
+        g = symdiff.grad(quartic_fit_explicit, backend="numpy")
+        columns = [_gradient_differences(x, e, data, X_now, y_now) for e in np.eye(3)]
+        np.testing.assert_allclose(hessian(x), np.stack(columns, axis=1), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(g(x, data, X_now, y_now), symdiff.grad(
+            quartic_fit, backend=backend)(x), rtol=1e-12)
+        expected = (X_now * (np.cos(X_now @ x) * y_now)[:, None])
+        np.testing.assert_allclose(jacobian(x), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_jvp_reads_closure_arrays_and_sees_rebound_numbers(backend, monkeypatch):
+    A, b = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    loss = make_loss(A, b)
+    w, t = np.array([0.2, -0.1, 0.5]), np.array([1.0, 2.0, -1.0])
+    expected = np.sum((1 - np.tanh(A @ w) ** 2) * b * (A @ t))
+    assert symdiff.jvp(loss, (w,), (t,), backend=backend)[1] == pytest.approx(expected,
+                                                                              rel=1e-12)
+    # a number from a global is fixed in the code: rebinding it generates the code again
+    x = np.array([0.1, 0.3, -0.2])
+    before = symdiff.jvp(quartic_fit, (x,), (t,), backend=backend)[1]
+    _rebind(monkeypatch, WEIGHT=5.0)
+    after = symdiff.jvp(quartic_fit, (x,), (t,), backend=backend)[1]
+    quartic = np.sum(4 * (x - DATA) ** 3 * t)
+    tanh_part = np.sum((1 - np.tanh(X @ x) ** 2) * y * (X @ t))
+    assert before == pytest.approx(quartic + 2.0 * tanh_part, rel=1e-12)
+    assert after == pytest.approx(quartic + 5.0 * tanh_part, rel=1e-12)
 
 
 def test_a_new_process_reads_globals_through_the_disk_cache(tmp_path):

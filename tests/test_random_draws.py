@@ -130,7 +130,63 @@ def test_vjp_draws_too():
     np.testing.assert_allclose(gx, 2 * expected[1], rtol=1e-13)
 
 
-def test_transforms_that_do_not_draw_yet_say_so():
+def test_tools_that_do_not_draw_yet_say_so():
     w, x = np.array([0.3, -0.2]), np.ones((3, 2))
     with pytest.raises(SymdiffError, match="draw them outside the function and pass them"):
-        symdiff.jvp(seeded, (w, x), (w, x))
+        symdiff.explain(seeded, w, x)
+
+
+def _noise_differences(params, data, noise, direction, eps=1e-6):
+    """Central differences of the gradient with the noise passed, along ``direction``."""
+    g = symdiff.grad(elbo_with_noise, backend="numpy")
+    return (g(params + eps * direction, data, noise) -
+            g(params - eps * direction, data, noise)) / (2 * eps)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_forward_mode_draws_on_each_call(backend):
+    data = np.random.default_rng(1).standard_normal((6, 3))
+    params, v = np.array([0.1, -0.2, 0.3, -0.4]), np.array([1.0, 0.5, -2.0, 0.25])
+    for rows in (6, 1):
+        RS.seed(3)
+        out, tangent = symdiff.jvp(elbo, (params, data[:rows]),
+                                   (v, np.zeros((rows, 3))), backend=backend)
+        after = RS.randn()
+        RS.seed(3)
+        noise = RS.randn(rows, 2)
+        assert RS.randn() == after  # drawn once, as the function draws
+        assert out == pytest.approx(elbo_with_noise(params, data[:rows], noise), rel=1e-13)
+        expected = symdiff.grad(elbo_with_noise, backend="numpy")(params, data[:rows], noise)
+        assert tangent == pytest.approx(expected @ v, rel=1e-12)
+        RS.seed(3)
+        hvp = symdiff.jvp(symdiff.grad(elbo, backend=backend), (params, data[:rows]),
+                          (v, np.zeros((rows, 3))), backend=backend)[1]
+        np.testing.assert_allclose(hvp, _noise_differences(params, data[:rows], noise, v),
+                                   rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_hessian_draws_once_for_all_its_columns(backend):
+    data = np.random.default_rng(2).standard_normal((5, 3))
+    params = np.array([0.3, 0.1, -0.5, 0.2])
+    RS.seed(9)
+    h = symdiff.hessian(elbo, backend=backend)(params, data)
+    after = RS.randn()
+    RS.seed(9)
+    noise = RS.randn(5, 2)
+    assert RS.randn() == after
+    columns = [_noise_differences(params, data, noise, e) for e in np.eye(4)]
+    np.testing.assert_allclose(h, np.stack(columns, axis=1), rtol=1e-6, atol=1e-6)
+
+
+def noisy_scaling(w):
+    return RS.randn(3) * w
+
+
+def test_jacrev_of_a_drawing_function_is_refused_and_jacfwd_draws_once():
+    with pytest.raises(symdiff.ArgumentError, match="jacfwd draws them once"):
+        symdiff.jacrev(noisy_scaling, backend="numpy")(np.ones(3))
+    RS.seed(1)
+    jacobian = symdiff.jacfwd(noisy_scaling, backend="numpy")(np.ones(3))
+    RS.seed(1)
+    np.testing.assert_allclose(jacobian, np.diag(RS.randn(3)), rtol=1e-15)

@@ -5,6 +5,8 @@ static values, and other Python functions traced from their own source."""
 from __future__ import annotations
 
 import functools
+import inspect
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -137,6 +139,11 @@ class Calls:
         owner = getattr(callee, "__self__", None)
         if isinstance(owner, dict) and getattr(callee, "__name__", "") in _READING_DICTS:
             return callee(*args, **kwargs)  # params.get("b", 0.0): a lookup, as Python does it
+        library = library_name(callee)
+        if library is not None:  # NumPy's or SciPy's own Python code: not traced into
+            raise StaticError(f"{library} is not supported: symdiff has no derivative rule "
+                              f"for it, and does not differentiate through the library's own "
+                              f"code{_WHAT_INSTEAD.get(library, '')}")
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)
@@ -296,3 +303,29 @@ def _draws_random_numbers(callee: Any) -> bool:
     module = getattr(callee, "__module__", None) or ""
     return isinstance(owner, random.GENERATOR_TYPES) or \
         module.startswith("numpy.random") or owner is np.random.mtrand._rand
+
+
+_LIBRARIES = ("numpy", "scipy")
+_WHAT_INSTEAD = {
+    "scipy.integrate.odeint": " (an adaptive ODE solver in compiled code); write the "
+    "integrator's steps in the function (a fixed-step Runge-Kutta loop) to differentiate "
+    "through them",
+    "scipy.integrate.solve_ivp": " (an adaptive ODE solver); write the integrator's steps in "
+    "the function (a fixed-step Runge-Kutta loop) to differentiate through them",
+}
+
+
+def library_name(callee: Any) -> str | None:
+    """``scipy.integrate.odeint`` for a Python function of NumPy's or SciPy's own (which the
+    function table does not hold), by its public spelling where there is one; None for any
+    other callable (a user's helper, in whichever file, is traced)."""
+    module = getattr(callee, "__module__", None) or ""
+    if not inspect.isfunction(callee) or module.split(".")[0] not in _LIBRARIES:
+        return None
+    name = callee.__name__
+    parts = module.split(".")
+    public = ".".join(parts[:next((i for i, p in enumerate(parts) if p.startswith("_")),
+                                   len(parts))])
+    if getattr(sys.modules.get(public), name, None) is callee:
+        module = public
+    return f"{'np' + module[len('numpy'):] if parts[0] == 'numpy' else module}.{name}"

@@ -434,9 +434,10 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         if found is not None:
             return Tensor(self.graph[found])
         error = self.error(node, f"{ident!r} is an array from outside the function (a global "
-                           f"or closure variable of {fun.__qualname__}): grad, value_and_grad "
-                           "and vjp read such arrays on each call, but forward mode, the "
-                           "teaching tools and symdiff gen do not yet: pass it as an argument")
+                           f"or closure variable of {fun.__qualname__}): the derivatives "
+                           "(grad, vjp, jvp, jacfwd, hessian) read such arrays on each call, "
+                           "but the teaching tools and symdiff gen do not yet: pass it as an "
+                           "argument")
         error.outer = ((fun, ident),)
         raise error
 

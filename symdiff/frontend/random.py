@@ -91,9 +91,9 @@ def draw(graph: Graph, method: RandomMethod, args: list[Any], kwargs: dict[str, 
         f"from {where}"
     found = graph.outer.get(key)
     if found is None:
-        error = refuse(f"{method.name}() draws random numbers: grad, value_and_grad and vjp "
-                       "draw them on each call, but forward mode, the teaching tools and "
-                       "symdiff gen do not yet: draw them outside the function and pass them "
+        error = refuse(f"{method.name}() draws random numbers: the derivatives (grad, vjp, "
+                       "jvp, jacfwd, hessian) draw them on each call, but the teaching tools "
+                       "and symdiff gen do not yet: draw them outside the function and pass them "
                        "as an argument")
         error.outer = (RandomDraw(key, graph.draws - 1, source, kind,
                                   tuple(dim_text(canon(d)) for d in shape)),)
