@@ -14,7 +14,10 @@ from symdiff.gradient import GradFunction, differentiable
 from symdiff.library import library_function
 from symdiff.markers import runs_while_tracing
 from symdiff.runtime import (
+    generator_states,
     normalise_argnums,
+    reachable_generators,
+    set_generator_states,
 )
 from symdiff.trees import is_model, model_method
 
@@ -161,11 +164,31 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     fun = library_function(fun)
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function")
+    # numbers the function draws: each product uses those ``out`` was computed with (as a
+    # recorded forward pass would) and leaves the generators as it found them
+    generators = reachable_generators(fun)
+    before = generator_states(generators)
     out = fun(*primals)
     products = GradFunction(fun, (0,), False, False, backend, False,
                             request=[(i, None) for i in range(len(primals))],
                             output="cotangent")
-    return out, lambda cotangent: products(*primals, cotangent)
+
+    def vjp_function(cotangent: Any) -> Any:
+        now = generator_states(generators)
+        set_generator_states(generators, before)
+        try:
+            result = products(*primals, cotangent)
+        finally:
+            set_generator_states(generators, now)
+        if any(all(source is not g for g in generators) for source in products.random_sources()):
+            raise ArgumentError(f"vjp of {fun.__qualname__}: it draws random numbers from a "
+                                "generator it reaches through another function's module, so "
+                                "the products cannot use the numbers its value was computed "
+                                "with; draw them in the function itself, or use grad or "
+                                "value_and_grad (one draw per call)")
+        return result
+
+    return out, vjp_function
 
 
 @runs_while_tracing

@@ -22,6 +22,7 @@ from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.markers import trace_hook
 from symdiff.runtime import (
     CachedModule,
+    FreshGenerator,
     OuterArray,
     RandomDraw,
     arg_spec,
@@ -258,6 +259,11 @@ class GradFunction:
             # parameters left out take their (fixed) defaults
             self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):count]))
         return self._checked_run(compiled, values)
+
+    def random_sources(self) -> list[Any]:
+        """The generators the code generated so far draws from (not those it makes)."""
+        return [o.source for o in self._outer if isinstance(o, RandomDraw)
+                and not isinstance(o.source, FreshGenerator)]
 
     def _forget(self) -> None:
         """Drop the code generated so far: a helper function or number it was generated with

@@ -180,6 +180,34 @@ class RandomDraw:
         return np.asarray(draw(shape), dtype=np.float64)
 
 
+def reachable_generators(fun: Any) -> list[Any]:
+    """The random generators a function can draw from without making one: NumPy's global one
+    (``np.random.randn``) and those in its globals and closure."""
+    found = [np.random.mtrand._rand]
+    code = getattr(fun, "__code__", None)
+    cells = [c.cell_contents for c in getattr(fun, "__closure__", None) or ()
+             if c.cell_contents is not None] if code is not None else []
+    names = [fun.__globals__.get(n) for n in code.co_names] if code is not None else []
+    for value in (*cells, *names):
+        if isinstance(value, (np.random.Generator, np.random.RandomState)) and \
+                all(value is not f for f in found):
+            found.append(value)
+    return found
+
+
+def generator_states(generators: Sequence[Any]) -> list[Any]:
+    return [g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()
+            for g in generators]
+
+
+def set_generator_states(generators: Sequence[Any], states: Sequence[Any]) -> None:
+    for g, state in zip(generators, states, strict=True):
+        if isinstance(g, np.random.Generator):
+            g.bit_generator.state = state
+        else:
+            g.set_state(state)
+
+
 def outer_values(outer: Sequence[Any], arguments: dict[str, Any], draw: bool = True
                  ) -> list[Any]:
     """The values of the arrays a call passes besides its arguments, in order: arrays read

@@ -9,6 +9,7 @@ import pytest
 
 import symdiff
 from symdiff.errors import SymdiffError
+from tests.cases import drawing_helper
 
 RS = np.random.RandomState(0)
 
@@ -128,6 +129,34 @@ def test_vjp_draws_too():
     expected = symdiff.grad(seeded, (0, 1), backend="numpy")(w, x)
     np.testing.assert_allclose(gw, 2 * expected[0], rtol=1e-13)
     np.testing.assert_allclose(gx, 2 * expected[1], rtol=1e-13)
+
+
+def through_a_helper(w):
+    return np.sum(drawing_helper.noisy(w) ** 2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_vjp_products_use_the_numbers_the_value_was_computed_with(backend):
+    """As a recorded forward pass: every product uses the draws of ``out``, and leaves the
+    generators where the plain call left them."""
+    params, data = np.array([0.1, -0.3, 0.2, -0.5]), np.ones((5, 3))
+    RS.seed(4)
+    out, products = symdiff.vjp(elbo, params, data, backend=backend)
+    after = RS.get_state()
+    first, second = products(1.0), products(3.0)
+    assert RS.get_state()[1].tolist() == after[1].tolist()
+    noise = np.random.RandomState(4).randn(5, 2)
+    assert out == pytest.approx(elbo_with_noise(params, data, noise), rel=1e-13)
+    expected = symdiff.grad(elbo_with_noise, (0, 1), backend="numpy")(params, data, noise)
+    for g, e in zip(first, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+    np.testing.assert_allclose(second[0], 3 * first[0], rtol=1e-12)
+
+
+def test_vjp_of_draws_it_cannot_replay_is_refused():
+    out, products = symdiff.vjp(through_a_helper, np.ones(3), backend="numpy")
+    with pytest.raises(symdiff.ArgumentError, match="reaches through another function's module"):
+        products(1.0)
 
 
 def test_tools_that_do_not_draw_yet_say_so():
