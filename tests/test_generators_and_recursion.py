@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import symdiff
+from symdiff.errors import SymdiffError
 from tests.conftest import jax_or_skip
 
 BACKENDS = ["numpy", "numba"]
@@ -317,3 +318,36 @@ def test_recursion_deeper_than_the_limit_is_refused_at_its_line():
     assert info.value.lineno == recursion_too_deep.__code__.co_firstlineno + 1
     deep = symdiff.grad(lambda x: np.sum(recursion_too_deep(x, 60)))
     np.testing.assert_allclose(deep(np.ones(2)), np.ones(2))
+
+
+# --- generator expressions: single pass, as Python's -----------------------------------------
+
+def generator_expression_used_twice(x):
+    squares = (x[i] ** 2 for i in range(3))
+    first = sum(squares)
+    return first + sum(squares)  # Python's second pass is empty: 0
+
+
+def generator_expressions_as_written(x):
+    return sum(x[i] * 2 for i in range(3)) + max(x[i] for i in range(2)) + \
+        np.stack(list(x[i] ** 2 for i in range(2))).sum()
+
+
+def generator_expression_reading_a_rebound_name(x):
+    scale = 2.0
+    scaled = (x[i] * scale for i in range(2))
+    scale = 3.0
+    return sum(scaled)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_generator_expression_is_used_once(backend):
+    x = np.array([1.0, 2.0, 3.0])
+    value, g = symdiff.value_and_grad(generator_expression_used_twice, backend=backend)(x)
+    assert value == generator_expression_used_twice(x) == 14.0
+    np.testing.assert_array_equal(g, 2 * x)
+    value, _ = symdiff.value_and_grad(generator_expressions_as_written, backend=backend)(x)
+    assert value == generator_expressions_as_written(x)
+    symdiff.check_grad(generator_expressions_as_written, x, backend=backend)
+    with pytest.raises(SymdiffError, match=r"scale changed while the generator \(x\[i\] \* scale"):
+        symdiff.grad(generator_expression_reading_a_rebound_name, backend=backend)(x)

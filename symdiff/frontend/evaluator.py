@@ -330,8 +330,10 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             return Ellipsis
         if isinstance(node, cst.Lambda):
             return self.local_function(node)
-        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+        if isinstance(node, cst.ListComp):
             return self.comprehension(node)
+        if isinstance(node, cst.GeneratorExp):
+            return self.generator_expression(node)
         if isinstance(node, cst.Yield):
             raise StaticError("yield used as a value (x = yield v, for generator.send) is not "
                               "supported; write yield as a statement")
@@ -406,6 +408,19 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             raise self.located(call, exc) from None
         getattr(owner, func.attr.value)(*(self.expr(a.value) for a in call.args))
         return True
+
+    def generator_expression(self, node: cst.GeneratorExp) -> TracedGenerator:
+        """``(f(v) for v in items)``: its items computed now, handed out once each, as
+        Python's generator does; Python computes them lazily, so the variables it reads are
+        watched, and the lists it reads held, until it is used up."""
+        read = {n: self.env[n] for n in names_in(node) if n in self.env}
+        items = self.comprehension(node)
+        text = cst.Module([]).code_for_node(node)
+        name = text if len(text) <= 40 else f"{text[:36]} ...)"
+        generator = TracedGenerator(name, types.GeneratorType, items,
+                                    mutable_ids([*read.values(), *items]), (self, read))
+        self.graph.live_generators.append(generator)
+        return generator
 
     def local_function(self, node: cst.FunctionDef | cst.Lambda) -> LocalFunction:
         """A function defined in the traced code (a nested ``def`` or a ``lambda``); its
