@@ -212,8 +212,30 @@ class HoldsWeights:
         return self.W @ x
 
 
+class Collects:
+    def __init__(self):
+        self.parts = []
+
+    def total(self, x):
+        parts = self.parts
+        parts.append(np.sum(x ** 2))
+        return parts[-1]
+
+
 counter = Counter()
 holds_weights = HoldsWeights()
+collects = Collects()
+SEEN = []
+
+
+def grows_an_attribute_list(x):
+    return collects.total(x)
+
+
+def grows_a_global_list(x):
+    seen = SEEN
+    seen.append(np.sum(x))
+    return seen[0]
 
 
 def assigns_self(x):
@@ -232,12 +254,14 @@ def reads_an_array_attribute(x):
     (assigns_self, "assigning the attribute 'calls' of an object from outside"),
     (bumps_self, "augmented assignment to the attribute 'calls'"),
     (reads_an_array_attribute, "array comes from outside the function inside another value"),
+    (grows_an_attribute_list, "parts is a list from outside the function"),
+    (grows_a_global_list, "seen is a list from outside the function"),
 ])
 def test_what_methods_cannot_do_is_refused_at_the_line(f, match):
     with pytest.raises(symdiff.UnsupportedError, match=match) as info:
         symdiff.grad(f)(np.ones(3))
     assert "test_helper_objects.py" in str(info.value)
-    assert counter.calls == 0
+    assert counter.calls == 0 and collects.parts == [] and SEEN == []
 
 
 # --- sizes from shapes ------------------------------------------------------------------------

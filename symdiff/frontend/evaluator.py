@@ -338,6 +338,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 return self.outer_array(node, ident)
             if not inspect.ismodule(value):  # fixed in the code: watched for changes
                 self.graph.names_read.append((self.callee.fun, ident, frozen(value)))
+                _note_lists(self.graph.outside_lists, value)
         return value
 
     def grows_a_list(self, call: cst.Call) -> bool:
@@ -350,6 +351,11 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 func.attr.value in _GROWING and
                 isinstance(owner := self.env.get(func.value.value), list)):
             return False
+        if id(owner) in self.graph.outside_lists:
+            raise self.error(call, f"{func.value.value} is a list from outside the function (a "
+                             "global, a closure variable or an attribute): growing it would "
+                             "change it once, while the gradient is generated; make a new list "
+                             f"({func.value.value} = list(...)) and grow that")
         if self.graph.in_loop_body:
             raise NotLoopable(f"it grows a list ({func.value.value}.{func.attr.value})")
         if self.guard is not None or self.graph.in_data_branch:
@@ -417,6 +423,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             # an attribute of a helper object (parser.idxs): fixed in the code, watched for
             # changes like the globals it was read with
             self.graph.names_read.append((value, name, frozen(found)))
+            _note_lists(self.graph.outside_lists, found)
         return found
 
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -430,6 +437,20 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
         return self.source.error(node, reason, kind)
+
+
+def _note_lists(into: set[int], value: Any, depth: int = 0) -> None:
+    """Add the ids of the lists ``value`` is or holds (in dicts, lists and tuples)."""
+    if depth > 16:
+        return
+    if type(value) is list:
+        into.add(id(value))
+    if type(value) in (list, tuple):
+        for item in value:
+            _note_lists(into, item, depth + 1)
+    elif type(value) is dict:
+        for item in value.values():
+            _note_lists(into, item, depth + 1)
 
 
 class OuterNeeded(StaticError):
