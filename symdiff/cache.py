@@ -115,8 +115,10 @@ def remember(key: str, path: Path, names: dict[str, str], functions: list[object
         dependencies.append([f.__module__, f.__qualname__, digest])
     constants = []
     for f, name, token in names_read:
-        if "<locals>" in f.__qualname__:
-            return  # a closure's variables cannot be found again: do not index
+        if not inspect.isfunction(f) or "<locals>" in f.__qualname__ or \
+                name in f.__code__.co_varnames[:f.__code__.co_argcount]:
+            # an object's attribute, a closure's variable or a default: not found again
+            return  # so the module is not indexed
         constants.append([f.__module__, f.__qualname__, name, token])
     entry = {"module": path.name, "names": names, "dependencies": dependencies,
              "constants": constants}

@@ -219,27 +219,78 @@ def outer_values(outer: Sequence[Any], arguments: dict[str, Any], draw: bool = T
 
 
 def scope_value(fun: Any, name: str) -> Any:
-    """The value ``name`` has now in ``fun``'s closure or globals (KeyError if none)."""
+    """The value ``name`` has now in ``fun``'s closure or globals (KeyError if none); for a
+    parameter of ``fun``, its default (``def predict(x, params=params)``)."""
     code = fun.__code__
+    if name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+        return default_value(fun, name)
     if name in code.co_freevars:
         return fun.__closure__[code.co_freevars.index(name)].cell_contents
     return fun.__globals__[name]
 
 
+def default_value(fun: Any, name: str) -> Any:
+    """The default value of the parameter ``name`` of ``fun`` now (KeyError if it has none)."""
+    keywords = fun.__kwdefaults__ or {}
+    if name in keywords:
+        return keywords[name]
+    code, defaults = fun.__code__, fun.__defaults__ or ()
+    positional = code.co_varnames[:code.co_argcount]
+    at = positional.index(name) - (len(positional) - len(defaults)) if name in positional else -1
+    if at < 0:
+        raise KeyError(name)
+    return defaults[at]
+
+
+def frozen(value: Any, depth: int = 0) -> Any:
+    """``value`` as code is generated with it, for ``names_changed`` to compare with later:
+    dicts, lists and tuples are copied (their items too), so that a change to what they hold
+    is seen; anything else is the object itself."""
+    if depth > 16:
+        return value
+    if type(value) is dict:
+        return {k: frozen(v, depth + 1) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(frozen(v, depth + 1) for v in value)
+    return value
+
+
+def read_again(owner: Any, name: str) -> Any:
+    """What was read as ``name`` from ``owner`` while generating, read now: a global or
+    closure variable (or a default) of a function, or an attribute of an object."""
+    if inspect.isfunction(owner):
+        return scope_value(owner, name)
+    try:
+        return getattr(owner, name)
+    except AttributeError:
+        raise KeyError(name) from None
+
+
 def names_changed(names_read: Sequence[tuple[Any, str, Any]]) -> bool:
-    """Whether a helper function or number that code was generated with from a global or
-    closure variable has been rebound since (the code would be stale)."""
-    for fun, name, value in names_read:
+    """Whether a helper function, number or container that code was generated with, from a
+    global or closure variable or an attribute of an object, has been rebound or changed
+    since (the code would be stale)."""
+    for owner, name, value in names_read:
         try:
-            now = scope_value(fun, name)
+            now = read_again(owner, name)
         except (KeyError, ValueError):  # deleted, or an empty cell
             return True
-        if now is not value and not (type(now) is type(value) and _same(now, value)):
+        if not _same(now, value):
             return True
     return False
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: Any, b: Any, depth: int = 0) -> bool:
+    """Whether ``a`` is what ``b`` was frozen from (see ``frozen``): containers item by item,
+    arrays by identity (their values are read on each call, or refused), the rest by ``==``."""
+    if a is b:
+        return True
+    if type(a) is not type(b) or isinstance(a, np.ndarray) or depth > 16:
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1) for k in a)
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b, strict=True))
     try:
         return bool(a == b)
     except Exception:  # noqa: BLE001 - values without a plain equality are simply different

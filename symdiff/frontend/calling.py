@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import sys
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +38,7 @@ from symdiff.ir.graph import Graph
 from symdiff.ir.shapes import canon
 from symdiff.ir.sizes import maximum, minimum
 from symdiff.markers import runs_as_python, trace_hook
-from symdiff.trees import unbind
+from symdiff.trees import is_model, unbind
 
 # methods that read a dict of values (of parameters) without changing it
 _READING_DICTS = ("get", "keys", "values", "items")
@@ -118,6 +120,9 @@ class Calls:
             if callee.__name__ == "forward" and self.graph.custom_rules and tracer is not None:
                 return tracer(self.graph, model, args, kwargs)  # an Op with its own backward
             return self.inline(as_callee(callee), [model, *args], kwargs)
+        size = _size_reduction(callee, args, kwargs)
+        if size is not None:  # np.prod(x.shape[1:]): a size, as NumPy gives an integer
+            return size
         handler = functions.function_handler(callee)
         if handler is not None and masked.holds_masked([*args, *kwargs.values()]):
             if isinstance(callee, np.ufunc) and not kwargs:  # np.exp(x[mask]): every element
@@ -147,6 +152,10 @@ class Calls:
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)
+        helper = helper_method(callee)
+        if helper is not None:  # parser.get(w, "W"): the method from its source, self static
+            owner, method = helper
+            return self.inline(as_callee(method), [owner, *args], kwargs)
         if functions.op_tracer(type(callee)) is not None:
             raise StaticError(f"{type(callee).__name__} is a registered Op, but this object is "
                               "not part of a model the gradient is taken of; make it an "
@@ -290,6 +299,48 @@ class Calls:
         else:
             count = wrap_dim(minimum(*(getattr(c, "dim", c) for c in counts)))
         return Indexed(count, lambda k: tuple(s.item(k) for s in sequences))
+
+
+def _size_reduction(callee: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """``np.prod``, ``math.prod``, ``np.sum`` or ``sum`` of a tuple (or list) of sizes, such
+    as ``x.shape[1:]``: the size it is (None where the call is something else). Empty, NumPy's
+    answer is the float 1.0 or 0.0, and so is this."""
+    product = callee in (np.prod, math.prod)
+    if not (product or callee in (np.sum, sum)) or len(args) != 1 or \
+            not isinstance(args[0], (tuple, list)) or \
+            not all(isinstance(d, (int, SymDim)) and not isinstance(d, bool) for d in args[0]):
+        return None
+    dtype = kwargs.get("dtype")
+    if set(kwargs) - {"dtype"} or callee in (math.prod, sum) and kwargs or \
+            dtype is not None and np.dtype(dtype).kind not in "iu":
+        return None
+    if not args[0]:
+        return 1 if callee is math.prod else 0 if callee is sum else \
+            (1 if dtype is not None else 1.0) if product else (0 if dtype is not None else 0.0)
+    total: Any = args[0][0]
+    for d in args[0][1:]:
+        total = total * d if product else total + d
+    return total
+
+
+def helper_method(callee: Any) -> tuple[Any, Any] | None:
+    """For a method of a plain object of the user's (``parser.get``, ``layer.forward_pass``),
+    or such an object called (its class's ``__call__``): (the object, the function), to run
+    from source with ``self`` the object, whose attributes are read as they are while
+    generating. None for anything else, among them the methods of NumPy's and SciPy's
+    objects, which have derivative rules or none."""
+    if isinstance(callee, types.MethodType):
+        owner, function = callee.__self__, callee.__func__
+    elif is_model(callee):
+        owner = callee
+        function = inspect.getattr_static(type(callee), "__call__", None)
+    else:
+        return None
+    cls = owner if inspect.isclass(owner) else type(owner)
+    if not inspect.isfunction(function) or \
+            cls.__module__.split(".")[0] in ("builtins", "numpy", "scipy"):
+        return None
+    return owner, function
 
 
 def _holds_traced(value: Any) -> bool:

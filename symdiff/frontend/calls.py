@@ -120,8 +120,8 @@ def reshape(g: Graph, x: Any, *shape: Any) -> Tensor:
     for d in shape:
         if isinstance(d, SymDim):
             dims.append(d.dim)
-        elif isinstance(d, int) and not isinstance(d, bool):
-            dims.append(d)
+        elif isinstance(d, (int, np.integer)) and not isinstance(d, bool):
+            dims.append(int(d))
         else:
             raise StaticError(f"reshape sizes must be integers or sizes of arguments, "
                               f"got {describe(d)}")
@@ -171,6 +171,7 @@ def new_array(value: float | None) -> Handler:
         if fill is None:
             raise StaticError("np.full needs a fill value")
         dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        dims = tuple(int(d) if isinstance(d, np.integer) else d for d in dims)
         for d in dims:
             if not isinstance(d, (int, SymDim)) or isinstance(d, bool):
                 raise StaticError(f"an array's shape must be sizes, got {describe(d)}")

@@ -62,9 +62,9 @@ from symdiff.frontend.values import (
 from symdiff.ir.graph import Graph, Origin
 from symdiff.ir.shapes import ShapeError
 from symdiff.markers import trace_hook
-from symdiff.runtime import FreshGenerator
+from symdiff.runtime import FreshGenerator, frozen
 from symdiff.signature import outer_key
-from symdiff.trees import ModelView
+from symdiff.trees import ModelView, is_model
 
 _GROWING = ("append", "extend", "insert")  # list methods run while tracing
 
@@ -169,6 +169,10 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 self.bind(small.target, self.expr(small.value))
         elif isinstance(small, cst.AugAssign):
             op = _AUGMENTED.get(type(small.operator))
+            if isinstance(small.target, cst.Attribute):
+                raise self.error(small, f"augmented assignment to the attribute "
+                                 f"{small.target.attr.value!r} is not supported: it changes "
+                                 "the object; compute a new value and return it")
             if op is None or not isinstance(small.target, (cst.Name, cst.Subscript)):
                 raise self.error(small, "this augmented assignment is not supported")
             current = self.expr(small.target)
@@ -257,6 +261,13 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                                  "on data is not supported; assign a variable and set the "
                                  "attribute after the branch")
             owner.remember(target.attr.value, value)
+        elif isinstance(target, cst.Attribute):
+            # self.count += 1 in a helper object's method: it would change the real object
+            # once, while generating, not on each call of the gradient
+            raise self.error(target, f"assigning the attribute {target.attr.value!r} of an "
+                             "object from outside the function is not supported: it would "
+                             "change the object once, while the gradient is generated, not on "
+                             "each call; return the value instead")
         elif isinstance(target, cst.Subscript) and len(target.slice) == 1 and \
                 isinstance(target.slice[0].slice, cst.Index) and \
                 isinstance(container := self.expr(target.value), dict):
@@ -289,10 +300,12 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             raise self.located(node, exc) from None
 
     def located(self, node: cst.CSTNode, exc: Exception) -> UnsupportedError:
-        """``exc`` at ``node``; a size needed as a number says which (see SizeNeeded)."""
+        """``exc`` at ``node``; a size needed as a number says which (see SizeNeeded), an
+        array from outside the function which (see OuterNeeded)."""
         kind = SizeError if isinstance(exc, ShapeError) else UnsupportedError
         error = self.error(node, str(exc), kind)
         error.sizes = getattr(exc, "sizes", ())
+        error.outer = getattr(exc, "outer", ())
         return error
 
     def _expr(self, node: cst.BaseExpression) -> Any:
@@ -375,7 +388,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             if isinstance(value, (np.ndarray, np.floating)):  # data: read on each call
                 return self.outer_array(node, ident)
             if not inspect.ismodule(value):  # fixed in the code: watched for changes
-                self.graph.names_read.append((self.callee.fun, ident, value))
+                self.graph.names_read.append((self.callee.fun, ident, frozen(value)))
+                _note_lists(self.graph.outside_lists, value)
         return value
 
     def grows_a_list(self, call: cst.Call) -> bool:
@@ -388,6 +402,11 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 func.attr.value in _GROWING and
                 isinstance(owner := self.env.get(func.value.value), list)):
             return False
+        if id(owner) in self.graph.outside_lists:
+            raise self.error(call, f"{func.value.value} is a list from outside the function (a "
+                             "global, a closure variable or an attribute): growing it would "
+                             "change it once, while the gradient is generated; make a new list "
+                             f"({func.value.value} = list(...)) and grow that")
         if self.graph.in_loop_body:
             raise NotLoopable(f"it grows a list ({func.value.value}.{func.attr.value})")
         if self.guard is not None or self.graph.in_data_branch:
@@ -444,17 +463,12 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
     def outer_array(self, node: cst.Name, ident: str) -> Tensor:
         """An array from a global or closure variable: an input of the generated code, which
         reads it on each call. Generation is refused, saying which, until it is one."""
-        fun = self.callee.fun
-        found = self.graph.outer.get(outer_key(fun, ident))
-        if found is not None:
-            return Tensor(self.graph[found])
-        error = self.error(node, f"{ident!r} is an array from outside the function (a global "
-                           f"or closure variable of {fun.__qualname__}): the derivatives "
-                           "(grad, vjp, jvp, jacfwd, hessian) read such arrays on each call, "
-                           "but the teaching tools and symdiff gen do not yet: pass it as an "
-                           "argument")
-        error.outer = ((fun, ident),)
-        raise error
+        try:
+            return outer_input(self.graph, self.callee.fun, ident, f"{ident!r} is an array "
+                               "from outside the function (a global or closure variable of "
+                               f"{self.callee.fun.__qualname__})")
+        except OuterNeeded as exc:
+            raise self.located(node, exc) from None
 
     def attribute(self, value: Any, name: str) -> Any:
         if isinstance(value, Tensor):
@@ -476,9 +490,17 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 return functools.partial(np.sum if name == "sum" else np.mean, value)
             raise StaticError(masked.ELSEWHERE)
         try:
-            return getattr(value, name)
+            found = getattr(value, name)
         except AttributeError:
             raise StaticError(f"{describe(value)} has no attribute {name!r}") from None
+        if not isinstance(value, ModelView) and (is_model(value) or inspect.isclass(value) and
+                                                 value.__module__.split(".")[0] not in
+                                                 ("builtins", "numpy", "scipy")):
+            # an attribute of a helper object (parser.idxs): fixed in the code, watched for
+            # changes like the globals it was read with
+            self.graph.names_read.append((value, name, frozen(found)))
+            _note_lists(self.graph.outside_lists, found)
+        return found
 
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
         on_data_path = self.on_data_path or self.guard is not None or \
@@ -495,6 +517,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                                   "while generating; recursion is written out call by call, "
                                   "so its depth must be small and known while generating")
         env = _bind(callee, args, kwargs)
+        _default_arrays(self.graph, callee, env, args, kwargs)
         tracer = Tracer(self.graph, callee, env, self.stack + (callee.key,),
                         top_level=False, on_data_path=on_data_path)
         if not is_generator_function(callee.source.node):
@@ -522,6 +545,56 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
         return self.source.error(node, reason, kind)
+
+
+def _note_lists(into: set[int], value: Any, depth: int = 0) -> None:
+    """Add the ids of the lists ``value`` is or holds (in dicts, lists and tuples)."""
+    if depth > 16:
+        return
+    if type(value) is list:
+        into.add(id(value))
+    if type(value) in (list, tuple):
+        for item in value:
+            _note_lists(into, item, depth + 1)
+    elif type(value) is dict:
+        for item in value.values():
+            _note_lists(into, item, depth + 1)
+
+
+class OuterNeeded(StaticError):
+    """An array from outside the function that is not yet an input of the generated code;
+    ``outer``: where it is read, ``(function, name)``."""
+
+    def __init__(self, message: str, outer: tuple):
+        super().__init__(message)
+        self.outer = outer
+
+
+def outer_input(graph: Graph, fun: Any, ident: str, what: str) -> Tensor:
+    """The input node of the array read as ``ident`` from ``fun`` (a global or closure
+    variable, or a parameter's default), or OuterNeeded saying ``what`` it is."""
+    found = graph.outer.get(outer_key(fun, ident))
+    if found is not None:
+        return Tensor(graph[found])
+    raise OuterNeeded(f"{what}: the derivatives (grad, vjp, jvp, jacfwd, hessian) read such "
+                      "arrays on each call, but the teaching tools and symdiff gen do not yet: "
+                      "pass it as an argument", ((fun, ident),))
+
+
+def _default_arrays(graph: Graph, callee: Callee, env: dict[str, Any], args: list[Any],
+                    kwargs: dict[str, Any]) -> None:
+    """Parameters left to a default that is an array (``def predict(x, params=params)``):
+    read from the function's defaults on each call, like a closure variable, and not
+    differentiated."""
+    if not isinstance(callee, LiveFunction):
+        return
+    names = list(callee.signature.parameters)
+    given = {*names[:len(args)], *kwargs}
+    for name, parameter in callee.signature.parameters.items():
+        if name not in given and isinstance(parameter.default, (np.ndarray, np.floating)) and \
+                env.get(name) is parameter.default:
+            env[name] = outer_input(graph, callee.fun, name, f"the default value of "
+                                    f"{name!r} of {callee.name} is an array")
 
 
 def _bind(callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -555,8 +628,9 @@ def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
         raise StaticError(f"{callee.name} is a generator function; call it in the "
                           "differentiated code and use its items")
     if not top_level:
-        return Tracer(graph, callee, _bind(callee, args, kwargs), (callee.key,),
-                      top_level=False).run()
+        env = _bind(callee, args, kwargs)
+        _default_arrays(graph, callee, env, args, kwargs)
+        return Tracer(graph, callee, env, (callee.key,), top_level=False).run()
     return trace(graph, callee, _bind(callee, args, kwargs))
 
 

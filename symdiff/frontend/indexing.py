@@ -24,6 +24,8 @@ def index_spec(graph: Graph, x: Tensor, key: tuple) -> tuple[list[Any], list[Any
             index.extend([("slice", None, None, None)] * (x.rank - consumed))
         elif k is None or (isinstance(k, int) and not isinstance(k, bool)):
             index.append(k)
+        elif isinstance(k, np.integer):  # an index NumPy computed, such as np.int64(3)
+            index.append(int(k))
         elif isinstance(k, SymDim):
             index.append(("size", k.dim))
         elif isinstance(k, slice):
@@ -109,6 +111,8 @@ def _slice_bounds(k: slice) -> tuple[Any, Any, Any]:
     ``n = y.shape[0]``; such a bound must not be negative, which each call checks)."""
     parts = []
     for part in (k.start, k.stop, k.step):
+        if isinstance(part, np.integer):  # slice(start, start + np.prod(shape)): its value
+            part = int(part)
         if isinstance(part, SymDim) and part is not k.step:
             parts.append(part.dim)
         elif part is None or isinstance(part, int) and not isinstance(part, bool):

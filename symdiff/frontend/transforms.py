@@ -151,6 +151,12 @@ def split_result(graph: Graph, result: Any, options: Options,
         raise UnsupportedError(f"the function returns {describe(result)}; grad needs a "
                                "scalar output", *where)
     loss = to_tensor(graph, result).node
+    if loss.rank != 0 and options.output == "scalar" and all(d == 1 for d in loss.shape):
+        zeros = ", ".join("0" * loss.rank)
+        raise UnsupportedError(
+            f"the function returns an array of shape {format_shape(loss.shape)}, one element, "
+            "where grad needs a scalar (a 0-d value, as jax.grad does): return its element, "
+            f"out[{zeros}], or np.sum(out), where out is what it returns now", *where)
     if loss.rank != 0 and options.output == "scalar":
         raise UnsupportedError(
             f"the function returns an array of shape {format_shape(loss.shape)}; grad needs a "

@@ -93,6 +93,8 @@ class Graph:
     # (function, name, value) of what the code was generated with from globals and closures
     # other than arrays: helper functions and numbers, fixed in the code
     names_read: list = field(default_factory=list)
+    # ids of the lists among those values (and inside them), which the code must not grow
+    outside_lists: set = field(default_factory=set)
     # nodes whose value Python computes as a Python float, with none of an array's attributes:
     # float arguments, arithmetic of them only, and values chosen by data between them
     python_floats: set[int] = field(default_factory=set)
