@@ -409,4 +409,4 @@ def checked_cotangent(cotangent: Any, module: Any, scope: dict[str, Any]) -> Any
     if ct.shape != expected:
         raise ArgumentError(f"the cotangent (sensitivity) has shape {ct.shape}, but the "
                             f"function's output has shape {expected}")
-    return ct
+    return ct[()] if ct.ndim == 0 else ct  # a number, as the code takes a scalar output's

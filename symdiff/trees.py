@@ -143,6 +143,13 @@ class ModelView:
         """An attribute the traced code assigns, for the rest of the trace only."""
         object.__getattribute__(self, "_attrs")[name] = value
 
+    def unwrapped_owner(self, name: str) -> Any:
+        """The object an attribute that is not traced (not a parameter, nor assigned by the
+        traced code) is read from, or None for a traced one."""
+        if name in object.__getattribute__(self, "_attrs"):
+            return None
+        return object.__getattribute__(self, "_obj")
+
     def __getattr__(self, name: str) -> Any:
         attrs = object.__getattribute__(self, "_attrs")
         if name in attrs:

@@ -337,3 +337,37 @@ def test_an_output_of_one_element_is_refused_saying_how_to_fix_it():
                        r", or np.sum\(out\)"):
         symdiff.grad(one_element)(np.array([0.3]))
     assert_agrees(one_element_fixed, np.array([0.3]))
+
+
+# --- a model's attributes that are not parameters ---------------------------------------------
+
+class Tempered:
+    """A model whose forward reads a number and a dict besides its parameter."""
+
+    def __init__(self):
+        self.W = np.array([1.0, -2.0, 0.5])
+        self.temperature = 2.0
+        self.config = {"scale": 1.0}
+
+    def forward(self, x):
+        return np.sum(np.tanh(self.W * x) / self.temperature) * self.config["scale"]
+
+
+def tempered_loss(model, x):
+    return model(x) ** 2
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_model_attributes_changed_between_calls_are_seen(backend):
+    """Fixed in the code and checked on each call, as helper objects' attributes are: a
+    changed temperature or config entry makes the code be generated again."""
+    model, x = Tempered(), np.array([0.3, -0.1, 0.8])
+    by_input = symdiff.grad(model, backend=backend)
+    by_parameter = symdiff.grad(tempered_loss, backend=backend)
+    for temperature, scale in ((2.0, 1.0), (4.0, 1.0), (4.0, 3.0)):
+        model.temperature, model.config["scale"] = temperature, scale
+        expected = (1 - np.tanh(model.W * x) ** 2) * model.W / temperature * scale
+        np.testing.assert_allclose(by_input(x), expected, rtol=1e-13)
+        gw = by_parameter(model, x)["W"]
+        np.testing.assert_allclose(gw, 2 * model.forward(x) * (1 - np.tanh(model.W * x) ** 2) * x /
+                                   temperature * scale, rtol=1e-13)

@@ -133,3 +133,19 @@ def test_nan_to_num_of_a_constant_nan_has_derivative_zero(backend):
     g = symdiff.grad(regressions.nan_to_num_of_a_shifted_input, backend=backend)(
         np.array([np.nan, 1.0, 1.0, 1.0]))
     np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_nan_tests_of_expressions_stay_atoms_of_sympys_logic(backend):
+    a = np.array([1.3, 2.0, 1.7, 1.5])
+    symdiff.check_grad(regressions.dirichlet_density_in_alpha, a, 0.7, argnums=(0, 1),
+                       backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_vjp_of_a_scalar_output_takes_a_number_cotangent(backend):
+    out, products = symdiff.vjp(regressions.added, 2.0, 3.0, backend=backend)
+    assert out == 5.0 and products(1.5) == (1.5, 1.5)
+    x = np.array([0.5, 1.5, 2.0])
+    out, products = symdiff.vjp(regressions.product_of_all, x, backend=backend)
+    np.testing.assert_allclose(products(np.float64(2.0))[0], [6.0, 2.0, 1.5], rtol=1e-14)

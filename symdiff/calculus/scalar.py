@@ -293,9 +293,16 @@ class heaviside(_RealFunction):
 
 class FloatTest(BooleanFunction):
     """A property of a float that SymPy's real symbols cannot have (NaN, infinities): a
-    condition that only the generated code can decide."""
+    condition that only the generated code can decide. An atom of the logic: its argument is
+    a number (``isnan(exp(u))``), never itself a condition to rewrite."""
 
     nargs = 1
+
+    def to_nnf(self, simplify: bool = True) -> FloatTest:
+        return self
+
+    def _eval_as_set(self):
+        raise NotImplementedError("a test of float values is not a set of reals")
 
 
 class isnan(FloatTest):

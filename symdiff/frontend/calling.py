@@ -152,15 +152,16 @@ class Calls:
         function = as_callee(callee)
         if function is not None:
             return self.inline(function, args, kwargs)
+        op = getattr(callee, "__self__", callee)  # an Op object, or one of its methods
+        if functions.op_tracer(type(op)) is not None:  # its backward is the user's: not traced
+            raise StaticError(f"{type(op).__name__} is a registered Op, but this object is "
+                              "not part of a model the gradient is taken of; make it an "
+                              "attribute of the model (self.op = Op()) and differentiate the "
+                              "model")
         helper = helper_method(callee)
         if helper is not None:  # parser.get(w, "W"): the method from its source, self static
             owner, method = helper
             return self.inline(as_callee(method), [owner, *args], kwargs)
-        if functions.op_tracer(type(callee)) is not None:
-            raise StaticError(f"{type(callee).__name__} is a registered Op, but this object is "
-                              "not part of a model the gradient is taken of; make it an "
-                              "attribute of the model (self.op = Op()) and differentiate the "
-                              "model")
         if _draws_random_numbers(callee):
             raise StaticError(f"{functions.callee_name(callee)} is not supported: the random "
                               "draws supported are the methods "

@@ -493,9 +493,15 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             found = getattr(value, name)
         except AttributeError:
             raise StaticError(f"{describe(value)} has no attribute {name!r}") from None
-        if not isinstance(value, ModelView) and (is_model(value) or inspect.isclass(value) and
-                                                 value.__module__.split(".")[0] not in
-                                                 ("builtins", "numpy", "scipy")):
+        if isinstance(value, ModelView):
+            owner = value.unwrapped_owner(name)
+            if owner is not None and not callable(found):
+                # a model's attribute that is not a parameter (a temperature, a config
+                # dict): fixed in the code, watched for changes like a helper object's
+                self.graph.names_read.append((owner, name, frozen(found)))
+                _note_lists(self.graph.outside_lists, found)
+        elif is_model(value) or inspect.isclass(value) and \
+                value.__module__.split(".")[0] not in ("builtins", "numpy", "scipy"):
             # an attribute of a helper object (parser.idxs): fixed in the code, watched for
             # changes like the globals it was read with
             self.graph.names_read.append((value, name, frozen(found)))

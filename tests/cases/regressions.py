@@ -2,6 +2,7 @@
 stay right."""
 
 import numpy as np
+from scipy import stats
 
 
 def scalar_broadcast_into_vector(x0, x2):
@@ -142,3 +143,17 @@ def nan_to_num_of_a_shifted_input(x):
     """Where a constant makes the argument NaN or inf, nan_to_num is constant in x: derivative 0
     (autograd's test_nan_to_num)."""
     return np.sum(np.sin(np.nan_to_num(x + SHIFTS)))
+
+
+def dirichlet_density_in_alpha(a, v):
+    """A selection's NaN test of a product's other factor (exp of a sum) inside SymPy's logic."""
+    x = np.array([0.1, 0.2, 0.3, 0.4])
+    return stats.dirichlet.pdf(x, a) + np.sum(stats.dirichlet.logpdf(x, a) * v)
+
+
+def added(x, y):
+    return x + y
+
+
+def product_of_all(x):
+    return np.prod(x)
