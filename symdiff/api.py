@@ -164,6 +164,7 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     fun = library_function(fun)
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function")
+    normalise_argnums(fun, 0, None)  # named positional parameters, as grad needs
     # numbers the function draws: each product uses those ``out`` was computed with (as a
     # recorded forward pass would) and leaves the generators as it found them
     generators = reachable_generators(fun)

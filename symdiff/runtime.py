@@ -382,8 +382,13 @@ def disk_cached(fun: Any, specs: tuple, options: Options) -> bool:
 
 
 def as_array(value: Any) -> Any:
+    """A list of numbers as the array NumPy makes of it; a ragged one stays a list (a
+    structure of numbers)."""
     if isinstance(value, list) and not is_structured(value):
-        return np.asarray(value, dtype=float)
+        try:
+            return np.asarray(value, dtype=float)
+        except ValueError:
+            return value
     return value
 
 

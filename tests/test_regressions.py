@@ -149,3 +149,16 @@ def test_vjp_of_a_scalar_output_takes_a_number_cotangent(backend):
     x = np.array([0.5, 1.5, 2.0])
     out, products = symdiff.vjp(regressions.product_of_all, x, backend=backend)
     np.testing.assert_allclose(products(np.float64(2.0))[0], [6.0, 2.0, 1.5], rtol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_ragged_list_of_numbers_is_a_structure(backend):
+    """NumPy cannot make an array of it: its gradient has its structure."""
+    g = symdiff.grad(regressions.second_of_the_rest, backend=backend)([[1.0], 2.0, 1.5])
+    assert g == [[0.0], 3.0, 0.0]
+
+
+def test_vjp_refuses_varargs_as_grad_does():
+    for transform in (lambda f: symdiff.vjp(f, np.ones(3)), lambda f: symdiff.grad(f)):
+        with pytest.raises(symdiff.ArgumentError, match=r"takes \*args or \*\*kwargs"):
+            transform(regressions.takes_varargs)

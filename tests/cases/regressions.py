@@ -157,3 +157,11 @@ def added(x, y):
 
 def product_of_all(x):
     return np.prod(x)
+
+
+def second_of_the_rest(x):
+    return x[1:][0] * 3.0
+
+
+def takes_varargs(*args):
+    return np.sum(args[0] * 2.0)
