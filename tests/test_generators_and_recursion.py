@@ -351,3 +351,18 @@ def test_a_generator_expression_is_used_once(backend):
     symdiff.check_grad(generator_expressions_as_written, x, backend=backend)
     with pytest.raises(SymdiffError, match=r"scale changed while the generator \(x\[i\] \* scale"):
         symdiff.grad(generator_expression_reading_a_rebound_name, backend=backend)(x)
+
+
+def flattened_by_shape(x):
+    """A flatten helper as users write one: sizes read from a shape are ints."""
+    shape = x.shape
+    count = int(np.prod(shape)) if all(isinstance(s, int) for s in shape) else None
+    return np.sum(np.reshape(x, (count,)) ** 2) * len(shape)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_sizes_in_a_shape_are_ints(backend):
+    for x in (np.ones((2, 3)), np.arange(4.0).reshape(1, 4)):
+        value, g = symdiff.value_and_grad(flattened_by_shape, backend=backend)(x)
+        assert value == flattened_by_shape(x)
+        np.testing.assert_allclose(g, 4 * x, rtol=1e-14)

@@ -222,6 +222,8 @@ class Calls:
             if args[0].rank == 0:
                 raise StaticError("len() of a scalar")
             return wrap_dim(args[0].shape[0])
+        if fun is int and len(args) == 1 and not kwargs and isinstance(args[0], SymDim):
+            return args[0]  # a size is an int already
         if fun is float and len(args) == 1 and isinstance(args[0], Tensor):
             if args[0].rank != 0:
                 raise StaticError("float() needs a scalar")

@@ -22,6 +22,7 @@ import numpy as np
 
 from symdiff.frontend.values import StaticError, SymDim, Tensor, python_number
 from symdiff.ir.graph import Graph
+from symdiff.ir.sizes import Size
 from symdiff.trees import ModelView
 
 _YIELDS: dict[int, tuple[cst.CSTNode, bool]] = {}  # id(function node) -> (node, has a yield)
@@ -168,7 +169,7 @@ def runtime_types(graph: Graph, value: Any) -> set[type] | None:
     symdiff does not know it. A traced array of rank 1 or more is an ``np.ndarray``; a scalar
     computed from Python floats only is a ``float`` (or ``np.float64``, which a float argument
     may be); another scalar is a NumPy scalar or a 0-d array, depending on how it was made."""
-    if isinstance(value, SymDim):
+    if isinstance(value, (SymDim, Size)):  # a size, as ``x.shape`` holds them
         return {int}
     if isinstance(value, Tensor):
         if value.rank >= 1:
