@@ -45,10 +45,6 @@ JAX_REFUSALS = ("not implemented", "not allowed", "requires ndarray or scalar ar
                 "only defined for scalar-output")
 
 
-class Refused(Exception):
-    """The engine said clearly that it does not support something."""
-
-
 # ----------------------------------------------------------------------------- trees
 
 
@@ -339,7 +335,9 @@ def _spelled(path: str) -> str:
 class SymdiffEngine:
     name = "symdiff"
 
-    def __init__(self, backend: str, workdir: str):
+    def __init__(self, backend: str, workdir: str, via: str = "vjp"):
+        """``via``: "vjp" (symdiff.vjp wherever the output is one array) or "grad" (every
+        case through symdiff.grad of the generated ``sum(out * v)``, to exercise that path)."""
         import symdiff
         from symdiff import errors
         from symdiff.gradient import differentiable
@@ -347,6 +345,7 @@ class SymdiffEngine:
         self.symdiff, self.errors, self.differentiable = symdiff, errors, differentiable
         self.package = os.path.dirname(os.path.realpath(symdiff.__file__))
         self.backend = backend
+        self.via = via
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self._count = 0
@@ -394,7 +393,7 @@ class SymdiffEngine:
             out: Any, out_def: Any, v_leaves: list[Any]) -> tuple[list[Any], str]:
         sd = self.symdiff
         path = shim.path_of(fun)
-        single = out_def is None
+        single = out_def is None and self.via == "vjp"
         v = self._cotangent(out, out_def, v_leaves)
         if path is None and fun not in _OPERATORS and not kwargs and single and \
                 inspect.isfunction(fun):

@@ -30,6 +30,7 @@ import argparse
 import ast
 import builtins
 import functools
+import inspect
 import json
 import signal
 import sys
@@ -129,7 +130,8 @@ def _unflatten(structure: Any, spans: tuple, flat: Any) -> Any:
 
 def flatten(value: Any) -> tuple[Any, Callable]:
     """``autograd.misc.flatten``: one flat vector of the leaves, and the inverse."""
-    leaves, structure, shapes = _walk([value])
+    leaves, structure, _ = _walk([value])
+    shapes = [_XP.shape(leaf) for leaf in leaves]  # in traced code, sizes as the code sees them
     flat = _XP.concatenate([_XP.ravel(leaf) for leaf in leaves])
     spans = []
     start = 0
@@ -259,11 +261,23 @@ def _engine_functions(engine: str, backend: str) -> dict[str, Callable]:
 
         _python_while_tracing()
 
+        def scalar(fun):  # as for JAX: autograd takes the gradient of any output of size 1
+            count = sum(p.default is p.empty for p in inspect.signature(fun).parameters.values())
+            if count == 1:
+                def scalar_of_one(x):
+                    return onp.reshape(fun(x), ())
+                return scalar_of_one
+            if count == 2:
+                def scalar_of_two(x, y):
+                    return onp.reshape(fun(x, y), ())
+                return scalar_of_two
+            return fun  # (symdiff needs named parameters, where JAX's wrapper takes *args)
+
         def grad(fun, argnum=0):
-            return symdiff.grad(fun, argnums=argnum, backend=backend)
+            return symdiff.grad(scalar(fun), argnums=argnum, backend=backend)
 
         def value_and_grad(fun, argnum=0):
-            return symdiff.value_and_grad(fun, argnums=argnum, backend=backend)
+            return symdiff.value_and_grad(scalar(fun), argnums=argnum, backend=backend)
 
         def elementwise_grad(fun, argnum=0):
             def summed(x):

@@ -208,15 +208,9 @@ def _numpy_modules(engine: str) -> dict[str, Any]:
 
     linalg = ns("autograd.numpy.linalg", "numpy.linalg", spaces["numpy.linalg"],
                 {"_dot": extra(autograd_extras.linalg_dot), "T": extra(autograd_extras.linalg_T)})
-    extras = {"linalg": linalg, "random": numpy.random,
-              "make_diagonal": extra(autograd_extras.make_diagonal)}
-    if engine != "symdiff":
-        # autograd.numpy makes plain NumPy arrays, which the tests' setup code writes into
-        # (cov[0, 0] = 1); JAX's are immutable. The constructors that take only a shape
-        # stay NumPy's (their arrays are constants to JAX).
-        extras.update({name: getattr(numpy, name) for name in ("zeros", "ones", "empty",
-                                                               "eye", "identity")})
-    anp = ns("autograd.numpy", "numpy", spaces["numpy"], extras)
+    anp = ns("autograd.numpy", "numpy", spaces["numpy"],
+             {"linalg": linalg, "random": numpy.random,
+              "make_diagonal": extra(autograd_extras.make_diagonal)})
     stats = ns("autograd.scipy.stats", "scipy.stats", spaces["scipy.stats"])
     modules = {
         "autograd.numpy": anp,

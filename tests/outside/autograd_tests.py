@@ -2,7 +2,8 @@
 each engine differentiates correctly.
 
     python -m tests.outside.autograd_tests --autograd /tmp/autograd_src
-        [--engine symdiff|jax|both] [--backend numpy|numba] [-k substring] [--out results.json]
+        [--engine symdiff|jax|both] [--backend numpy|numba] [--via vjp|grad]
+        [-k substring] [--out results.json] [-v]
 
 The test files are imported from ``<autograd>/tests`` with a stand-in ``autograd`` package
 (``tests/outside/autograd_shim.py``): ``np`` is NumPy/SciPy for symdiff and ``jax.numpy``/
@@ -414,7 +415,8 @@ def parametrized(fn: Callable) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def test_names(path: str) -> list[str]:
+def listed_tests(path: str) -> list[str]:
+    """The names of the test functions a test file defines, in order."""
     tree = ast.parse(open(path).read())
     names: list[str] = []
 
@@ -437,7 +439,7 @@ def run_engine(options: argparse.Namespace) -> dict[str, Any]:
     from tests.outside import autograd_shim as shim
 
     if options.engine == "symdiff":
-        engine: Any = engines.SymdiffEngine(options.backend, options.workdir)
+        engine: Any = engines.SymdiffEngine(options.backend, options.workdir, options.via)
     else:
         engine = engines.JaxEngine()
     shim.install(engine.name, *engine.api())
@@ -448,9 +450,10 @@ def run_engine(options: argparse.Namespace) -> dict[str, Any]:
 
     results: list[dict[str, Any]] = []
     started = time.time()
+    started_commit = _commit()
     for file in FILES:
         path = os.path.join(tests_dir, f"{file}.py")
-        wanted = [n for n in test_names(path) if not options.k or
+        wanted = [n for n in listed_tests(path) if not options.k or
                   any(k in f"{file}.{n}" for k in options.k)]
         if not wanted:
             continue
@@ -484,12 +487,40 @@ def run_engine(options: argparse.Namespace) -> dict[str, Any]:
                           file=sys.stderr, flush=True)
     return {"engine": engine.name,
             "backend": options.backend if engine.name == "symdiff" else None,
+            "via": options.via if engine.name == "symdiff" else None,
+            "versions": versions(engine.name, started_commit, _commit()),
             "autograd": options.autograd, "filter": options.k,
             "seconds": round(time.time() - started, 1),
             "tolerance": {"TOL": engines.TOL, "RTOL": engines.RTOL, "EPS": engines.EPS,
                           "recheck_steps": list(engines.RECHECK_STEPS)},
             "skipped_files": SKIPPED_FILES, "excluded_tests": SKIPPED_TESTS,
             "tests": results}
+
+
+def _commit() -> str:
+    """The symdiff checkout's commit, with "+dirty" when symdiff/ has changes not committed
+    (another engineer may be editing it while the harness runs)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "symdiff"], cwd=root,
+                               text=True, capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def versions(engine: str, before: str, after: str) -> dict[str, str]:
+    out = {"numpy": np.__version__, "symdiff commit at start": before,
+           "symdiff commit at end": after}
+    with contextlib.suppress(ImportError):
+        import scipy
+        out["scipy"] = scipy.__version__
+    if engine == "jax":
+        import jax
+        out["jax"] = jax.__version__
+    return out
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -540,8 +571,10 @@ def markdown(runs: dict[str, dict[str, Any]]) -> str:
     table = function_table(runs)
     lines = ["# autograd's tests: " + " vs ".join(engines), ""]
     for engine, run in runs.items():
-        backend = f" (backend {run['backend']})" if run.get("backend") else ""
-        lines.append(f"- {engine}{backend}: {run['seconds']} s")
+        backend = f" (backend {run['backend']}, via symdiff.{run.get('via') or 'vjp'})" \
+            if run.get("backend") else ""
+        found = ", ".join(f"{k} {v}" for k, v in run.get("versions", {}).items())
+        lines.append(f"- {engine}{backend}: {run['seconds']} s; {found}")
     tol = next(iter(runs.values()))["tolerance"]
     lines += ["", f"Check: <v, J u> by central differences (step {tol['EPS']}) against "
               f"<vjp(v), u>, close when |a-b| < {tol['TOL']} or |a-b|/|a+b| < {tol['RTOL']} "
@@ -625,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["symdiff", "jax", "both"], default="both")
     parser.add_argument("--backend", choices=["numpy", "numba"], default="numpy",
                         help="symdiff's backend (default numpy: nothing to compile)")
+    parser.add_argument("--via", choices=["vjp", "grad"], default="vjp",
+                        help="symdiff: symdiff.vjp where the output is one array (default), "
+                             "or symdiff.grad of sum(out * v) for every case")
     parser.add_argument("-k", action="append", default=[],
                         help="run the tests whose file.name contains this (repeatable)")
     parser.add_argument("--out", help="write the details as JSON here")
@@ -647,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
                 out = os.path.join(tmp, f"{engine}.json")
                 command = [sys.executable, "-m", "tests.outside.autograd_tests",
                            "--autograd", options.autograd, "--engine", engine,
-                           "--backend", options.backend, "--out", out,
+                           "--backend", options.backend, "--via", options.via, "--out", out,
                            "--workdir", options.workdir, "--cache-dir", options.cache_dir,
                            "--case-timeout", str(options.case_timeout),
                            "--test-timeout", str(options.test_timeout)]
