@@ -11,6 +11,7 @@ import pytest
 import scipy.special
 
 import symdiff
+from symdiff.errors import SymdiffError
 from tests.sizes_reference import assert_agrees
 
 
@@ -224,3 +225,41 @@ def test_python_floats_inside_a_differentiated_structure_are_differentiated(back
     assert g["inner"] == {"u": 15.0, "v": 2.5}
     np.testing.assert_allclose(g["w"], 2 * 1.5 * w)
     assert isinstance(g["inner"]["u"], float)
+
+
+# --- items of a list assigned -------------------------------------------------------------------
+
+def symmetrized_first(x, y):
+    """As autograd's tests symmetrize an argument: a list of the arguments, one replaced."""
+    args = list((x, y))
+    args[0] = 0.5 * (args[0] + args[0].T)
+    args[-1] = args[-1] * 2.0
+    return np.sum(np.sin(args[0]) * args[1])
+
+
+def item_past_the_end(x):
+    parts = [x, x]
+    parts[2] = x
+    return np.sum(parts[0])
+
+
+PARTS = [1.0, 2.0]
+
+
+def item_of_a_global_list(x):
+    parts = PARTS
+    parts[0] = x
+    return np.sum(x)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_items_of_a_list_assigned_in_place(backend):
+    a, b = np.random.default_rng(3).normal(size=(2, 3, 3))
+    value, _ = symdiff.value_and_grad(symmetrized_first, (0, 1), backend=backend)(a, b)
+    assert value == pytest.approx(symmetrized_first(a, b), rel=1e-14)
+    symdiff.check_grad(symmetrized_first, a, b, argnums=(0, 1), backend=backend)
+    with pytest.raises(SymdiffError, match="list assignment index out of range"):
+        symdiff.grad(item_past_the_end, backend=backend)(np.ones(2))
+    with pytest.raises(SymdiffError, match="a list from outside the function"):
+        symdiff.grad(item_of_a_global_list, backend=backend)(np.ones(2))
+    assert PARTS == [1.0, 2.0]

@@ -278,9 +278,40 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and \
                 isinstance(array := self.expr(target.value), Tensor):
             self.bind(target.value, self.assign_elements(array, target, value))
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and \
+                isinstance(items := self.env.get(target.value.value), list):
+            self.assign_item(items, target, value)
         else:
             raise self.error(target, "only assignments to names and tuples of names are "
                              "supported")
+
+    def assign_item(self, items: list, target: cst.Subscript, value: Any) -> None:
+        """``args[i] = v`` on a list in a variable of this function, at a position known while
+        generating: done now, in place, as Python does it (with the guards of
+        ``list.append``)."""
+        name = target.value.value
+        if id(items) in self.graph.outside_lists:
+            raise self.error(target, f"{name} is a list from outside the function (a global, a "
+                             "closure variable or an attribute): assigning to it would change "
+                             f"it once, while the gradient is generated; copy it first "
+                             f"({name} = list({name}))")
+        if self.graph.in_loop_body:
+            raise NotLoopable(f"it assigns to an item of a list ({name}[...])")
+        if self.guard is not None or self.graph.in_data_branch:
+            raise self.error(target, "assigning to a list's item where the path taken depends "
+                             "on data (in or after a branch on data) is not supported; compute "
+                             "both values and choose with np.where")
+        key = self.subscript_key(target)
+        if isinstance(key, (Tensor, SymDim)) or isinstance(key, slice) and any(
+                isinstance(k, (Tensor, SymDim)) for k in (key.start, key.stop, key.step)):
+            raise self.error(target, f"{name}[i] = v needs a position known while generating")
+        try:
+            refuse_change(self.graph.live_generators, items, f"{name}[...] = ...")
+            items[key] = value
+        except StaticError as exc:
+            raise self.located(target, exc) from None
+        except (IndexError, TypeError) as exc:
+            raise self.error(target, f"{type(exc).__name__}: {exc}") from None
 
     def unpack(self, value: Any, count: int, where: cst.CSTNode) -> list[Any]:
         if isinstance(value, (tuple, list)):
