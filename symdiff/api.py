@@ -11,7 +11,7 @@ from typing import Any
 
 from symdiff.errors import ArgumentError
 from symdiff.gradient import GradFunction, differentiable
-from symdiff.library import library_function
+from symdiff.library import library_function, spread_arguments, takes_varargs
 from symdiff.markers import runs_while_tracing
 from symdiff.runtime import (
     generator_states,
@@ -39,6 +39,12 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                             "functions from their source")
+    if takes_varargs(fun):
+        if wrt is not None:
+            raise ArgumentError(f"{fun.__qualname__} takes *args: name what to differentiate "
+                                "by position (argnums), not by name (wrt)")
+        return SpreadGrad(fun, lambda f: _make(f, argnums, None, has_aux, backend, with_value,
+                                               frozen))
     paths = [wrt] if isinstance(wrt, str) else list(wrt or ())
     if any("." in p for p in paths):  # paths into structured arguments: "params.W"
         names = list(inspect.signature(fun).parameters)
@@ -83,6 +89,34 @@ def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_valu
         request = (positions[0] + 1, None) if single else [(a + 1, None) for a in positions]
     return GradFunction(method, (0,), False, has_aux, backend, with_value, request=request,
                         frozen=frozen, model=model)
+
+
+class SpreadGrad:
+    """The gradient of a function that takes ``*args``: for each number of arguments, that of
+    the function of as many named parameters that calls it (``library.spread_arguments``)."""
+
+    def __init__(self, fun: Callable, make: Callable[[Callable], Any]):
+        self.fun, self._make, self._by_count = fun, make, {}
+        self.gradient: Any = None  # the one used last: its .source
+        functools.update_wrapper(self, fun, updated=())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise ArgumentError(f"{self.fun.__qualname__} takes *args: pass its arguments by "
+                                "position")
+        gradient = self._by_count.get(len(args))
+        if gradient is None:
+            gradient = self._by_count[len(args)] = \
+                self._make(spread_arguments(self.fun, len(args)))
+        self.gradient = gradient
+        return gradient(*args)
+
+    def __getattr__(self, name: str) -> Any:  # .source, ...
+        gradient = self.__dict__.get("gradient")
+        if gradient is None:
+            raise AttributeError(f"{name}: the gradient of a function taking *args is "
+                                 "generated when it is first called")
+        return getattr(gradient, name)
 
 
 class PartialGrad:
@@ -164,6 +198,8 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     fun = library_function(fun)
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function")
+    if takes_varargs(fun):
+        fun = spread_arguments(fun, len(primals))
     normalise_argnums(fun, 0, None)  # named positional parameters, as grad needs
     # numbers the function draws: each product uses those ``out`` was computed with (as a
     # recorded forward pass would) and leaves the generators as it found them

@@ -67,6 +67,40 @@ def _made(path: str, importing: str, count: int) -> FunctionType:
     return made
 
 
+_SPREAD: dict[tuple[Any, int], FunctionType] = {}
+
+
+def takes_varargs(fun: Any) -> bool:
+    """Whether ``fun`` is a Python function with ``*args`` and no other kind of parameter
+    that a call could fill by name (``**kwargs``, keyword-only)."""
+    if not inspect.isfunction(fun):
+        return False
+    kinds = [p.kind for p in inspect.signature(fun).parameters.values()]
+    return inspect.Parameter.VAR_POSITIONAL in kinds and \
+        inspect.Parameter.VAR_KEYWORD not in kinds and \
+        inspect.Parameter.KEYWORD_ONLY not in kinds
+
+
+def spread_arguments(fun: Any, count: int) -> FunctionType:
+    """For a call of ``fun`` (which takes ``*args``) with ``count`` positional arguments: the
+    function of ``count`` named parameters ``args_0, args_1, ...`` that calls it, as symdiff
+    needs named parameters to generate code for. Its source lives in memory."""
+    found = _SPREAD.get((fun, count))
+    if found is not None:
+        return found
+    names = ", ".join(f"args_{k}" for k in range(count))
+    name = fun.__name__ if fun.__name__.isidentifier() else "function"
+    text = f"def {name}({names}):\n    return _spread({names})\n"
+    filename = f"<symdiff: {fun.__qualname__} called with {count} arguments>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace: dict[str, Any] = {"__name__": __name__, "_spread": fun}
+    exec(compile(text, filename, "exec"), namespace)
+    made = namespace[name]
+    made.__qualname__ = f"{fun.__qualname__}.<{count} arguments>"
+    _SPREAD[(fun, count)] = made
+    return made
+
+
 def __getattr__(name: str) -> Any:
     """A function made here, by its ``__qualname__`` (how the disk cache finds it again)."""
     for module_name, spelling, _ in _HOMES:

@@ -158,7 +158,22 @@ def test_a_ragged_list_of_numbers_is_a_structure(backend):
     assert g == [[0.0], 3.0, 0.0]
 
 
-def test_vjp_refuses_varargs_as_grad_does():
-    for transform in (lambda f: symdiff.vjp(f, np.ones(3)), lambda f: symdiff.grad(f)):
-        with pytest.raises(symdiff.ArgumentError, match=r"takes \*args or \*\*kwargs"):
-            transform(regressions.takes_varargs)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_functions_taking_varargs(backend):
+    """As JAX takes them: code for each number of arguments, argnums by position."""
+    x, y = np.array([1.0, -2.0, 0.5]), np.array([3.0, 0.25])
+    gradient = symdiff.grad(regressions.takes_varargs, backend=backend)
+    np.testing.assert_array_equal(gradient(x), [2.0, 2.0, 2.0])
+    gx, gy = symdiff.grad(regressions.takes_varargs, (0, 1), backend=backend)(x, y)
+    np.testing.assert_array_equal(gy, 2 * y)
+    symdiff.check_grad(regressions.takes_varargs, x, y, x, argnums=(0, 1, 2), backend=backend)
+    value, products = symdiff.vjp(regressions.takes_varargs, x, y, backend=backend)
+    assert value == regressions.takes_varargs(x, y)
+    np.testing.assert_array_equal(products(2.0)[1], 4 * y)
+
+
+def test_what_varargs_cannot_take_is_refused():
+    with pytest.raises(symdiff.ArgumentError, match="by position"):
+        symdiff.grad(regressions.takes_varargs, wrt="args")
+    with pytest.raises(symdiff.ArgumentError, match=r"takes \*args or \*\*kwargs"):
+        symdiff.grad(regressions.takes_kwargs)(np.ones(3))

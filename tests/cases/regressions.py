@@ -164,4 +164,8 @@ def second_of_the_rest(x):
 
 
 def takes_varargs(*args):
-    return np.sum(args[0] * 2.0)
+    return np.sum(args[0] * 2.0) + sum(np.sum(a ** 2) for a in args[1:])
+
+
+def takes_kwargs(x, **options):
+    return np.sum(x * options.get("scale", 1.0))
