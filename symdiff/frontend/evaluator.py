@@ -41,11 +41,17 @@ from symdiff.frontend.generators import (
     is_generator_function,
     mutable_ids,
     names_in,
-    refuse_change,
 )
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import NotLoopable, Unavailable
 from symdiff.frontend.operators import Operators, describe_node
+from symdiff.frontend.outside import (
+    ListChanges,
+    OuterNeeded,
+    default_arrays,
+    note_lists,
+    outer_input,
+)
 from symdiff.frontend.random import RandomMethod
 from symdiff.frontend.source import FunctionSource
 from symdiff.frontend.subscripts import Subscripts
@@ -63,10 +69,7 @@ from symdiff.ir.graph import Graph, Origin
 from symdiff.ir.shapes import ShapeError
 from symdiff.markers import trace_hook
 from symdiff.runtime import FreshGenerator, frozen
-from symdiff.signature import outer_key
 from symdiff.trees import ModelView, is_model
-
-_GROWING = ("append", "extend", "insert")  # list methods run while tracing
 
 MAX_RECURSION = 64  # calls of one function inside itself, written out while tracing
 
@@ -77,7 +80,8 @@ _AUGMENTED = {
 }
 
 
-class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlFlow):
+class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlFlow,
+             ListChanges):
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
@@ -285,34 +289,6 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             raise self.error(target, "only assignments to names and tuples of names are "
                              "supported")
 
-    def assign_item(self, items: list, target: cst.Subscript, value: Any) -> None:
-        """``args[i] = v`` on a list in a variable of this function, at a position known while
-        generating: done now, in place, as Python does it (with the guards of
-        ``list.append``)."""
-        name = target.value.value
-        if id(items) in self.graph.outside_lists:
-            raise self.error(target, f"{name} is a list from outside the function (a global, a "
-                             "closure variable or an attribute): assigning to it would change "
-                             f"it once, while the gradient is generated; copy it first "
-                             f"({name} = list({name}))")
-        if self.graph.in_loop_body:
-            raise NotLoopable(f"it assigns to an item of a list ({name}[...])")
-        if self.guard is not None or self.graph.in_data_branch:
-            raise self.error(target, "assigning to a list's item where the path taken depends "
-                             "on data (in or after a branch on data) is not supported; compute "
-                             "both values and choose with np.where")
-        key = self.subscript_key(target)
-        if isinstance(key, (Tensor, SymDim)) or isinstance(key, slice) and any(
-                isinstance(k, (Tensor, SymDim)) for k in (key.start, key.stop, key.step)):
-            raise self.error(target, f"{name}[i] = v needs a position known while generating")
-        try:
-            refuse_change(self.graph.live_generators, items, f"{name}[...] = ...")
-            items[key] = value
-        except StaticError as exc:
-            raise self.located(target, exc) from None
-        except (IndexError, TypeError) as exc:
-            raise self.error(target, f"{type(exc).__name__}: {exc}") from None
-
     def unpack(self, value: Any, count: int, where: cst.CSTNode) -> list[Any]:
         if isinstance(value, (tuple, list)):
             if len(value) != count:
@@ -420,44 +396,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 return self.outer_array(node, ident)
             if not inspect.ismodule(value):  # fixed in the code: watched for changes
                 self.graph.names_read.append((self.callee.fun, ident, frozen(value)))
-                _note_lists(self.graph.outside_lists, value)
+                note_lists(self.graph.outside_lists, value)
         return value
-
-    def grows_a_list(self, call: cst.Call) -> bool:
-        """``parts.append(v)`` (or ``extend``, ``insert``) on a list in a variable of this
-        function: done now, as Python does it; True when it was one. The list is the same
-        object on every path, so this is refused inside a branch on data, and a loop that does
-        it is written out rather than run in the generated code."""
-        func = call.func
-        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and
-                func.attr.value in _GROWING and
-                isinstance(owner := self.env.get(func.value.value), list)):
-            return False
-        if id(owner) in self.graph.outside_lists:
-            raise self.error(call, f"{func.value.value} is a list from outside the function (a "
-                             "global, a closure variable or an attribute): growing it would "
-                             "change it once, while the gradient is generated; make a new list "
-                             f"({func.value.value} = list(...)) and grow that")
-        if self.graph.in_loop_body:
-            raise NotLoopable(f"it grows a list ({func.value.value}.{func.attr.value})")
-        if self.guard is not None or self.graph.in_data_branch:
-            raise self.error(call, f"list.{func.attr.value} where the path taken depends on "
-                             "data (in or after a branch on data) is not supported; compute "
-                             "both values and choose with np.where")
-        if any(a.keyword is not None or a.star for a in call.args):
-            raise self.error(call, f"list.{func.attr.value} takes positional arguments")
-        what = f"{func.value.value}.{func.attr.value}"
-        try:
-            refuse_change(self.graph.live_generators, owner, what)
-            if self.yielded is not None and (id(owner) in self.held or
-                                             id(owner) in mutable_ids(self.yielded)):
-                raise StaticError(f"{what} changes a list from outside the generator (or one "
-                                  "it yielded): Python would make the change between the "
-                                  "items, symdiff makes it when the generator is called")
-        except StaticError as exc:
-            raise self.located(call, exc) from None
-        getattr(owner, func.attr.value)(*(self.expr(a.value) for a in call.args))
-        return True
 
     def generator_expression(self, node: cst.GeneratorExp) -> TracedGenerator:
         """``(f(v) for v in items)``: its items computed now, handed out once each, as
@@ -530,13 +470,13 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 # a model's attribute that is not a parameter (a temperature, a config
                 # dict): fixed in the code, watched for changes like a helper object's
                 self.graph.names_read.append((owner, name, frozen(found)))
-                _note_lists(self.graph.outside_lists, found)
+                note_lists(self.graph.outside_lists, found)
         elif is_model(value) or inspect.isclass(value) and \
                 value.__module__.split(".")[0] not in ("builtins", "numpy", "scipy"):
             # an attribute of a helper object (parser.idxs): fixed in the code, watched for
             # changes like the globals it was read with
             self.graph.names_read.append((value, name, frozen(found)))
-            _note_lists(self.graph.outside_lists, found)
+            note_lists(self.graph.outside_lists, found)
         return found
 
     def inline(self, callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -554,7 +494,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                                   "while generating; recursion is written out call by call, "
                                   "so its depth must be small and known while generating")
         env = _bind(callee, args, kwargs)
-        _default_arrays(self.graph, callee, env, args, kwargs)
+        default_arrays(self.graph, callee, env, args, kwargs)
         tracer = Tracer(self.graph, callee, env, self.stack + (callee.key,),
                         top_level=False, on_data_path=on_data_path)
         if not is_generator_function(callee.source.node):
@@ -582,56 +522,6 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
         return self.source.error(node, reason, kind)
-
-
-def _note_lists(into: set[int], value: Any, depth: int = 0) -> None:
-    """Add the ids of the lists ``value`` is or holds (in dicts, lists and tuples)."""
-    if depth > 16:
-        return
-    if type(value) is list:
-        into.add(id(value))
-    if type(value) in (list, tuple):
-        for item in value:
-            _note_lists(into, item, depth + 1)
-    elif type(value) is dict:
-        for item in value.values():
-            _note_lists(into, item, depth + 1)
-
-
-class OuterNeeded(StaticError):
-    """An array from outside the function that is not yet an input of the generated code;
-    ``outer``: where it is read, ``(function, name)``."""
-
-    def __init__(self, message: str, outer: tuple):
-        super().__init__(message)
-        self.outer = outer
-
-
-def outer_input(graph: Graph, fun: Any, ident: str, what: str) -> Tensor:
-    """The input node of the array read as ``ident`` from ``fun`` (a global or closure
-    variable, or a parameter's default), or OuterNeeded saying ``what`` it is."""
-    found = graph.outer.get(outer_key(fun, ident))
-    if found is not None:
-        return Tensor(graph[found])
-    raise OuterNeeded(f"{what}: the derivatives (grad, vjp, jvp, jacfwd, hessian) read such "
-                      "arrays on each call, but the teaching tools and symdiff gen do not yet: "
-                      "pass it as an argument", ((fun, ident),))
-
-
-def _default_arrays(graph: Graph, callee: Callee, env: dict[str, Any], args: list[Any],
-                    kwargs: dict[str, Any]) -> None:
-    """Parameters left to a default that is an array (``def predict(x, params=params)``):
-    read from the function's defaults on each call, like a closure variable, and not
-    differentiated."""
-    if not isinstance(callee, LiveFunction):
-        return
-    names = list(callee.signature.parameters)
-    given = {*names[:len(args)], *kwargs}
-    for name, parameter in callee.signature.parameters.items():
-        if name not in given and isinstance(parameter.default, (np.ndarray, np.floating)) and \
-                env.get(name) is parameter.default:
-            env[name] = outer_input(graph, callee.fun, name, f"the default value of "
-                                    f"{name!r} of {callee.name} is an array")
 
 
 def _bind(callee: Callee, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -666,7 +556,7 @@ def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
                           "differentiated code and use its items")
     if not top_level:
         env = _bind(callee, args, kwargs)
-        _default_arrays(graph, callee, env, args, kwargs)
+        default_arrays(graph, callee, env, args, kwargs)
         return Tracer(graph, callee, env, (callee.key,), top_level=False).run()
     return trace(graph, callee, _bind(callee, args, kwargs))
 
