@@ -100,26 +100,25 @@ def leaf_paths(tree: Any, prefix: str = "") -> list[str]:
     return [prefix]
 
 
-def is_float(x: Any) -> bool:
+def _of_kind(x: Any, python: type, kind: Any) -> bool:
+    """Whether ``x`` is a Python ``python`` number or has a dtype of ``kind``."""
     if isinstance(x, bool):
         return False
-    if isinstance(x, float):
+    if isinstance(x, python):
         return True
     dtype = getattr(x, "dtype", None)
     try:
-        return dtype is not None and np.issubdtype(dtype, np.floating)
+        return dtype is not None and np.issubdtype(dtype, kind)
     except TypeError:
         return False
+
+
+def is_float(x: Any) -> bool:
+    return _of_kind(x, float, np.floating)
 
 
 def is_complex(x: Any) -> bool:
-    if isinstance(x, complex):
-        return True
-    dtype = getattr(x, "dtype", None)
-    try:
-        return dtype is not None and np.issubdtype(dtype, np.complexfloating)
-    except TypeError:
-        return False
+    return _of_kind(x, complex, np.complexfloating)
 
 
 def as64(x: Any) -> np.ndarray:

@@ -440,25 +440,8 @@ def _primitives(engine: str) -> tuple[Callable, Callable]:
     ``g -> cotangent`` for the first argument: ``symdiff.custom_vjp`` or ``jax.custom_vjp``."""
     if engine == "none":
         return (lambda fun: fun), (lambda *args, **kwargs: None)
-    if engine == "symdiff":
-        import symdiff
 
-        def defvjp_symdiff(prim, vjpmaker, *others):
-            fun = prim.fun
-
-            def fwd(x):
-                ans = fun(x)
-                return ans, (ans, x)
-
-            def bwd(saved, g):
-                ans, x = saved
-                return (vjpmaker(ans, x)(g),)
-
-            prim.defvjp(fwd, bwd)
-        return symdiff.custom_vjp, defvjp_symdiff
-    import jax
-
-    def defvjp_jax(prim, vjpmaker, *others):
+    def defvjp(prim, vjpmaker, *others):  # symdiff's and JAX's custom_vjp take the same pair
         fun = prim.fun
 
         def fwd(x):
@@ -470,7 +453,12 @@ def _primitives(engine: str) -> tuple[Callable, Callable]:
             return (vjpmaker(ans, x)(g),)
 
         prim.defvjp(fwd, bwd)
-    return jax.custom_vjp, defvjp_jax
+
+    if engine == "symdiff":
+        import symdiff
+        return symdiff.custom_vjp, defvjp
+    import jax
+    return jax.custom_vjp, defvjp
 
 
 # --- loading example files --------------------------------------------------------------------
