@@ -14,6 +14,7 @@ generated once; only the basis vectors change between calls.
 from __future__ import annotations
 
 import inspect
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -32,6 +33,7 @@ from symdiff.runtime import (
     arg_spec,
     as_array,
     call_compiled,
+    deciding,
     load,
     names_changed,
     outer_values,
@@ -65,6 +67,9 @@ class JvpFunction:
         # helper functions and numbers the code was generated with from globals and closures:
         # if one is rebound, the code is generated again
         self._names_read: list[tuple[Any, str, Any]] = []
+        # code generated on the values of earlier calls (runtime.Decided), by signature
+        self._variants: dict[tuple, list[tuple[Any, Callable]]] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, primals: Sequence[Any], tangents: Sequence[Any],
                  drawn: dict[str, Any] | None = None) -> tuple[Any, Any]:
@@ -95,19 +100,27 @@ class JvpFunction:
         specs += tuple(arg_spec(f"{self.names[p]}_dot", t, True)
                        for p, t in zip(positions, tangents, strict=True))
         values = [*primals, *tangents]
+        return deciding(lambda: self._run(specs, values, positions, drawn), self._cache,
+                        self._variants, self._lock, self.fun.__qualname__)
+
+    def _run(self, specs: tuple, values: list[Any], positions: tuple[int, ...],
+             drawn: dict[str, Any] | None) -> tuple[Any, Any]:
+        """The code for these arguments (``specs``, ``values``: primals, then tangents), run."""
         arguments = {s.name: v for s, v in zip(specs, values, strict=True)}
         while True:
             # arrays from outside the function and the numbers it draws, as generation asked
             # for them: inputs after the tangents, read (drawn) on each call
             known = self._outer
+            drawn_names = {o.param for o in known if isinstance(o, RandomDraw)}
             extra = [as_array(v) for v in outer_values(known, arguments, False)]
             every = tuple(specs) + tuple(replace(arg_spec(o.param, v, False), outer=o.key)
                                          for o, v in zip(known, extra, strict=True))
             by_name = {**arguments, **{o.param: v for o, v in zip(known, extra, strict=True)}}
+            known_values = {n: v for n, v in by_name.items() if n not in drawn_names}
             try:
                 _, compiled = specialised_entry(
-                    lambda pinned, every=every, by_name=by_name: self._compiled(
-                        pin_sizes(every, by_name, pinned), positions),
+                    lambda pinned, every=every, by_name=by_name, known=known_values:
+                    self._compiled(pin_sizes(every, by_name, pinned), positions, known),
                     by_name, self.fun.__qualname__, self._needed)
             except UnsupportedError as exc:
                 self._outer = learned_outer(known, exc.outer, self.names)
@@ -137,16 +150,20 @@ class JvpFunction:
         """Drop the code generated so far: a helper function or number it was generated with
         has been rebound."""
         self._cache.clear()
+        self._variants.clear()
         self._outer = ()
         self._names_read = []
 
-    def _compiled(self, specs: tuple, positions: tuple[int, ...]) -> tuple[Any, Callable]:
+    def _compiled(self, specs: tuple, positions: tuple[int, ...], values: dict[str, Any]
+                  ) -> tuple[Any, Callable]:
+        """``values``: the call's arguments by name (but for numbers drawn in the function),
+        which generation may decide conditions on."""
         entry = self._cache.get(specs)
         if entry is None:
             # the compiler (SymPy, libcst) loads only to generate code
             from symdiff.pipeline import generate_jvp
 
-            module = generate_jvp(self.fun, specs, positions, self.backend)
+            module = generate_jvp(self.fun, specs, positions, self.backend, values)
             entry = self._cache[specs] = load(module, False, self.backend)
             seen = {(id(fun), name) for fun, name, _ in self._names_read}
             for fun, name, value in module.names_read:  # each once: checked every call

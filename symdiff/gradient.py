@@ -22,6 +22,7 @@ from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.markers import trace_hook
 from symdiff.runtime import (
     CachedModule,
+    Decided,
     FreshGenerator,
     OuterArray,
     RandomDraw,
@@ -29,6 +30,7 @@ from symdiff.runtime import (
     as_array,
     call_compiled,
     checked_cotangent,
+    deciding,
     disk_cached,
     fast_key,
     load,
@@ -69,6 +71,8 @@ class GradFunction:
         self._position = {n: i for i, n in enumerate(self.parameter_names)}
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
         self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
+        # code generated on the values of earlier calls (runtime.Decided), by cache key
+        self._variants: dict[tuple, list[tuple[Any, Callable]]] = {}
         self._lock = threading.Lock()
         self._last: Any = None  # the GeneratedModule of the latest call
         # (argument, axis) sizes the code needs as numbers, such as a loop's length: the code
@@ -169,20 +173,30 @@ class GradFunction:
         """``_compiled_for``, with the sizes the code needs as numbers written into the
         specs: those generation asks for (a loop's length), for every call from then on, and
         those of a size check these values fail, for this call."""
+        drawn = {o.param for o in self._outer if isinstance(o, RandomDraw)}
+        known = {name: v for name, v in values.items() if name not in drawn}
         return specialised_entry(
-            lambda pinned: self._compiled_for(pin_sizes(specs, values, pinned), options),
+            lambda pinned: self._compiled_for(pin_sizes(specs, values, pinned), options, known),
             values, self.fun.__qualname__, self._pinned)
 
-    def _compiled_for(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
+    def _compiled_for(self, specs: tuple, options: Options, values: dict[str, Any]
+                      ) -> tuple[Any, Callable]:
+        """``values``: the call's arguments by name (but for numbers drawn in the function,
+        not known while generating), which generation may decide conditions on."""
         entry = self._cache.get((specs, options))
         if entry is None:
             with self._lock:
                 entry = self._cache.get((specs, options))
                 if entry is None:
-                    entry = self._recall(specs, options) or self._generate(specs, options)
+                    entry = self._recall(specs, options) or \
+                        self._generate(specs, options, values)
                     self._cache[(specs, options)] = entry
         self._last = entry[0]
         return entry
+
+    def _deciding(self, attempt: Callable[[], Any]) -> Any:
+        return deciding(attempt, self._cache, self._variants, self._lock,
+                        self.fun.__qualname__)
 
     def _recall(self, specs: tuple, options: Options) -> tuple[Any, Callable] | None:
         """A module compiled by an earlier process: no SymPy, no libcst, no generation."""
@@ -199,17 +213,18 @@ class GradFunction:
         return loaded, getattr(module, loaded.value_and_grad_name if self.with_value
                                else loaded.grad_name)
 
-    def _generate(self, specs: tuple, options: Options) -> tuple[Any, Callable]:
+    def _generate(self, specs: tuple, options: Options, values: dict[str, Any]
+                  ) -> tuple[Any, Callable]:
         from symdiff.pipeline import generate  # the compiler loads only when needed
 
-        module = generate(self.fun, specs, options)
+        module = generate(self.fun, specs, options, arguments=values)
         entry = load(module, self.with_value, options.backend)
         seen = {(id(fun), name) for fun, name, _ in self._names_read}
         for fun, name, value in module.names_read:  # each once: they are checked every call
             if (id(fun), name) not in seen:
                 seen.add((id(fun), name))
                 self._names_read.append((fun, name, value))
-        if disk_cached(self.fun, specs, options):
+        if disk_cached(self.fun, specs, options) and not module.decisions:
             key = cache.index_key(self.fun, _process_free(specs), options)
             if key is not None:
                 cache.remember(key, cache.module_file(module.source, module.grad_name),
@@ -244,17 +259,21 @@ class GradFunction:
             values: Any = args + defaults + outer if defaults or outer else args
             if checker is None or checker(*values) < 0:
                 return self._checked_run(compiled, values)
-        values = [as_array(v) for v in self.bind(args, kwargs)]
+        bound = [as_array(v) for v in self.bind(args, kwargs)]
         if any(is_structured(v) or i in self.options.argnums and
                isinstance(v, (list, tuple, dict)) and holds_floats(v)
-               for i, v in enumerate(values)):
-            return self._call_structured(values, None)
-        module, compiled, values = self._compiled(values)
+               for i, v in enumerate(bound)):
+            return self._call_structured(bound, None)
+        return self._deciding(lambda: self._call_plain(args, kwargs, bound))
+
+    def _call_plain(self, args: tuple, kwargs: dict, bound: list[Any]) -> Any:
+        module, compiled, values = self._compiled(bound)
         count = len(self.parameter_names)
         outer = tuple(values[count:])
         # with sizes pinned and arrays from outside found just now
         key = self._fast_key(args, outer) if not kwargs and not self._draws else None
-        if key is not None and not numbers_for(module) - self._pinned:
+        if key is not None and not numbers_for(module) - self._pinned and \
+                not isinstance(compiled, Decided):
             # shape-generic code (but for the sizes every call pins): the fast path's;
             # parameters left out take their (fixed) defaults
             self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):count]))
@@ -270,6 +289,7 @@ class GradFunction:
         has been rebound."""
         with self._lock:
             self._cache.clear()
+            self._variants.clear()
             self._fast.clear()
             self._outer = ()
             self._draws = False
@@ -301,12 +321,15 @@ class GradFunction:
         model_position = 0 if self.model is not None else None
         layout = flatten(self.parameter_names, values, self.request, self.frozen, self.options,
                          model_position, arg_spec)
-        module, compiled, by_name = self._with_outer(layout.specs, list(layout.values),
-                                                     layout.options)
-        flat = list(by_name.values())
-        if cotangent is not None:
-            flat.append(checked_cotangent(cotangent, module, by_name))
-        result = self._run(compiled, flat)
+
+        def run() -> Any:
+            module, compiled, by_name = self._with_outer(layout.specs, list(layout.values),
+                                                         layout.options)
+            flat = list(by_name.values())
+            if cotangent is not None:
+                flat.append(checked_cotangent(cotangent, module, by_name))
+            return self._run(compiled, flat), by_name
+        result, by_name = self._deciding(run)
         grads = owned_gradients(self._grads_of(result, layout.options),
                        [(layout.specs[a].name, by_name[layout.specs[a].name])
                         for a in layout.options.argnums])

@@ -19,10 +19,12 @@ from symdiff.ad.reverse import backward
 from symdiff.calculus.derive import simplification_budget
 from symdiff.codegen.cuda_target import CudaTarget
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
+from symdiff.codegen.node_values import ArgumentValues
 from symdiff.codegen.numba_target import NUMBA
 from symdiff.codegen.numpy_target import NUMPY
 from symdiff.errors import ArgumentError, UnsupportedError
 from symdiff.frontend.callee import source_of
+from symdiff.frontend.concrete import values_known
 from symdiff.frontend.evaluator import trace_call
 from symdiff.frontend.transforms import aux_leaves, split_result, trace_jvp, traced_leaves
 from symdiff.frontend.values import Tensor, to_tensor
@@ -52,15 +54,27 @@ class GeneratedModule(SizeChecked):
     size_checks: tuple = ()  # what the code assumes of its sizes (see symdiff.size_checks)
     cotangent_shape: tuple = ()  # with output="cotangent": the output's shape (dims as text)
     cotangent_dtype: str = "float64"  # ... and its dtype, which the cotangent is given
+    # the truth of each condition decided on the values of the call generated for: the
+    # functions return the conditions' values after their result, to be checked against them
+    decisions: tuple[bool, ...] = ()
 
 
 def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
-             target: Any = None) -> GeneratedModule:
+             target: Any = None, arguments: dict[str, Any] | None = None) -> GeneratedModule:
     """``target``: the code target to write with (default: the one ``options.backend`` names);
-    a module assembled from several generated functions passes one target to all of them."""
+    a module assembled from several generated functions passes one target to all of them.
+    ``arguments``: the values of the call the code is for, by parameter name, where there is
+    one: while loops on data are then written out as often as they take (``decisions``)."""
     _compilable(signature, options.backend)
     target = target or target_for(options.backend)
-    return _in_generation_scope(signature, lambda: _generate(fun, signature, options, target))
+    with values_known(ArgumentValues(arguments) if arguments is not None else None):
+        return _in_generation_scope(signature,
+                                    lambda: _generate(fun, signature, options, target))
+
+
+# the docstring's last sentence where the code was generated on the values of a call
+_DECIDED = (" Generated for arguments that take its while loops as many times as those it was "
+            "first called with: returns, after that, the conditions it decided on.")
 
 
 def _compilable(signature: tuple[ArgSpec, ...], backend: str) -> None:
@@ -92,15 +106,16 @@ def _checks(sizes: Any) -> tuple:
 
 
 def generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, ...],
-                 backend: str) -> GeneratedModule:
+                 backend: str, arguments: dict[str, Any] | None = None) -> GeneratedModule:
     """A module defining ``jvp_<name>(*primals, *tangents, *outer)`` returning ``(out,
     tangent_out)``: ``signature`` holds the primals' specs, then one tangent spec per
     ``argnums`` position, then those of the arrays the function reads from outside itself and
-    of the numbers it draws (``ArgSpec.outer``)."""
+    of the numbers it draws (``ArgSpec.outer``). ``arguments``: as for :func:`generate`."""
     _compilable(signature, backend)
     target = target_for(backend)
-    return _in_generation_scope(signature,
-                             lambda: _generate_jvp(fun, signature, argnums, target))
+    with values_known(ArgumentValues(arguments) if arguments is not None else None):
+        return _in_generation_scope(signature,
+                                    lambda: _generate_jvp(fun, signature, argnums, target))
 
 
 
@@ -201,18 +216,24 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
     graph.origin = None
     leaves: list[Any] = []
     structure = traced_leaves(result, leaves, "the function's output")
-    final, ids = fuse(graph, [to_tensor(graph, v).node.id for v in leaves], drop_aliases=True)
+    decided = [i for i, _ in graph.decisions]
+    final, ids = fuse(graph, [to_tensor(graph, v).node.id for v in leaves] + decided,
+                      drop_aliases=True)
     name = _function_name(fun, source)
     differentiated = ", ".join(signature[a].name for a in argnums)
-    spec = FunctionSpec(f"jvp_{name}", [s.name for s in passed(signature)],
-                        unflatten(structure, [Output(i) for i in ids]),
-                        f"Value of {name} and its derivative along the tangents of "
-                        f"{differentiated} (forward mode).")
+    result_tree = unflatten(structure, [Output(i) for i in ids[:len(ids) - len(decided)]])
+    doc = (f"Value of {name} and its derivative along the tangents of {differentiated} "
+           "(forward mode).")
+    if decided:
+        result_tree = (result_tree, tuple(Output(i) for i in ids[len(ids) - len(decided):]))
+        doc += _DECIDED
+    spec = FunctionSpec(f"jvp_{name}", [s.name for s in passed(signature)], result_tree, doc)
     helpers: set[str] = set()
     functions = [emit_function(final, spec, helpers, target)]
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, spec.name, spec.name, signature, functions, helpers, final,
-                           graph.read, graph.names_read)
+                           graph.read, graph.names_read,
+                           decisions=tuple(truth for _, truth in graph.decisions))
 
 
 def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
@@ -229,7 +250,10 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     aux_tree, aux_nodes = aux_leaves(graph, aux, source)
 
     outputs = [loss.id, *(n.id for n in aux_nodes)]
-    forward, (loss_id, *aux_ids) = fuse(graph, outputs if value is loss else outputs + [value.id])
+    decided = [i for i, _ in graph.decisions]
+    forward, ids = fuse(graph, outputs + ([] if value is loss else [value.id]) + decided)
+    loss_id, *aux_ids = ids[:len(ids) - len(decided)]
+    decision_ids = ids[len(ids) - len(decided):]
     value_id = loss_id if value is loss else aux_ids.pop()
     wrt = [forward[forward.inputs[_input_position(signature, a)]] for a in options.argnums]
     grads = backward(forward, forward[loss_id], wrt)
@@ -239,9 +263,11 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     helpers: set[str] = set()
     functions = []
     for kind in ("grad", "value_and_grad"):
-        outputs = ([value_id] if kind == "value_and_grad" else []) + aux_ids + [g.id for g in grads]
+        outputs = ([value_id] if kind == "value_and_grad" else []) + aux_ids + \
+            [g.id for g in grads] + decision_ids
         final, ids = fuse(forward, outputs, drop_aliases=True)
-        ids_iter = iter(ids)
+        conditions = tuple(Output(i) for i in ids[len(ids) - len(decision_ids):])
+        ids_iter = iter(ids[:len(ids) - len(decision_ids)])
         value = Output(next(ids_iter)) if kind == "value_and_grad" else None
         aux_out = unflatten(aux_tree, (Output(i) for i in ids_iter), sequence=tuple)
         grad_outs = tuple(Output(i, as_float=signature[a].kind == "float")
@@ -254,13 +280,17 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
             value_tree = (value, aux_out) if options.has_aux else value
             result_tree = (value_tree, grad_result)
             doc = f"Value of {name} and its gradient with respect to {', '.join(diff_names)}."
+        if decision_ids:
+            result_tree = (result_tree, conditions)
+            doc += _DECIDED
         spec = FunctionSpec(f"{kind}_{name}", params, result_tree, doc, *_defaults(signature))
         functions.append(emit_function(final, spec, helpers, target))
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, f"grad_{name}", f"value_and_grad_{name}", signature,
                            functions, helpers, forward, graph.read, graph.names_read,
                            cotangent_shape=cotangent_shape,
-                           cotangent_dtype=cotangent_dtype)
+                           cotangent_dtype=cotangent_dtype,
+                           decisions=tuple(truth for _, truth in graph.decisions))
 
 
 def _reduced_output(graph: Graph, out: Node, how: str, params: list[str]) -> tuple[Node, tuple]:

@@ -111,14 +111,6 @@ def run_time_length(x):
     return total
 
 
-def returning_while(x):
-    while x < 10.0:
-        if x > 5.0:
-            return x
-        x = x * 2.0
-    return x
-
-
 def aliased(x):
     y = np.zeros(3)
     z = y
@@ -130,7 +122,6 @@ def aliased(x):
     (ragged, (1.0,), r"shape \(2,\) on one branch"),
     (no_value_on_one_path, (1.0,), "every path must give a value"),
     (array_condition, (np.ones(3),), "if and while need a single value"),
-    (returning_while, (1.0,), "cannot run in the generated code: it returns from inside"),
     (aliased, (np.ones(3),), "y is also called z"),
 ])
 def test_unsupported_control_flow_is_refused_at_its_place(fun, args, message):

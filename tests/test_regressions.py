@@ -177,3 +177,17 @@ def test_what_varargs_cannot_take_is_refused():
         symdiff.grad(regressions.takes_varargs, wrt="args")
     with pytest.raises(symdiff.ArgumentError, match=r"takes \*args or \*\*kwargs"):
         symdiff.grad(regressions.takes_kwargs)(np.ones(3))
+
+
+@pytest.mark.parametrize("name", ["appends_in_a_long_while", "yields_in_a_long_while",
+                                  "takes_from_a_generator_in_a_long_while",
+                                  "yields_in_a_while_on_data"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_abandoned_way_of_tracing_a_loop_leaves_no_trace(name, backend):
+    """A loop first written out, then traced again another way, must not keep the list
+    items, yielded values or generator items of the abandoned iterations."""
+    fun = getattr(regressions, name)
+    for x in (np.array([1.7, 0.2, 0.4]), np.array([5.0, 0.1, 3.0])):
+        value, g = symdiff.value_and_grad(fun, backend=backend)(x)
+        assert value == pytest.approx(fun(x), rel=1e-13)
+        symdiff.check_grad(fun, x, backend=backend)

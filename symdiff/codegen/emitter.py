@@ -331,7 +331,7 @@ def _result_expr(result: Any, text: dict[int, str],
 def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
                 header: list[str], target: Target) -> str:
     body: list[cst.BaseStatement] = [cst.parse_statement(f"{line}\n") for line in target.imports]
-    for name in _helper_order(helpers, target):
+    for name in helper_order(helpers, target):
         source = target.helpers.get(name) or helper_definition(name)
         for statement in cst.parse_module(source.lstrip("\n")).body:
             if isinstance(statement, cst.FunctionDef):
@@ -345,7 +345,7 @@ def emit_module(functions: Sequence[cst.FunctionDef], helpers: set[str],
     return module.code
 
 
-def _helper_order(helpers: set[str], target: Target) -> list[str]:
+def helper_order(helpers: set[str], target: Target) -> list[str]:
     """``helpers`` with those they need, by name, the target's early helpers first."""
     needed, todo = set(), list(helpers)
     while todo:

@@ -21,6 +21,7 @@ from symdiff.frontend import calls, functions, masked, random
 from symdiff.frontend.callee import Callee, as_callee
 from symdiff.frontend.generators import (
     TracedGenerator,
+    made,
     mutable_ids,
     static_isinstance,
     static_type,
@@ -195,8 +196,7 @@ class Calls:
                     out.append(item)
         generator = TracedGenerator(f"{fun.__name__}()", fun, out,
                                     mutable_ids([f, *listed, *out]))
-        self.graph.live_generators.append(generator)
-        return generator
+        return made(self.graph, generator)
 
     def static_builtin(self, fun: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if fun is isinstance:

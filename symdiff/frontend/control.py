@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symdiff.frontend import calls
+from symdiff.frontend.concrete import decide
+from symdiff.frontend.generators import TracedGenerator
 from symdiff.frontend.loops import (
     RUN_TIME_LENGTH,
     UNROLL_ONLY,
@@ -359,9 +361,11 @@ class ControlFlow:
             if sizes is not None:
                 raise self.located(statement.test, SizeNeeded(
                     RUN_TIME_LENGTH.format(sizes, reason), sizes))
-            raise self.error(statement.test, "this while loop's condition depends on array "
-                             f"values, so its number of iterations is known only when the "
-                             f"gradient runs; {reason}")
+            entry = self._decided(statement.test, entry, reason)
+            if entry is None:
+                raise self.error(statement.test, "this while loop's condition depends on array "
+                                 "values, so its number of iterations is known only when the "
+                                 f"gradient runs; {reason}")
 
         def tests(in_code: bool, why: str | None = None):
             """The loop's tests while it is written out; ``in_code``: stop with _Restart where
@@ -377,9 +381,11 @@ class ControlFlow:
                 if isinstance(test, (Tensor, SymDim)):
                     if in_code:
                         raise _Restart
-                    raise self.error(statement.test, "this while loop's condition depends on "
-                                     "array values after its first iteration; "
-                                     f"{why or UNROLL_ONLY}")
+                    test = self._decided(statement.test, test, why or UNROLL_ONLY)
+                    if test is None:
+                        raise self.error(statement.test, "this while loop's condition depends "
+                                         "on array values after its first iteration; "
+                                         f"{why or UNROLL_ONLY}")
         if self._runs_in_generated_code(None):
             try:
                 self._loop(statement, tests(True), lambda item: None)
@@ -394,15 +400,38 @@ class ControlFlow:
                 return
         self._loop(statement, tests(False), lambda item: None)
 
+    def _decided(self, test: Any, value: Tensor | SymDim, why: str) -> bool | None:
+        """A loop condition on data, decided on the values of the call the code is generated
+        for (``frontend.concrete``); None where they are not known, or it reads only sizes.
+        ``why``: why the loop is written out."""
+        if isinstance(value, SymDim):
+            return None
+        try:
+            return decide(self.graph, to_tensor(self.graph, value).node)
+        except StaticError as exc:
+            raise self.error(test, f"{exc}; {why}") from None
+
     def snapshot(self) -> tuple:
         """The tracer's state, to go back to when a way of tracing a loop is abandoned (the
-        nodes it added stay in the graph, unused)."""
-        return dict(self.env), self.guard, len(self.exits.returns), self.graph.origin
+        nodes it added stay in the graph, unused): its variables, the contents of the lists
+        and dicts they reach and of the values yielded so far, and how far each generator
+        they reach has handed out its items (the abandoned iterations may have changed
+        them)."""
+        return (dict(self.env), self.guard, len(self.exits.returns), self.graph.origin,
+                _contents([*self.env.values(), self.yielded]))
 
     def restore(self, saved: tuple) -> None:
-        env, self.guard, returns, self.graph.origin = saved
+        env, self.guard, returns, self.graph.origin, contents = saved
         self.env = dict(env)
         del self.exits.returns[returns:]
+        for value, content in contents:
+            if isinstance(value, list):
+                value[:] = content
+            elif isinstance(value, dict):
+                value.clear()
+                value.update(content)
+            else:
+                value.position = content
 
     def sequence(self, iterable: Any) -> list[Any] | Indexed:
         """What a for loop walks: a list of items, or an :class:`Indexed` sequence."""
@@ -494,3 +523,28 @@ class ControlFlow:
         except StaticError as exc:
             raise self.error(statement, str(exc)) from None
         return None
+
+
+def _contents(roots: list[Any]) -> list[tuple[Any, Any]]:
+    """Each list and dict reachable from ``roots`` through lists, tuples and dicts, with a
+    copy of its contents, and each generator with its position (see ``Tracer.snapshot``)."""
+    found: list[tuple[Any, Any]] = []
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, (list, tuple, dict, TracedGenerator)) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, list):
+            found.append((value, list(value)))
+            stack.extend(value)
+        elif isinstance(value, dict):
+            found.append((value, dict(value)))
+            stack.extend(value.values())
+        elif isinstance(value, TracedGenerator):
+            found.append((value, value.position))
+            stack.extend(value.items)
+        else:
+            stack.extend(value)
+    return found

@@ -39,6 +39,7 @@ from symdiff.frontend.generators import (
     TracedGenerator,
     generator_attribute,
     is_generator_function,
+    made,
     mutable_ids,
     names_in,
 )
@@ -409,8 +410,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         name = text if len(text) <= 40 else f"{text[:36]} ...)"
         generator = TracedGenerator(name, types.GeneratorType, items,
                                     mutable_ids([*read.values(), *items]), (self, read))
-        self.graph.live_generators.append(generator)
-        return generator
+        return made(self.graph, generator)
 
     def local_function(self, node: cst.FunctionDef | cst.Lambda) -> LocalFunction:
         """A function defined in the traced code (a nested ``def`` or a ``lambda``); its
@@ -516,8 +516,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                               "(return v); only return without a value is supported in one")
         generator = TracedGenerator(f"{callee.name}()", types.GeneratorType, self.yielded,
                                     self.held | mutable_ids(self.yielded), watched)
-        self.graph.live_generators.append(generator)
-        return generator
+        return made(self.graph, generator)
 
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:

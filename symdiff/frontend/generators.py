@@ -20,6 +20,7 @@ from typing import Any
 import libcst as cst
 import numpy as np
 
+from symdiff.frontend.loops import NotLoopable
 from symdiff.frontend.values import StaticError, SymDim, Tensor, python_number
 from symdiff.ir.graph import Graph
 from symdiff.ir.sizes import Size
@@ -111,11 +112,16 @@ class TracedGenerator:
     watched: tuple[Any, dict[str, Any]] | None = None
     position: int = 0
     decided_by_data: bool = False
+    graph: Graph | None = None  # the graph it was made on, ...
+    depth: int = 0  # ... and how many loop bodies deep: see ``made``
 
     def __iter__(self) -> TracedGenerator:
         return self
 
     def __next__(self) -> Any:
+        if self.graph is not None and self.graph.in_loop_body > self.depth:
+            # a body traced once would hand out one item for every iteration of the loop
+            raise NotLoopable(f"it takes items from {self.name}, made outside the loop")
         if self.decided_by_data:
             raise StaticError(f"the items left in {self.name} depend on data: a loop over it "
                               "broke on a condition on data; iterate it once, to the end")
@@ -143,6 +149,13 @@ class TracedGenerator:
 
 
 _UNBOUND = object()
+
+
+def made(graph: Graph, generator: TracedGenerator) -> TracedGenerator:
+    """``generator``, made while tracing on ``graph``: alive until it is used up."""
+    generator.graph, generator.depth = graph, graph.in_loop_body
+    graph.live_generators.append(generator)
+    return generator
 
 
 def refuse_change(live: list[TracedGenerator], owner: Any, what: str) -> None:

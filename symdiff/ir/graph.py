@@ -101,6 +101,9 @@ class Graph:
     # random numbers drawn so far, and generators made, in the order the function does it
     draws: int = 0
     generators: int = 0
+    # (condition node id, truth) of each decision taken on the values of the call the code is
+    # generated for (symdiff.frontend.concrete): the code hands the conditions back to check
+    decisions: list[tuple[int, bool]] = field(default_factory=list)
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     @contextlib.contextmanager

@@ -169,3 +169,40 @@ def takes_varargs(*args):
 
 def takes_kwargs(x, **options):
     return np.sum(x * options.get("scale", 1.0))
+
+
+def appends_in_a_long_while(x):
+    """A while loop of 20 iterations that grows a list: it cannot run in the generated code,
+    and is written out after a first attempt at writing it out was abandoned."""
+    parts = []
+    i = 0
+    while i < 20:
+        parts.append(x * i)
+        i += 1
+    return np.sum(np.stack(parts))
+
+
+def yields_in_a_long_while(x):
+    def items(v):
+        i = 0
+        while i < 20:
+            yield v * i
+            i += 1
+    return sum(np.sum(h) for h in items(x))
+
+
+def takes_from_a_generator_in_a_long_while(x):
+    items = (x * i for i in range(30))
+    total, i = 0.0, 0
+    while i < 20:
+        total = total + np.sum(next(items))
+        i += 1
+    return total + np.sum(next(items))
+
+
+def yields_in_a_while_on_data(x):
+    def halvings(v):
+        while np.max(v) > 1.0:
+            v = v / 2
+            yield v
+    return sum(np.sum(h) for h in halvings(x))

@@ -12,7 +12,8 @@ def for_loop(x):
 
 
 def while_loop(x):
-    while np.sum(x) > 1:  # ERROR: cannot run in the generated code: it returns from inside
+    rng = np.random.default_rng(0)
+    while rng.normal() < np.sum(x):  # ERROR: depends on random numbers drawn in the function
         if np.sum(x) > 5:
             return np.sum(x)
         x = x / 2
@@ -124,14 +125,6 @@ def yield_on_data(x):
             if e > 0:
                 yield e  # ERROR: yield where the path taken depends on data
     return sum(positive_parts(x))
-
-
-def yield_in_a_loop_on_data(x):
-    def halvings(v):
-        while np.max(v) > 1.0:  # ERROR: this loop cannot run in the generated code: it yields
-            v = v / 2
-            yield v
-    return sum(np.sum(h) for h in halvings(x))
 
 
 def yield_as_a_value(x):
