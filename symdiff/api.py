@@ -11,7 +11,7 @@ from typing import Any
 
 from symdiff.errors import ArgumentError
 from symdiff.gradient import GradFunction, differentiable
-from symdiff.library import library_function, spread_arguments, takes_varargs
+from symdiff.library import library_function, spread_arguments, takes_spread
 from symdiff.markers import runs_while_tracing
 from symdiff.runtime import (
     generator_states,
@@ -39,11 +39,17 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                             "functions from their source")
-    if takes_varargs(fun):
-        if wrt is not None:
-            raise ArgumentError(f"{fun.__qualname__} takes *args: name what to differentiate "
-                                "by position (argnums), not by name (wrt)")
-        return SpreadGrad(fun, lambda f: _make(f, argnums, None, has_aux, backend, with_value,
+    if takes_spread(fun):
+        spread = {p.name: "*" if p.kind is p.VAR_POSITIONAL else "**"
+                  for p in inspect.signature(fun, follow_wrapped=False).parameters.values()
+                  if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        for name in [wrt] if isinstance(wrt, str) else list(wrt or ()):
+            root = name.partition(".")[0]
+            if root in spread:
+                raise ArgumentError(f"{fun.__qualname__} takes {spread[root]}{root}: name what to "
+                                    "differentiate among its arguments by position "
+                                    "(argnums), or by a parameter's own name (wrt)")
+        return SpreadGrad(fun, lambda f: _make(f, argnums, wrt, has_aux, backend, with_value,
                                                frozen))
     paths = [wrt] if isinstance(wrt, str) else list(wrt or ())
     if any("." in p for p in paths):  # paths into structured arguments: "params.W"
@@ -92,24 +98,26 @@ def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_valu
 
 
 class SpreadGrad:
-    """The gradient of a function that takes ``*args``: for each number of arguments, that of
-    the function of as many named parameters that calls it (``library.spread_arguments``)."""
+    """The gradient of a function that takes ``*args``, ``**kwargs`` or keyword-only
+    parameters: for each number of positional arguments and set of keyword arguments, that of
+    the function of named parameters that calls it (``library.spread_arguments``)."""
 
     def __init__(self, fun: Callable, make: Callable[[Callable], Any]):
-        self.fun, self._make, self._by_count = fun, make, {}
+        self.fun, self._make, self._by_call = fun, make, {}
         self.gradient: Any = None  # the one used last: its .source
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            raise ArgumentError(f"{self.fun.__qualname__} takes *args: pass its arguments by "
-                                "position")
-        gradient = self._by_count.get(len(args))
+        key = (len(args), tuple(sorted(kwargs)))
+        gradient = self._by_call.get(key)
         if gradient is None:
-            gradient = self._by_count[len(args)] = \
-                self._make(spread_arguments(self.fun, len(args)))
+            try:  # a call Python would refuse is refused as Python refuses it
+                inspect.signature(self.fun, follow_wrapped=False).bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ArgumentError(f"{self.fun.__qualname__}: {exc}") from None
+            gradient = self._by_call[key] = self._make(spread_arguments(self.fun, *key))
         self.gradient = gradient
-        return gradient(*args)
+        return gradient(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # .source, ...
         gradient = self.__dict__.get("gradient")
@@ -198,7 +206,7 @@ def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Call
     fun = library_function(fun)
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function")
-    if takes_varargs(fun):
+    if takes_spread(fun):
         fun = spread_arguments(fun, len(primals))
     normalise_argnums(fun, 0, None)  # named positional parameters, as grad needs
     # numbers the function draws: each product uses those ``out`` was computed with (as a

@@ -67,37 +67,55 @@ def _made(path: str, importing: str, count: int) -> FunctionType:
     return made
 
 
-_SPREAD: dict[tuple[Any, int], FunctionType] = {}
+_SPREAD: dict[tuple[Any, int, tuple[str, ...]], FunctionType] = {}
 
 
-def takes_varargs(fun: Any) -> bool:
-    """Whether ``fun`` is a Python function with ``*args`` and no other kind of parameter
-    that a call could fill by name (``**kwargs``, keyword-only)."""
+def takes_spread(fun: Any) -> bool:
+    """Whether ``fun`` is a Python function taking ``*args``, ``**kwargs`` or keyword-only
+    parameters, which symdiff differentiates as the function of named parameters that calls
+    it for each way it is called (``spread_arguments``)."""
     if not inspect.isfunction(fun):
         return False
-    kinds = [p.kind for p in inspect.signature(fun).parameters.values()]
-    return inspect.Parameter.VAR_POSITIONAL in kinds and \
-        inspect.Parameter.VAR_KEYWORD not in kinds and \
-        inspect.Parameter.KEYWORD_ONLY not in kinds
+    kinds = {p.kind for p in inspect.signature(fun, follow_wrapped=False).parameters.values()}
+    return bool(kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD,
+                         inspect.Parameter.KEYWORD_ONLY})
 
 
-def spread_arguments(fun: Any, count: int) -> FunctionType:
-    """For a call of ``fun`` (which takes ``*args``) with ``count`` positional arguments: the
-    function of ``count`` named parameters ``args_0, args_1, ...`` that calls it, as symdiff
-    needs named parameters to generate code for. Its source lives in memory."""
-    found = _SPREAD.get((fun, count))
+def spread_arguments(fun: Any, count: int, keywords: tuple[str, ...] = ()) -> FunctionType:
+    """For a call of ``fun`` (see ``takes_spread``) with ``count`` positional arguments and
+    the keyword arguments ``keywords``: the function of named parameters that calls it, as
+    symdiff needs named parameters to generate code for. Its positional parameters take the
+    names of ``fun``'s, then ``args_0, args_1, ...`` for those ``*args`` takes; the keyword
+    arguments follow under their own names. Its source lives in memory."""
+    keywords = tuple(keywords)
+    found = _SPREAD.get((fun, count, keywords))
     if found is not None:
         return found
-    names = ", ".join(f"args_{k}" for k in range(count))
+    params = inspect.signature(fun, follow_wrapped=False).parameters.values()
+    own = [p.name for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                 inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    rest = next((p.name for p in params if p.kind is inspect.Parameter.VAR_POSITIONAL), "args")
+    taken = {*own, *keywords}
+    extra = []
+    for k in range(count - len(own)):
+        name = f"{rest}_{k}"
+        while name in taken:
+            name = "_" + name
+        taken.add(name)
+        extra.append(name)
+    positional = [*own[:count], *extra]
+    parameters = ", ".join([*positional, *keywords])
+    passed = ", ".join([*positional, *(f"{k}={k}" for k in keywords)])
     name = fun.__name__ if fun.__name__.isidentifier() else "function"
-    text = f"def {name}({names}):\n    return _spread({names})\n"
-    filename = f"<symdiff: {fun.__qualname__} called with {count} arguments>"
+    text = f"def {name}({parameters}):\n    return _spread({passed})\n"
+    called = ", ".join([f"{count} positional", *(f"{k}=" for k in keywords)])
+    filename = f"<symdiff: {fun.__qualname__} called with {called} arguments>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace: dict[str, Any] = {"__name__": __name__, "_spread": fun}
     exec(compile(text, filename, "exec"), namespace)
     made = namespace[name]
-    made.__qualname__ = f"{fun.__qualname__}.<{count} arguments>"
-    _SPREAD[(fun, count)] = made
+    made.__qualname__ = f"{fun.__qualname__}.<{called} arguments>"
+    _SPREAD[(fun, count, keywords)] = made
     return made
 
 

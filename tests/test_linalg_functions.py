@@ -113,6 +113,12 @@ def crosses(a, b):
     return np.sum(np.sin(np.cross(a, b))) + np.sum(np.cross(a[0], b) ** 2)
 
 
+def crosses_along_axes(a, b, c):
+    """Vectors along other axes than the last (axisa, axisb, axisc, axis), broadcast."""
+    return np.sum(np.sin(np.cross(a, b, axisa=0, axisb=1, axisc=0))) + \
+        np.sum(np.cross(c, b[0], axis=0) ** 2) + np.sum(np.cos(np.cross(a.T, c, axisb=0)))
+
+
 def multi_dots(a, b, v):
     return np.sum(np.linalg.multi_dot([a, b, v]) ** 2) + \
         np.sum(np.sin(np.linalg.multi_dot([v, b.T, a.T])))
@@ -138,6 +144,7 @@ CASES = {
     "inner_vdot": (inners, [normal(2, 3), normal(4, 3)], (0, 1)),
     "kron": (krons, [normal(2, 3), normal(2, 2)], (0, 1)),
     "cross": (crosses, [normal(4, 3), normal(3)], (0, 1)),
+    "cross_axes": (crosses_along_axes, [normal(3, 4), normal(4, 3), normal(3, 4)], (0, 1, 2)),
     "multi_dot": (multi_dots, [normal(2, 3), normal(3, 4), normal(4)], (0, 1, 2)),
 }
 

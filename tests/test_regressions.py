@@ -173,10 +173,51 @@ def test_functions_taking_varargs(backend):
 
 
 def test_what_varargs_cannot_take_is_refused():
-    with pytest.raises(symdiff.ArgumentError, match="by position"):
+    with pytest.raises(symdiff.ArgumentError, match=r"takes \*args: .* by position"):
         symdiff.grad(regressions.takes_varargs, wrt="args")
-    with pytest.raises(symdiff.ArgumentError, match=r"takes \*args or \*\*kwargs"):
-        symdiff.grad(regressions.takes_kwargs)(np.ones(3))
+    with pytest.raises(symdiff.ArgumentError, match=r"takes \*\*options: .* by position"):
+        symdiff.grad(regressions.takes_kwargs, wrt="options")
+    with pytest.raises(symdiff.ArgumentError, match="too many positional arguments"):
+        symdiff.grad(regressions.keyword_only)(np.ones(3), 3.0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_functions_taking_kwargs_and_keyword_only_parameters(backend):
+    """Called as Python calls them, keyword arguments included: code for each way of calling
+    them, keyword arguments by name (also in wrt)."""
+    x = np.array([1.0, -2.0, 0.5])
+    with_kwargs = symdiff.grad(regressions.takes_kwargs, backend=backend)
+    np.testing.assert_array_equal(with_kwargs(x), np.ones(3))
+    np.testing.assert_array_equal(with_kwargs(x, scale=2.5), np.full(3, 2.5))
+    keyword_only = symdiff.value_and_grad(regressions.keyword_only, backend=backend)
+    value, g = keyword_only(x, scale=3.0)
+    assert value == regressions.keyword_only(x, scale=3.0)
+    np.testing.assert_allclose(g, 6.0 * x, rtol=1e-15)
+    assert symdiff.grad(regressions.keyword_only, wrt="scale", backend=backend)(
+        x, scale=3.0) == pytest.approx(np.sum(x ** 2), rel=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_local_functions_taking_args_kwargs_and_keyword_only_parameters(backend):
+    x = np.array([1.0, -2.0, 0.5])
+    value, g = symdiff.value_and_grad(regressions.local_wrappers, backend=backend)(x)
+    assert value == pytest.approx(regressions.local_wrappers(x), rel=1e-15)
+    np.testing.assert_allclose(g, np.full(3, 5.5), rtol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_wrappers_taking_args_and_kwargs(backend):
+    """autograd's tests differentiate functions wrapped so (symmetrize_matrix_arg)."""
+    a = np.array([[1.0, 2.0], [-0.5, 3.0]])
+    symmetric = regressions.symmetrize_argument(regressions.matrix_quadratic, 0)
+    symdiff.check_grad(symmetric, a, backend=backend)
+    for kwargs in ({}, {"weight": 2.0}):
+        value, g = symdiff.value_and_grad(symmetric, backend=backend)(a, **kwargs)
+        assert value == pytest.approx(symmetric(a, **kwargs), rel=1e-15)
+        h = 1e-6
+        central = [[(symmetric(a + h * e, **kwargs) - symmetric(a - h * e, **kwargs)) / (2 * h)
+                    for e in np.eye(4).reshape(4, 2, 2)[2 * i:2 * i + 2]] for i in range(2)]
+        np.testing.assert_allclose(g, central, rtol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["appends_in_a_long_while", "yields_in_a_long_while",

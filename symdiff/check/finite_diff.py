@@ -16,7 +16,7 @@ import numpy as np
 
 from symdiff.api import grad
 from symdiff.errors import ArgumentError, GradientCheckError
-from symdiff.library import spread_arguments, takes_varargs
+from symdiff.library import spread_arguments, takes_spread
 from symdiff.runtime import normalise_argnums
 
 ELEMENTWISE_MAX_SIZE = 64  # arrays up to this size are checked element by element
@@ -68,7 +68,7 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
     Raises:
         GradientCheckError: naming the argument and the worst element, on a mismatch.
     """
-    if takes_varargs(fun):  # checked as the function of as many named parameters
+    if takes_spread(fun):  # checked as the function of as many named parameters
         fun = spread_arguments(fun, len(args))
     positions, _ = normalise_argnums(fun, argnums, wrt)
     names = list(inspect.signature(fun).parameters)

@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from symdiff.frontend.arrangements import moveaxis
 from symdiff.frontend.calls import elementwise, expand_dims, matmul, ravel, stack
 from symdiff.frontend.values import StaticError, Tensor, describe, to_tensor
 from symdiff.ir import sizes
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, make_params
-from symdiff.ir.shapes import Dim, ShapeError, canon, dim_product, dim_text, unify
+from symdiff.ir.shapes import Dim, ShapeError, canon, dim_product, unify
 from symdiff.rules.reductions import reduce
 
 _FULL = ("slice", None, None, None)
@@ -380,29 +381,47 @@ def kron(g: Graph, a: Any, b: Any) -> Tensor:
 
 def cross(g: Graph, a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
           axis: Any = None) -> Tensor:
-    """``np.cross`` of 3-vectors along the last axis (broadcasting the others)."""
+    """``np.cross`` of vectors of 2 or 3 components along ``axisa`` and ``axisb`` (or
+    ``axis``), broadcasting the others, the result's components along ``axisc``: as NumPy,
+    2-component vectors have a zero third component, and two of them give the third
+    component of their product alone."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
     a, b = to_tensor(g, a), to_tensor(g, b)
-    if axis is not None or (axisa, axisb, axisc) != (-1, -1, -1):
-        raise StaticError("np.cross is supported along the last axis only (no axis "
-                          "arguments)")
+    if a.rank == 0 or b.rank == 0:
+        raise StaticError("np.cross: the vectors are scalars")
+    a, b = moveaxis(g, a, axisa, -1), moveaxis(g, b, axisb, -1)
+    lengths = []
     for x in (a, b):
-        if x.rank and not isinstance(canon(x.shape[-1]), int):
-            raise ShapeError("np.cross needs the length of the last axis as a number",
+        if not isinstance(canon(x.shape[-1]), int):
+            raise ShapeError("np.cross needs the number of components as a number",
                              needs=x.shape[-1])
-        if x.rank == 0 or canon(x.shape[-1]) != 3:
-            size = "a scalar" if x.rank == 0 else f"size {dim_text(x.shape[-1])}"
-            raise StaticError(f"np.cross is supported for vectors of 3 components along the "
-                              f"last axis, got {size}")
+        lengths.append(canon(x.shape[-1]))
+        if lengths[-1] not in (2, 3):
+            raise StaticError("np.cross: incompatible dimensions for cross product (dimension "
+                              f"must be 2 or 3), got {lengths[-1]}")
 
-    def part(x: Tensor, k: int) -> Tensor:
+    def part(x: Tensor, k: int) -> Tensor | None:
+        if k >= canon(x.shape[-1]):
+            return None  # the zero third component of a 2-component vector
         return Tensor(g.add("getitem", [x.node], make_params(index=(_FULL,) * (x.rank - 1)
                                                             + (k,))))
 
-    def term(i: int, j: int) -> Tensor:
-        return elementwise(g, "sub", elementwise(g, "mul", part(a, i), part(b, j)),
-                           elementwise(g, "mul", part(a, j), part(b, i)))
+    def product(x: Tensor | None, y: Tensor | None) -> Tensor | None:
+        return None if x is None or y is None else elementwise(g, "mul", x, y)
 
-    return stack(g, [term(1, 2), term(2, 0), term(0, 1)], axis=-1)
+    def term(i: int, j: int) -> Tensor:
+        first, second = product(part(a, i), part(b, j)), product(part(a, j), part(b, i))
+        if second is None:
+            return first
+        return elementwise(g, "neg", second) if first is None else \
+            elementwise(g, "sub", first, second)
+
+    if lengths == [2, 2]:
+        return term(0, 1)
+    # with a 3-component vector, each component is a product of theirs: all broadcast alike
+    out = stack(g, [term(1, 2), term(2, 0), term(0, 1)], axis=-1)
+    return moveaxis(g, out, -1, axisc)
 
 
 def matmul_any(g: Graph, a: Any, b: Any) -> Tensor:

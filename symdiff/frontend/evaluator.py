@@ -54,7 +54,7 @@ from symdiff.frontend.outside import (
     outer_input,
 )
 from symdiff.frontend.random import RandomMethod
-from symdiff.frontend.source import FunctionSource
+from symdiff.frontend.source import FunctionSource, signature_of_parameters
 from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
@@ -418,16 +418,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         name = node.name.value if isinstance(node, cst.FunctionDef) else "<lambda>"
         if isinstance(node, cst.FunctionDef) and (node.decorators or node.asynchronous):
             raise self.error(node, "decorated or async nested functions are not supported")
-        params = node.params
-        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or \
-                params.kwonly_params or params.posonly_params:
-            raise self.error(node, f"{name} takes *args, **kwargs or keyword-only parameters, "
-                             "which are not supported")
-        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        signature = inspect.Signature([inspect.Parameter(
-            p.name.value, kind,
-            default=inspect.Parameter.empty if p.default is None else self.expr(p.default))
-            for p in params.params])
+        signature = signature_of_parameters(node.params, self.expr)
         return LocalFunction(name, replace(self.source, node=node, name=name), signature,
                              self, id(node))
 

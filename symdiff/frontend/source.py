@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,3 +137,23 @@ def _find_definition(module: cst.Module, fun: Any, positions: Any, filename: str
             return statement
     raise UnsupportedError(f"no function definition found in the source of {fun.__name__}",
                            filename, first_line, 1)
+
+
+def signature_of_parameters(params: cst.Parameters,
+                            default: Callable[[cst.BaseExpression], Any]) -> inspect.Signature:
+    """The signature a ``def`` or ``lambda`` with these parameters has, every kind of
+    parameter in Python's order; ``default``: the value of a default's expression."""
+    kinds = inspect.Parameter
+
+    def made(param: cst.Param, kind: Any) -> inspect.Parameter:
+        value = kinds.empty if param.default is None else default(param.default)
+        return inspect.Parameter(param.name.value, kind, default=value)
+    made_params = [made(p, kinds.POSITIONAL_ONLY) for p in params.posonly_params]
+    made_params += [made(p, kinds.POSITIONAL_OR_KEYWORD) for p in params.params]
+    if isinstance(params.star_arg, cst.Param):
+        made_params.append(inspect.Parameter(params.star_arg.name.value, kinds.VAR_POSITIONAL))
+    made_params += [made(p, kinds.KEYWORD_ONLY) for p in params.kwonly_params]
+    if params.star_kwarg is not None:
+        made_params.append(inspect.Parameter(params.star_kwarg.name.value, kinds.VAR_KEYWORD))
+    return inspect.Signature(made_params)
+

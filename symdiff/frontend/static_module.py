@@ -24,7 +24,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from symdiff.errors import UnsupportedError
 from symdiff.frontend.callee import MISSING
-from symdiff.frontend.source import FunctionSource
+from symdiff.frontend.source import FunctionSource, signature_of_parameters
 
 TRUSTED = ("numpy", "math", "scipy", "symdiff")
 
@@ -163,24 +163,7 @@ class StaticFunction:
 
     @cached_property
     def signature(self) -> inspect.Signature:
-        params = []
-        p = self.node.params
-        groups = [(p.posonly_params, inspect.Parameter.POSITIONAL_ONLY),
-                  (p.params, inspect.Parameter.POSITIONAL_OR_KEYWORD),
-                  (p.kwonly_params, inspect.Parameter.KEYWORD_ONLY)]
-        for group, kind in groups:
-            for param in group:
-                default = inspect.Parameter.empty
-                if param.default is not None:
-                    default = self._default(param.default)
-                params.append(inspect.Parameter(param.name.value, kind, default=default))
-        if isinstance(p.star_arg, cst.Param):
-            params.append(inspect.Parameter(p.star_arg.name.value,
-                                            inspect.Parameter.VAR_POSITIONAL))
-        if p.star_kwarg is not None:
-            params.append(inspect.Parameter(p.star_kwarg.name.value,
-                                            inspect.Parameter.VAR_KEYWORD))
-        return inspect.Signature(params)
+        return signature_of_parameters(self.node.params, self._default)
 
     def _default(self, node: cst.BaseExpression) -> Any:
         if isinstance(node, cst.Name) and node.value in self.module.namespace:

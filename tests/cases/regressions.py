@@ -171,6 +171,22 @@ def takes_kwargs(x, **options):
     return np.sum(x * options.get("scale", 1.0))
 
 
+def keyword_only(x, *, scale=2.0):
+    return np.sum(x ** 2) * scale
+
+
+def symmetrize_argument(fun, argnum):
+    def symmetrized(*args, **kwargs):
+        args = list(args)
+        args[argnum] = 0.5 * (args[argnum] + np.swapaxes(args[argnum], -1, -2))
+        return fun(*args, **kwargs)
+    return symmetrized
+
+
+def matrix_quadratic(a, weight=1.0):
+    return np.sum(a @ a) * weight + np.sum(np.sin(a))
+
+
 def appends_in_a_long_while(x):
     """A while loop of 20 iterations that grows a list: it cannot run in the generated code,
     and is written out after a first attempt at writing it out was abandoned."""
@@ -206,3 +222,14 @@ def yields_in_a_while_on_data(x):
             v = v / 2
             yield v
     return sum(np.sum(h) for h in halvings(x))
+
+
+def local_wrappers(x):
+    def wrap(fun):
+        def inner(*args, scale=2.0, **kwargs):
+            return fun(*args, **kwargs) * scale
+        return inner
+    g = wrap(lambda a, b=1.0: np.sum(a * b))
+    first = (lambda *t: t[0] * 2)(x)
+    return g(x) + g(x, b=3.0, scale=0.5) + np.sum(first)
+

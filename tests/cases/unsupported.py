@@ -43,11 +43,6 @@ def branch_on_data(x):
     return -np.sum(x)
 
 
-def lambda_inside(x):
-    f = lambda *t: t[0] * 2  # ERROR: <lambda> takes *args  # noqa: E731
-    return np.sum(f(x))
-
-
 def comprehension(x):
     parts = {i: x[i] for i in range(2)}  # ERROR: dict comprehension expressions are not
     return parts[0]
