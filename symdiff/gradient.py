@@ -224,7 +224,8 @@ class GradFunction:
             if (id(fun), name) not in seen:
                 seen.add((id(fun), name))
                 self._names_read.append((fun, name, value))
-        if disk_cached(self.fun, specs, options) and not module.decisions:
+        if disk_cached(self.fun, specs, options) and not module.decisions and \
+                not module.assertions:
             key = cache.index_key(self.fun, _process_free(specs), options)
             if key is not None:
                 cache.remember(key, cache.module_file(module.source, module.grad_name),

@@ -57,6 +57,7 @@ class GeneratedModule(SizeChecked):
     # the truth of each condition decided on the values of the call generated for: the
     # functions return the conditions' values after their result, to be checked against them
     decisions: tuple[bool, ...] = ()
+    assertions: tuple[str, ...] = ()  # the messages of its asserts on data, returned after
 
 
 def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
@@ -72,9 +73,21 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
                                     lambda: _generate(fun, signature, options, target))
 
 
+def _checked(graph: Graph) -> list[int]:
+    """The conditions the generated functions return after their result: the decisions taken
+    on the values of the call generated for, then the asserts on data."""
+    return [i for i, _ in graph.decisions] + [i for i, _ in graph.assertions]
+
+
+def _checks_of(graph: Graph) -> dict[str, tuple]:
+    return {"decisions": tuple(truth for _, truth in graph.decisions),
+            "assertions": tuple(message for _, message in graph.assertions)}
+
+
 # the docstring's last sentence where the code was generated on the values of a call
-_DECIDED = (" Generated for arguments that take its while loops as many times as those it was "
-            "first called with: returns, after that, the conditions it decided on.")
+_DECIDED = (" Returns, after that, the conditions it checks: those of its while loops on data,"
+            " generated for arguments that take them as many times as those it was first "
+            "called with, then those of its asserts on data.")
 
 
 def _compilable(signature: tuple[ArgSpec, ...], backend: str) -> None:
@@ -216,7 +229,7 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
     graph.origin = None
     leaves: list[Any] = []
     structure = traced_leaves(result, leaves, "the function's output")
-    decided = [i for i, _ in graph.decisions]
+    decided = _checked(graph)
     final, ids = fuse(graph, [to_tensor(graph, v).node.id for v in leaves] + decided,
                       drop_aliases=True)
     name = _function_name(fun, source)
@@ -233,7 +246,7 @@ def _generate_jvp(fun: Any, signature: tuple[ArgSpec, ...], argnums: tuple[int, 
     text = emit_module(functions, helpers, _header(source, name, signature), target)
     return GeneratedModule(text, spec.name, spec.name, signature, functions, helpers, final,
                            graph.read, graph.names_read,
-                           decisions=tuple(truth for _, truth in graph.decisions))
+                           **_checks_of(graph))
 
 
 def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
@@ -250,7 +263,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     aux_tree, aux_nodes = aux_leaves(graph, aux, source)
 
     outputs = [loss.id, *(n.id for n in aux_nodes)]
-    decided = [i for i, _ in graph.decisions]
+    decided = _checked(graph)
     forward, ids = fuse(graph, outputs + ([] if value is loss else [value.id]) + decided)
     loss_id, *aux_ids = ids[:len(ids) - len(decided)]
     decision_ids = ids[len(ids) - len(decided):]
@@ -290,7 +303,7 @@ def _generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
                            functions, helpers, forward, graph.read, graph.names_read,
                            cotangent_shape=cotangent_shape,
                            cotangent_dtype=cotangent_dtype,
-                           decisions=tuple(truth for _, truth in graph.decisions))
+                           **_checks_of(graph))
 
 
 def _reduced_output(graph: Graph, out: Node, how: str, params: list[str]) -> tuple[Node, tuple]:

@@ -403,8 +403,10 @@ def load(module: Any, with_value: bool, backend: str) -> tuple[Any, Callable]:
         namespace: dict[str, Any] = {}
         exec(compile(module.source, filename, "exec"), namespace)
         compiled = namespace[name]
-    decisions = getattr(module, "decisions", ())
-    return module, Decided(compiled, decisions) if decisions else compiled
+    decisions, assertions = getattr(module, "decisions", ()), getattr(module, "assertions", ())
+    if decisions or assertions:
+        return module, Decided(compiled, decisions, assertions)
+    return module, compiled
 
 
 class DecisionsChanged(Exception):
@@ -417,18 +419,25 @@ class DecisionsChanged(Exception):
 
 
 class Decided:
-    """Code generated on the values of a call, for a while loop on data written out as many
-    times as those values take it (``symdiff.frontend.concrete``): it returns the conditions
-    it decided on after its result, and each call checks them."""
+    """Code that returns conditions after its result, checked on each call: those it decided
+    on, generated on the values of a call for a while loop on data written out as many times
+    as those values take it (``symdiff.frontend.concrete``), then those of the function's
+    asserts on data (``assertions``: their messages)."""
 
-    def __init__(self, compiled: Callable, decisions: tuple[bool, ...]):
+    def __init__(self, compiled: Callable, decisions: tuple[bool, ...],
+                 assertions: tuple[str, ...] = ()):
         self.compiled = compiled
         self.decisions = decisions
+        self.assertions = assertions
 
     def __call__(self, *values: Any) -> Any:
         result, conditions = call_compiled(self.compiled, values)
-        if tuple(bool(c) for c in conditions) != self.decisions:
+        count = len(self.decisions)
+        if tuple(bool(c) for c in conditions[:count]) != self.decisions:
             raise DecisionsChanged(self)
+        for holds, message in zip(conditions[count:], self.assertions, strict=True):
+            if not holds:
+                raise AssertionError(message)
         return result
 
 

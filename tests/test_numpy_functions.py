@@ -130,7 +130,23 @@ def f_arange(x): return np.sum(x * np.arange(1, 2 * x.shape[0] + 1, 2)) + \
     np.sum(x[:3] * np.arange(0.5, 2.0, 0.5)) + np.sum(x * np.arange(x.shape[0], 0, -1))
 
 
+def f_casts(x):
+    whole = np.int64(x)  # toward zero, as NumPy: data with no gradient
+    n = np.int64(x.shape[0])
+    return np.sum(x * whole) + np.sum(np.float64(x) ** 2) + x[n - 1] * 2.0 + \
+        np.sum(x.astype(np.int32) * x)
+
+
+def f_closeness(x, y):
+    close = np.isclose(x, y, atol=0.5)
+    near = np.allclose(x, x + 1e-9)
+    return np.sum(np.where(close, x * y, x - y)) + \
+        np.sum(np.where(np.isreal(x), x, 0.0)) * near
+
+
 CASES: dict[str, Case] = {
+    "casts": Case(f_casts, (inside(-3, 3, 5),)),
+    "closeness": Case(f_closeness, (normal(6), normal(6)), (0, 1)),
     "reciprocal": Case(f_reciprocal, (inside(0.5, 2, 5),)),
     "exp2": Case(f_exp2, (normal(5),)),
     "float_power": Case(f_float_power, (inside(0.5, 2, 4), normal(4)), (0, 1)),

@@ -263,3 +263,28 @@ def test_items_of_a_list_assigned_in_place(backend):
     with pytest.raises(SymdiffError, match="a list from outside the function"):
         symdiff.grad(item_of_a_global_list, backend=backend)(np.ones(2))
     assert PARTS == [1.0, 2.0]
+
+
+def asserts_on_data(x):
+    assert np.all(x > 0), "x must be positive"
+    assert np.allclose(x, (x * 3.0) / 3.0)  # autograd's test_logic.test_assert
+    assert np.sum(x) < 10
+    return np.sum(np.log(x))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_asserts_on_data_are_checked_on_every_call(backend):
+    g = symdiff.grad(asserts_on_data, backend=backend)
+    np.testing.assert_allclose(g(np.array([1.0, 2.0, 4.0])), [1.0, 0.5, 0.25], rtol=1e-15)
+    with pytest.raises(AssertionError, match="x must be positive"):
+        g(np.array([1.0, -2.0, 4.0]))
+    with pytest.raises(AssertionError, match=r"test_python_as_written.py:\d+:5: this assertion"):
+        g(np.full(3, 5.0))
+    np.testing.assert_allclose(g(np.array([2.0])), [0.5], rtol=1e-15)  # and again at 1
+
+
+def test_an_assert_on_data_is_skipped_by_code_generated_without_a_call():
+    from symdiff.errors import SkippedStatementWarning
+    with pytest.warns(SkippedStatementWarning, match="assert on data is not run"):
+        symdiff.formula(asserts_on_data)
+

@@ -288,13 +288,30 @@ def take_along_axis(g: Graph, arr: Any, indices: Any, axis: int) -> Tensor:
 
 
 def astype(g: Graph, x: Any, dtype: Any) -> Tensor:
+    """``x.astype(dtype)``, ``np.float32(x)``, ``np.int64(x)``: a cast to an integer or
+    boolean type (truncating toward zero, as NumPy) is data, with no derivative."""
     x = to_tensor(g, x)
-    name = np.dtype(dtype).name
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        raise StaticError(f"astype({describe(dtype)}): not a NumPy dtype") from None
     if name == x.node.dtype:
         return x
-    if not name.startswith("float"):
-        raise StaticError(f"astype({name}) is not differentiable; only float casts are supported")
-    return Tensor(g.add("astype", [x.node], make_params(dtype=name)))
+    if np.dtype(name).kind not in "fiub":
+        raise StaticError(f"astype({name}): symdiff computes with real floats, integers and "
+                          "booleans only")
+    source = x if name.startswith("float") else stop_gradient(g, x)
+    return Tensor(g.add("astype", [source.node], make_params(dtype=name)))
+
+
+def cast(dtype: Any) -> Handler:
+    """``np.float32(x)``, ``np.int64(x)``: the array (or number) as that type; a size stays a
+    size under an integer type (``np.int64(x.shape[0])``, as ``int(...)``)."""
+    def handler(g: Graph, x: Any) -> Any:
+        if isinstance(x, SymDim) and np.dtype(dtype).kind in "iu":
+            return x
+        return astype(g, x, dtype)
+    return handler
 
 
 def stop_gradient(g: Graph, x: Any) -> Tensor:

@@ -56,3 +56,10 @@ def decide(graph: Graph, condition: Node) -> bool | None:
     truth = bool(value.reshape(()))
     graph.decisions.append((condition.id, truth))
     return truth
+
+
+def checks_known() -> bool:
+    """Whether code is generated for a call, whose function takes the conditions it checks
+    after its result (the decisions above, and asserts on data)."""
+    return _CURRENT.get() is not None
+

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 import types
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,11 +22,12 @@ from typing import Any
 import libcst as cst
 import numpy as np
 
-from symdiff.errors import SizeError, SymdiffError, UnsupportedError
+from symdiff.errors import SizeError, SkippedStatementWarning, SymdiffError, UnsupportedError
 from symdiff.frontend import functions, masked
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
 from symdiff.frontend.comprehensions import Comprehensions
+from symdiff.frontend.concrete import checks_known
 from symdiff.frontend.control import (
     Broke,
     Continued,
@@ -66,6 +68,7 @@ from symdiff.frontend.values import (
     python_number,
     to_tensor,
 )
+from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Origin
 from symdiff.ir.shapes import ShapeError
 from symdiff.markers import trace_hook
@@ -202,9 +205,11 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             return
         elif isinstance(small, cst.Assert):
             test = self.expr(small.test)
-            if isinstance(test, (Tensor, SymDim)):
+            if isinstance(test, Tensor):
+                self.assert_on_data(small, test)
+            elif isinstance(test, SymDim):
                 raise self.error(small, "assert on an array value is not supported")
-            if not test:
+            elif not test:
                 raise self.error(small, "this assertion fails for these arguments")
         elif isinstance(small, cst.Raise):
             exc = small.exc.func if isinstance(small.exc, cst.Call) else small.exc
@@ -411,6 +416,36 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         generator = TracedGenerator(name, types.GeneratorType, items,
                                     mutable_ids([*read.values(), *items]), (self, read))
         return made(self.graph, generator)
+
+    def assert_on_data(self, statement: cst.Assert, test: Tensor) -> None:
+        """``assert`` on a value of the data: the generated code hands the condition back and
+        the gradient function raises AssertionError where it is false (``runtime.Decided``);
+        code generated for no call (``symdiff gen``, the teaching tools) skips it, saying so."""
+        if test.rank != 0:
+            raise self.error(statement, "the truth value of an array with more than one element "
+                             "is ambiguous; use a.any() or a.all()")
+        if self.graph.in_loop_body:
+            raise NotLoopable("it asserts on data")
+        if self.guard is not None or self.graph.in_data_branch > self.branches_outside:
+            raise self.error(statement, "assert on data inside a branch on data is not "
+                             "supported; assert before the branch")
+        message = str(self.error(statement, "this assertion fails", UnsupportedError))
+        if statement.msg is not None:
+            text = self.expr(statement.msg)
+            if not isinstance(text, str):
+                raise self.error(statement.msg, "an assert's message on data must be a string "
+                                 "known while generating")
+            message = text
+        if not checks_known():
+            warnings.warn(str(self.error(statement, "this assert on data is not run by code "
+                                         "generated without a call's values; it is skipped",
+                                         UnsupportedError)), SkippedStatementWarning,
+                          stacklevel=2)
+            return
+        node = to_tensor(self.graph, test).node
+        if node.dtype != "bool":
+            node = self.graph.add("ne", [node, const(self.graph, 0)])
+        self.graph.assertions.append((node.id, message))
 
     def local_function(self, node: cst.FunctionDef | cst.Lambda) -> LocalFunction:
         """A function defined in the traced code (a nested ``def`` or a ``lambda``); its

@@ -24,6 +24,7 @@ from symdiff.frontend.calls import (
     axes_of,
     binary_op,
     broadcast_to,
+    cast,
     clip,
     concatenate,
     elementwise,
@@ -89,9 +90,11 @@ from symdiff.frontend.scans import (
 )
 from symdiff.frontend.special import special_table
 from symdiff.frontend.statistics import (
+    allclose,
     average,
     count_nonzero,
     extremum,
+    isclose,
     logical_reduction,
     nan_extremum,
     nanmean,
@@ -99,6 +102,7 @@ from symdiff.frontend.statistics import (
     np_mean,
     np_sum,
     ptp,
+    real_test,
 )
 from symdiff.frontend.stats import stats_table
 from symdiff.frontend.values import (
@@ -232,6 +236,8 @@ def _function_table() -> dict[Any, Handler]:
         np.tile: A.tile, np.repeat: A.repeat, np.take: A.take, np.pad: A.pad,
         np.linspace: A.linspace, np.select: select, np.gradient: A.gradient,
         np.real_if_close: lambda g, a, tol=100: real_part(g, a),
+        **{kind: cast(kind) for kind in (np.float64, np.float32, np.int64, np.int32, np.int16,
+                                         np.int8, np.uint8, np.bool_)},
         np.deg2rad: scaled(math.pi / 180), np.radians: scaled(math.pi / 180),
         np.rad2deg: scaled(180 / math.pi), np.degrees: scaled(180 / math.pi),
         np.trace: trace, np.diag: diag, np.diagonal: diagonal, np.inner: inner,
@@ -252,6 +258,9 @@ def _function_table() -> dict[Any, Handler]:
         np.quantile: quantile_of(False), np.percentile: quantile_of(True),
         np.average: average, np.nansum: nansum, np.nanmean: nanmean,
         np.nanmax: nan_extremum("max"), np.nanmin: nan_extremum("min"),
+        np.isclose: isclose, np.allclose: allclose, np.iscomplex: real_test(False),
+        np.isreal: real_test(True), np.iscomplexobj: lambda g, a: False,
+        np.isrealobj: lambda g, a: True,
         np.count_nonzero: count_nonzero, np.all: logical_reduction("all"),
         np.any: logical_reduction("any"),
     })

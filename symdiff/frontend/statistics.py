@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from symdiff.frontend.calls import (
     array_like,
     axes_of,
@@ -22,7 +24,7 @@ from symdiff.frontend.calls import (
 )
 from symdiff.frontend.scans import float_dtype, isnan, refuse_out
 from symdiff.frontend.values import StaticError, Tensor, describe, to_tensor
-from symdiff.ir.graph import Graph
+from symdiff.ir.graph import Graph, make_params
 
 _NO_VALUE = object()  # NumPy's own "not given", which differs from None for initial=
 
@@ -175,3 +177,41 @@ def logical_reduction(op: str):
             return elementwise(g, "eq", zeros, 0)
         return elementwise(g, "gt", count_nonzero(g, x, axis, keepdims=keepdims), 0)
     return handler
+
+
+def isclose(g: Graph, a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """``np.isclose``: ``|a - b| <= atol + rtol |b|``, equal infinities close, NaNs close to
+    each other with ``equal_nan``; booleans, data usable in ``np.where`` and conditions."""
+    for name, value in (("rtol", rtol), ("atol", atol), ("equal_nan", equal_nan)):
+        if not isinstance(value, (int, float, bool)):
+            raise StaticError(f"np.isclose: {name} must be a number known while generating")
+    x, y = array_like(g, a), array_like(g, b)
+    gap = elementwise(g, "abs", elementwise(g, "sub", x, y))
+    bound = elementwise(g, "add", atol, elementwise(g, "mul", rtol, elementwise(g, "abs", y)))
+    close = elementwise(g, "logical_or", elementwise(g, "le", gap, bound),
+                        elementwise(g, "eq", x, y))  # inf and inf: their gap is NaN
+    if equal_nan:
+        both = elementwise(g, "logical_and", elementwise(g, "isnan", x),
+                           elementwise(g, "isnan", y))
+        close = elementwise(g, "logical_or", close, both)
+    return close
+
+
+def allclose(g: Graph, a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> Tensor:
+    """``np.allclose``: every element of ``np.isclose``."""
+    return logical_reduction("all")(g, isclose(g, a, b, rtol, atol, equal_nan))
+
+
+def real_test(answer: bool):
+    """``np.iscomplex`` (``answer`` False) and ``np.isreal`` (True) of real values: the same
+    answer for every element; of one value, a boolean known while generating (as the branch
+    ``if np.iscomplex(x)`` reads it)."""
+    def handler(g: Graph, a: Any) -> Any:
+        x = array_like(g, a)
+        if x.rank == 0:
+            return np.bool_(answer)
+        return Tensor(g.add("fill", [x.node], make_params(value=answer, dtype="bool")))
+    return handler
+

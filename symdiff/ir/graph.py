@@ -104,6 +104,9 @@ class Graph:
     # (condition node id, truth) of each decision taken on the values of the call the code is
     # generated for (symdiff.frontend.concrete): the code hands the conditions back to check
     decisions: list[tuple[int, bool]] = field(default_factory=list)
+    # (condition node id, message) of each assert on data: the code hands the conditions back
+    # too, after the decisions, and a call whose condition is false raises AssertionError
+    assertions: list[tuple[int, str]] = field(default_factory=list)
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     @contextlib.contextmanager
