@@ -9,7 +9,6 @@ generated for its sizes as numbers (``symdiff.size_checks``).
 from __future__ import annotations
 
 import functools
-import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +18,7 @@ import numpy as np
 
 from symdiff import cache
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
-from symdiff.markers import trace_hook
+from symdiff.markers import has_source, trace_hook
 from symdiff.runtime import (
     CachedModule,
     Decided,
@@ -39,6 +38,7 @@ from symdiff.runtime import (
     outer_values,
     owned_gradients,
     pin_sizes,
+    signature_of,
     specs_for,
 )
 from symdiff.signature import Options, check_backend, outer_key, passed, shared_outer_key
@@ -66,7 +66,7 @@ class GradFunction:
             (argnums[0], None) if single else [(a, None) for a in argnums])
         # the plain path: one spec per argument, the code returns what the user gets
         self.plain = request is None and model is None and not frozen and output == "scalar"
-        self._signature = inspect.signature(fun)
+        self._signature = signature_of(fun)
         self.parameter_names = list(self._signature.parameters)
         self._position = {n: i for i, n in enumerate(self.parameter_names)}
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
@@ -415,7 +415,7 @@ def new_outer(outer: tuple, found: tuple) -> bool:
 
 def differentiable(fun: Any) -> bool:
     """A Python function, or a transform of one such as ``grad(f)``."""
-    return hasattr(fun, "__code__") or trace_hook(fun) is not None
+    return has_source(fun) or trace_hook(fun) is not None
 
 
 def _process_free(specs: tuple) -> tuple:

@@ -13,6 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 TRACE_HOOK = "__symdiff_trace__"
+# set (True) on objects that stand for a Python function with source while tracing (a
+# function defined inside differentiated code): transforms take them as they take functions
+WITH_SOURCE = "__symdiff_with_source__"
+
+
+def has_source(fun: Any) -> bool:
+    """Whether ``fun`` is a Python function, or stands for one while tracing."""
+    return hasattr(fun, "__code__") or getattr(fun, WITH_SOURCE, False)
 
 
 def stop_gradient(x: Any) -> Any:

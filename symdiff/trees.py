@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from symdiff.errors import ArgumentError
-from symdiff.markers import trace_hook
+from symdiff.markers import has_source, trace_hook
 
 Steps = tuple  # of ("attr", name) | ("key", key) | ("index", i)
 _METHODS = ("forward", "construct", "__call__")  # what calling a model runs, in this order
@@ -53,7 +53,7 @@ def is_model(value: Any) -> bool:
         value, (type, types.FunctionType, types.MethodType, types.ModuleType, np.ndarray,
                 np.generic, functools.partial)) and \
         type(value).__module__ not in ("builtins", "numpy") and \
-        trace_hook(value) is None  # grad(f) and friends are functions
+        trace_hook(value) is None and not has_source(value)  # grad(f) and friends are functions
 
 
 def is_structured(value: Any) -> bool:

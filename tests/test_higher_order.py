@@ -230,3 +230,30 @@ def test_a_derivative_inside_differentiated_code_selects_branches_without_nan(ba
         value, second = both(a)
         assert value == pytest.approx(np.sign(a) / (2 * np.sqrt(abs(a))), rel=1e-14)
         assert second == pytest.approx(-1 / (4 * abs(a) ** 1.5), rel=1e-14)
+
+
+def sines_and_cosines(parts):
+    return np.sum(np.sin(parts[0])) + np.sum(np.cos(parts[1]))
+
+
+def of_its_gradient(parts):
+    """autograd's test_list.test_grads: a gradient of a list, taken inside the function."""
+    g = symdiff.grad(sines_and_cosines)(parts)
+    return np.sum(g[0]) + np.sum(np.sin(g[0])) + np.sum(np.sin(g[1])) + np.sum(g[2])
+
+
+def of_a_dict_gradient(p):
+    g = symdiff.grad(lambda q: np.sum(np.sin(q["a"]) * q["b"][0]))(p)
+    return np.sum(g["a"] ** 2) + np.sum(np.cos(g["b"][0]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradients_of_structures_inside_differentiated_code(backend):
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(size=(5, 6)), rng.normal(size=(4, 3)), rng.normal(size=(2, 4))]
+    g = symdiff.grad(of_its_gradient, backend=backend)(parts)
+    assert isinstance(g, list) and [a.shape for a in g] == [(5, 6), (4, 3), (2, 4)]
+    np.testing.assert_array_equal(g[2], 0.0)  # the inner gradient's third part is zeros
+    symdiff.check_grad(of_its_gradient, parts, backend=backend)
+    p = {"a": rng.normal(size=3), "b": (rng.normal(size=3),)}
+    symdiff.check_grad(of_a_dict_gradient, p, backend=backend)

@@ -72,11 +72,48 @@ def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = 
         fun = spread_arguments(fun, len(args))
     positions, _ = normalise_argnums(fun, argnums, wrt)
     names = list(inspect.signature(fun).parameters)
-    x = [_float64(a, names[i], i in positions) for i, a in enumerate(args)]
+    x = [_tree_map(a, names[i], lambda leaf, name: _float64(leaf, name, True))
+         if i in positions else a for i, a in enumerate(args)]
     options = {} if backend is None else {"backend": backend}
     grads = grad(fun, tuple(positions), **options)(*x)
-    return compare(lambda *a: float(fun(*a)), x, positions, names, grads, eps, rtol, atol,
-                   seed, fun.__qualname__)
+    # a list, tuple or dict of arrays (model parameters) is checked leaf by leaf
+    flat, flat_positions, flat_names, flat_grads = [], [], [], []
+    for i, a in enumerate(x):
+        if i not in positions:
+            flat.append(a)
+            flat_names.append(names[i])
+            continue
+        gradients = _leaves(grads[positions.index(i)], names[i])
+        for (name, leaf), (_, gradient) in zip(_leaves(a, names[i]), gradients, strict=True):
+            flat_positions.append(len(flat))
+            flat.append(leaf)
+            flat_names.append(name)
+            flat_grads.append(gradient)
+
+    def value(*values: Any) -> float:
+        items = iter(values)
+        rebuilt = [_tree_map(a, names[i], lambda leaf, name: next(items)) if i in positions
+                   else next(items) for i, a in enumerate(x)]
+        return float(fun(*rebuilt))
+    return compare(value, flat, flat_positions, flat_names, flat_grads, eps, rtol, atol, seed,
+                   fun.__qualname__)
+
+
+def _leaves(value: Any, name: str) -> list[tuple[str, Any]]:
+    """Each leaf of ``value``'s lists, tuples and dicts, with its path (see ``_tree_map``)."""
+    found: list[tuple[str, Any]] = []
+    _tree_map(value, name, lambda leaf, path: found.append((path, leaf)))
+    return found
+
+
+def _tree_map(value: Any, name: str, f: Callable[[Any, str], Any]) -> Any:
+    """``value`` with ``f(leaf, name)`` in place of each leaf of its lists, tuples and dicts,
+    named by its path (``params[0]['W']``)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_tree_map(v, f"{name}[{k}]", f) for k, v in enumerate(value))
+    if isinstance(value, dict):
+        return {k: _tree_map(v, f"{name}[{k!r}]", f) for k, v in value.items()}
+    return f(value, name)
 
 
 def compare(value: Callable[..., float], x: list[Any], positions: Sequence[int],

@@ -633,6 +633,10 @@ class LocalFunction:
     signature: inspect.Signature
     enclosing: Tracer
     key: int  # identity, for recursion checks
+    __symdiff_with_source__ = True  # symdiff.grad takes it as a function (markers.has_source)
+
+    def __post_init__(self) -> None:  # named as a function is, for messages
+        self.__name__ = self.__qualname__ = self.name
 
     def lookup(self, ident: str) -> Any:
         if ident in self.enclosing.env:

@@ -68,6 +68,27 @@ def fresh(graph: Graph, value: Any, what: str) -> Tensor:
     return Tensor(graph.add_raw("fresh", (node.id,), (), node.shape, node.dtype, intern=False))
 
 
+def _fresh_tree(graph: Graph, value: Any, what: str, variables: list[Tensor]) -> Any:
+    """``value`` with each float array or number in its lists, tuples and dicts made
+    ``fresh``, those appended to ``variables``."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_fresh_tree(graph, v, f"{what}[{i}]", variables)
+                           for i, v in enumerate(value))
+    if isinstance(value, dict):
+        return {k: _fresh_tree(graph, v, f"{what}[{k!r}]", variables) for k, v in value.items()}
+    variables.append(fresh(graph, value, what))
+    return variables[-1]
+
+
+def _rebuilt(structure: Any, leaves: Any) -> Any:
+    """``structure`` (as ``_fresh_tree`` made it) with its leaves taken from ``leaves``."""
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_rebuilt(v, leaves) for v in structure)
+    if isinstance(structure, dict):
+        return {k: _rebuilt(v, leaves) for k, v in structure.items()}
+    return next(leaves)
+
+
 def trace_jvp(graph: Graph, fun: Any, primals: Any, directions: Any,
               argnums: tuple[int, ...] | None = None, top_level: bool = False
               ) -> tuple[Any, Any]:
@@ -110,20 +131,23 @@ def trace_grad(graph: Graph, gradient: Any, args: list[Any], kwargs: dict[str, A
     ``args``, built on ``graph``."""
     if not gradient.plain:
         raise StaticError(f"{gradient.__name__}: gradients with respect to parameter paths, "
-                          "frozen parameters or structured arguments are not supported inside "
+                          "or frozen parameters are not supported inside "
                           "differentiated code yet")
     options = gradient.options
     try:
         values = gradient.bind(tuple(args), kwargs)
     except ArgumentError as exc:
         raise StaticError(str(exc)) from None
+    variables: list[Tensor] = []  # the arguments' float leaves, in order
     for a in options.argnums:
-        values[a] = fresh(graph, values[a], f"argument {gradient.parameter_names[a]!r}")
+        values[a] = _fresh_tree(graph, values[a], f"argument {gradient.parameter_names[a]!r}",
+                                variables)
     with graph.loops_written_out():  # what it builds is differentiated again
         result = trace_call(graph, gradient.fun, values, {}, top_level)
     loss, aux = split_result(graph, result, options, source_of(gradient.fun))
-    grads = tuple(Tensor(g) for g in backward(graph, loss, [values[a].node
-                                                            for a in options.argnums]))
+    leaves = iter(Tensor(g) for g in backward(graph, loss, [v.node for v in variables]))
+    # each gradient has its argument's structure (a list, tuple or dict of arrays)
+    grads = tuple(_rebuilt(values[a], leaves) for a in options.argnums)
     grad_result = grads[0] if options.single else grads
     if gradient.with_value:
         return ((Tensor(loss), aux) if options.has_aux else Tensor(loss)), grad_result
