@@ -232,3 +232,14 @@ def test_an_abandoned_way_of_tracing_a_loop_leaves_no_trace(name, backend):
         value, g = symdiff.value_and_grad(fun, backend=backend)(x)
         assert value == pytest.approx(fun(x), rel=1e-13)
         symdiff.check_grad(fun, x, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_lambdas_sharing_a_line_are_told_apart(backend):
+    """By the source positions Python records for each lambda's code."""
+    assert symdiff.grad(regressions.power_of(2.5), backend=backend)(1.7) == \
+        pytest.approx(2.5 * 1.7 ** 1.5, rel=1e-14)
+    sine, cosine = regressions.SINE_AND_COSINE
+    assert symdiff.grad(sine, backend=backend)(1.0) == pytest.approx(2 * np.cos(1.0), rel=1e-14)
+    assert symdiff.grad(cosine, backend=backend)(1.0) == pytest.approx(-3 * np.sin(1.0),
+                                                                       rel=1e-14)

@@ -108,6 +108,27 @@ def function_source(fun: Any) -> FunctionSource:
     return source
 
 
+def _lambdas_holding(fun: Any, lambdas: list[cst.Lambda], positions: Any, first_line: int,
+                     indent: int) -> list[cst.Lambda]:
+    """The innermost of ``lambdas`` whose body spans every source position of ``fun``'s
+    code (Python records them for each instruction), as a list of one, or empty."""
+    spans = [(line, column, end_line, end_column) for line, end_line, column, end_column
+             in fun.__code__.co_positions() if None not in (line, end_line, column, end_column)
+             and (line, column) != (end_line, end_column)]  # not the empty entry and exit
+    if not spans:
+        return []
+    start = min((line, column) for line, column, _, _ in spans)
+    end = max((end_line, end_column) for _, _, end_line, end_column in spans)
+
+    def where(node: cst.CSTNode) -> tuple[tuple[int, int], tuple[int, int]]:
+        at = positions[node]
+        return ((first_line + at.start.line - 1, at.start.column + indent),
+                (first_line + at.end.line - 1, at.end.column + indent))
+    holding = [n for n in lambdas if where(n.body)[0] <= start and end <= where(n.body)[1]]
+    holding.sort(key=lambda n: where(n.body)[0], reverse=True)  # the innermost first
+    return holding[:1]
+
+
 def _leading_width(text: str) -> int:
     first = next((line for line in text.splitlines() if line.strip()), "")
     return len(first) - len(first.lstrip())
@@ -126,6 +147,9 @@ def _find_definition(module: cst.Module, fun: Any, positions: Any, filename: str
                      first_line: int, file_lines: list[str]) -> cst.FunctionDef | cst.Lambda:
     if fun.__name__ == "<lambda>":
         lambdas = [n for n in positions if isinstance(n, cst.Lambda)]
+        if len(lambdas) > 1:  # several on its lines: the one whose body holds its code
+            lambdas = _lambdas_holding(fun, lambdas, positions, first_line,
+                                       _leading_width(module.code))
         if len(lambdas) != 1:
             raise UnsupportedError(
                 "cannot tell which lambda on this line to differentiate; "

@@ -233,3 +233,7 @@ def local_wrappers(x):
     first = (lambda *t: t[0] * 2)(x)
     return g(x) + g(x, b=3.0, scale=0.5) + np.sum(first)
 
+
+
+power_of = lambda y: lambda x: np.power(x, y)  # noqa: E731  (autograd's test_power_arg0)
+SINE_AND_COSINE = (lambda x: np.sin(x) * 2.0, lambda x: np.cos(x) * 3.0)
