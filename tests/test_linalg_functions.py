@@ -9,6 +9,7 @@ import types
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 import symdiff
 from symdiff import SymdiffError
@@ -297,8 +298,8 @@ def test_what_numpy_refuses_is_refused():
 def test_what_symdiff_cannot_do_is_refused_by_name():
     with pytest.raises(SymdiffError, match="followed by a list of axis numbers"):
         symdiff.grad(einsum_operand_lists)(np.ones((2, 3)))
-    with pytest.raises(SymdiffError, match="np.cross is supported for vectors of 3"):
-        symdiff.grad(cross_of_pairs)(np.ones(2), np.ones(2))
+    with pytest.raises(SymdiffError, match="incompatible dimensions for cross product"):
+        symdiff.grad(cross_of_pairs)(np.ones(4), np.ones(4))  # as NumPy refuses it
     with pytest.raises(SymdiffError, match="multi_dot: array 0 has rank 3"):
         symdiff.grad(multi_dot_of_stacks)(np.ones((2, 2, 2)), np.ones((2, 2)))
 
@@ -662,3 +663,40 @@ def test_a_stack_solved_for_one_vector_is_refused():
     """NumPy 1 and 2 read b of rank 1 below a's differently: say how to write it."""
     with pytest.raises(SymdiffError, match=r"write b\[\.\.\., None\]"):
         symdiff.grad(solve_vectors_of_a_stack, backend="numpy")(np.ones((2, 3, 3)), np.ones(3))
+
+
+def scipy_linalg_functions(a, b):
+    """scipy.linalg's functions that compute what NumPy's do (cholesky's factor is upper by
+    default)."""
+    m = a @ a.T + 3.0 * np.eye(3)
+    return np.sum(scipy.linalg.inv(m) * 2.0) + scipy.linalg.det(m) + \
+        np.sum(scipy.linalg.solve(m, b, check_finite=False)) + \
+        np.sum(np.cos(scipy.linalg.cholesky(m))) + \
+        np.sum(scipy.linalg.cholesky(m, lower=True) ** 3)
+
+
+def sylvester(a, b):
+    """JAX has no derivative of it (of the Schur decomposition it uses)."""
+    m = a @ a.T + 3.0 * np.eye(3)
+    return np.sum(np.sin(scipy.linalg.solve_sylvester(m, a.T @ a, a @ b.T)))
+
+
+def test_scipy_linalg():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    for f in (scipy_linalg_functions, sylvester):
+        value, _ = symdiff.value_and_grad(f, (0, 1), backend="numpy")(a, b)
+        assert value == pytest.approx(f(a, b), rel=1e-13)
+        symdiff.check_grad(f, a, b, argnums=(0, 1), backend="numpy")
+    with pytest.raises(symdiff.UnsupportedError, match=r"assume_a='pos' is not supported"):
+        symdiff.grad(lambda m: np.sum(scipy.linalg.solve(m, m, assume_a="pos")),
+                     backend="numpy")(np.eye(2))
+    jax = jax_or_skip()
+    reference = types.FunctionType(scipy_linalg_functions.__code__, {
+        **scipy_linalg_functions.__globals__, "np": jax.numpy,
+        "scipy": types.SimpleNamespace(linalg=jax.scipy.linalg)})
+    expected = jax.grad(reference, argnums=(0, 1))(a, b)
+    got = symdiff.grad(scipy_linalg_functions, (0, 1), backend="numpy")(a, b)
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, np.asarray(e), rtol=1e-9, atol=1e-11)
+

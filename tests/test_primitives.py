@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import linalg as scipy_linalg
 from scipy import special
 
 import symdiff
@@ -156,6 +157,7 @@ def f_partition(x, w):
     return np.sum(np.partition(x, (1, -2)) * w) + np.sum(x[np.argpartition(x, 2)[:2]])
 def f_inv_solve(a, b): return np.sum(np.sin(np.linalg.inv(a))) + np.sum(np.linalg.solve(a, b) ** 2)
 def f_pinv(a): return np.sum(np.sin(np.linalg.pinv(a)))
+def f_solve_sylvester(a, b, q): return np.sum(np.sin(scipy_linalg.solve_sylvester(a, b, q)))
 def f_det(a):
     sign, logdet = np.linalg.slogdet(a)
     return np.linalg.det(a) + sign * logdet
@@ -268,6 +270,9 @@ SPECS: dict[str, Spec] = {
                                     "b": normal(3, 2)}, (0, 1), cuda=False),
     "det": Spec(f_det, {"a": normal(3, 3)}, cuda=False),
     "pinv": Spec(f_pinv, {"a": normal(4, 3)}, cuda=False),
+    "solve_sylvester": Spec(f_solve_sylvester, {"a": normal(3, 3), "b": normal(2, 2),
+                                                "q": normal(3, 2)}, (0, 1, 2), jax=False,
+                            compiled=False),
     "cholesky": Spec(f_cholesky, {"a": normal(3, 3)}, cuda=False),
     "eigh": Spec(f_eigh, {"a": normal(3, 3)}, cuda=False),
     "qr": Spec(f_qr, {"a": normal(4, 3)}, cuda=False),

@@ -97,7 +97,7 @@ class NumbaTarget(Target):
             args = [operand(ctx.text[i]) for i in node.inputs]
             ctx.helpers.update(prim.helpers)
             return self._store(ctx, node, prim.emit(args, node))
-        raise UnsupportedError(f"the numba backend cannot compile {node.op!r} yet; use "
+        raise UnsupportedError(f"the {self.name} backend cannot compile {node.op!r} yet; use "
                                "backend='numpy' for this function")
 
     def _op_argpartition(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:

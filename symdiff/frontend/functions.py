@@ -270,10 +270,11 @@ def _function_table() -> dict[Any, Handler]:
 _TABLE: dict[Any, Handler] | None = None
 _SCIPY = False  # whether SciPy's functions are in the table
 _STATS = False  # whether scipy.stats' distributions are
+_SCIPY_LINALG = False  # whether scipy.linalg's functions are
 
 
 def function_handler(fun: Any) -> Handler | None:
-    global _TABLE, _SCIPY, _STATS
+    global _TABLE, _SCIPY, _STATS, _SCIPY_LINALG
     if _TABLE is None:
         _TABLE = _function_table()
     special = sys.modules.get("scipy.special")  # imported by the user's code, if it uses it
@@ -286,6 +287,10 @@ def function_handler(fun: Any) -> Handler | None:
     if stats is not None and not _STATS:
         _TABLE.update(stats_table(stats))
         _STATS = True
+    scipy_linalg = sys.modules.get("scipy.linalg")
+    if scipy_linalg is not None and not _SCIPY_LINALG:
+        _TABLE.update(linalg.scipy_linalg_table(scipy_linalg))
+        _SCIPY_LINALG = True
     try:
         return _TABLE.get(fun)
     except TypeError:  # unhashable
@@ -316,6 +321,7 @@ def supported_functions() -> dict[str, list[str]]:
                 "scipy.special" if special is not None and \
                 getattr(special, name, None) is callee else \
                 "np.linalg" if module.startswith("numpy.linalg") else \
+                "scipy.linalg" if module.startswith("scipy.linalg") else \
                 "math" if module == "math" else "np" if module.startswith("numpy") else \
                 module
         families.setdefault(family, set()).add(name)

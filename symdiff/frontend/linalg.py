@@ -250,3 +250,53 @@ def norm(g: Graph, x: Any, ord: Any = None, axis: Any = None, keepdims: bool = F
     if len(axes) == 1:
         return _vector_norm(g, t, ord, axes, keep)
     return _matrix_norm(g, t, ord, axes, keep)
+
+
+# --- scipy.linalg: the functions whose results are those of NumPy's, and solve_sylvester -----
+
+def _computing_only(what: str, options: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """SciPy's options that change how a result is computed but not what it is
+    (``overwrite_a``, ``check_finite``) are taken; any other option is refused by name."""
+    for name, value in options.items():
+        if name in ("overwrite_a", "overwrite_b", "check_finite"):
+            continue
+        if name not in defaults or value != defaults[name]:
+            raise StaticError(f"scipy.linalg.{what}: {name}={value!r} is not supported")
+
+
+def scipy_inv(g: Graph, a: Any, **options: Any) -> Tensor:
+    _computing_only("inv", options, {})
+    return Tensor(g.add("inv", [_matrix(g, a, "scipy.linalg.inv", stacks=False).node]))
+
+
+def scipy_det(g: Graph, a: Any, **options: Any) -> Tensor:
+    _computing_only("det", options, {})
+    return Tensor(g.add("det", [_matrix(g, a, "scipy.linalg.det", stacks=False).node]))
+
+
+def scipy_solve(g: Graph, a: Any, b: Any, **options: Any) -> Tensor:
+    """``scipy.linalg.solve`` of one general matrix (``assume_a`` as SciPy infers it for a
+    general matrix; the other readings are refused)."""
+    _computing_only("solve", options, {"lower": False, "assume_a": None, "transposed": False})
+    a = _matrix(g, a, "scipy.linalg.solve", stacks=False)
+    return Tensor(g.add("solve", [a.node, _float(g, b).node]))
+
+
+def scipy_cholesky(g: Graph, a: Any, lower: bool = False, **options: Any) -> Tensor:
+    """``scipy.linalg.cholesky``: the upper factor by default (``lower=True``: the lower), read
+    from the same triangle, as SciPy does."""
+    _computing_only("cholesky", options, {})
+    return cholesky(g, _matrix(g, a, "scipy.linalg.cholesky", stacks=False), upper=not lower)
+
+
+def solve_sylvester(g: Graph, a: Any, b: Any, q: Any) -> Tensor:
+    """``scipy.linalg.solve_sylvester``: the X with ``a X + X b = q`` (one matrix each)."""
+    a, b, q = (_matrix(g, m, "scipy.linalg.solve_sylvester", stacks=False) for m in (a, b, q))
+    return Tensor(g.add("solve_sylvester", [a.node, b.node, q.node]))
+
+
+def scipy_linalg_table(module: Any) -> dict[Any, Any]:
+    """``scipy.linalg``'s functions in the function table (once the user's code imports it)."""
+    return {module.inv: scipy_inv, module.det: scipy_det, module.solve: scipy_solve,
+            module.cholesky: scipy_cholesky, module.solve_sylvester: solve_sylvester}
+

@@ -56,7 +56,8 @@ FUNCTIONS = {"inv": "np.linalg.inv", "pinv": "np.linalg.pinv", "solve": "np.lina
              "logabsdet": "np.linalg.slogdet", "slogdet_sign": "np.linalg.slogdet",
              "cholesky": "np.linalg.cholesky", "eigh_values": "np.linalg.eigh",
              "eigh_vectors": "np.linalg.eigh", "qr_q": "np.linalg.qr", "qr_r": "np.linalg.qr",
-             "svd_u": "np.linalg.svd", "svd_s": "np.linalg.svd", "svd_vt": "np.linalg.svd"}
+             "svd_u": "np.linalg.svd", "svd_s": "np.linalg.svd", "svd_vt": "np.linalg.svd",
+             "solve_sylvester": "scipy.linalg.solve_sylvester"}
 
 
 def _matrix(x: Node, what: str, square: bool = True, stacks: bool = True) -> None:
@@ -185,6 +186,36 @@ def _solve_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
 
 register(Primitive("solve", _solve_infer, vjp=_solve_vjp,
                    emit=lambda a, node: f"np.linalg.solve({a[0]}, {a[1]})"))
+
+
+def _sylvester_infer(inputs: list[Node], params: dict) -> tuple:
+    """``a`` (n, n), ``b`` (m, m), ``q`` (n, m): the X (n, m) with ``a X + X b = q``."""
+    a, b, q = inputs
+    for x in inputs:
+        _matrix(x, "scipy.linalg.solve_sylvester", square=x is not q, stacks=False)
+    unify(canon(a.shape[0]), canon(q.shape[0]))
+    unify(canon(b.shape[0]), canon(q.shape[1]))
+    return q.shape, promote(inputs, floating=True)
+
+
+def _sylvester_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
+    """The adjoint equation is a Sylvester equation of the transposes: ``aᵀ Y + Y bᵀ = X̄``;
+    then ``ā = -Y Xᵀ``, ``b̄ = -Xᵀ Y`` and ``q̄ = Y``."""
+    a, b, _ = g.args(node)
+    y = g.add("solve_sylvester", [transposed(g, a), transposed(g, b), ct])
+    return [g.add("neg", [_mm(g, y, transposed(g, node))]),
+            g.add("neg", [_mm(g, transposed(g, node), y)]), y]
+
+
+_SYLVESTER = ("_solve_sylvester", '''
+def _solve_sylvester(a, b, q):
+    """scipy.linalg.solve_sylvester: X with a @ X + X @ b = q."""
+    from scipy import linalg
+    return linalg.solve_sylvester(a, b, q)
+''')
+register(Primitive("solve_sylvester", _sylvester_infer, vjp=_sylvester_vjp,
+                   emit=lambda a, node: f"_solve_sylvester({a[0]}, {a[1]}, {a[2]})",
+                   helpers=(_SYLVESTER[0],), helper_source=(_SYLVESTER,)))
 
 
 def _det_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
