@@ -34,6 +34,7 @@ from symdiff.runtime import (
     as_array,
     call_compiled,
     deciding,
+    for_the_code,
     load,
     names_changed,
     outer_values,
@@ -129,7 +130,7 @@ class JvpFunction:
                 continue
             if any(isinstance(o, RandomDraw) for o in known):
                 extra = self._draw(known, arguments, drawn)
-            return call_compiled(compiled, [*values, *extra])
+            return call_compiled(compiled, [*for_the_code(specs, values), *extra])
 
     @staticmethod
     def _draw(known: tuple, arguments: dict[str, Any], drawn: dict[str, Any] | None

@@ -32,6 +32,7 @@ from symdiff.runtime import (
     deciding,
     disk_cached,
     fast_key,
+    for_the_code,
     load,
     names_changed,
     numbers_for,
@@ -155,6 +156,7 @@ class GradFunction:
                     {**arguments, **{o.param: v for o, v in zip(known, extra, strict=True)}})
                 if any(isinstance(o, RandomDraw) for o in known):
                     extra = [as_array(v) for v in outer_values(known, arguments)]
+                arguments = dict(zip(names, for_the_code(passed(specs), values), strict=True))
                 arguments.update((o.param, v) for o, v in zip(known, extra, strict=True))
                 return module, compiled, arguments
             except UnsupportedError as exc:

@@ -85,12 +85,23 @@ def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
                             "floats and float arrays can be differentiated")
     if isinstance(value, (int, str, bool, type(None), tuple)):
         return ArgSpec(name, "static", value=value)
+    if callable(value) and not isinstance(value, type):
+        # a function (np.tanh, a Python function, a partial) the code calls: traced where it
+        # is called, the code generated for each function passed
+        return ArgSpec(name, "static", value=value)
     if isinstance(value, (np.random.Generator, np.random.RandomState)):
         raise ArgumentError(f"argument {name!r} is a random number generator: random draws "
                             "inside the function are not supported yet; draw the numbers "
                             "outside it and pass them as an argument")
     raise ArgumentError(f"argument {name!r} of type {type(value).__name__} is not supported; "
-                        "pass NumPy arrays, floats, or static ints/strings")
+                        "pass NumPy arrays, floats, functions, or static ints/strings")
+
+
+def for_the_code(specs: Sequence[ArgSpec], values: Sequence[Any]) -> list[Any]:
+    """``values`` as the generated code takes them: a function passed as an argument is traced
+    into the code, which takes None in its place (Numba cannot take a Python function)."""
+    return [None if s.kind == "static" and callable(s.value) else v
+            for s, v in zip(specs, values, strict=True)]
 
 
 def specs_for(names: Sequence[str], values: Sequence[Any], differentiated: Sequence[int]
@@ -378,7 +389,8 @@ def disk_cached(fun: Any, specs: tuple, options: Options) -> bool:
     """Compiled Numba modules of plain functions are indexed on disk for plain signatures; a
     structured one may hold a model object, which no later process can be known to share."""
     return options.backend == "numba" and options.output == "scalar" and \
-        hasattr(fun, "__code__") and all(s.kind != "tree" for s in specs)
+        hasattr(fun, "__code__") and all(s.kind != "tree" for s in specs) and \
+        not any(s.kind == "static" and callable(s.value) for s in specs)  # known by identity
 
 
 def as_array(value: Any) -> Any:

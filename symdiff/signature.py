@@ -41,6 +41,9 @@ class ArgSpec:
 
     def describe(self) -> str:
         if self.kind == "static":
+            if callable(self.value):  # a function: by name, not by its address
+                name = getattr(self.value, "__qualname__", type(self.value).__name__)
+                return f"{self.name}={name}"
             return f"{self.name}={self.value!r}"
         if self.kind == "tree":
             return f"{self.name}: structured"

@@ -288,3 +288,30 @@ def test_an_assert_on_data_is_skipped_by_code_generated_without_a_call():
     with pytest.warns(SkippedStatementWarning, match="assert on data is not run"):
         symdiff.formula(asserts_on_data)
 
+
+
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+def layer_with_an_activation(w, x, activation=np.tanh):
+    return np.sum(activation(x @ w))
+
+
+def reduced(a, _r=np.sum):  # autograd's test_plain_numpy_reductions_on_box
+    return _r(np.exp(a) * 2.0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_functions_passed_as_arguments(backend):
+    """Traced where they are called; code is generated for each function passed."""
+    x, w = np.arange(6.0).reshape(2, 3) / 5, np.array([0.5, -1.0, 2.0])
+    g = symdiff.grad(layer_with_an_activation, backend=backend)
+    np.testing.assert_allclose(g(w, x), x.T @ (1 - np.tanh(x @ w) ** 2), rtol=1e-14)
+    np.testing.assert_allclose(g(w, x, relu), x.T @ (x @ w > 0), rtol=1e-14)
+    np.testing.assert_allclose(g(w, x, np.sin), x.T @ np.cos(x @ w), rtol=1e-14)
+    symdiff.check_grad(layer_with_an_activation, w, x, relu, backend=backend)
+    for reduction in (np.sum, np.prod, np.max, np.min):
+        assert symdiff.grad(reduced, backend=backend)(0.7, reduction) == \
+            pytest.approx(2 * np.exp(0.7), rel=1e-14)
+    assert "activation=sin" in g.source  # the latest call's code, the function by name
