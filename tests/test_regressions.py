@@ -243,3 +243,6 @@ def test_lambdas_sharing_a_line_are_told_apart(backend):
     assert symdiff.grad(sine, backend=backend)(1.0) == pytest.approx(2 * np.cos(1.0), rel=1e-14)
     assert symdiff.grad(cosine, backend=backend)(1.0) == pytest.approx(-3 * np.sin(1.0),
                                                                        rel=1e-14)
+    make = lambda y: lambda x: np.power(x, y)  # noqa: E731  (indented, as in a test)
+    assert symdiff.grad(make(1.5), backend=backend)(2.0) == pytest.approx(1.5 * 2.0 ** 0.5,
+                                                                          rel=1e-14)

@@ -99,7 +99,7 @@ def function_source(fun: Any) -> FunctionSource:
                                exc.raw_column + 1 + indent, line) from None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
-    node = _find_definition(module, fun, positions, filename, first_line, file_lines)
+    node = _find_definition(module, fun, positions, filename, first_line, indent, file_lines)
     source = FunctionSource(
         name=fun.__name__, filename=filename, first_line=first_line, indent=indent, text=text,
         file_lines=file_lines, node=node, positions=positions,
@@ -144,12 +144,12 @@ def _file_lines(filename: str, lines: list[str], first_line: int) -> list[str]:
 
 
 def _find_definition(module: cst.Module, fun: Any, positions: Any, filename: str,
-                     first_line: int, file_lines: list[str]) -> cst.FunctionDef | cst.Lambda:
+                     first_line: int, indent: int, file_lines: list[str]
+                     ) -> cst.FunctionDef | cst.Lambda:
     if fun.__name__ == "<lambda>":
         lambdas = [n for n in positions if isinstance(n, cst.Lambda)]
         if len(lambdas) > 1:  # several on its lines: the one whose body holds its code
-            lambdas = _lambdas_holding(fun, lambdas, positions, first_line,
-                                       _leading_width(module.code))
+            lambdas = _lambdas_holding(fun, lambdas, positions, first_line, indent)
         if len(lambdas) != 1:
             raise UnsupportedError(
                 "cannot tell which lambda on this line to differentiate; "
