@@ -246,3 +246,29 @@ def test_lambdas_sharing_a_line_are_told_apart(backend):
     make = lambda y: lambda x: np.power(x, y)  # noqa: E731  (indented, as in a test)
     assert symdiff.grad(make(1.5), backend=backend)(2.0) == pytest.approx(1.5 * 2.0 ** 0.5,
                                                                           rel=1e-14)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("writes_through_a_slice", "v shares memory with b"),
+    ("writes_into_an_alias", "b is also called c"),
+    ("writes_into_rows", "row shares memory with m"),
+    ("writes_into_a_helpers_argument", "a is also called y"),
+    ("writes_under_a_view", "b shares memory with v"),
+    ("writes_into_a_list_item", "y is also called ys"),
+])
+def test_a_write_numpy_would_see_through_shared_memory_is_refused(name, message):
+    """symdiff computes a new array where NumPy writes in place: where another name, list,
+    caller or view holds the same memory, the results would differ, so the write is refused
+    at its line instead of giving another function's gradient."""
+    with pytest.raises(symdiff.UnsupportedError, match=message) as info:
+        symdiff.grad(getattr(regressions, name), backend="numpy")(np.array([1.0, 2.0, 3.0]))
+    assert info.value.filename.endswith("regressions.py")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_writes_into_arrays_of_their_own_are_numpys(backend):
+    x = np.array([0.5, -1.0, 2.0])
+    value, g = symdiff.value_and_grad(regressions.writes_into_copies, backend=backend)(x)
+    assert value == pytest.approx(regressions.writes_into_copies(x.copy()), rel=1e-13)
+    symdiff.check_grad(regressions.writes_into_copies, x, backend=backend)
+

@@ -18,6 +18,7 @@ import numpy as np
 
 from symdiff.errors import SkippedStatementWarning, UnsupportedError
 from symdiff.frontend import calls, functions, masked, random
+from symdiff.frontend.aliasing import marked_view
 from symdiff.frontend.callee import Callee, as_callee
 from symdiff.frontend.generators import (
     TracedGenerator,
@@ -50,6 +51,8 @@ _STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, dict, min, max, a
                     sorted}
 
 # builtins that take every item of an iterable they are given (a generator is run out first)
+# functions whose result NumPy makes a new array, even where symdiff's value is the same
+_COPIES = (np.copy, np.array, np.ascontiguousarray, np.asfortranarray)
 _TAKING_ALL = (sum, list, tuple, min, max, any, all, sorted, dict)
 
 
@@ -78,7 +81,14 @@ class Calls:
                 kwargs[arg.keyword.value] = value
             else:
                 args.append(value)
-        return self.apply(callee, args, kwargs, node)
+        result = self.apply(callee, args, kwargs, node)
+        # x.reshape(...), np.transpose(x), x.T...: NumPy's result is a view of x
+        if isinstance(callee, BoundMethod):
+            if callee.name not in ("copy", "flatten", "astype"):
+                return marked_view(self.graph, result, callee.tensor)
+        elif args and callee not in _COPIES:
+            return marked_view(self.graph, result, args[0])
+        return result
 
     def apply(self, callee: Any, args: list[Any], kwargs: dict[str, Any], node: cst.Call
               ) -> Any:

@@ -225,12 +225,27 @@ def stack(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
     return concatenate(g, [expand_dims(g, p, axis) for p in parts], axis)
 
 
+def copy(g: Graph, x: Any, order: str = "K") -> Tensor:
+    """``x.copy()``, ``np.copy(x)``: the same value in memory of its own (a new array, which
+    writing into the original does not change: ``frontend.aliasing``)."""
+    return Tensor(to_tensor(g, x).node)
+
+
+def asarray(g: Graph, object: Any, dtype: Any = None) -> Tensor:
+    """``np.asarray``: an array of the right type is itself (no copy, as NumPy)."""
+    if isinstance(object, Tensor) and (dtype is None or
+                                       np.dtype(dtype).name == object.node.dtype):
+        return object
+    return array(g, object, dtype)
+
+
 def array(g: Graph, object: Any, dtype: Any = None) -> Tensor:
-    """``np.array([a, b, c])``: nested lists of arrays and numbers, stacked."""
+    """``np.array([a, b, c])``: nested lists of arrays and numbers, stacked; ``np.array(x)`` a
+    copy of ``x``."""
     if isinstance(object, (list, tuple)):
         out = stack(g, [array(g, item) for item in object])
     else:
-        out = to_tensor(g, object)
+        out = copy(g, object)
     out = astype(g, out, dtype) if dtype is not None else out
     if isinstance(object, (list, tuple)) and _only_numbers(object):
         g.literals[out.node.id] = np.asarray(object, dtype=dtype)

@@ -24,6 +24,7 @@ import numpy as np
 
 from symdiff.errors import SizeError, SkippedStatementWarning, SymdiffError, UnsupportedError
 from symdiff.frontend import functions, masked
+from symdiff.frontend.aliasing import marked_view
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
 from symdiff.frontend.comprehensions import Comprehensions
@@ -110,6 +111,13 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
     # --- statements -------------------------------------------------------------------------
 
     def run(self) -> Any:
+        self.graph.frames.append(self)  # what the code holds, for writes into arrays
+        try:
+            return self._run()
+        finally:
+            self.graph.frames.pop()
+
+    def _run(self) -> Any:
         node = self.source.node
         if isinstance(node, cst.Lambda):
             return self.expr(node.body)
@@ -184,7 +192,14 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             if op is None or not isinstance(small.target, (cst.Name, cst.Subscript)):
                 raise self.error(small, "this augmented assignment is not supported")
             current = self.expr(small.target)
-            self.bind(small.target, self.binary(op(), current, self.expr(small.value), small))
+            if isinstance(small.target, cst.Name) and isinstance(current, Tensor) and \
+                    current.rank and not python_number(self.graph, current):
+                self.writable(small, small.target.value, current)
+            try:
+                updated = self.binary(op(), current, self.expr(small.value), small)
+            except StaticError as exc:
+                raise self.located(small, exc) from None
+            self.bind(small.target, updated)
         elif isinstance(small, cst.Expr):
             if isinstance(small.value, cst.Yield):
                 self.yield_statement(small.value)
@@ -248,7 +263,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         if isinstance(target, cst.Name):
             if isinstance(value, Tensor) and value.node.name is None and \
                     value.node.op not in ("input", "const", "dim"):
-                value = Tensor(self.graph.rename(value.node, target.value))
+                value = replace(value, node=self.graph.rename(value.node, target.value))
             self.env[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = self.unpack(value, len(target.elements), target)
@@ -475,7 +490,8 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                                   "some path), not a NumPy array")
             if name in functions.METHODS:
                 return BoundMethod(value, name)
-            return functions.tensor_attribute(self.graph, value, name)
+            return marked_view(self.graph, functions.tensor_attribute(self.graph, value, name),
+                               value)
         if isinstance(value, SymDim):
             raise StaticError(f"a size has no attribute {name!r}")
         if isinstance(value, FreshGenerator):  # made in the function: rng.normal(...)

@@ -10,6 +10,7 @@ import numpy as np
 
 from symdiff.errors import UnsupportedError
 from symdiff.frontend import arrangements, calls
+from symdiff.frontend.aliasing import marked_view, sharing
 from symdiff.frontend.indexing import boolean_mask, index_spec, indexed
 from symdiff.frontend.loops import Indexed
 from symdiff.frontend.values import StaticError, Tensor, is_number, to_tensor, wrap_dim
@@ -64,7 +65,17 @@ class Subscripts:
             else tuple(items)
 
     def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
-        return indexed(self.graph, x, key)
+        return marked_view(self.graph, indexed(self.graph, x, key), x)
+
+    def writable(self, where: cst.CSTNode, name: str, x: Tensor) -> None:
+        """Refuse writing into ``x`` (bound to ``name``) in place where NumPy would change
+        another value the code holds too (see ``frontend.aliasing``)."""
+        shared = sharing(self.graph.frames, self, name, x)
+        if shared is not None:
+            raise self.error(where, f"{shared}: writing into {name} in place changes that "
+                             "value too in NumPy, which symdiff does not follow; copy it first "
+                             f"({name} = {name}.copy()), or compute a new array "
+                             f"({name} = {name} + ...)")
 
     def rows(self, x: Tensor) -> Indexed:
         """``for row in x``: the rows of an array, by position."""
@@ -74,12 +85,7 @@ class Subscripts:
 
     def assign_elements(self, x: Tensor, target: cst.Subscript, value: Any) -> Tensor:
         """``x[index] = value`` as a new array equal to ``x`` except at ``index``."""
-        name = target.value.value
-        others = [n for n, v in self.env.items() if n != name and isinstance(v, Tensor)
-                  and v.node.id == x.node.id]
-        if others:
-            raise self.error(target, f"{name} is also called {others[0]}, and assigning to its "
-                             "elements would change both; copy it first (.copy())")
+        self.writable(target, target.value.value, x)
         key = self.subscript_key(target)
         mask = boolean_mask(key)
         if mask is not None:  # x[x > 0] = 0.0: the mask chooses between the value and x

@@ -7,8 +7,9 @@ such as ``x.shape[0]`` are :class:`SymDim`, static in structure but known only a
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from symdiff.ir import sizes
@@ -36,9 +37,17 @@ class SizeNeeded(StaticError):
 _ARGUMENT_SIZE = re.compile(r"(\w+)\.shape\[(\d+)\]")
 
 
+_ARRAYS = itertools.count()
+
+
 @dataclass(frozen=True)
 class Tensor:
     node: Node
+    # the array this one is a NumPy view of, which writing into it changes (frontend.aliasing)
+    view_of: Tensor | None = field(default=None, compare=False, repr=False)
+    # which array object of the traced code it is: names and lists holding one array share it
+    # (a new value is a new array; dataclasses.replace, as when it is named, keeps it)
+    array: int = field(default_factory=lambda: next(_ARRAYS), compare=False, repr=False)
 
     @property
     def shape(self):

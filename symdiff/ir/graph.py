@@ -107,6 +107,8 @@ class Graph:
     # (condition node id, message) of each assert on data: the code hands the conditions back
     # too, after the decisions, and a call whose condition is false raises AssertionError
     assertions: list[tuple[int, str]] = field(default_factory=list)
+    # the tracers running, innermost last: what the traced code holds (frontend.aliasing)
+    frames: list = field(default_factory=list)
     _interned: dict[tuple, int] = field(default_factory=dict)
 
     @contextlib.contextmanager

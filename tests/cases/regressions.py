@@ -237,3 +237,69 @@ def local_wrappers(x):
 
 power_of = lambda y: lambda x: np.power(x, y)  # noqa: E731  (autograd's test_power_arg0)
 SINE_AND_COSINE = (lambda x: np.sin(x) * 2.0, lambda x: np.cos(x) * 3.0)
+
+
+# --- writes into arrays that share memory, as NumPy's do (frontend.aliasing) -----------------
+
+def writes_through_a_slice(x):
+    b = x * 1.0
+    v = b[1:]  # a view of b
+    v += 5.0  # NumPy: b[1:] changes too
+    return np.sum(b * x)
+
+
+def writes_into_an_alias(x):
+    b = x * 1.0
+    c = b
+    b += 1.0  # NumPy: c changes too
+    return np.sum(c * x)
+
+
+def writes_into_rows(x):
+    m = np.outer(x, x) * 1.0
+    for row in m:  # each row a view of m
+        row *= 2.0
+    return np.sum(m)
+
+
+def normalised_max(a):
+    a /= np.sum(a)  # NumPy: the caller's array changes
+    return np.max(a)
+
+
+def writes_into_a_helpers_argument(x):
+    y = x * 2.0
+    peak = normalised_max(y)
+    return peak + np.sum(y)
+
+
+def writes_under_a_view(x):
+    b = x * 1.0
+    v = b[1:]
+    b[1] = 0.0  # NumPy: v[0] changes too
+    return np.sum(v * x[1:])
+
+
+def writes_into_a_list_item(x):
+    y = x * 1.0
+    ys = [y, x]
+    y[0] = 0.0  # NumPy: ys[0] changes too
+    return np.sum(ys[0] * x)
+
+
+def writes_into_copies(x):
+    """Copies and separate arrays hold memory of their own: these writes are NumPy's."""
+    y = x.copy()
+    y[1:3] = 0.0
+    z = np.array(x)
+    z += 1.0
+    a = np.zeros(3)
+    b = np.zeros(3)
+    for i in range(3):
+        a[i] = x[i] ** 2
+        b[i] = 2 * x[i]
+    h = np.zeros((4, 3))
+    for t in range(3):
+        h[t + 1] = np.tanh(h[t] + a)  # a row read, then another row written: NumPy's too
+    return np.sum(y * x) + np.sum(z * x) + np.sum(a * b) + np.sum(h)
+

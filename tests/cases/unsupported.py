@@ -28,7 +28,7 @@ def unknown_function(x):
 def element_assignment(x):
     y = x * 2
     z = y
-    y[0] = 1.0  # ERROR: y is also called z, and assigning to its elements would change both
+    y[0] = 1.0  # ERROR: y is also called z: writing into y in place changes that value too
     return np.sum(z)
 
 
@@ -226,7 +226,8 @@ def with_block(x):
 
 
 def assert_on_data(x):
-    assert x[0] > 0  # ERROR: assert on an array value is not supported
+    if x[1] > 0:
+        assert x[0] > 0  # ERROR: assert on data inside a branch on data is not supported
     return np.sum(x)
 
 
