@@ -395,12 +395,15 @@ def disk_cached(fun: Any, specs: tuple, options: Options) -> bool:
 
 def as_array(value: Any) -> Any:
     """A list of numbers as the array NumPy makes of it; a ragged one stays a list (a
-    structure of numbers)."""
+    structure of numbers); a NumPy scalar (but ``np.float64``, a Python float) as a 0-d
+    array, which compiled code takes."""
     if isinstance(value, list) and not is_structured(value):
         try:
             return np.asarray(value, dtype=float)
         except ValueError:
             return value
+    if isinstance(value, np.generic) and not isinstance(value, (float, bool)):
+        return np.asarray(value)  # np.float32(1.0), np.int64(2): a 0-d array, as compiled
     return value
 
 

@@ -272,3 +272,28 @@ def test_writes_into_arrays_of_their_own_are_numpys(backend):
     assert value == pytest.approx(regressions.writes_into_copies(x.copy()), rel=1e-13)
     symdiff.check_grad(regressions.writes_into_copies, x, backend=backend)
 
+
+
+def negative_base(x):
+    return np.sum((-2.0) ** x)
+
+
+def scaled_by_size(x):
+    n = x.shape[0]
+    return np.sum(x ** 2) / float(n)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_small_things_users_write(backend):
+    """A negative constant base (its derivative is complex: NaN in real arithmetic, as NumPy's
+    log(-2.0) and JAX), float() of a size, NumPy scalars of other types than float64."""
+    g = symdiff.grad(negative_base, backend=backend)(np.array([1.0, 2.0]))
+    assert np.all(np.isnan(g))
+    x = np.array([0.3, -1.0, 2.0])
+    np.testing.assert_allclose(symdiff.grad(scaled_by_size, backend=backend)(x), 2 * x / 3,
+                               rtol=1e-15)
+    ga, gb = symdiff.grad(lambda a, b: a * b + np.sin(a), argnums=(0, 1), backend=backend)(
+        np.float32(1.0), np.float32(2.0))
+    assert float(ga) == pytest.approx(2.0 + np.cos(1.0), rel=1e-6) and float(gb) == 1.0
+    cubed = symdiff.grad(lambda v, i: v[i] ** 3, backend=backend)(x, np.int64(2))
+    np.testing.assert_allclose(cubed, [0.0, 0.0, 12.0], rtol=1e-15)

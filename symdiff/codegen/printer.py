@@ -150,6 +150,11 @@ class NumpyPrinter(StrPrinter):
     def _print_NaN(self, expr) -> str:
         return self.NAN
 
+    def _print_ImaginaryUnit(self, expr) -> str:
+        # a formula that is complex where it is evaluated (log(-2) = log(2) + i pi, the
+        # derivative of (-2.0) ** x): NaN in real arithmetic, as NumPy's np.log(-2.0) is
+        return self.NAN
+
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         *pieces, (last, cond) = expr.args
         text = self._print(last) if cond == sp.true else f"np.where({self._print(cond)}, " \

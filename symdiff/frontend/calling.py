@@ -34,6 +34,7 @@ from symdiff.frontend.values import (
     SymDim,
     Tensor,
     is_number,
+    to_tensor,
     wrap_dim,
 )
 from symdiff.ir.graph import Graph
@@ -234,6 +235,8 @@ class Calls:
             return wrap_dim(args[0].shape[0])
         if fun is int and len(args) == 1 and not kwargs and isinstance(args[0], SymDim):
             return args[0]  # a size is an int already
+        if fun is float and len(args) == 1 and isinstance(args[0], SymDim):
+            return calls.astype(self.graph, to_tensor(self.graph, args[0]), "float64")
         if fun is float and len(args) == 1 and isinstance(args[0], Tensor):
             if args[0].rank != 0:
                 raise StaticError("float() needs a scalar")
