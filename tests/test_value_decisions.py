@@ -45,7 +45,7 @@ def test_second_derivative_through_a_fixed_point_iteration(backend):
     assert len({trip_count(a) for a in values}) == 3  # the loop runs 3 different lengths
     for a in values:  # each length generated once, then reused as calls alternate
         assert second(a) == pytest.approx(central(first, a), rel=1e-7)
-    assert "the conditions it decided on" in second.source
+    assert "the conditions it checks" in second.source
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
