@@ -134,6 +134,13 @@ def recall(key: str) -> tuple[Path, dict[str, str]] | None:
     """The module file for ``key`` and its function names, if every source it was generated
     from is unchanged and the file is intact. Functions are looked up among the modules
     already imported: a module that is not is never imported (that would run its code)."""
+    found = recall_with_constants(key)
+    return None if found is None else found[:2]
+
+
+def recall_with_constants(key: str) -> tuple[Path, dict[str, str], list] | None:
+    """``recall``, and the globals the code was generated with, as ``(function, name,
+    value)``: the caller watches them, since the code is stale once one is rebound."""
     index = cache_dir() / "index" / f"{key}.json"
     try:
         entry = json.loads(index.read_text())
@@ -142,17 +149,19 @@ def recall(key: str) -> tuple[Path, dict[str, str]] | None:
             found = _find(module, qualname)
             if found is None or source_hash(inspect.unwrap(found)) != digest:
                 return None
+        constants = []
         for module, qualname, name, token in entry.get("constants", []):
             found = _find(module, qualname)
             scope = getattr(inspect.unwrap(found), "__globals__", None)
             if scope is None or name not in scope or value_token(scope[name]) != token:
                 return None
+            constants.append((found, name, scope[name]))
         if not path.is_file():
             return None
         if not _intact(path):
             _drop(f"the generated module {path.name} is damaged", path, index)
             return None
-        return path, entry["names"]
+        return path, entry["names"], constants
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):

@@ -205,10 +205,11 @@ class GradFunction:
         if not disk_cached(self.fun, specs, options):
             return None
         key = cache.index_key(self.fun, _process_free(specs), options)
-        found = cache.recall(key) if key else None
+        found = cache.recall_with_constants(key) if key else None
         if found is None:
             return None
-        path, names = found
+        path, names, constants = found
+        self._watch(constants)  # code generated with them goes stale once one is rebound
         module = cache.import_file(path)
         loaded = CachedModule(path.read_text(), names["grad"], names["value_and_grad"], specs,
                               tuple(tuple(c) for c in names.get("size_checks", ())))
@@ -221,11 +222,7 @@ class GradFunction:
 
         module = generate(self.fun, specs, options, arguments=values)
         entry = load(module, self.with_value, options.backend)
-        seen = {(id(fun), name) for fun, name, _ in self._names_read}
-        for fun, name, value in module.names_read:  # each once: they are checked every call
-            if (id(fun), name) not in seen:
-                seen.add((id(fun), name))
-                self._names_read.append((fun, name, value))
+        self._watch(module.names_read)
         if disk_cached(self.fun, specs, options) and not module.decisions and \
                 not module.assertions:
             key = cache.index_key(self.fun, _process_free(specs), options)
@@ -238,6 +235,15 @@ class GradFunction:
                                [(fun, name, cache.value_token(value))
                                 for fun, name, value in module.names_read])
         return entry
+
+    def _watch(self, names_read: Any) -> None:
+        """Check, on every call, the helper functions and numbers from globals and closures
+        that code was generated with (each once)."""
+        seen = {(id(fun), name) for fun, name, _ in self._names_read}
+        for fun, name, value in names_read:
+            if (id(fun), name) not in seen:
+                seen.add((id(fun), name))
+                self._names_read.append((fun, name, value))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._names_read and names_changed(self._names_read):

@@ -209,3 +209,26 @@ def test_numpy_functions_given_directly_are_cached_by_identity(tmp_path):
     assert float(cold[2]) == pytest.approx(-np.euler_gamma, rel=1e-15)
     assert cold[3:] == ["True", "True"]
     assert warm == cold[:3] + ["False", "False"]
+
+
+def test_code_recalled_from_the_cache_watches_the_globals_it_was_made_with(tmp_path,
+                                                                            monkeypatch):
+    """grad and value_and_grad of one function share the cache entry: the one that recalls
+    it, rather than generating it, must notice a rebound global number too."""
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path))
+    module = tmp_path / "scaled_module.py"
+    module.write_text("import numpy as np\n\nc = 2.5\n\n"
+                      "def f(x):\n    return np.sum(np.sin(x) * c)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import scaled_module
+
+    x = np.array([0.3, -0.9])
+    gradient = symdiff.grad(scaled_module.f, backend="numba")
+    both = symdiff.value_and_grad(scaled_module.f, backend="numba")
+    gradient(x)
+    both(x)  # recalled from the entry grad made
+    scaled_module.c = 1.0
+    value, g = both(x)
+    assert value == pytest.approx(np.sum(np.sin(x)), rel=1e-14)
+    np.testing.assert_allclose(g, np.cos(x), rtol=1e-14)
+    np.testing.assert_allclose(gradient(x), np.cos(x), rtol=1e-14)
