@@ -255,6 +255,8 @@ def test_lambdas_sharing_a_line_are_told_apart(backend):
     ("writes_into_a_helpers_argument", "a is also called y"),
     ("writes_under_a_view", "b shares memory with v"),
     ("writes_into_a_list_item", "y is also called ys"),
+    ("writes_into_an_alias_in_a_loop", "z is also called y"),
+    ("writes_into_a_view_in_a_long_loop", "r shares memory with y"),
 ])
 def test_a_write_numpy_would_see_through_shared_memory_is_refused(name, message):
     """symdiff computes a new array where NumPy writes in place: where another name, list,

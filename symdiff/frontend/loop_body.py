@@ -9,6 +9,7 @@ import numpy as np
 
 from symdiff.errors import UnsupportedError
 from symdiff.frontend import calls
+from symdiff.frontend.aliasing import sharing
 from symdiff.frontend.control import (
     Broke,
     Continued,
@@ -22,7 +23,7 @@ from symdiff.frontend.control import (
     merge,
     negate,
 )
-from symdiff.frontend.loops import NotLoopable, Unavailable, assigned_names
+from symdiff.frontend.loops import NotLoopable, Unavailable, assigned_names, written_in_place
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, is_number, to_tensor
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
@@ -104,6 +105,14 @@ class LoopTracing:
         """One trace of the body; False when a carried variable changed type (``carried`` and
         ``kinds`` now say how it starts), True when the loop node is built."""
         graph, before, guard = self.graph, dict(self.env), self.guard
+        for name in sorted(written_in_place(statement) & set(before)):
+            # the body is traced once on new values: a write into memory something else
+            # holds would not be seen there (frontend.aliasing)
+            value = before[name]
+            why = sharing(graph.frames, self, name, value) \
+                if isinstance(value, Tensor) and value.rank else None
+            if why is not None:
+                raise NotLoopable(f"it writes into {name} in place, and {why}")
         returns = len(self.exits.returns)
         init = {n: self._start(n, kinds) for n in carried}
         first = len(graph.nodes)

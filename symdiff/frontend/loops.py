@@ -100,6 +100,28 @@ def assigned_names(statement: cst.CSTNode) -> set[str]:
     return found
 
 
+def written_in_place(statement: cst.CSTNode) -> set[str]:
+    """The names a loop writes into in place, as NumPy does for arrays: ``x[i] = v``,
+    ``x[i] += v`` and ``x += v``."""
+    found: set[str] = set()
+
+    def written(target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            found.add(target.value.value)
+
+    class Collect(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            written(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            written(node.target)
+            if isinstance(node.target, cst.Name):
+                found.add(node.target.value)
+
+    statement.visit(Collect())
+    return found
+
+
 def _target_names(target: cst.BaseExpression) -> set[str]:
     if isinstance(target, cst.Name):
         return {target.value}

@@ -303,3 +303,19 @@ def writes_into_copies(x):
         h[t + 1] = np.tanh(h[t] + a)  # a row read, then another row written: NumPy's too
     return np.sum(y * x) + np.sum(z * x) + np.sum(a * b) + np.sum(h)
 
+
+
+def writes_into_an_alias_in_a_loop(x):
+    y = np.zeros_like(x)
+    z = y  # NumPy: writing z writes y
+    for i in range(x.shape[0]):
+        z[i] = x[i] ** 2
+    return np.sum(y * x)
+
+
+def writes_into_a_view_in_a_long_loop(x):
+    y = np.zeros((2, 20)) + x[0]
+    r = y[0]  # a view of y's first row
+    for i in range(20):
+        r[i] = x[1] * i
+    return np.sum(y)
