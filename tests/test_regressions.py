@@ -299,3 +299,13 @@ def test_small_things_users_write(backend):
     assert float(ga) == pytest.approx(2.0 + np.cos(1.0), rel=1e-6) and float(gb) == 1.0
     cubed = symdiff.grad(lambda v, i: v[i] ** 3, backend=backend)(x, np.int64(2))
     np.testing.assert_allclose(cubed, [0.0, 0.0, 12.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_forward_mode_through_branches_on_elements(backend):
+    """SymPy could not put the NaN test of a selection into its normal form: it crashed."""
+    x = np.array([-0.5, 0.2, 1.3])
+    value, tangent = symdiff.jvp(regressions.branches_over_elements, (x,), (np.ones(3),),
+                                 backend=backend)
+    assert value == pytest.approx(0.5 + 0.2 ** 3 + 1.3 ** 3, rel=1e-14)
+    assert tangent == pytest.approx(-1 + 3 * 0.2 ** 2 + 3 * 1.3 ** 2, rel=1e-14)

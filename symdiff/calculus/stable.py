@@ -158,6 +158,15 @@ def _selects_zero(factor: sp.Basic) -> bool:
 def _product_as_selection(mul: sp.Mul) -> sp.Basic:
     chosen = next(f for f in mul.args if _selects_zero(f))
     rest = sp.Mul(*(f for f in mul.args if f is not chosen))
+    try:
+        return _selection(chosen, rest, nan_in=True)
+    except ValueError:
+        # SymPy cannot put a condition testing a selection for NaN into its normal form
+        # (isnan of a Piecewise): 0 where the selection is 0, also for NaN inputs
+        return _selection(chosen, rest, nan_in=False)
+
+
+def _selection(chosen: sp.Piecewise, rest: sp.Basic, nan_in: bool) -> sp.Piecewise:
     pieces = []
     for value, condition in chosen.args:
         if not value.is_zero:
@@ -167,7 +176,7 @@ def _product_as_selection(mul: sp.Mul) -> sp.Basic:
         # the product gave), not where it is NaN only because its branch is not taken, nor
         # where it makes a NaN input finite itself (the derivative of nan_to_num)
         inputs = sorted(rest.free_symbols, key=str)
-        if inputs:
+        if inputs and nan_in:
             pieces.append((sp.nan, sp.And(condition, isnan(rest),
                                           sp.Or(*(isnan(v) for v in inputs)))))
         pieces.append((sp.S.Zero, condition))

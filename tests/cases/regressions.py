@@ -319,3 +319,13 @@ def writes_into_a_view_in_a_long_loop(x):
     for i in range(20):
         r[i] = x[1] * i
     return np.sum(y)
+
+
+def branches_over_elements(x):
+    s = 0.0
+    for v in x:
+        if v > 0:
+            s = s + v ** 3
+        else:
+            s = s - v
+    return s
