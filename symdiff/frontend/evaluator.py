@@ -111,26 +111,22 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
     # --- statements -------------------------------------------------------------------------
 
     def run(self) -> Any:
-        self.graph.frames.append(self)  # what the code holds, for writes into arrays
-        try:
-            return self._run()
-        finally:
-            self.graph.frames.pop()
-
-    def _run(self) -> Any:
         node = self.source.node
-        if isinstance(node, cst.Lambda):
-            return self.expr(node.body)
-        if node.asynchronous is not None:
-            raise self.error(node, "async functions are not supported: their body runs only "
-                             "when awaited; differentiate a plain def")
+        self.graph.frames.append(self)  # what the code holds, for writes into arrays
         final, ended = None, False
         try:
+            if isinstance(node, cst.Lambda):
+                return self.expr(node.body)
+            if node.asynchronous is not None:
+                raise self.error(node, "async functions are not supported: their body runs "
+                                 "only when awaited; differentiate a plain def")
             self.suite(node.body, docstring_allowed=True)
         except Returned as ret:
             final = ret.value
         except Ended:
             ended = True
+        finally:
+            self.graph.frames.pop()
         if not self.exits.returns:
             return final
         try:
