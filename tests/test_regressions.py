@@ -309,3 +309,12 @@ def test_forward_mode_through_branches_on_elements(backend):
                                  backend=backend)
     assert value == pytest.approx(0.5 + 0.2 ** 3 + 1.3 ** 3, rel=1e-14)
     assert tangent == pytest.approx(-1 + 3 * 0.2 ** 2 + 3 * 1.3 ** 2, rel=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_reversed(backend):
+    for n in (2, 3, 40):
+        x = np.linspace(-1.0, 2.0, n)
+        value, _ = symdiff.value_and_grad(regressions.backwards, backend=backend)(x)
+        assert value == pytest.approx(regressions.backwards(x), rel=1e-13)
+        symdiff.check_grad(regressions.backwards, x, backend=backend)

@@ -17,7 +17,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SkippedStatementWarning, UnsupportedError
-from symdiff.frontend import calls, functions, masked, random
+from symdiff.frontend import arrangements, calls, functions, masked, random
 from symdiff.frontend.aliasing import marked_view
 from symdiff.frontend.callee import Callee, as_callee
 from symdiff.frontend.generators import (
@@ -49,7 +49,7 @@ _READING_DICTS = ("get", "keys", "values", "items")
 # Builtins that are pure functions of static values, safe to call while generating.
 _STATIC_BUILTINS = {len, range, int, float, bool, tuple, list, dict, min, max, abs, round,
                     isinstance, sum, str, enumerate, zip, any, all, slice, pow, type, next,
-                    sorted}
+                    sorted, reversed}
 
 # builtins that take every item of an iterable they are given (a generator is run out first)
 # functions whose result NumPy makes a new array, even where symdiff's value is the same
@@ -248,6 +248,15 @@ class Calls:
         if fun is range and any(isinstance(a, SymDim) for a in args) and not kwargs:
             start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
             return range_items(start, stop, step, self.offset)
+        if fun is reversed and len(args) == 1 and not kwargs:
+            if isinstance(args[0], Indexed):
+                if args[0].reverse is None:
+                    raise StaticError("reversed() of a sequence of run-time length is "
+                                      "supported for ranges; index it backwards")
+                return args[0].reverse()
+            if isinstance(args[0], Tensor):  # the rows, last first
+                return arrangements.flip(self.graph, args[0], 0)
+            return list(reversed(args[0]))
         if fun in (enumerate, zip):  # lazily, over sequences that may be long
             sequences = [self.sequence(a) if isinstance(a, (Tensor, Indexed, range)) else a
                          for a in args]

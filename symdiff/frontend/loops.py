@@ -22,6 +22,7 @@ from typing import Any
 import libcst as cst
 
 from symdiff.frontend.values import SizeNeeded, StaticError, SymDim, wrap_dim
+from symdiff.ir import sizes
 from symdiff.ir.sizes import range_len
 
 UNROLLED = 16  # a loop of known length up to this is written out, one block per iteration
@@ -49,6 +50,7 @@ class Indexed:
 
     count: int | SymDim
     item: Callable[[Any], Any]
+    reverse: Callable[[], Indexed] | None = None  # the same items last to first, if known
 
     def __iter__(self):  # written out: list(enumerate(x)), or a loop of known length
         if not isinstance(self.count, int):
@@ -76,7 +78,12 @@ def range_items(start: Any, stop: Any, step: Any, add: Callable) -> Indexed:
     def item(k: Any) -> Any:
         scaled = k if step == 1 else add(k, step, "mul")
         return scaled if start == 0 else add(scaled, start, "add")
-    return Indexed(count, item)
+
+    def reverse() -> Indexed:  # reversed(range(...)): from the last item down, by -step
+        last = sizes.add(bounds[0], sizes.scale(sizes.sub(range_len(*bounds), 1), bounds[2]))
+        return range_items(wrap_dim(last), wrap_dim(sizes.sub(bounds[0], bounds[2])),
+                           -bounds[2], add)
+    return Indexed(count, item, reverse)
 
 
 def assigned_names(statement: cst.CSTNode) -> set[str]:

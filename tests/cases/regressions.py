@@ -329,3 +329,14 @@ def branches_over_elements(x):
         else:
             s = s - v
     return s
+
+
+def backwards(x):
+    s = 0.0
+    for i in reversed(range(x.shape[0])):  # a run-time length: from x.shape[0] - 1 down
+        s = s * 0.5 + x[i]
+    for v in reversed([x[0], x[1]]):
+        s = s + v ** 2
+    for row in reversed(x[:2]):
+        s = s * 0.25 + row
+    return s
