@@ -318,3 +318,11 @@ def test_reversed(backend):
         value, _ = symdiff.value_and_grad(regressions.backwards, backend=backend)(x)
         assert value == pytest.approx(regressions.backwards(x), rel=1e-13)
         symdiff.check_grad(regressions.backwards, x, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_item_real_imag_and_lists_in_concatenate(backend):
+    x = np.array([1.0, 2.0, 3.0])
+    value, _ = symdiff.value_and_grad(regressions.items_and_parts, backend=backend)(x)
+    assert value == pytest.approx(regressions.items_and_parts(x), rel=1e-14)
+    symdiff.check_grad(regressions.items_and_parts, x, backend=backend)

@@ -188,7 +188,7 @@ def concatenate(g: Graph, arrays: Any, axis: Any = 0) -> Tensor:
     which every target already writes, so joining needs no primitive of its own."""
     if not isinstance(arrays, (list, tuple)) or not arrays:
         raise StaticError("np.concatenate needs a non-empty list or tuple of arrays")
-    parts = [to_tensor(g, a) for a in arrays]
+    parts = [array_like(g, a) for a in arrays]  # a list inside is the array NumPy makes of it
     rank = parts[0].rank
     if rank == 0 or any(p.rank != rank for p in parts):
         raise StaticError("np.concatenate needs arrays of the same rank (at least 1); use "

@@ -62,6 +62,7 @@ from symdiff.frontend.contractions import (
     trace,
     vdot,
 )
+from symdiff.frontend.indexing import indexed
 from symdiff.frontend.numeric import (
     angle,
     exp2,
@@ -357,7 +358,16 @@ def _sorts_in_place(g: Graph, x: Any, *args: Any, **kwargs: Any) -> None:
                       "x = np.sort(x) instead")
 
 
+def item(g: Graph, x: Tensor, *index: Any) -> Tensor:
+    """``x.item()``: the one element of an array of size 1 (or ``x.item(i)``, the i-th of the
+    flattened array), a number."""
+    if index:
+        return indexed(g, reshape(g, x, -1), index if len(index) > 1 else (index[0],))
+    return x if x.rank == 0 else reshape(g, x, ())
+
+
 METHODS: dict[str, Handler] = {
+    "item": item,
     "sum": np_sum, "mean": np_mean, "max": extremum("max"), "min": extremum("min"),
     "all": logical_reduction("all"), "any": logical_reduction("any"), "reshape": reshape,
     "dot": dot, "transpose":
@@ -397,7 +407,12 @@ def tensor_attribute(g: Graph, x: Tensor, name: str) -> Any:
         return array_size(g, x)
     if name == "dtype":
         return np.dtype(x.node.dtype)
+    if name == "real":  # of a real array: the array itself
+        return x
+    if name == "imag":  # of a real array: zeros of its shape
+        return Tensor(g.add("fill", [x.node], make_params(value=0.0)))
     raise StaticError(f"array attribute .{name} is not supported")
+
 
 
 # --- calling handlers ----------------------------------------------------------------------

@@ -340,3 +340,10 @@ def backwards(x):
     for row in reversed(x[:2]):
         s = s * 0.25 + row
     return s
+
+
+def items_and_parts(x):
+    a = np.sum(x ** 2).item()
+    b = x.real * 2 + x.imag + x[1:].reshape(1, -1).item(0)
+    c = np.concatenate([x, [1.0, 2.0]])
+    return a + np.sum(b) + np.sum(c ** 2)
