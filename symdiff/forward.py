@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from symdiff.api import grad
+from symdiff.decisions import deciding, load
 from symdiff.errors import ArgumentError, UnsupportedError
 from symdiff.gradient import GradFunction, differentiable, learned_outer, new_outer
 from symdiff.library import library_function
@@ -33,9 +34,7 @@ from symdiff.runtime import (
     arg_spec,
     as_array,
     call_compiled,
-    deciding,
     for_the_code,
-    load,
     names_changed,
     outer_values,
     pin_sizes,
@@ -68,7 +67,7 @@ class JvpFunction:
         # helper functions and numbers the code was generated with from globals and closures:
         # if one is rebound, the code is generated again
         self._names_read: list[tuple[Any, str, Any]] = []
-        # code generated on the values of earlier calls (runtime.Decided), by signature
+        # code generated on the values of earlier calls (decisions.Decided), by signature
         self._variants: dict[tuple, list[tuple[Any, Callable]]] = {}
         self._lock = threading.Lock()
 

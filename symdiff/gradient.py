@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from symdiff import cache
+from symdiff.decisions import Decided, deciding, load
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.markers import has_source, trace_hook
 from symdiff.runtime import (
     CachedModule,
-    Decided,
     FreshGenerator,
     OuterArray,
     RandomDraw,
@@ -29,11 +29,9 @@ from symdiff.runtime import (
     as_array,
     call_compiled,
     checked_cotangent,
-    deciding,
     disk_cached,
     fast_key,
     for_the_code,
-    load,
     names_changed,
     numbers_for,
     outer_values,
@@ -72,7 +70,7 @@ class GradFunction:
         self._position = {n: i for i, n in enumerate(self.parameter_names)}
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
         self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
-        # code generated on the values of earlier calls (runtime.Decided), by cache key
+        # code generated on the values of earlier calls (decisions.Decided), by cache key
         self._variants: dict[tuple, list[tuple[Any, Callable]]] = {}
         self._lock = threading.Lock()
         self._last: Any = None  # the GeneratedModule of the latest call

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("symdiff.errors", "symdiff.version", "symdiff.markers", "symdiff.signature",
               "symdiff.trees", "symdiff.cache")),
     ("call time", ("symdiff.size_checks", "symdiff.structured", "symdiff.runtime",
-                   "symdiff.library")),
+                   "symdiff.decisions", "symdiff.library")),
     ("ir", ("symdiff.ir",)),
     ("calculus", ("symdiff.calculus",)),
     ("rules", ("symdiff.rules",)),

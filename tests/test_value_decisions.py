@@ -1,7 +1,7 @@
 """While loops on data where every loop is written out (derivatives of derivatives, Hessians,
 loops that cannot run in the generated code): the code is generated on the values of the call,
 written out as many times as they take the loop, and checks on every call that the arguments
-decide each condition the same way (``symdiff.frontend.concrete``, ``runtime.Decided``)."""
+decide each condition the same way (``symdiff.frontend.concrete``, ``decisions.Decided``)."""
 
 from __future__ import annotations
 
@@ -132,16 +132,16 @@ def test_a_condition_on_drawn_numbers_or_on_many_elements_is_refused():
 
 
 def test_a_decision_at_the_edge_of_rounding_is_refused(monkeypatch):
-    import symdiff.runtime as runtime
+    import symdiff.decisions as decisions
 
     calls = []
-    original = runtime.Decided.__call__
+    original = decisions.Decided.__call__
 
     def flipped(self, *values):  # the compiled code decides otherwise, every time
         calls.append(1)
         self.decisions = tuple(not d for d in self.decisions)
         return original(self, *values)
-    monkeypatch.setattr(runtime.Decided, "__call__", flipped)
+    monkeypatch.setattr(decisions.Decided, "__call__", flipped)
     second = symdiff.grad(symdiff.grad(sqrt_by_descent, backend="numpy"), backend="numpy")
     with pytest.raises(SymdiffError, match="edge of rounding"):
         second(2.0)

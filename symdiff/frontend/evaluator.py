@@ -430,7 +430,7 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
 
     def assert_on_data(self, statement: cst.Assert, test: Tensor) -> None:
         """``assert`` on a value of the data: the generated code hands the condition back and
-        the gradient function raises AssertionError where it is false (``runtime.Decided``);
+        the gradient function raises AssertionError where it is false (``decisions.Decided``);
         code generated for no call (``symdiff gen``, the teaching tools) skips it, saying so."""
         if test.rank != 0:
             raise self.error(statement, "the truth value of an array with more than one element "
