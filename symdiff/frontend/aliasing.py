@@ -24,7 +24,7 @@ from symdiff.frontend.values import Tensor
 from symdiff.ir.graph import Graph, Node
 
 # the primitives through which NumPy's result is a view of the operand
-_VIEW_OPS = ("getitem", "reshape", "transpose", "expand_dims", "broadcast_to")
+_VIEW_OPS = ("getitem", "reshape", "transpose", "expand_dims", "squeeze", "broadcast_to")
 
 
 def _view_chain(graph: Graph, node: Node, base: Node) -> bool:
@@ -40,7 +40,9 @@ def _view_chain(graph: Graph, node: Node, base: Node) -> bool:
 
 def marked_view(graph: Graph, result: Any, operand: Any) -> Any:
     """``result``, a view of ``operand`` where NumPy's operation gives one (see the module
-    docstring); any other value as it is."""
+    docstring; the parts of ``np.split`` each); any other value as it is."""
+    if type(result) in (list, tuple) and isinstance(operand, Tensor):  # not a named tuple
+        return type(result)(marked_view(graph, part, operand) for part in result)
     if not isinstance(result, Tensor) or not isinstance(operand, Tensor) or \
             result.array == operand.array or result.rank == 0:
         return result
@@ -81,13 +83,19 @@ def _shares(value: Any, array: Tensor) -> bool:
     return False
 
 
-def sharing(frames: list[Any], current: Any, name: str, array: Tensor) -> str | None:
-    """Why writing into ``array`` (bound to ``name`` in the frame ``current``) would change a
-    value the code holds elsewhere, or None where nothing else holds its memory; ``frames``:
-    the tracers running, the function's own last (their variables are what the code holds)."""
+def sharing(frames: list[Any], current: Any, name: str, array: Tensor,
+            container: Any = None) -> str | None:
+    """Why writing into ``array`` (bound to ``name`` in the frame ``current``, or an item of
+    ``container``) would change a value the code holds elsewhere, or None where nothing else
+    holds its memory; ``frames``: the tracers running, the function's own last (their
+    variables are what the code holds)."""
+    base = _base(array).node
+    if base.op == "input" and frames and base.id in frames[-1].graph.outer.values():
+        return f"{name} is an array from outside the function (a global, a closure " \
+            "variable or a default), which would change for every later call"
     for frame in frames:
         for held_name, value in frame.env.items():
-            if frame is current and held_name == name:
+            if frame is current and held_name == name or value is container:
                 continue
             for item in _held([value]):
                 if _shares(item, array):
@@ -98,3 +106,15 @@ def sharing(frames: list[Any], current: Any, name: str, array: Tensor) -> str | 
                     return f"{name} shares memory with {where} (one is a view of the other, " \
                         "or both of one array)"
     return None
+
+
+def shares_in(env: dict[str, Any], name: str) -> bool:
+    """Whether the array bound to ``name`` in ``env`` is a view, or shares memory with
+    another value bound there (for a loop traced once, whose iterations must not)."""
+    array = env[name]
+    if not isinstance(array, Tensor):
+        return False
+    return array.view_of is not None or any(
+        _shares(item, array) for held_name, value in env.items() if held_name != name
+        for item in _held([value]))
+

@@ -188,9 +188,11 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             if op is None or not isinstance(small.target, (cst.Name, cst.Subscript)):
                 raise self.error(small, "this augmented assignment is not supported")
             current = self.expr(small.target)
-            if isinstance(small.target, cst.Name) and isinstance(current, Tensor) and \
-                    current.rank and not python_number(self.graph, current):
-                self.writable(small, small.target.value, current)
+            if isinstance(current, Tensor) and not python_number(self.graph, current):
+                if isinstance(small.target, cst.Name):  # in place, as NumPy: x += v
+                    self.writable(small, small.target.value, current)
+                elif isinstance(holder := self.expr(small.target.value), (list, dict)):
+                    self.writable(small, "the item", current, container=holder)
             try:
                 updated = self.binary(op(), current, self.expr(small.value), small)
             except StaticError as exc:

@@ -9,7 +9,7 @@ import numpy as np
 
 from symdiff.errors import UnsupportedError
 from symdiff.frontend import calls
-from symdiff.frontend.aliasing import sharing
+from symdiff.frontend.aliasing import shares_in, sharing
 from symdiff.frontend.control import (
     Broke,
     Continued,
@@ -58,6 +58,7 @@ class LoopTracing:
     exits: Exits
     loops: list[Exits]
     top_level: bool
+    source: Any  # the function's FunctionSource
 
     def expr(self, node: Any) -> Any: ...
     def suite(self, suite: Any, docstring_allowed: bool = False) -> None: ...
@@ -147,6 +148,12 @@ class LoopTracing:
         if not paths:
             raise NotLoopable("no iteration reaches its end")
         after = merge(graph, paths).env
+        # the next iteration, or the code after the loop, would write through such a name
+        if written_in_place(statement) or written_in_place(self.source.node):
+            for name in sorted(set(carried) & set(after)):
+                if shares_in(after, name):
+                    raise NotLoopable(f"it writes in place, and {name} becomes a view of an "
+                                      "array, or another name of one, inside it")
 
         settled = True
         for name, value in after.items():

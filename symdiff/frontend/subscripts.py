@@ -67,10 +67,11 @@ class Subscripts:
     def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
         return marked_view(self.graph, indexed(self.graph, x, key), x)
 
-    def writable(self, where: cst.CSTNode, name: str, x: Tensor) -> None:
-        """Refuse writing into ``x`` (bound to ``name``) in place where NumPy would change
-        another value the code holds too (see ``frontend.aliasing``)."""
-        shared = sharing(self.graph.frames, self, name, x)
+    def writable(self, where: cst.CSTNode, name: str, x: Tensor, container: Any = None
+                 ) -> None:
+        """Refuse writing into ``x`` (bound to ``name``, or an item of ``container``) in place
+        where NumPy would change another value the code holds too (``frontend.aliasing``)."""
+        shared = sharing(self.graph.frames, self, name, x, container)
         if shared is not None:
             raise self.error(where, f"{shared}: writing into {name} in place changes that "
                              "value too in NumPy, which symdiff does not follow; copy it first "

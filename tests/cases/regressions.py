@@ -347,3 +347,62 @@ def items_and_parts(x):
     b = x.real * 2 + x.imag + x[1:].reshape(1, -1).item(0)
     c = np.concatenate([x, [1.0, 2.0]])
     return a + np.sum(b) + np.sum(c ** 2)
+
+
+def writes_into_a_split_part(x):
+    b = x * 1.0
+    p, q = np.split(b, 2)  # views of b
+    p[0] = 0.0
+    return np.sum(b * x)
+
+
+def writes_into_a_squeezed_view(x):
+    b = np.outer(x, x)[None]
+    v = np.squeeze(b)
+    v[0, 0] = 0.0
+    return np.sum(b)
+
+
+def adds_into_a_list_item(x):
+    a = x * 1.0
+    items = [a]
+    items[0] += 1.0  # NumPy: a changes too
+    return np.sum(a * x)
+
+
+def accumulates_into_a_zero_d_array(x):
+    acc = np.array(0.0)
+    history = []
+    for i in range(4):
+        acc += x[i]  # NumPy: the 0-d array in history changes too
+        history.append(acc)
+    return history[0] * x[0]
+
+
+def carries_a_view_in_a_loop(x):
+    b = x * 1.0
+    v = np.zeros(2)
+    s = 0.0
+    for i in range(x.shape[0]):
+        b[0] = b[0] * 2.0
+        s = s + v[0]
+        v = b[0:2]  # the next iteration's write into b changes v
+    return s
+
+
+def aliases_in_a_loop_then_writes(x):
+    m = x * 2.0
+    c = np.zeros(4)
+    for i in range(x.shape[0]):
+        c = m
+    m[0] = 0.0  # NumPy: c changes too
+    return np.sum(c * x)
+
+
+GLOBAL_BUFFER = np.ones(4)
+
+
+def writes_into_a_global(x):
+    g = GLOBAL_BUFFER
+    g[0] = 5.0  # NumPy: the global changes, for every later call too
+    return np.sum(GLOBAL_BUFFER * x)
