@@ -383,7 +383,7 @@ def carries_a_view_in_a_loop(x):
     b = x * 1.0
     v = np.zeros(2)
     s = 0.0
-    for i in range(x.shape[0]):
+    for _ in range(x.shape[0]):
         b[0] = b[0] * 2.0
         s = s + v[0]
         v = b[0:2]  # the next iteration's write into b changes v
@@ -393,7 +393,7 @@ def carries_a_view_in_a_loop(x):
 def aliases_in_a_loop_then_writes(x):
     m = x * 2.0
     c = np.zeros(4)
-    for i in range(x.shape[0]):
+    for _ in range(x.shape[0]):
         c = m
     m[0] = 0.0  # NumPy: c changes too
     return np.sum(c * x)
