@@ -264,6 +264,7 @@ def test_lambdas_sharing_a_line_are_told_apart(backend):
     ("carries_a_view_in_a_loop", "b shares memory with v"),
     ("aliases_in_a_loop_then_writes", "m is also called c"),
     ("writes_into_a_global", "g is an array from outside the function"),
+    ("keeps_the_last_row_and_writes_it", "h shares memory with last"),
 ])
 def test_a_write_numpy_would_see_through_shared_memory_is_refused(name, message):
     """symdiff computes a new array where NumPy writes in place: where another name, list,
@@ -334,3 +335,12 @@ def test_item_real_imag_and_lists_in_concatenate(backend):
     value, _ = symdiff.value_and_grad(regressions.items_and_parts, backend=backend)(x)
     assert value == pytest.approx(regressions.items_and_parts(x), rel=1e-14)
     symdiff.check_grad(regressions.items_and_parts, x, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_row_read_then_another_written_is_numpys(backend):
+    x = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4], [0.1, 0.9, -0.3]])
+    value, _ = symdiff.value_and_grad(regressions.keeps_the_previous_row, backend=backend)(x)
+    assert value == pytest.approx(regressions.keeps_the_previous_row(x), rel=1e-13)
+    symdiff.check_grad(regressions.keeps_the_previous_row, x, backend=backend)
+

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from symdiff.frontend.values import Tensor
+from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, Node
 
 # the primitives through which NumPy's result is a view of the operand
@@ -83,8 +84,61 @@ def _shares(value: Any, array: Tensor) -> bool:
     return False
 
 
+def _first_index(graph: Graph, view: Tensor) -> Any:
+    """The first index of a view taken as ``x[i]`` or ``x[i, ...]`` with ``i`` one integer
+    (a number, a size, or the node of a traced integer); None for any other view."""
+    node = view.node
+    if node.op != "getitem" or not node.param("index"):
+        return None
+    first = node.param("index")[0]
+    if isinstance(first, int) or isinstance(first, tuple) and first[0] == "size":
+        return first
+    if isinstance(first, tuple) and first[0] == "array":
+        held = graph[node.inputs[1 + first[1]]]
+        return held if held.rank == 0 else None
+    return None
+
+
+def _offset(graph: Graph, a: Any, b: Any) -> int | None:
+    """``a - b`` where it is a known integer: numbers, sizes, or traced integers one of which
+    is the other plus a constant (``t + 1`` and ``t``)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a - b
+    if isinstance(a, tuple) and isinstance(b, tuple):  # ("size", expr)
+        difference = sizes.sub(a[1], b[1])
+        return difference if isinstance(difference, int) else None
+    if isinstance(a, Node) and isinstance(b, Node):
+        for x, y, sign in ((a, b, 1), (b, a, -1)):
+            if x.op in ("add", "sub") and len(x.inputs) == 2:
+                left, right = graph[x.inputs[0]], graph[x.inputs[1]]
+                if left.id == y.id and right.op == "const":
+                    value = right.param("value")
+                    return sign * (value if x.op == "add" else -value)
+                if right.id == y.id and left.op == "const" and x.op == "add":
+                    return sign * left.param("value")
+        return 0 if a.id == b.id else None
+    return None
+
+
+def _apart(graph: Graph, view: Tensor, array: Tensor, written: Any) -> bool:
+    """Whether ``view``, a row ``array[i]`` (one integer first), and the write at ``written``
+    (the write's first index, as ``_first_index`` reads it) cannot touch the same element:
+    numbers of one sign that differ, sizes that differ, or a traced integer written ahead of
+    the one read (``h[t + 1] = f(h[t])``; a negative index counts from the end, so only
+    these are certain)."""
+    if written is None or view.view_of is None or view.view_of.array != array.array:
+        return False
+    read = _first_index(graph, view)
+    if isinstance(written, int) and isinstance(read, int) and (written < 0) != (read < 0):
+        return False
+    offset = _offset(graph, written, read)
+    if isinstance(written, Node):
+        return isinstance(offset, int) and offset > 0
+    return isinstance(offset, int) and offset != 0
+
+
 def sharing(frames: list[Any], current: Any, name: str, array: Tensor,
-            container: Any = None) -> str | None:
+            container: Any = None, written: Any = None) -> str | None:
     """Why writing into ``array`` (bound to ``name`` in the frame ``current``, or an item of
     ``container``) would change a value the code holds elsewhere, or None where nothing else
     holds its memory; ``frames``: the tracers running, the function's own last (their
@@ -98,7 +152,7 @@ def sharing(frames: list[Any], current: Any, name: str, array: Tensor,
             if frame is current and held_name == name or value is container:
                 continue
             for item in _held([value]):
-                if _shares(item, array):
+                if _shares(item, array) and not _apart(frame.graph, item, array, written):
                     where = held_name if frame is current else \
                         f"{held_name} (a variable of {frame.callee.name}, which passed it)"
                     if item.array == array.array:

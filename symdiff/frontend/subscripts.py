@@ -67,11 +67,23 @@ class Subscripts:
     def index(self, x: Tensor, key: tuple, where: cst.CSTNode) -> Tensor:
         return marked_view(self.graph, indexed(self.graph, x, key), x)
 
-    def writable(self, where: cst.CSTNode, name: str, x: Tensor, container: Any = None
-                 ) -> None:
+    def _first_written(self, x: Tensor, key: Any) -> Any:
+        """The first index of ``x[key] = ...`` where it is one integer (see
+        ``aliasing._first_index``), else None."""
+        index, arrays = index_spec(self.graph, x, key if isinstance(key, tuple) else (key,))
+        first = index[0] if index else None
+        if isinstance(first, int) or isinstance(first, tuple) and first[0] == "size":
+            return first
+        if isinstance(first, tuple) and first[0] == "array" and arrays[first[1]].rank == 0:
+            return arrays[first[1]]  # the node of the traced integer
+        return None
+
+    def writable(self, where: cst.CSTNode, name: str, x: Tensor, container: Any = None,
+                 written: Any = None) -> None:
         """Refuse writing into ``x`` (bound to ``name``, or an item of ``container``) in place
-        where NumPy would change another value the code holds too (``frontend.aliasing``)."""
-        shared = sharing(self.graph.frames, self, name, x, container)
+        where NumPy would change another value the code holds too (``frontend.aliasing``);
+        ``written``: the write's first index, which a row held elsewhere may be apart from."""
+        shared = sharing(self.graph.frames, self, name, x, container, written)
         if shared is not None:
             raise self.error(where, f"{shared}: writing into {name} in place changes that "
                              "value too in NumPy, which symdiff does not follow; copy it first "
@@ -86,9 +98,10 @@ class Subscripts:
 
     def assign_elements(self, x: Tensor, target: cst.Subscript, value: Any) -> Tensor:
         """``x[index] = value`` as a new array equal to ``x`` except at ``index``."""
-        self.writable(target, target.value.value, x)
         key = self.subscript_key(target)
         mask = boolean_mask(key)
+        self.writable(target, target.value.value, x,
+                      written=None if mask is not None else self._first_written(x, key))
         if mask is not None:  # x[x > 0] = 0.0: the mask chooses between the value and x
             if not same_shape(mask.shape, x.shape):
                 raise self.error(target, "a boolean mask must have the shape of the array it "

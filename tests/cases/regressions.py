@@ -406,3 +406,20 @@ def writes_into_a_global(x):
     g = GLOBAL_BUFFER
     g[0] = 5.0  # NumPy: the global changes, for every later call too
     return np.sum(GLOBAL_BUFFER * x)
+
+
+def keeps_the_previous_row(x):
+    """A row read, then another row written: NumPy's result too (the view is apart)."""
+    n = x.shape[0]
+    h = np.zeros((n + 1, 3))
+    for t in range(n):
+        prev = h[t]
+        h[t + 1] = np.tanh(0.5 * prev + x[t])
+    return np.sum(h * h)
+
+
+def keeps_the_last_row_and_writes_it(x):
+    h = np.outer(x, x)
+    last = h[-1]
+    h[3] = 0.0  # with 4 rows, h[3] is h[-1]: NumPy changes last
+    return np.sum(last * x[0])
