@@ -265,6 +265,7 @@ def test_lambdas_sharing_a_line_are_told_apart(backend):
     ("aliases_in_a_loop_then_writes", "m is also called c"),
     ("writes_into_a_global", "g is an array from outside the function"),
     ("keeps_the_last_row_and_writes_it", "h shares memory with last"),
+    ("writes_into_a_diagonal", "v shares memory with b"),
 ])
 def test_a_write_numpy_would_see_through_shared_memory_is_refused(name, message):
     """symdiff computes a new array where NumPy writes in place: where another name, list,

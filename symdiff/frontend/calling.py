@@ -11,6 +11,7 @@ import sys
 import types
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -85,8 +86,12 @@ class Calls:
         result = self.apply(callee, args, kwargs, node)
         # x.reshape(...), np.transpose(x), x.T...: NumPy's result is a view of x
         if isinstance(callee, BoundMethod):
+            if callee.name == "diagonal":  # a read-only view in NumPy: never written
+                return replace(result, view_of=callee.tensor)
             if callee.name not in ("copy", "flatten", "astype"):
                 return marked_view(self.graph, result, callee.tensor)
+        elif callee is np.diagonal and isinstance(result, Tensor) and args:
+            return replace(result, view_of=args[0])
         elif args and callee not in _COPIES:
             return marked_view(self.graph, result, args[0])
         return result

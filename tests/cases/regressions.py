@@ -423,3 +423,10 @@ def keeps_the_last_row_and_writes_it(x):
     last = h[-1]
     h[3] = 0.0  # with 4 rows, h[3] is h[-1]: NumPy changes last
     return np.sum(last * x[0])
+
+
+def writes_into_a_diagonal(x):
+    b = np.outer(x, x)
+    v = np.diagonal(b)  # NumPy: a read-only view
+    v[0] = 0.0
+    return np.sum(b)
