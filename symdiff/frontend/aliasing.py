@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from symdiff.frontend.generators import TracedGenerator
 from symdiff.frontend.values import Tensor
 from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, Node
@@ -52,18 +53,45 @@ def marked_view(graph: Graph, result: Any, operand: Any) -> Any:
     return result
 
 
-def _held(values: Any) -> Iterator[Any]:
-    """Every value in ``values`` and in the lists, tuples and dicts they hold."""
-    stack, seen = list(values), set()
+def _walk(roots: Any) -> Iterator[Any]:
+    """Every value reachable from ``roots`` through lists, tuples, dicts and the items of
+    generators, each container once (the containers too)."""
+    stack, seen = list(roots), set()
     while stack:
         value = stack.pop()
-        if isinstance(value, (list, tuple, dict)):
+        if isinstance(value, (list, tuple, dict, TracedGenerator)):
             if id(value) in seen:
                 continue
             seen.add(id(value))
-            stack.extend(value.values() if isinstance(value, dict) else value)
+            stack.extend(value.values() if isinstance(value, dict) else
+                         value.items if isinstance(value, TracedGenerator) else value)
+        yield value
+
+
+def _held(values: Any) -> Iterator[Any]:
+    """Every value in ``values`` and in the containers they hold, but the containers."""
+    return (v for v in _walk(values)
+            if not isinstance(v, (list, tuple, dict, TracedGenerator)))
+
+
+def held_state(roots: Any) -> list[tuple[Any, Any]]:
+    """Each list and dict reachable from ``roots``, with a copy of its contents, and each
+    generator with its position: what a way of tracing a loop that is abandoned must give
+    back (``Tracer.snapshot``), since its iterations may have changed them."""
+    return [(v, list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else
+             v.position) for v in _walk(roots) if isinstance(v, (list, dict, TracedGenerator))]
+
+
+def restore_state(state: list[tuple[Any, Any]]) -> None:
+    """Put back what ``held_state`` saw."""
+    for value, content in state:
+        if isinstance(value, list):
+            value[:] = content
+        elif isinstance(value, dict):
+            value.clear()
+            value.update(content)
         else:
-            yield value
+            value.position = content
 
 
 def _base(x: Tensor) -> Tensor:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symdiff.frontend import calls
+from symdiff.frontend.aliasing import held_state, restore_state
 from symdiff.frontend.concrete import decide
-from symdiff.frontend.generators import TracedGenerator
 from symdiff.frontend.loops import (
     RUN_TIME_LENGTH,
     UNROLL_ONLY,
@@ -418,20 +418,13 @@ class ControlFlow:
         they reach has handed out its items (the abandoned iterations may have changed
         them)."""
         return (dict(self.env), self.guard, len(self.exits.returns), self.graph.origin,
-                _contents([*self.env.values(), self.yielded]))
+                held_state([*self.env.values(), self.yielded]))
 
     def restore(self, saved: tuple) -> None:
         env, self.guard, returns, self.graph.origin, contents = saved
         self.env = dict(env)
         del self.exits.returns[returns:]
-        for value, content in contents:
-            if isinstance(value, list):
-                value[:] = content
-            elif isinstance(value, dict):
-                value.clear()
-                value.update(content)
-            else:
-                value.position = content
+        restore_state(contents)
 
     def sequence(self, iterable: Any) -> list[Any] | Indexed:
         """What a for loop walks: a list of items, or an :class:`Indexed` sequence."""
@@ -523,28 +516,3 @@ class ControlFlow:
         except StaticError as exc:
             raise self.error(statement, str(exc)) from None
         return None
-
-
-def _contents(roots: list[Any]) -> list[tuple[Any, Any]]:
-    """Each list and dict reachable from ``roots`` through lists, tuples and dicts, with a
-    copy of its contents, and each generator with its position (see ``Tracer.snapshot``)."""
-    found: list[tuple[Any, Any]] = []
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        value = stack.pop()
-        if not isinstance(value, (list, tuple, dict, TracedGenerator)) or id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, list):
-            found.append((value, list(value)))
-            stack.extend(value)
-        elif isinstance(value, dict):
-            found.append((value, dict(value)))
-            stack.extend(value.values())
-        elif isinstance(value, TracedGenerator):
-            found.append((value, value.position))
-            stack.extend(value.items)
-        else:
-            stack.extend(value)
-    return found
