@@ -345,3 +345,33 @@ def test_a_row_read_then_another_written_is_numpys(backend):
     assert value == pytest.approx(regressions.keeps_the_previous_row(x), rel=1e-13)
     symdiff.check_grad(regressions.keeps_the_previous_row, x, backend=backend)
 
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_two_loops_on_data_compute_their_own_subexpressions(backend):
+    y0, t = np.array([0.5, 1.5]), np.array([0.0, 1.0, 2.5])
+    value, _ = symdiff.value_and_grad(regressions.two_loops_on_data, backend=backend)(y0, t)
+    assert value == pytest.approx(regressions.two_loops_on_data(y0, t), rel=1e-13)
+    symdiff.check_grad(regressions.two_loops_on_data, y0, t, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_masks_joined_with_bitwise_operators(backend):
+    x = np.array([-2.0, -0.5, 0.3, 2.0, 5.0, 11.0])
+    value, g = symdiff.value_and_grad(regressions.masks_joined, backend=backend)(x)
+    assert value == pytest.approx(regressions.masks_joined(x), rel=1e-14)
+    np.testing.assert_allclose(g, [3.0, -1.0, 0.6, 4.0, 3.0, 0.0], rtol=1e-14)
+    with pytest.raises(UnsupportedError, match=r"\| is supported on boolean arrays"):
+        symdiff.grad(lambda v: np.sum(v | 1), backend=backend)(x)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_raise_on_data_is_checked_on_each_call(backend):
+    g = symdiff.grad(regressions.raises_on_data, backend=backend)
+    x = np.array([1.0, 4.0])
+    np.testing.assert_allclose(g(x), 0.5 / np.sqrt(x), rtol=1e-15)
+    with pytest.raises(ValueError, match="x must not be negative"):
+        g(np.array([1.0, -4.0]))
+    with pytest.raises(OverflowError, match="too large"):
+        g(np.full(2, 1e5))
+    np.testing.assert_allclose(g(2 * x), 0.5 / np.sqrt(2 * x), rtol=1e-15)

@@ -58,9 +58,19 @@ class Names:
 
     taken: set[str]
     temp_counter: int = 0
-    # named subexpressions already computed in this function, in terms of node ids
+    # named subexpressions already computed in this scope, in terms of node ids of its graph
     available: list[tuple[sp.Basic, str]] = field(default_factory=list)
     temp_prefix: str = "_t"
+
+    def loop_body(self) -> Names:
+        """The names of a loop's body: the function's names in use, but none of its computed
+        subexpressions, which are in terms of another graph's node ids (and the body's own
+        are computed anew on each iteration, so they are not reused after the loop)."""
+        return Names(self.taken, self.temp_counter, [], self.temp_prefix)
+
+    def reassigned(self, name: str) -> None:
+        """``name`` now holds another value (a loop carries it): no longer reused."""
+        self.available = [(sub, var) for sub, var in self.available if var != name]
 
     def fresh(self, hint: str | None) -> str:
         if hint is None:

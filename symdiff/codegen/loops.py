@@ -36,6 +36,7 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
         if text == body.names[j] and \
                 _last_use(ctx, init.id, loop) and text not in carried:
             name = text  # the variable itself, not needed after the loop starts
+            ctx.names.reassigned(name)
         else:
             name = ctx.names.fresh(body.names[j] or "_carry")
             before.append(assignment(name, text))
@@ -80,7 +81,7 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
                 head.append(_call_statement(f"{array}.append({carried[j]})"))
         ctx.tapes[key] = arrays
 
-    inner = Context(body.graph, {}, ctx.names, ctx.helpers, body.graph.consumers(),
+    inner = Context(body.graph, {}, ctx.names.loop_body(), ctx.helpers, body.graph.consumers(),
                     set(body.outputs), tapes=ctx.tapes)
     inner.text[body.counter_input().id] = counter
     for node, name in zip(body.carried_inputs(), carried, strict=True):

@@ -430,3 +430,35 @@ def writes_into_a_diagonal(x):
     v = np.diagonal(b)  # NumPy: a read-only view
     v[0] = 0.0
     return np.sum(b)
+
+
+def _steps_to(y, start, end, step):
+    while start < end:
+        h = np.minimum(step, end - start)
+        y = y + np.sin(start + 0.2 * h) * (y + 0.2 * h * y) * 0.1
+        start = start + h
+        step = step * 1.1
+    return y, step
+
+
+def two_loops_on_data(y0, t):
+    """Two while loops on data whose bodies compute the same expression of their own step
+    (``0.2 * h``): the second loop once read the first's last value of it."""
+    y, step = _steps_to(y0, t[0], t[1], 0.3 * t[1])
+    y, step = _steps_to(y, t[1], t[2], step)
+    return np.sum(y) + step
+
+
+def masks_joined(x):
+    inside = (x > -1.0) & (x < 1.0) | (x == 2.0)
+    outside = ~inside ^ (x > 10.0)
+    return np.sum(np.where(inside, x ** 2, 0.0)) + np.sum(np.where(outside, 3.0 * x, 0.0))
+
+
+def raises_on_data(x):
+    if np.any(x < 0.0):
+        raise ValueError("x must not be negative")
+    total = np.sum(np.sqrt(x))
+    if total > 100.0:
+        raise OverflowError("too large")
+    return total
