@@ -4,6 +4,7 @@ function keeps such codes and chooses among them on each call."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -34,10 +35,11 @@ class Decided:
     """Code that returns conditions after its result, checked on each call: those it decided
     on, generated on the values of a call for a while loop on data written out as many times
     as those values take it (``symdiff.frontend.concrete``), then those of the function's
-    asserts on data (``assertions``: their messages)."""
+    checks on data (``assertions``: the builtin exception each raises where it is false, by
+    name, and its message)."""
 
     def __init__(self, compiled: Callable, decisions: tuple[bool, ...],
-                 assertions: tuple[str, ...] = ()):
+                 assertions: tuple[tuple[str, str], ...] = ()):
         self.compiled = compiled
         self.decisions = decisions
         self.assertions = assertions
@@ -47,9 +49,9 @@ class Decided:
         count = len(self.decisions)
         if tuple(bool(c) for c in conditions[:count]) != self.decisions:
             raise DecisionsChanged(self)
-        for holds, message in zip(conditions[count:], self.assertions, strict=True):
+        for holds, (kind, message) in zip(conditions[count:], self.assertions, strict=True):
             if not holds:
-                raise AssertionError(message)
+                raise getattr(builtins, kind)(message)
         return result
 
 

@@ -57,7 +57,9 @@ class GeneratedModule(SizeChecked):
     # the truth of each condition decided on the values of the call generated for: the
     # functions return the conditions' values after their result, to be checked against them
     decisions: tuple[bool, ...] = ()
-    assertions: tuple[str, ...] = ()  # the messages of its asserts on data, returned after
+    # its checks on data (asserts, ``if ...: raise``), returned after the decisions: for each,
+    # the name of the builtin exception to raise where it is false, and the message
+    assertions: tuple[tuple[str, str], ...] = ()
 
 
 def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
@@ -76,12 +78,12 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
 def _checked(graph: Graph) -> list[int]:
     """The conditions the generated functions return after their result: the decisions taken
     on the values of the call generated for, then the asserts on data."""
-    return [i for i, _ in graph.decisions] + [i for i, _ in graph.assertions]
+    return [i for i, _ in graph.decisions] + [i for i, _, _ in graph.assertions]
 
 
 def _checks_of(graph: Graph) -> dict[str, tuple]:
     return {"decisions": tuple(truth for _, truth in graph.decisions),
-            "assertions": tuple(message for _, message in graph.assertions)}
+            "assertions": tuple((kind, message) for _, kind, message in graph.assertions)}
 
 
 # the docstring's last sentence where the code was generated on the values of a call

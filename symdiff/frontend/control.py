@@ -240,6 +240,8 @@ class ControlFlow:
     def rows(self, value: Tensor) -> Indexed: ...
     def run_time_loop(self, statement: Any, count: Any, item: Any, entry: Any) -> str | None: ...
 
+    def raise_on_data(self, statement: Any, condition: Tensor) -> bool: ...
+
     def _meet_at(self, statement: Any) -> None:
         """Selections where paths meet are written under the statement that branched."""
         if self.top_level:
@@ -267,6 +269,8 @@ class ControlFlow:
             condition = condition_of(self.graph, to_tensor(self.graph, condition))
         except StaticError as exc:
             raise self.error(statement.test, str(exc)) from None
+        if self.raise_on_data(statement, condition):
+            return
 
         taken = self._branch(lambda: self.suite(statement.body), condition)
         skipped = self._branch(otherwise, negate(self.graph, condition))

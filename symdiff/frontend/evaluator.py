@@ -11,6 +11,7 @@ functions are evaluated from their own source (inlined). Anything else raises
 
 from __future__ import annotations
 
+import builtins
 import functools
 import inspect
 import types
@@ -23,7 +24,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import SizeError, SkippedStatementWarning, SymdiffError, UnsupportedError
-from symdiff.frontend import functions, masked
+from symdiff.frontend import calls, functions, masked
 from symdiff.frontend.aliasing import marked_view
 from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
 from symdiff.frontend.calling import Calls
@@ -434,31 +435,62 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         """``assert`` on a value of the data: the generated code hands the condition back and
         the gradient function raises AssertionError where it is false (``decisions.Decided``);
         code generated for no call (``symdiff gen``, the teaching tools) skips it, saying so."""
-        if test.rank != 0:
+        message = str(self.error(statement, "this assertion fails", UnsupportedError))
+        if statement.msg is not None:
+            message = self._static_message(statement.msg)
+        self._check_on_data(statement, test, "AssertionError", message)
+
+    def raise_on_data(self, statement: cst.If, condition: Tensor) -> bool:
+        """``if <data>: raise SomeError("message")``, with no ``else``: checked like an
+        ``assert`` of the opposite, raising that builtin exception; False for any other
+        ``if``."""
+        body = statement.body.body
+        if statement.orelse is not None or len(body) != 1 or \
+                not isinstance(body[0], cst.SimpleStatementLine) or \
+                len(body[0].body) != 1 or not isinstance(body[0].body[0], cst.Raise):
+            return False
+        raised = body[0].body[0].exc
+        call = raised if isinstance(raised, cst.Call) else None
+        kind = self.expr(call.func if call else raised)
+        if not (isinstance(kind, type) and issubclass(kind, Exception)
+                and getattr(builtins, kind.__name__, None) is kind):
+            raise self.error(raised, "a raise on data is checked on each call, and raises only "
+                             "Python's builtin exceptions")
+        if call is not None and (len(call.args) > 1 or call.args and call.args[0].keyword):
+            raise self.error(raised, "a raise on data takes one message")
+        message = self._static_message(call.args[0].value) if call and call.args else ""
+        holds = calls.elementwise(self.graph, "logical_not", condition)
+        self._check_on_data(statement, holds, kind.__name__, message)
+        return True
+
+    def _static_message(self, node: cst.BaseExpression) -> str:
+        text = self.expr(node)
+        if not isinstance(text, str):
+            raise self.error(node, "the message of a check on data must be a string known "
+                             "while generating")
+        return text
+
+    def _check_on_data(self, statement: cst.CSTNode, holds: Tensor, kind: str,
+                       message: str) -> None:
+        """The generated code checks ``holds`` on each call, raising ``kind`` where false."""
+        if holds.rank != 0:
             raise self.error(statement, "the truth value of an array with more than one element "
                              "is ambiguous; use a.any() or a.all()")
         if self.graph.in_loop_body:
-            raise NotLoopable("it asserts on data")
+            raise NotLoopable("it checks a condition on data")
         if self.guard is not None or self.graph.in_data_branch > self.branches_outside:
-            raise self.error(statement, "assert on data inside a branch on data is not "
-                             "supported; assert before the branch")
-        message = str(self.error(statement, "this assertion fails", UnsupportedError))
-        if statement.msg is not None:
-            text = self.expr(statement.msg)
-            if not isinstance(text, str):
-                raise self.error(statement.msg, "an assert's message on data must be a string "
-                                 "known while generating")
-            message = text
+            raise self.error(statement, "a check on data (assert, raise) inside a branch on "
+                             "data is not supported; check before the branch")
         if not checks_known():
-            warnings.warn(str(self.error(statement, "this assert on data is not run by code "
+            warnings.warn(str(self.error(statement, "this check on data is not run by code "
                                          "generated without a call's values; it is skipped",
                                          UnsupportedError)), SkippedStatementWarning,
                           stacklevel=2)
             return
-        node = to_tensor(self.graph, test).node
+        node = to_tensor(self.graph, holds).node
         if node.dtype != "bool":
             node = self.graph.add("ne", [node, const(self.graph, 0)])
-        self.graph.assertions.append((node.id, message))
+        self.graph.assertions.append((node.id, kind, message))
 
     def local_function(self, node: cst.FunctionDef | cst.Lambda) -> LocalFunction:
         """A function defined in the traced code (a nested ``def`` or a ``lambda``); its

@@ -26,7 +26,12 @@ _BINARY = {
     cst.Multiply: ("mul", operator.mul), cst.Divide: ("div", operator.truediv),
     cst.Power: ("pow", operator.pow), cst.MatrixMultiply: ("matmul", None),
     cst.FloorDivide: (None, operator.floordiv), cst.Modulo: ("mod", operator.mod),
+    cst.BitAnd: (None, operator.and_), cst.BitOr: (None, operator.or_),
+    cst.BitXor: (None, operator.xor),
 }
+# ``&``, ``|`` and ``^`` of boolean arrays (masks: ``(x > 0) | (y < 1)``) are the logical
+# functions; NumPy's bitwise meaning on integer arrays is not supported.
+_MASK_LOGIC = {cst.BitAnd: "logical_and", cst.BitOr: "logical_or", cst.BitXor: "ne"}
 _SIZE_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)
 
 _COMPARE = {
@@ -62,6 +67,8 @@ class Operators:
                 return python(left, right)
             except TypeError:
                 pass
+        if type(op) in _MASK_LOGIC:
+            return self._mask_logic(op, left, right)
         if prim is None:
             raise StaticError(f"the operator {describe_node(op)} is not differentiable")
         if prim == "matmul":
@@ -70,6 +77,14 @@ class Operators:
         if python_number(self.graph, left) and python_number(self.graph, right):
             self.graph.python_floats.add(out.node.id)  # float op float: a Python float
         return out
+
+    def _mask_logic(self, op: cst.BaseBinaryOp, left: Any, right: Any) -> Tensor:
+        for value in (left, right):
+            if not isinstance(value, bool) and not (
+                    isinstance(value, Tensor) and value.node.dtype == "bool"):
+                raise StaticError(f"the operator {describe_node(op)} is supported on boolean "
+                                  "arrays (masks) only")
+        return calls.elementwise(self.graph, _MASK_LOGIC[type(op)], left, right)
 
     def if_expression(self, node: cst.IfExp) -> Any:
         test = self.expr(node.test)
@@ -150,4 +165,4 @@ def describe_node(node: cst.CSTNode) -> str:
             "Del": "del", "ClassDef": "class", "Modulo": "%", "FloorDivide": "//",
             "NamedExpr": "walrus (:=)", "FormattedString": "f-string",
             "SetComp": "set comprehension", "DictComp": "dict comprehension",
-            "Set": "set"}.get(name, name)
+            "Set": "set", "BitAnd": "&", "BitOr": "|", "BitXor": "^"}.get(name, name)

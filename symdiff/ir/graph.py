@@ -104,9 +104,10 @@ class Graph:
     # (condition node id, truth) of each decision taken on the values of the call the code is
     # generated for (symdiff.frontend.concrete): the code hands the conditions back to check
     decisions: list[tuple[int, bool]] = field(default_factory=list)
-    # (condition node id, message) of each assert on data: the code hands the conditions back
-    # too, after the decisions, and a call whose condition is false raises AssertionError
-    assertions: list[tuple[int, str]] = field(default_factory=list)
+    # (condition node id, exception, message) of each check on data (``assert``, ``if ...:
+    # raise``): the code hands the conditions back too, after the decisions, and a call whose
+    # condition is false raises the exception (a builtin's name) with the message
+    assertions: list[tuple[int, str, str]] = field(default_factory=list)
     # the tracers running, innermost last: what the traced code holds (frontend.aliasing)
     frames: list = field(default_factory=list)
     _interned: dict[tuple, int] = field(default_factory=dict)
