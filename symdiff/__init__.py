@@ -6,7 +6,7 @@
 >>> symdiff.grad(f)(np.array([0.0, 1.0]))  # doctest: +SKIP
 """
 
-from symdiff import nn
+from symdiff import integrate, nn
 from symdiff.api import GradOperation, grad, value_and_grad, vjp
 from symdiff.check.finite_diff import check_grad
 from symdiff.errors import (
@@ -24,8 +24,8 @@ from symdiff.version import VERSION as __version__
 __all__ = [
     "ArgumentError", "GradOperation", "GradientCheckError", "SizeError", "SymdiffError",
     "UnsupportedError", "__version__", "check_grad", "custom_vjp", "explain", "extend",
-    "formula", "grad", "graph", "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "latex", "nn",
-    "parameters", "stop_gradient", "value_and_grad", "vjp",
+    "formula", "grad", "graph", "hessian", "integrate", "jacfwd", "jacobian", "jacrev", "jvp",
+    "latex", "nn", "parameters", "stop_gradient", "value_and_grad", "vjp",
 ]
 
 _TEACHING = ("explain", "formula", "graph", "latex")

@@ -388,11 +388,11 @@ def _draws_random_numbers(callee: Any) -> bool:
 
 _LIBRARIES = ("numpy", "scipy")
 _WHAT_INSTEAD = {
-    "scipy.integrate.odeint": " (an adaptive ODE solver in compiled code); write the "
-    "integrator's steps in the function (a fixed-step Runge-Kutta loop) to differentiate "
-    "through them",
-    "scipy.integrate.solve_ivp": " (an adaptive ODE solver); write the integrator's steps in "
-    "the function (a fixed-step Runge-Kutta loop) to differentiate through them",
+    "scipy.integrate.odeint": " (an adaptive ODE solver in compiled code); use "
+    "symdiff.integrate.odeint, which takes the same arguments and is differentiated step by "
+    "step",
+    "scipy.integrate.solve_ivp": " (an adaptive ODE solver); use symdiff.integrate.odeint, "
+    "which is differentiated step by step",
 }
 
 

@@ -391,6 +391,9 @@ def install_shim(engine: str, backend: str, gradients: bool = True) -> types.Mod
         sys.modules["autograd.numpy"] = onp
         special, stats = scipy.special, scipy.stats
         odeint = scipy.integrate.odeint
+        if engine == "symdiff":  # as JAX's engine gets JAX's solver: symdiff's, read from source
+            import symdiff.integrate
+            odeint = symdiff.integrate.odeint
         _XP = onp
     sys.modules["autograd.numpy.random"] = onp.random
     sys.modules["autograd.numpy.linalg"] = numpy_module.linalg
