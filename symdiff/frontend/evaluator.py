@@ -478,11 +478,12 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                              "is ambiguous; use a.any() or a.all()")
         if self.graph.in_loop_body:
             raise NotLoopable("it checks a condition on data")
+        what = "assert" if isinstance(statement, cst.Assert) else "raise"
         if self.guard is not None or self.graph.in_data_branch > self.branches_outside:
-            raise self.error(statement, "a check on data (assert, raise) inside a branch on "
-                             "data is not supported; check before the branch")
+            raise self.error(statement, f"{what} on data inside a branch on data is not "
+                             f"supported; {what} before the branch")
         if not checks_known():
-            warnings.warn(str(self.error(statement, "this check on data is not run by code "
+            warnings.warn(str(self.error(statement, f"this {what} on data is not run by code "
                                          "generated without a call's values; it is skipped",
                                          UnsupportedError)), SkippedStatementWarning,
                           stacklevel=2)
