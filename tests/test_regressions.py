@@ -375,3 +375,18 @@ def test_a_raise_on_data_is_checked_on_each_call(backend):
     with pytest.raises(OverflowError, match="too large"):
         g(np.full(2, 1e5))
     np.testing.assert_allclose(g(2 * x), 0.5 / np.sqrt(2 * x), rtol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("fun", [regressions.transpose_before_a_loop,
+                                 regressions.transpose_read_in_a_loop,
+                                 regressions.transpose_taken_in_a_loop,
+                                 regressions.transpose_between_while_loops],
+                         ids=lambda f: f.__name__)
+def test_a_view_written_inline_keeps_the_value_a_loop_rebinds(fun, backend):
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.2]])
+    if fun is regressions.transpose_read_in_a_loop:
+        x = x[:2]
+    value, _ = symdiff.value_and_grad(fun, backend=backend)(x)
+    assert value == pytest.approx(fun(x.copy()), rel=1e-13)
+    symdiff.check_grad(fun, x, backend=backend)

@@ -10,6 +10,7 @@ when the number of iterations is known on entry, else in a list.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import libcst as cst
@@ -33,8 +34,8 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
     carried = []
     for j, init in enumerate(inputs.init):
         text = ctx.text[init.id]
-        if text == body.names[j] and \
-                _last_use(ctx, init.id, loop) and text not in carried:
+        if text == body.names[j] and _last_use(ctx, init.id, loop) and \
+                not _read_elsewhere(ctx, text, init.id, loop) and text not in carried:
             name = text  # the variable itself, not needed after the loop starts
             ctx.names.reassigned(name)
         else:
@@ -119,7 +120,8 @@ def _computed_in_place(statements: list[cst.BaseStatement], updates: list[tuple[
     statement reads ``x`` or ``x_1``; returns the updates still to make."""
     remaining = []
     for k, (name, value) in enumerate(updates):
-        others = {v for i, (_, v) in enumerate(updates) if i != k}
+        # names the other updates read: a view written inline (``x.T``) reads ``x``
+        others = {n for i, (_, v) in enumerate(updates) if i != k for n in _identifiers(v)}
         at = next((i for i, s in enumerate(statements) if _assigns(s) == value), None)
         if at is None or name in others or value in others or \
                 _names_read(statements[at + 1:]) & {name, value}:
@@ -150,6 +152,18 @@ def _names_read(statements: list[cst.BaseStatement]) -> set[str]:
     for statement in statements:
         statement.visit(Names())
     return found
+
+
+def _identifiers(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_]\w*", text))
+
+
+def _read_elsewhere(ctx: Context, name: str, node_id: int, loop: Node) -> bool:
+    """Whether a value other than ``node_id`` is spelled with ``name`` (a view written inline,
+    ``x.T``) and read by ``loop`` or after it: the loop must not rebind ``name`` then."""
+    return any(other != node_id and name in _identifiers(text) and
+               (other in ctx.outputs or any(u >= loop.id for u in ctx.users.get(other, ())))
+               for other, text in ctx.text.items())
 
 
 def _last_use(ctx: Context, node_id: int, loop: Node) -> bool:

@@ -462,3 +462,36 @@ def raises_on_data(x):
     if total > 100.0:
         raise OverflowError("too large")
     return total
+
+
+def transpose_before_a_loop(x):
+    """A transpose is written inline (``x.T``): the loop rebinding ``x`` once changed it."""
+    xt = x.T
+    for _ in range(20):
+        x = 0.9 * x
+    return np.sum(xt[0] ** 2) + np.sum(x)
+
+
+def transpose_read_in_a_loop(x):
+    xt = x.T
+    for _ in range(20):
+        x = 0.5 * x + 0.1 * (xt @ x)
+    return np.sum(x)
+
+
+def transpose_taken_in_a_loop(x):
+    y = x.T
+    for _ in range(20):
+        y = x.T
+        x = 0.9 * x
+    return np.sum(y[0] ** 2) + np.sum(x)
+
+
+def transpose_between_while_loops(x):
+    xt = x.T
+    while np.sum(x * x) > 0.5:
+        x = 0.8 * x
+    y = xt
+    while np.sum(y * y) > 0.1:
+        y = 0.5 * y
+    return np.sum(y) + np.sum(x)
