@@ -23,19 +23,20 @@ from symdiff.trees import is_model, model_method
 
 
 def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
-          with_value: bool, frozen: Sequence[str] = ()) -> Any:
+          with_value: bool, frozen: Sequence[str] = (), parallel: bool = False) -> Any:
     if fun is None:
-        return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value, frozen)
+        return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value, frozen, parallel)
     frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
     fun = library_function(fun)  # grad(np.sqrt): as if written def sqrt(x): return np.sqrt(x)
     if isinstance(fun, functools.partial):
-        return PartialGrad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
+        return PartialGrad(fun, argnums, wrt, has_aux, backend, with_value, frozen, parallel)
     if isinstance(fun, types.MethodType) and is_model(fun.__self__) and \
             inspect.isfunction(fun.__func__):  # grad(model.loss): its object is a model
         return _model_grad(fun.__self__, argnums, wrt, has_aux, backend, with_value, frozen,
-                           fun.__func__)
+                           fun.__func__, parallel)
     if is_model(fun):
-        return _model_grad(fun, argnums, wrt, has_aux, backend, with_value, frozen)
+        return _model_grad(fun, argnums, wrt, has_aux, backend, with_value, frozen,
+                           parallel=parallel)
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                             "functions from their source")
@@ -50,7 +51,7 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
                                     "differentiate among its arguments by position "
                                     "(argnums), or by a parameter's own name (wrt)")
         return SpreadGrad(fun, lambda f: _make(f, argnums, wrt, has_aux, backend, with_value,
-                                               frozen))
+                                               frozen, parallel))
     paths = [wrt] if isinstance(wrt, str) else list(wrt or ())
     if any("." in p for p in paths):  # paths into structured arguments: "params.W"
         names = list(inspect.signature(fun).parameters)
@@ -63,16 +64,17 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
         request = targets[0] if isinstance(wrt, str) else {p: t for p, t in zip(paths, targets,
                                                                                   strict=True)}
         return GradFunction(fun, (targets[0][0],), False, has_aux, backend, with_value,
-                            request=request, frozen=frozen)
+                            request=request, frozen=frozen, parallel=parallel)
     positions, single = normalise_argnums(fun, argnums, wrt)
     request = None if not frozen else (positions[0], None) if single else \
         [(a, None) for a in positions]
     return GradFunction(fun, positions, single, has_aux, backend, with_value, request=request,
-                        frozen=frozen)
+                        frozen=frozen, parallel=parallel)
 
 
 def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_value: bool,
-                frozen: tuple[str, ...], method: Callable | None = None) -> GradFunction:
+                frozen: tuple[str, ...], method: Callable | None = None,
+                parallel: bool = False) -> GradFunction:
     """Gradients of a model object's ``method`` (by default its forward, construct or
     __call__) with respect to its inputs (``argnums``) or its parameters (``wrt``, paths such
     as ``"fc1.W"``)."""
@@ -94,7 +96,7 @@ def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_valu
                                     f"takes {len(inputs)} inputs")
         request = (positions[0] + 1, None) if single else [(a + 1, None) for a in positions]
     return GradFunction(method, (0,), False, has_aux, backend, with_value, request=request,
-                        frozen=frozen, model=model)
+                        frozen=frozen, model=model, parallel=parallel)
 
 
 class SpreadGrad:
@@ -133,7 +135,7 @@ class PartialGrad:
     differentiated); ``argnums`` and ``wrt`` name the partial's own parameters."""
 
     def __init__(self, partial: functools.partial, argnums: Any, wrt: Any, has_aux: bool,
-                 backend: str, with_value: bool, frozen: tuple[str, ...]):
+                 backend: str, with_value: bool, frozen: tuple[str, ...], parallel: bool):
         self.partial = partial
         self._signature = inspect.signature(partial.func)
         own = list(inspect.signature(partial).parameters)
@@ -142,7 +144,8 @@ class PartialGrad:
             wrt = own[positions[0]] if single else tuple(own[p] for p in positions)
         elif argnums is not None:
             raise ArgumentError("give either argnums or wrt, not both")
-        self.gradient = _make(partial.func, None, wrt, has_aux, backend, with_value, frozen)
+        self.gradient = _make(partial.func, None, wrt, has_aux, backend, with_value, frozen,
+                              parallel)
         functools.update_wrapper(self, partial.func, updated=())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -160,7 +163,8 @@ class PartialGrad:
 @runs_while_tracing
 def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
          wrt: str | Sequence[str] | None = None, has_aux: bool = False,
-         backend: str = "numba", frozen: Sequence[str] = ()) -> GradFunction:
+         backend: str = "numba", frozen: Sequence[str] = (),
+         parallel: bool = False) -> GradFunction:
     """The gradient of a scalar function, generated from its source.
 
     Args:
@@ -180,21 +184,27 @@ def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None
             not differentiated.
         backend: ``"numba"`` (default: loops compiled with Numba, cached on disk) or
             ``"numpy"`` (plain NumPy, nothing to compile).
+        parallel: with ``backend="numba"``, run the loops whose iterations are independent
+            on all cores (``numba.prange``), sums and extrema included: per-thread partial
+            results, combined by Numba, so results differ from one core's by rounding only.
 
     Returns:
         A callable with ``fun``'s parameters returning the gradient(s); ``.source`` shows the
         generated code.
     """
-    return _make(fun, argnums, wrt, has_aux, backend, with_value=False, frozen=frozen)
+    return _make(fun, argnums, wrt, has_aux, backend, with_value=False, frozen=frozen,
+                 parallel=parallel)
 
 
 @runs_while_tracing
 def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
                    wrt: str | Sequence[str] | None = None, has_aux: bool = False,
-                   backend: str = "numba", frozen: Sequence[str] = ()) -> GradFunction:
+                   backend: str = "numba", frozen: Sequence[str] = (),
+                   parallel: bool = False) -> GradFunction:
     """Like :func:`grad`, returning ``(value, grads)``; with ``has_aux``,
     ``((value, aux), grads)``."""
-    return _make(fun, argnums, wrt, has_aux, backend, with_value=True, frozen=frozen)
+    return _make(fun, argnums, wrt, has_aux, backend, with_value=True, frozen=frozen,
+                 parallel=parallel)
 
 
 @runs_while_tracing

@@ -35,6 +35,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="the code to generate: numpy (default; whole-array NumPy), "
                              "numba (loops compiled with numba.njit) or cuda (kernels "
                              "compiled with numba.cuda, launched by a host function)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="with --backend numba: run loops whose iterations are "
+                             "independent on all cores (numba.prange), sums included")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +83,7 @@ def _request(args: argparse.Namespace):
     from symdiff.gen import Request  # each subcommand loads what it runs
 
     return Request(args.file, list(args.function), [w for w in args.wrt.split(",") if w],
-                   list(args.shapes), args.backend)
+                   list(args.shapes), args.backend, args.parallel)
 
 
 def _gen(args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ class Request:
     wrt: list[str] = field(default_factory=list)  # empty: every float argument
     shapes: list[str] = field(default_factory=list)  # "x=n,d" items
     backend: str = "numpy"
+    parallel: bool = False  # numba: loops with independent iterations on all cores
 
     def options_text(self) -> str:
         parts = [f"--function {f}" for f in self.functions]
@@ -56,6 +57,8 @@ class Request:
         if self.shapes:
             parts.append("--shapes " + " ".join(self.shapes))
         parts.append(f"--backend {self.backend}")
+        if self.parallel:
+            parts.append("--parallel")
         return " ".join(parts)
 
 
@@ -155,12 +158,15 @@ class Generated:
 
 def generate_file(request: Request) -> Generated:
     check_backend(request.backend, "--backend {}")
+    if request.parallel and request.backend != "numba":
+        raise ArgumentError("--parallel runs loops on all cores with Numba's prange: use it "
+                            "with --backend numba")
     module = StaticModule(request.path)
     names = request.functions or [n for n in module.functions if not n.startswith("_")]
     if not names:
         raise ArgumentError(f"{request.path} defines no function to differentiate")
     shapes = parse_shapes(request.shapes)
-    target = target_for(request.backend)
+    target = target_for(request.backend, request.parallel)
     functions, helpers = [], set()
     signatures, argnums, dims = {}, {}, {}
     for name in names:
@@ -170,8 +176,9 @@ def generate_file(request: Request) -> Generated:
                                 f"{', '.join(module.functions) or 'none'})")
         signature, dims[name] = signature_of(function, shapes)
         positions = _argnums(function, signature, request.wrt)
-        result = generate(function, signature, Options(positions, single=len(positions) == 1,
-                                                       backend=request.backend), target)
+        options = Options(positions, single=len(positions) == 1, backend=request.backend,
+                          parallel=request.parallel)
+        result = generate(function, signature, options, target)
         checks = [text for text, _ in result.size_checks]
         functions.extend(with_size_checks(f, checks) for f in result.functions)
         helpers |= result.helpers

@@ -40,7 +40,14 @@ from symdiff.runtime import (
     signature_of,
     specs_for,
 )
-from symdiff.signature import Options, check_backend, outer_key, passed, shared_outer_key
+from symdiff.signature import (
+    Options,
+    check_backend,
+    check_parallel,
+    outer_key,
+    passed,
+    shared_outer_key,
+)
 from symdiff.size_checks import specialised_entry
 from symdiff.structured import flatten, rebuild
 from symdiff.trees import holds_floats, is_structured
@@ -52,12 +59,13 @@ class GradFunction:
     def __init__(self, fun: Callable, argnums: tuple[int, ...], single: bool, has_aux: bool,
                  backend: str, with_value: bool, *, request: Any = None,
                  frozen: tuple[str, ...] = (), output: str = "scalar", model: Any = None,
-                 custom_rules: bool = True):
+                 custom_rules: bool = True, parallel: bool = False):
         """``request``, ``frozen``, ``output`` and ``model``: see symdiff.structured; a
         ``model``'s method ``fun`` is called with the model as its first argument."""
         check_backend(backend)
+        check_parallel(backend, parallel)
         self.fun = fun
-        self.options = Options(argnums, single, has_aux, backend, output, custom_rules)
+        self.options = Options(argnums, single, has_aux, backend, output, custom_rules, parallel)
         self.with_value = with_value
         self.model = model
         self.frozen = tuple(frozen)

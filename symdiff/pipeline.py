@@ -20,7 +20,7 @@ from symdiff.calculus.derive import simplification_budget
 from symdiff.codegen.cuda_target import CudaTarget
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
 from symdiff.codegen.node_values import ArgumentValues
-from symdiff.codegen.numba_target import NUMBA
+from symdiff.codegen.numba_target import NUMBA, NUMBA_PARALLEL
 from symdiff.codegen.numpy_target import NUMPY
 from symdiff.errors import ArgumentError, UnsupportedError
 from symdiff.frontend.callee import source_of
@@ -69,7 +69,7 @@ def generate(fun: Any, signature: tuple[ArgSpec, ...], options: Options,
     ``arguments``: the values of the call the code is for, by parameter name, where there is
     one: while loops on data are then written out as often as they take (``decisions``)."""
     _compilable(signature, options.backend)
-    target = target or target_for(options.backend)
+    target = target or target_for(options.backend, options.parallel)
     with values_known(ArgumentValues(arguments) if arguments is not None else None):
         return _in_generation_scope(signature,
                                     lambda: _generate(fun, signature, options, target))
@@ -324,11 +324,13 @@ def _reduced_output(graph: Graph, out: Node, how: str, params: list[str]) -> tup
     return (reduce(graph, "sum", product, None) if out.rank else product), out.shape
 
 
-def target_for(backend: str) -> Any:
+def target_for(backend: str, parallel: bool = False) -> Any:
     """The code target of a backend; a CUDA target collects one module's kernels, so each
-    module gets a new one."""
+    module gets a new one. ``parallel``: Numba's, with ``prange``."""
     if backend == "cuda":
         return CudaTarget()
+    if parallel:
+        return NUMBA_PARALLEL
     return {"numpy": NUMPY, "numba": NUMBA}[backend]
 
 

@@ -17,6 +17,13 @@ def check_backend(backend: str, how: str = "backend={!r}") -> None:
                             f"{', '.join(BACKENDS)}")
 
 
+def check_parallel(backend: str, parallel: bool) -> None:
+    """``parallel=True`` is Numba's: refuse it elsewhere rather than run on one core."""
+    if parallel and backend != "numba":
+        raise ArgumentError(f"parallel=True runs loops on all cores with Numba's prange: use "
+                            f"backend='numba' (not {backend!r})")
+
+
 @dataclass(frozen=True)
 class ArgSpec:
     """What a generated gradient is specialised on for one argument."""
@@ -85,3 +92,4 @@ class Options:
     # or "cotangent" (its inner product with a cotangent, an extra last argument: a VJP)
     output: str = "scalar"
     custom_rules: bool = True  # False: differentiate the code custom rules stand for
+    parallel: bool = False  # numba: independent iterations of loops on all cores (prange)

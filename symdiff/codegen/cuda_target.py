@@ -143,7 +143,7 @@ class CudaTarget(NumbaTarget):
     # --- kernels ----------------------------------------------------------------------------
 
     def _loops(self, ctx: Context, loops: list[str], shape: tuple,
-               body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+               body: list[cst.BaseStatement], spread: bool = False) -> list[cst.BaseStatement]:
         """A kernel running ``body`` once per element of ``shape``, and its launch."""
         size = str(dim_product(list(shape))) if shape else "1"
         unravel, outermost = [], True

@@ -91,12 +91,14 @@ def basic_positions(index: tuple, source: str, loops: list[str]) -> list[str]:
     return out + list(free)
 
 
-def loop_nest(loops: list[str], shape: tuple,
-               body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-    """``for`` loops over ``shape`` around ``body`` (just ``body`` for a scalar)."""
+def loop_nest(loops: list[str], shape: tuple, body: list[cst.BaseStatement],
+              spread: bool = False) -> list[cst.BaseStatement]:
+    """``for`` loops over ``shape`` around ``body`` (just ``body`` for a scalar); ``spread``:
+    the outer loop's iterations are independent and run on all cores (``numba.prange``)."""
     statements = body
-    for var, dim in reversed(list(zip(loops, shape, strict=True))):
+    for k, (var, dim) in reversed(list(enumerate(zip(loops, shape, strict=True)))):
+        span = "numba.prange" if spread and k == 0 else "range"
         statements = [cst.For(target=cst.Name(var),
-                              iter=cst.parse_expression(f"range({dim})"),
+                              iter=cst.parse_expression(f"{span}({dim})"),
                               body=cst.IndentedBlock(statements))]
     return statements

@@ -6,7 +6,12 @@ from __future__ import annotations
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.special_helpers import NUMBA_SPECIAL_HELPERS
 
-NUMBA_HELPERS = {**HELPERS, "_lower_symmetric": '''
+NUMBA_HELPERS = {**HELPERS, "_blas_dot": '''
+def _blas_dot(a, b):
+    """np.dot by BLAS, compiled on its own: in a function compiled with parallel=True, Numba
+    would write a product of a matrix and a vector as a loop, slower than BLAS."""
+    return np.dot(a, b)
+''', "_lower_symmetric": '''
 def _lower_symmetric(a):
     """The symmetric matrix that the lower triangle of ``a`` stands for (as NumPy reads it)."""
     return np.tril(a) + np.tril(a, -1).T

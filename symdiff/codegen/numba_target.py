@@ -57,14 +57,24 @@ class NumbaTarget(Target):
     helper_requires = NUMBA_SPECIAL_REQUIRES
     early_helpers = (CYTHON_SPECIAL,)
     calls_user_functions = True  # register_primitive's functions, compiled like helpers
+    parallel = False
+
+    def __init__(self, parallel: bool = False):
+        # loops whose iterations are independent run on all cores (``numba.prange``)
+        self.parallel = parallel
 
     def decorators(self) -> list[cst.Decorator]:
-        # NumPy's error model: 1/0 is inf, as in the NumPy target, not ZeroDivisionError
-        return [cst.Decorator(cst.parse_expression(
-            'numba.njit(cache=True, error_model="numpy")'))]
+        return [self._njit(self.parallel)]
 
     def helper_decorators(self, name: str) -> list[cst.Decorator]:
-        return [] if name == CYTHON_SPECIAL else self.decorators()
+        return [] if name == CYTHON_SPECIAL else [self._njit(False)]
+
+    @staticmethod
+    def _njit(parallel: bool) -> cst.Decorator:
+        # NumPy's error model: 1/0 is inf, as in the NumPy target, not ZeroDivisionError
+        extra = ", parallel=True" if parallel else ""
+        return cst.Decorator(cst.parse_expression(
+            f'numba.njit(cache=True, error_model="numpy"{extra})'))
 
     def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
         """A rank-0 value is a number here: a 0-d array argument gives its element."""
@@ -155,7 +165,9 @@ class NumbaTarget(Target):
         else:
             body, value = [], element_at(ctx, ct, loops, ct.shape)
         where = slice_target(scatter)(ctx, loops)
-        return self._loops(ctx, loops, ct.shape, [*body, self._add_into(into, where, value)])
+        # a slice with steps > 0: each element of ``into`` is added to once
+        return self._loops(ctx, loops, ct.shape, [*body, self._add_into(into, where, value)],
+                           spread=True)
 
     def _feeds_only_a_reduction(self, ctx: Context, node: Node) -> bool:
         """A kernel computed inside the loop of the reduction it feeds; not one that adds
@@ -185,8 +197,11 @@ class NumbaTarget(Target):
                 inside.append(update)
                 after.extend(finish)
                 ctx.done.add(user)
-        return [allocate, *before, *self._loops(ctx, loops, node.shape, [*body, store, *inside]),
-                *after]
+        reductions = [ctx.graph[u] for u in ctx.users[node.id] if u in ctx.done and
+                      ctx.graph[u].op in ("sum", "mean")]
+        spread = all(_spreads(r) for r in reductions)
+        return [allocate, *before, *self._loops(ctx, loops, node.shape, [*body, store, *inside],
+                                                spread), *after]
 
     def _element(self, ctx: Context, node: Node, loops: list[str], shape: tuple
                  ) -> tuple[list[cst.BaseStatement], str]:
@@ -255,7 +270,8 @@ class NumbaTarget(Target):
                                                               companion.dtype)))
             stores.append(assignment(f"{target}[{', '.join(loops)}]", other))
         return [init, *allocations,
-                *self._loops(ctx, loops, source.shape, [*body, update, *stores]), *finish]
+                *self._loops(ctx, loops, source.shape, [*body, update, *stores],
+                             _spreads(node)), *finish]
 
     def _accumulator(self, ctx: Context, node: Node, loops: list[str], value: str
                      ) -> tuple[cst.BaseStatement, cst.BaseStatement, list[cst.BaseStatement]]:
@@ -295,6 +311,9 @@ class NumbaTarget(Target):
 
     def _op_matmul(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         a, b = (_blas_operand(ctx, i, node.dtype) for i in node.inputs)
+        if self.parallel and any(ctx.graph[i].rank == 1 for i in node.inputs):
+            ctx.helpers.add("_blas_dot")  # a vector: Numba's parallel=True would loop
+            return self._store(ctx, node, f"_blas_dot({a}, {b})")
         return self._store(ctx, node, f"np.dot({a}, {b})")
 
     def _op_outer(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
@@ -455,8 +474,11 @@ class NumbaTarget(Target):
         return ScalarPrinter(names)
 
     def _loops(self, ctx: Context, loops: list[str], shape: tuple,
-               body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        return loop_nest(loops, shape, body)
+               body: list[cst.BaseStatement], spread: bool = False) -> list[cst.BaseStatement]:
+        """Loops over ``shape`` around ``body``; ``spread``: iterations of the outer loop are
+        independent but for the reductions Numba recognises (``s += v``, ``s = max(s, v)``
+        into a number), and run on all cores where the target is parallel."""
+        return loop_nest(loops, shape, body, spread and self.parallel)
 
     def _empty(self, shape: str, dtype: str) -> str:
         return f"np.empty({shape}, dtype=np.{dtype})"
@@ -493,6 +515,13 @@ class NumbaTarget(Target):
 _NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
 
 
+def _spreads(reduction: Node) -> bool:
+    """A reduction whose loop over its source may run on all cores: into a number (a
+    reduction Numba's ``prange`` combines per thread), or keeping the outer axis (each
+    iteration adds into its own row)."""
+    return reduction.rank == 0 or 0 not in reduction.param("axes")
+
+
 def _contiguous(ctx: Context, node_id: int, order_matters: bool = False) -> str:
     """np.dot takes C or Fortran order (so a transpose is free), not strided slices or
     broadcasts; reshape needs C order. A value a loop carries out may be a slice that its body
@@ -513,3 +542,4 @@ def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:
 
 
 NUMBA = NumbaTarget()
+NUMBA_PARALLEL = NumbaTarget(parallel=True)
