@@ -390,3 +390,14 @@ def test_a_view_written_inline_keeps_the_value_a_loop_rebinds(fun, backend):
     value, _ = symdiff.value_and_grad(fun, backend=backend)(x)
     assert value == pytest.approx(fun(x.copy()), rel=1e-13)
     symdiff.check_grad(fun, x, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_whole_row_written_by_a_loop_counter(backend):
+    g = symdiff.value_and_grad(regressions.rows_written_whole, argnums=(0, 1), backend=backend)
+    for n, h in ((20, 0.1), (3, 0.2)):
+        x = np.linspace(0.5, 1.5, n)
+        value, _ = g(x, h)
+        assert value == pytest.approx(regressions.rows_written_whole(x, h), rel=1e-13)
+        symdiff.check_grad(regressions.rows_written_whole, x, h, argnums=(0, 1),
+                           backend=backend)

@@ -402,14 +402,14 @@ class NumbaTarget(Target):
                 into: str | None = None) -> list[cst.BaseStatement]:
         """x[i0, i1, ...] with integer arrays for the leading axes (as gathers are written),
         or its adjoint, which adds the cotangent back at the same places."""
-        index = node.param("index")
+        graph = ctx.graph
+        source = graph[node.inputs[1] if scatter else node.inputs[0]]
+        index = _without_whole_trailing_slices(node.param("index"), source.shape)
         n_arrays = sum(1 for i in index if is_array_index(i))
         if index != tuple(("array", k) for k in range(n_arrays)):
             raise UnsupportedError("the numba backend compiles integer-array indexing only on "
                                    "the leading axes (x[rows, cols]); use backend='numpy'")
-        graph = ctx.graph
         arrays = [graph[i] for i in node.inputs[(2 if scatter else 1):]]
-        source = graph[node.inputs[1] if scatter else node.inputs[0]]
         picked = graph[node.inputs[0]] if scatter else node
         loops = loop_vars(picked.rank)
         adv_rank = picked.rank - (source.rank - n_arrays)
@@ -513,6 +513,21 @@ class NumbaTarget(Target):
 
 
 _NUMPY_SPELLING = ("transpose", "broadcast_to", "astype", "arange")
+
+
+def _without_whole_trailing_slices(index: tuple, shape: tuple) -> tuple:
+    """``index`` without the slices at its end that take a whole axis of ``shape``:
+    ``x[rows, :]`` (or ``x[i, 0:n]`` of n columns) is ``x[rows]``."""
+    if any(item is None for item in index):  # new axes: positions are not axes of the source
+        return index
+    while index and isinstance(index[-1], tuple) and index[-1][0] == "slice":
+        _, start, stop, step = index[-1]
+        axis = len(index) - 1
+        if start not in (None, 0) or step not in (None, 1) or \
+                stop is not None and canon(stop) != canon(shape[axis]):
+            break
+        index = index[:-1]
+    return index
 
 
 def _spreads(reduction: Node) -> bool:

@@ -495,3 +495,15 @@ def transpose_between_while_loops(x):
     while np.sum(y * y) > 0.1:
         y = 0.5 * y
     return np.sum(y) + np.sum(x)
+
+
+def rows_written_whole(x, h):
+    """``out[i, :] = state`` in a loop that runs in the generated code: the numba backend
+    refused the whole-row slice as integer-array indexing off the leading axes."""
+    n = x.shape[0]
+    out = np.zeros((n, 2))
+    state = np.array([1.0, 0.0])
+    for i in range(n):
+        state = state + h * np.array([state[1], -state[0]]) * x[i]
+        out[i, :] = state
+    return np.sum(out[:, 0] * out[:, 1]) + np.sum(state)
