@@ -401,3 +401,35 @@ def test_a_whole_row_written_by_a_loop_counter(backend):
         assert value == pytest.approx(regressions.rows_written_whole(x, h), rel=1e-13)
         symdiff.check_grad(regressions.rows_written_whole, x, h, argnums=(0, 1),
                            backend=backend)
+
+
+def product(x, y):
+    return np.sum(x * y)
+
+
+def plain_sum(x, y):
+    return np.sum(x) + np.sum(y[1:])
+
+
+def tail_of_an_argument(x, y):
+    return np.sum(x[1:] * y[:-1])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("fun", [product, plain_sum, tail_of_an_argument],
+                         ids=lambda f: f.__name__)
+def test_every_gradient_is_a_new_array_the_caller_owns(fun, backend):
+    """The gradient of x * y with respect to x is y itself, that of a sum a broadcast of one
+    number, of a slice a view: each comes back as an array of its own, writeable, sharing
+    memory with no argument and no other gradient."""
+    x, y = np.linspace(0.5, 1.5, 6), np.linspace(-1.0, 1.0, 6)
+    g = symdiff.value_and_grad(fun, argnums=(0, 1), backend=backend)
+    for _ in range(2):  # the first call generates; the second takes the fast path
+        _, (gx, gy) = g(x, y)
+        for grad in (gx, gy):
+            assert grad.flags.writeable and grad.shape == x.shape
+            assert not np.shares_memory(grad, x) and not np.shares_memory(grad, y)
+        assert not np.shares_memory(gx, gy)
+        want = g(x, y)[1]
+        gx[:] = 99.0  # writing into one result changes nothing later
+        np.testing.assert_array_equal(g(x, y)[1][0], want[0])
