@@ -362,7 +362,7 @@ class GradFunction:
 
     def _run(self, compiled: Callable, values: list[Any]) -> Any:
         try:
-            return call_compiled(compiled, values)
+            result = call_compiled(compiled, values)
         except Exception as exc:
             if type(exc).__module__.startswith("numba"):  # it failed to compile
                 raise SymdiffError(
@@ -370,6 +370,9 @@ class GradFunction:
                     f"({type(exc).__name__}); backend='numpy' runs the same code uncompiled. "
                     f"Numba said: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
             raise
+        if self.with_value and self.options.output == "scalar":
+            result = _scalar_value(result, self.options.has_aux)
+        return result
 
     def _with_grads(self, result: Any, options: Options, grads: tuple) -> Any:
         """``result`` with ``grads`` in the place of its gradients (see ``_grads_of``)."""
@@ -441,3 +444,14 @@ def _process_free(specs: tuple) -> tuple:
 def _key(found: Any) -> str:
     """The key of what generation asked for: a draw, or (function, name) of an array."""
     return found.key if isinstance(found, RandomDraw) else outer_key(*found)
+
+
+def _scalar_value(result: tuple, has_aux: bool) -> tuple:
+    """``(value, grads)`` (``((value, aux), grads)``) with a 0-d array value as the NumPy
+    scalar NumPy's own arithmetic gives (NumPy code may compute the loss with ``np.where``,
+    whose result on numbers is a 0-d array)."""
+    value = result[0][0] if has_aux else result[0]
+    if type(value) is not np.ndarray or value.ndim:
+        return result
+    value = value[()]
+    return ((value, result[0][1]) if has_aux else value, *result[1:])

@@ -433,3 +433,14 @@ def test_every_gradient_is_a_new_array_the_caller_owns(fun, backend):
         want = g(x, y)[1]
         gx[:] = 99.0  # writing into one result changes nothing later
         np.testing.assert_array_equal(g(x, y)[1][0], want[0])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_value_chosen_by_np_where_is_a_number(backend):
+    """The NumPy backend's loop with ``continue`` chose its value with np.where, and handed
+    back a 0-d array where the function gives a NumPy float."""
+    x = np.array([0.1, -0.3, 0.8])
+    value, _ = symdiff.value_and_grad(regressions.skips_some_iterations, argnums=(0, 1),
+                                      backend=backend)(x, 0.9)
+    assert np.ndim(value) == 0 and not isinstance(value, np.ndarray)
+    assert value == pytest.approx(regressions.skips_some_iterations(x, 0.9), rel=1e-14)

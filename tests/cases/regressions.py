@@ -507,3 +507,12 @@ def rows_written_whole(x, h):
         state = state + h * np.array([state[1], -state[0]]) * x[i]
         out[i, :] = state
     return np.sum(out[:, 0] * out[:, 1]) + np.sum(state)
+
+
+def skips_some_iterations(x, w):
+    s = 0.0
+    for i in range(17):
+        if i % 3 == 0:
+            continue
+        s = s + np.sum(np.tanh(w * x + i))
+    return s
