@@ -336,12 +336,11 @@ def owned_gradients(grads: tuple, differentiated: list[tuple[str, Any]]) -> tupl
     on every call)."""
     out = None
     for k, (g, (name, value)) in enumerate(zip(grads, differentiated, strict=True)):
-        # the code copies what it would return shared: an argument, a view, a value returned
-        # twice; what is left to catch here is a NumPy view (an array Numba returns has a
-        # base of Numba's own, not an ndarray)
+        # an argument or another output is never returned as it is (the code copies it);
+        # an array Numba returns holds its data through Numba's own base: copied, so that the
+        # caller gets an array that owns its data (``flags.owndata``), as NumPy's results do
         if type(g) is np.ndarray:
-            if g is not value and type(g.base) is not np.ndarray and \
-                    g.shape == value.shape and g.dtype == value.dtype:
+            if g.base is None and g.shape == value.shape and g.dtype == value.dtype:
                 continue
         elif type(value) is float and type(g) is float:
             continue
