@@ -33,24 +33,11 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from problems import PROBLEMS, jax_loss  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 import symdiff  # noqa: E402
 
 KEYS = ("P2", "P3", "P5", "P6")
-
-
-def median_seconds(fun, args, budget: float = 0.5, least: int = 5) -> float:
-    import statistics
-    import time
-
-    fun(*args)
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < least or time.perf_counter() - start < budget:
-        t = time.perf_counter()
-        fun(*args)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def checked(problem, fun, args) -> float:

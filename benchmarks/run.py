@@ -21,11 +21,9 @@ import argparse  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -33,6 +31,7 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from problems import PROBLEMS, jax_loss  # noqa: E402
+from timing import median_seconds  # noqa: E402, F401  (also imported from here)
 
 import symdiff  # noqa: E402
 
@@ -40,19 +39,6 @@ import symdiff  # noqa: E402
 def pin_to_one_core() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-
-
-def median_seconds(fun, args, budget: float = 0.4, least: int = 5) -> float:
-    fun(*args)
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < least or time.perf_counter() - start < budget:
-        t = time.perf_counter()
-        fun(*args)
-        times.append(time.perf_counter() - t)
-        if len(times) >= 20000:
-            break
-    return statistics.median(times)
 
 
 def flatten(result):
