@@ -22,6 +22,17 @@ def logistic(w, X, y):
     return np.mean(np.logaddexp(0.0, margins) - y * margins)
 
 
+def iterated(x):
+    """Loops that run in the generated code rebind arrays: Numba's parallel lowering names
+    its versions of ``x`` as ``x_2``, once the name of symdiff's tape row."""
+    for _ in range(20):
+        x = np.sin(x)
+    h = 0.5 * x
+    while np.sum(h * h) > 1.0:
+        h = 0.9 * h
+    return np.sum(x) + np.sum(h)
+
+
 def elementwise(x):
     return np.sum(np.sin(x) * np.exp(-x ** 2) / (1 + x ** 2))
 
@@ -38,6 +49,7 @@ CASES = [
     ("elementwise", elementwise, (RNG.standard_normal(999),), 0),
     ("logistic regression", logistic, (RNG.standard_normal(7), RNG.standard_normal((60, 7)),
                                        (RNG.random(60) < 0.5).astype(float)), 0),
+    ("loops rebinding arrays", iterated, (np.linspace(0.0, 1.0, 1000) ** 2 * 3.0,), 0),
     ("rows and columns", rows_and_columns, (RNG.standard_normal((37, 5)),), 0),
     ("softmax entropy", corpus.softmax_entropy, (RNG.standard_normal(17),), 0),
     ("relu network", corpus.relu_network, (RNG.standard_normal((4, 3)),

@@ -61,12 +61,15 @@ class Names:
     # named subexpressions already computed in this scope, in terms of node ids of its graph
     available: list[tuple[sp.Basic, str]] = field(default_factory=list)
     temp_prefix: str = "_t"
+    # how a taken name is told apart: x_1, x_2 (a target may need names no compiler of its
+    # own makes: Numba's parallel lowering spells its versions of x as x_1, x_2)
+    suffix: str = "_{}"
 
     def loop_body(self) -> Names:
         """The names of a loop's body: the function's names in use, but none of its computed
         subexpressions, which are in terms of another graph's node ids (and the body's own
         are computed anew on each iteration, so they are not reused after the loop)."""
-        return Names(self.taken, self.temp_counter, [], self.temp_prefix)
+        return Names(self.taken, self.temp_counter, [], self.temp_prefix, self.suffix)
 
     def reassigned(self, name: str) -> None:
         """``name`` now holds another value (a loop carries it): no longer reused."""
@@ -79,7 +82,7 @@ class Names:
             hint = f"{self.temp_prefix}{self.temp_counter}"
         name, k = hint, 1
         while name in self.taken:
-            name, k = f"{hint}_{k}", k + 1
+            name, k = hint + self.suffix.format(k), k + 1
         self.taken.add(name)
         return name
 
@@ -101,7 +104,8 @@ class Context:
 
 def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
                   target: Target) -> cst.FunctionDef:
-    names = Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS))
+    names = Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS),
+                  suffix=target.name_suffix)
     body: list[cst.BaseStatement] = []
     if spec.doc:
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
@@ -267,6 +271,7 @@ class Target:
     # which are defined before all others
     helper_requires: dict[str, tuple[str, ...]] = {}
     early_helpers: tuple[str, ...] = ()
+    name_suffix = "_{}"  # see Names.suffix
 
     def decorators(self) -> list[cst.Decorator]:
         """Decorators of each generated function and helper."""

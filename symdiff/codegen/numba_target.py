@@ -62,6 +62,8 @@ class NumbaTarget(Target):
     def __init__(self, parallel: bool = False):
         # loops whose iterations are independent run on all cores (``numba.prange``)
         self.parallel = parallel
+        if parallel:  # Numba outlines a prange body with its versions of x named x_1, x_2
+            self.name_suffix = "_v{}"
 
     def decorators(self) -> list[cst.Decorator]:
         return [self._njit(self.parallel)]
