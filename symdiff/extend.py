@@ -37,8 +37,9 @@ from symdiff.errors import ArgumentError, GradientCheckError, UnsupportedError
 from symdiff.frontend import functions
 from symdiff.frontend.callee import as_callee, source_of
 from symdiff.frontend.calls import elementwise
-from symdiff.frontend.evaluator import bind_arguments, trace_call
+from symdiff.frontend.evaluator import bind_arguments
 from symdiff.frontend.functions import register_op_tracer
+from symdiff.frontend.tracing import trace_call
 from symdiff.frontend.transforms import traced_leaves
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor
 from symdiff.gradient import GradFunction, differentiable

@@ -25,7 +25,7 @@ from symdiff.codegen.numpy_target import NUMPY
 from symdiff.errors import ArgumentError, UnsupportedError
 from symdiff.frontend.callee import source_of
 from symdiff.frontend.concrete import values_known
-from symdiff.frontend.evaluator import trace_call
+from symdiff.frontend.tracing import trace_call
 from symdiff.frontend.transforms import aux_leaves, split_result, trace_jvp, traced_leaves
 from symdiff.frontend.values import Tensor, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params

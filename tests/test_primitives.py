@@ -16,7 +16,7 @@ from scipy import linalg as scipy_linalg
 from scipy import special
 
 import symdiff
-from symdiff.frontend.evaluator import trace
+from symdiff.frontend.tracing import trace
 from symdiff.frontend.values import Tensor
 from symdiff.ir.graph import Graph, make_params
 from symdiff.ir.sizes import argument_size

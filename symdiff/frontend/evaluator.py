@@ -1,7 +1,7 @@
 """The frontend: evaluate a function's libcst tree into the IR graph.
 
-Contract: ``trace(graph, callee, args)`` evaluates the source of ``callee`` (a
-``symdiff.frontend.callee.Callee``, or a Python function) with ``args`` (tensors
+Contract: a ``Tracer`` (made by ``symdiff.frontend.tracing.trace``) evaluates the source of a
+callee (a ``symdiff.frontend.callee.Callee``, or a Python function) with ``args`` (tensors
 for arrays, Python values for static arguments) and returns its result value. Python values are
 computed at generation time (a partial evaluator), so ``if`` on a constant, ``reduction="mean"``
 and ``x.shape[0]`` resolve while generating; arrays become graph nodes. Calls to other Python
@@ -11,25 +11,22 @@ functions are evaluated from their own source (inlined). Anything else raises
 
 from __future__ import annotations
 
-import builtins
 import functools
 import inspect
-import types
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
 import numpy as np
 
-from symdiff.errors import SizeError, SkippedStatementWarning, SymdiffError, UnsupportedError
-from symdiff.frontend import calls, functions, masked
+from symdiff.errors import SizeError, UnsupportedError
+from symdiff.frontend import functions, masked
 from symdiff.frontend.aliasing import marked_view
-from symdiff.frontend.callee import MISSING, Callee, LiveFunction, as_callee
+from symdiff.frontend.callee import MISSING, Callee, LiveFunction
 from symdiff.frontend.calling import Calls
+from symdiff.frontend.checks import DataChecks
 from symdiff.frontend.comprehensions import Comprehensions
-from symdiff.frontend.concrete import checks_known
 from symdiff.frontend.control import (
     Broke,
     Continued,
@@ -39,14 +36,13 @@ from symdiff.frontend.control import (
     Returned,
     combine_returns,
 )
+from symdiff.frontend.generator_tracing import GeneratorTracing
 from symdiff.frontend.generators import (
     TracedGenerator,
     generator_attribute,
     is_generator_function,
-    made,
-    mutable_ids,
-    names_in,
 )
+from symdiff.frontend.local_functions import LocalFunction
 from symdiff.frontend.loop_body import LoopTracing
 from symdiff.frontend.loops import NotLoopable, Unavailable
 from symdiff.frontend.operators import Operators, describe_node
@@ -58,7 +54,7 @@ from symdiff.frontend.outside import (
     outer_input,
 )
 from symdiff.frontend.random import RandomMethod
-from symdiff.frontend.source import FunctionSource, signature_of_parameters
+from symdiff.frontend.source import signature_of_parameters
 from symdiff.frontend.subscripts import Subscripts
 from symdiff.frontend.values import (
     BoundMethod,
@@ -70,10 +66,8 @@ from symdiff.frontend.values import (
     python_number,
     to_tensor,
 )
-from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Origin
 from symdiff.ir.shapes import ShapeError
-from symdiff.markers import trace_hook
 from symdiff.runtime import FreshGenerator, frozen
 from symdiff.trees import ModelView, is_model
 
@@ -86,8 +80,8 @@ _AUGMENTED = {
 }
 
 
-class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlFlow,
-             ListChanges):
+class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, DataChecks,
+             ControlFlow, ListChanges, GeneratorTracing):
     """Evaluates one function body; calls to other functions make a new Tracer."""
 
     def __init__(self, graph: Graph, callee: Callee, env: dict[str, Any],
@@ -235,28 +229,6 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
         else:
             raise self.error(small, f"{describe_node(small)} statements are not supported in "
                              "differentiated code")
-
-    def yield_statement(self, node: cst.Yield) -> None:
-        """``yield v`` (or ``yield from items``) in a generator's body: the value is the
-        generator's next item."""
-        if self.yielded is None:  # not reached: a def with a yield is run as a generator
-            raise self.error(node, "yield outside a generator function")
-        if self.graph.in_loop_body:
-            raise NotLoopable("it yields values")
-        if self.guard is not None or self.graph.in_data_branch > self.branches_outside:
-            raise self.error(node, "yield where the path taken depends on data (in or after a "
-                             "branch on data) is not supported: the number of items would "
-                             "depend on data; yield on every path and choose the value with "
-                             "np.where")
-        if isinstance(node.value, cst.From):
-            items = self.expr(node.value.item)
-            try:
-                listed = self.sequence(items)
-                self.yielded.extend(listed if isinstance(listed, list) else list(listed))
-            except StaticError as exc:
-                raise self.located(node, exc) from None
-        else:
-            self.yielded.append(None if node.value is None else self.expr(node.value))
 
     def bind(self, target: cst.BaseExpression, value: Any) -> None:
         if isinstance(target, cst.Name):
@@ -419,80 +391,6 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
                 note_lists(self.graph.outside_lists, value)
         return value
 
-    def generator_expression(self, node: cst.GeneratorExp) -> TracedGenerator:
-        """``(f(v) for v in items)``: its items computed now, handed out once each, as
-        Python's generator does; Python computes them lazily, so the variables it reads are
-        watched, and the lists it reads held, until it is used up."""
-        read = {n: self.env[n] for n in names_in(node) if n in self.env}
-        items = self.comprehension(node)
-        text = cst.Module([]).code_for_node(node)
-        name = text if len(text) <= 40 else f"{text[:36]} ...)"
-        generator = TracedGenerator(name, types.GeneratorType, items,
-                                    mutable_ids([*read.values(), *items]), (self, read))
-        return made(self.graph, generator)
-
-    def assert_on_data(self, statement: cst.Assert, test: Tensor) -> None:
-        """``assert`` on a value of the data: the generated code hands the condition back and
-        the gradient function raises AssertionError where it is false (``decisions.Decided``);
-        code generated for no call (``symdiff gen``, the teaching tools) skips it, saying so."""
-        message = str(self.error(statement, "this assertion fails", UnsupportedError))
-        if statement.msg is not None:
-            message = self._static_message(statement.msg)
-        self._check_on_data(statement, test, "AssertionError", message)
-
-    def raise_on_data(self, statement: cst.If, condition: Tensor) -> bool:
-        """``if <data>: raise SomeError("message")``, with no ``else``: checked like an
-        ``assert`` of the opposite, raising that builtin exception; False for any other
-        ``if``."""
-        body = statement.body.body
-        if statement.orelse is not None or len(body) != 1 or \
-                not isinstance(body[0], cst.SimpleStatementLine) or \
-                len(body[0].body) != 1 or not isinstance(body[0].body[0], cst.Raise):
-            return False
-        raised = body[0].body[0].exc
-        call = raised if isinstance(raised, cst.Call) else None
-        kind = self.expr(call.func if call else raised)
-        if not (isinstance(kind, type) and issubclass(kind, Exception)
-                and getattr(builtins, kind.__name__, None) is kind):
-            raise self.error(raised, "a raise on data is checked on each call, and raises only "
-                             "Python's builtin exceptions")
-        if call is not None and (len(call.args) > 1 or call.args and call.args[0].keyword):
-            raise self.error(raised, "a raise on data takes one message")
-        message = self._static_message(call.args[0].value) if call and call.args else ""
-        holds = calls.elementwise(self.graph, "logical_not", condition)
-        self._check_on_data(statement, holds, kind.__name__, message)
-        return True
-
-    def _static_message(self, node: cst.BaseExpression) -> str:
-        text = self.expr(node)
-        if not isinstance(text, str):
-            raise self.error(node, "the message of a check on data must be a string known "
-                             "while generating")
-        return text
-
-    def _check_on_data(self, statement: cst.CSTNode, holds: Tensor, kind: str,
-                       message: str) -> None:
-        """The generated code checks ``holds`` on each call, raising ``kind`` where false."""
-        if holds.rank != 0:
-            raise self.error(statement, "the truth value of an array with more than one element "
-                             "is ambiguous; use a.any() or a.all()")
-        if self.graph.in_loop_body:
-            raise NotLoopable("it checks a condition on data")
-        what = "assert" if isinstance(statement, cst.Assert) else "raise"
-        if self.guard is not None or self.graph.in_data_branch > self.branches_outside:
-            raise self.error(statement, f"{what} on data inside a branch on data is not "
-                             f"supported; {what} before the branch")
-        if not checks_known():
-            warnings.warn(str(self.error(statement, f"this {what} on data is not run by code "
-                                         "generated without a call's values; it is skipped",
-                                         UnsupportedError)), SkippedStatementWarning,
-                          stacklevel=2)
-            return
-        node = to_tensor(self.graph, holds).node
-        if node.dtype != "bool":
-            node = self.graph.add("ne", [node, const(self.graph, 0)])
-        self.graph.assertions.append((node.id, kind, message))
-
     def local_function(self, node: cst.FunctionDef | cst.Lambda) -> LocalFunction:
         """A function defined in the traced code (a nested ``def`` or a ``lambda``); its
         defaults are evaluated now, as Python does."""
@@ -574,23 +472,6 @@ class Tracer(Operators, Calls, Subscripts, Comprehensions, LoopTracing, ControlF
             return tracer.run()
         return tracer.run_generator(args, kwargs)
 
-    def run_generator(self, args: list[Any], kwargs: dict[str, Any]) -> TracedGenerator:
-        """Calling a generator function: its body runs now, to the end; its items are
-        handed out by the generator object, once each."""
-        callee = self.callee
-        body_names = names_in(self.source.node.body) - set(self.env)
-        outside, watched = _outside_values(callee, body_names)
-        self.held = mutable_ids([*args, *kwargs.values(), *outside])
-        self.yielded = []
-        self.branches_outside = self.graph.in_data_branch
-        value = self.run()
-        if value is not None:
-            raise StaticError(f"{callee.name} is a generator function that returns a value "
-                              "(return v); only return without a value is supported in one")
-        generator = TracedGenerator(f"{callee.name}()", types.GeneratorType, self.yielded,
-                                    self.held | mutable_ids(self.yielded), watched)
-        return made(self.graph, generator)
-
     def error(self, node: cst.CSTNode, reason: str,
               kind: type[UnsupportedError] = UnsupportedError) -> UnsupportedError:
         return self.source.error(node, reason, kind)
@@ -612,80 +493,6 @@ def bind_arguments(signature: inspect.Signature, name: str, args: list[Any],
     return dict(bound.arguments)
 
 
-def trace_call(graph: Graph, fun: Any, args: list[Any], kwargs: dict[str, Any],
-               top_level: bool = False) -> Any:
-    """Call ``fun`` (a function with source, or an object that traces itself, such as a
-    gradient function) on traced values; ``top_level``: its lines are the origins of what it
-    builds (otherwise they are the caller's line)."""
-    traced = trace_hook(fun)
-    if traced is not None:
-        return traced(graph, args, kwargs, top_level=top_level)
-    callee = as_callee(fun)
-    if callee is None:
-        raise StaticError(f"{functions.callee_name(fun)} is not a Python function with source")
-    if not top_level and is_generator_function(callee.source.node):
-        raise StaticError(f"{callee.name} is a generator function; call it in the "
-                          "differentiated code and use its items")
-    if not top_level:
-        env = _bind(callee, args, kwargs)
-        default_arrays(graph, callee, env, args, kwargs)
-        return Tracer(graph, callee, env, (callee.key,), top_level=False).run()
-    return trace(graph, callee, _bind(callee, args, kwargs))
+__all__ = ["Tracer", "bind_arguments", "to_tensor"]
 
 
-def trace(graph: Graph, fun: Any, args: dict[str, Any]) -> Any:
-    """Evaluate ``fun`` (a Python function or a Callee) on ``args`` (name -> value); every
-    function whose source the evaluation used is listed in ``graph.read``."""
-    callee = as_callee(fun)
-    if callee is None:
-        raise UnsupportedError(f"{fun!r} is not a Python function with source code")
-    if is_generator_function(callee.source.node):
-        raise callee.source.error(callee.source.node, "the differentiated function is a "
-                                  "generator function (it has yield): it must return a value; "
-                                  "call the generator from the function and use its items")
-    try:
-        return Tracer(graph, callee, dict(args), (callee.key,), top_level=True).run()
-    except SymdiffError:
-        raise
-    except RecursionError:
-        raise UnsupportedError("the function is too deeply nested to trace",
-                               callee.source.filename, callee.source.first_line, 1) from None
-
-
-def _outside_values(callee: Any, names: set[str]) -> tuple[list[Any], Any]:
-    """The values of the closure and global variables among ``names`` that a generator's
-    body may read, without side effects; for a function nested in traced code, also the
-    enclosing function's variables with their values now (watched while the generator
-    runs)."""
-    if isinstance(callee, LocalFunction):
-        env = callee.enclosing.env
-        now = {n: env[n] for n in names if n in env}
-        return list(now.values()), (callee.enclosing, now)
-    scopes = [getattr(callee, "_nonlocals", {}), getattr(getattr(callee, "fun", None),
-                                                          "__globals__", {})]
-    return [scope[n] for scope in scopes for n in names if n in scope], None
-
-
-__all__ = ["Tracer", "bind_arguments", "to_tensor", "trace", "trace_call"]
-
-
-@dataclass(eq=False)
-class LocalFunction:
-    """A function defined inside traced code (a nested ``def`` or a ``lambda``): the names it
-    does not bind are those of the function around it, read when it is called, as a Python
-    closure reads them."""
-
-    name: str
-    source: FunctionSource
-    signature: inspect.Signature
-    enclosing: Tracer
-    key: int  # identity, for recursion checks
-    __symdiff_with_source__ = True  # symdiff.grad takes it as a function (markers.has_source)
-
-    def __post_init__(self) -> None:  # named as a function is, for messages
-        self.__name__ = self.__qualname__ = self.name
-
-    def lookup(self, ident: str) -> Any:
-        if ident in self.enclosing.env:
-            return self.enclosing.env[ident]
-        return self.enclosing.outside(ident, None)

@@ -15,8 +15,8 @@ from symdiff.ad.nested import tangents
 from symdiff.ad.reverse import backward
 from symdiff.errors import ArgumentError, UnsupportedError
 from symdiff.frontend.callee import source_of
-from symdiff.frontend.evaluator import trace_call
 from symdiff.frontend.source import FunctionSource
+from symdiff.frontend.tracing import trace_call
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import broadcast_shapes, format_shape, same_shape
