@@ -34,7 +34,6 @@ from symdiff.frontend.control import (
     Ended,
     Exits,
     Returned,
-    combine_returns,
 )
 from symdiff.frontend.generator_tracing import GeneratorTracing
 from symdiff.frontend.generators import (
@@ -53,6 +52,7 @@ from symdiff.frontend.outside import (
     note_lists,
     outer_input,
 )
+from symdiff.frontend.paths import combine_returns
 from symdiff.frontend.random import RandomMethod
 from symdiff.frontend.source import signature_of_parameters
 from symdiff.frontend.subscripts import Subscripts

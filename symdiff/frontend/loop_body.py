@@ -10,20 +10,9 @@ import numpy as np
 from symdiff.errors import UnsupportedError
 from symdiff.frontend import calls
 from symdiff.frontend.aliasing import shares_in, sharing
-from symdiff.frontend.control import (
-    Broke,
-    Continued,
-    Ended,
-    Exits,
-    Path,
-    Returned,
-    both,
-    condition_of,
-    either,
-    merge,
-    negate,
-)
+from symdiff.frontend.control import Broke, Continued, Ended, Exits, Returned
 from symdiff.frontend.loops import NotLoopable, Unavailable, assigned_names, written_in_place
+from symdiff.frontend.paths import Path, both, condition_of, either, merge, negate
 from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, is_number, to_tensor
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params

@@ -8,7 +8,7 @@ from typing import Any
 import libcst as cst
 
 from symdiff.frontend import calls, contractions, masked
-from symdiff.frontend.control import sizes_only
+from symdiff.frontend.paths import sizes_only
 from symdiff.frontend.values import (
     Masked,
     SizeNeeded,
