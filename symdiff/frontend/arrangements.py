@@ -5,7 +5,6 @@ their derivatives come from those primitives' rules), and the constructors ``lin
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -24,21 +23,15 @@ from symdiff.frontend.calls import (
     where,
 )
 from symdiff.frontend.indexing import indexed
-from symdiff.frontend.values import StaticError, SymDim, Tensor, describe, to_tensor, wrap_dim
+from symdiff.frontend.ranges import indices, static_int
+from symdiff.frontend.values import StaticError, SymDim, Tensor, to_tensor, wrap_dim
 from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, make_params
 from symdiff.ir.shapes import dim_add, dim_product, require, unify
 
 
-def _static_int(value: Any, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise StaticError(f"{what} must be an integer known when the gradient is generated, "
-                          f"got {describe(value)}")
-    return value
-
-
 def _axis(x: Tensor, axis: Any) -> int:
-    (a,) = axes_of(x, _static_int(axis, "axis"))
+    (a,) = axes_of(x, static_int(axis, "axis"))
     return a
 
 
@@ -65,7 +58,7 @@ def rot90(g: Graph, m: Any, k: int = 1, axes: Any = (0, 1)) -> Tensor:
     first, second = (axes_of(x, a)[0] for a in axes)
     if first == second:
         raise StaticError("np.rot90: the axes must differ")
-    k = _static_int(k, "np.rot90: k") % 4
+    k = static_int(k, "np.rot90: k") % 4
     order = list(range(x.rank))
     order[first], order[second] = second, first
     if k == 0:
@@ -100,7 +93,7 @@ def moveaxis(g: Graph, a: Any, source: Any, destination: Any) -> Tensor:
 def rollaxis(g: Graph, a: Any, axis: int, start: int = 0) -> Tensor:
     x = to_tensor(g, a)
     axis = _axis(x, axis)
-    start = _static_int(start, "np.rollaxis: start")
+    start = static_int(start, "np.rollaxis: start")
     start = start + x.rank if start < 0 else start
     if start > axis:
         start -= 1
@@ -120,7 +113,7 @@ def roll(g: Graph, a: Any, shift: Any, axis: Any = None) -> Tensor:
     if len(shifts) != len(axes):
         raise StaticError("np.roll: shift and axis need the same number of entries")
     for s, ax in zip(shifts, axes, strict=True):
-        s = _static_int(s, "np.roll: shift")
+        s = static_int(s, "np.roll: shift")
         size = x.shape[ax]
         if isinstance(size, int):
             s = s % size if size else 0
@@ -136,9 +129,9 @@ def triangle(lower: bool):
         if x.rank < 2:
             raise StaticError(f"np.{'tril' if lower else 'triu'} needs an array of at least two "
                               "dimensions")
-        k = _static_int(k, "k")
-        rows = expand_dims(g, _arange(g, x.shape[-2]), -1)
-        cols = expand_dims(g, _arange(g, x.shape[-1]), 0)
+        k = static_int(k, "k")
+        rows = expand_dims(g, indices(g, x.shape[-2]), -1)
+        cols = expand_dims(g, indices(g, x.shape[-1]), 0)
         offset = elementwise(g, "sub", cols, rows)
         keep = elementwise(g, "le", offset, k) if lower else elementwise(g, "ge", offset, k)
         return where(g, keep, x, 0.0 if x.node.is_float else 0)
@@ -244,10 +237,10 @@ def array_split(g: Graph, ary: Any, indices_or_sections: Any, axis: int = 0,
     axis = _axis(x, axis)
     size = x.shape[axis]
     if isinstance(indices_or_sections, (list, tuple)):
-        bounds = [_static_int(i, "a split index") for i in indices_or_sections]
+        bounds = [static_int(i, "a split index") for i in indices_or_sections]
         edges: list[Any] = [None, *bounds, None]
         return [along(g, x, axis, lo, hi) for lo, hi in zip(edges, edges[1:], strict=False)]
-    k = _static_int(indices_or_sections, "the number of sections")
+    k = static_int(indices_or_sections, "the number of sections")
     if k <= 0:
         raise StaticError("the number of sections must be larger than 0")
     base = sizes.floordiv(size, k)
@@ -316,7 +309,7 @@ def tile(g: Graph, A: Any, reps: Any) -> Tensor:
     length ``r`` before each of its own, broadcast there and merged."""
     x = to_tensor(g, A)
     counts = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
-    counts = tuple(_static_int(r, "np.tile: reps") for r in counts)
+    counts = tuple(static_int(r, "np.tile: reps") for r in counts)
     rank = max(len(counts), x.rank)
     counts = (1,) * (rank - len(counts)) + counts
     if x.rank < rank:
@@ -339,14 +332,14 @@ def repeat(g: Graph, a: Any, repeats: Any, axis: Any = None) -> Tensor:
     if isinstance(repeats, (list, tuple)) and len(repeats) == 1:
         repeats = repeats[0]
     if isinstance(repeats, (list, tuple)):
-        counts = [_static_int(r, "np.repeat: repeats") for r in repeats]
+        counts = [static_int(r, "np.repeat: repeats") for r in repeats]
         unify(x.shape[axis], len(counts))  # one count per element (checked on each call)
         positions = np.repeat(np.arange(len(counts)), counts)
         return moved_gather(g, x, axis, positions)
     if isinstance(repeats, SymDim):  # a size known when the code runs: np.repeat(h0, n, 0)
         r = repeats.dim
     else:
-        r = _static_int(repeats, "np.repeat: repeats")
+        r = static_int(repeats, "np.repeat: repeats")
         if r < 0:
             raise StaticError("np.repeat: negative repeats")
     shape = tuple(x.shape)
@@ -413,7 +406,7 @@ def _pad_widths(spec: Any, rank: int, name: str = "pad_width",
                 raise StaticError(f"np.pad: {name} must be numbers known when the gradient is "
                                   "generated")
             return v
-        v = _static_int(v, f"np.pad: {name}")
+        v = static_int(v, f"np.pad: {name}")
         if v < 0:
             raise StaticError(f"np.pad: {name} cannot be negative")
         return v
@@ -453,69 +446,3 @@ def _needs(length: Any, count: int, mode: str) -> None:
     if isinstance(length, int) and length < count:
         raise StaticError(f"np.pad: mode {mode!r} with a width larger than the axis repeats "
                           "the pattern, which is not supported")
-
-
-# --- constructors ---------------------------------------------------------------------------
-
-def _arange(g: Graph, stop: Any) -> Tensor:
-    return Tensor(g.add("arange", [], make_params(stop=stop)))
-
-
-def arange(g: Graph, start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Tensor:
-    """``np.arange`` with integer or size bounds (any length), or float bounds known when the
-    gradient is generated."""
-    if stop is None:
-        start, stop = 0, start
-    step = 1 if step is None else step
-    bounds = [b.dim if isinstance(b, SymDim) else b for b in (start, stop, step)]
-    if not all(isinstance(b, (int, float, sizes.Size)) and not isinstance(b, bool)
-               for b in bounds):
-        raise StaticError("np.arange needs bounds that are numbers or sizes known when the "
-                          f"gradient is generated, got {', '.join(describe(b) for b in bounds)}")
-    start, stop, step = bounds
-    if step == 0:
-        raise StaticError("np.arange: the step cannot be zero")
-    if all(isinstance(b, int) for b in bounds) or isinstance(step, int) and \
-            not any(isinstance(b, float) for b in bounds):
-        count = sizes.range_len(start, stop, step)
-        out = _arange(g, count)
-        if step != 1:
-            out = elementwise(g, "mul", out, step)
-        if start != 0:
-            out = elementwise(g, "add", out, wrap_dim(start) if isinstance(start, sizes.Size)
-                              else start)
-    else:
-        if not all(isinstance(b, (int, float)) for b in bounds):
-            raise StaticError("np.arange with float bounds needs them known when the "
-                              "gradient is generated")
-        count = max(0, math.ceil((stop - start) / step))
-        out = elementwise(g, "add", elementwise(g, "mul", _arange(g, count), float(step)),
-                          float(start))
-    return astype(g, out, dtype) if dtype is not None else out
-
-
-def linspace(g: Graph, start: Any, stop: Any, num: Any = 50, endpoint: bool = True,
-             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
-    """``num`` evenly spaced values; ``start`` and ``stop`` may be traced values (scalars)."""
-    if axis != 0:
-        raise StaticError("np.linspace: only axis=0 is supported")
-    count = num.dim if isinstance(num, SymDim) else _static_int(num, "np.linspace: num")
-    if isinstance(count, int) and count < 0:
-        raise StaticError("np.linspace: num must be non-negative")
-    lo, hi = to_tensor(g, start), to_tensor(g, stop)
-    if lo.rank or hi.rank:
-        raise StaticError("np.linspace is supported with scalar start and stop")
-    divisions = sizes.sub(count, 1) if endpoint else count
-    positions = _arange(g, count)
-    span = elementwise(g, "sub", hi, lo)
-    step = elementwise(g, "div", span, wrap_dim(divisions) if not isinstance(divisions, int)
-                       else float(max(divisions, 1)))
-    out = elementwise(g, "add", elementwise(g, "mul", positions, step), lo)
-    if endpoint and (not isinstance(divisions, int) or divisions > 0):
-        # the last value is stop exactly, as NumPy makes it (a run-time size divides: >= 1)
-        last = elementwise(g, "eq", positions, wrap_dim(divisions) if not isinstance(
-            divisions, int) else divisions)
-        out = where(g, last, hi, out)
-    out = astype(g, out, dtype) if dtype is not None else astype(g, out, "float64") \
-        if not out.node.is_float else out
-    return (out, step) if retstep else out

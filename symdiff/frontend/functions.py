@@ -14,7 +14,7 @@ import numpy as np
 
 from symdiff import markers
 from symdiff.frontend import arrangements as A
-from symdiff.frontend import linalg
+from symdiff.frontend import linalg, ranges
 from symdiff.frontend.calls import (
     Handler,
     arange,
@@ -212,7 +212,7 @@ def _function_table() -> dict[Any, Handler]:
         np.ones_like: fill_like(1.0), np.zeros_like: fill_like(0.0), np.full_like: fill_like(None),
         np.zeros: new_array(0.0), np.ones: new_array(1.0), np.empty: new_array(0.0),
         np.full: new_array(None),
-        np.arange: A.arange, np.take_along_axis: take_along_axis, np.stack: stack,
+        np.arange: ranges.arange, np.take_along_axis: take_along_axis, np.stack: stack,
         np.concatenate: concatenate, np.array: array, np.asarray: asarray, np.copy: copy,
         np.log: log, np.log2: log_base(2.0), np.log10: log_base(10.0), math.log: math_log,
         markers.stop_gradient: stop_gradient,
@@ -237,7 +237,7 @@ def _function_table() -> dict[Any, Handler]:
         np.array_split: A.array_split, np.hsplit: A.split_along(lambda rank: min(1, rank - 1)),
         np.vsplit: A.split_along(lambda rank: 0), np.dsplit: A.split_along(lambda rank: 2),
         np.tile: A.tile, np.repeat: A.repeat, np.take: A.take, np.pad: A.pad,
-        np.linspace: A.linspace, np.select: select, np.gradient: A.gradient,
+        np.linspace: ranges.linspace, np.select: select, np.gradient: A.gradient,
         np.real_if_close: lambda g, a, tol=100: real_part(g, a),
         **{kind: cast(kind) for kind in (np.float64, np.float32, np.int64, np.int32, np.int16,
                                          np.int8, np.uint8, np.bool_)},

@@ -9,7 +9,7 @@ import libcst as cst
 import numpy as np
 
 from symdiff.errors import UnsupportedError
-from symdiff.frontend import arrangements, calls
+from symdiff.frontend import arrangements, calls, ranges
 from symdiff.frontend.aliasing import marked_view, sharing
 from symdiff.frontend.indexing import boolean_mask, index_spec, indexed
 from symdiff.frontend.loops import Indexed
@@ -40,7 +40,7 @@ class Subscripts:
                 raise StaticError("np.r_ and np.c_ are supported with arrays, numbers and "
                                   "ranges (1:10); for evenly spaced points use np.linspace, "
                                   "for axes np.concatenate")
-            parts = [arrangements.arange(self.graph, 0 if p.start is None else p.start,
+            parts = [ranges.arange(self.graph, 0 if p.start is None else p.start,
                                          p.stop, p.step) if isinstance(p, slice) else p
                      for p in parts]  # 1:10 is np.arange(1, 10)
             joined = [arrangements.at_least(1)(self.graph, p) for p in parts]
