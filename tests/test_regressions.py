@@ -444,3 +444,9 @@ def test_a_value_chosen_by_np_where_is_a_number(backend):
                                       backend=backend)(x, 0.9)
     assert np.ndim(value) == 0 and not isinstance(value, np.ndarray)
     assert value == pytest.approx(regressions.skips_some_iterations(x, 0.9), rel=1e-14)
+
+
+def test_a_raise_on_data_of_an_exception_of_ones_own_is_refused_at_its_line():
+    with pytest.raises(UnsupportedError, match=r"regressions.py:\d+:\d+: a raise on data .*"
+                                               "builtin exceptions"):
+        symdiff.grad(regressions.raises_its_own_exception, backend="numpy")(np.ones(2))

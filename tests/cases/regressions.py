@@ -516,3 +516,13 @@ def skips_some_iterations(x, w):
             continue
         s = s + np.sum(np.tanh(w * x + i))
     return s
+
+
+class NegativeInput(Exception):
+    pass
+
+
+def raises_its_own_exception(x):
+    if np.any(x < 0.0):
+        raise NegativeInput("x must not be negative")
+    return np.sum(x ** 2)
