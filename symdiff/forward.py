@@ -31,11 +31,11 @@ from symdiff.markers import runs_while_tracing
 from symdiff.runtime import (
     OuterArray,
     RandomDraw,
+    WatchedNames,
     arg_spec,
     as_array,
     call_compiled,
     for_the_code,
-    names_changed,
     outer_values,
     pin_sizes,
     specs_for,
@@ -66,7 +66,7 @@ class JvpFunction:
         self._outer: tuple[OuterArray | RandomDraw, ...] = ()
         # helper functions and numbers the code was generated with from globals and closures:
         # if one is rebound, the code is generated again
-        self._names_read: list[tuple[Any, str, Any]] = []
+        self._names_read = WatchedNames()
         # code generated on the values of earlier calls (decisions.Decided), by signature
         self._variants: dict[tuple, list[tuple[Any, Callable]]] = {}
         self._lock = threading.Lock()
@@ -75,7 +75,7 @@ class JvpFunction:
                  drawn: dict[str, Any] | None = None) -> tuple[Any, Any]:
         """``drawn``: random numbers by key, shared by several calls (the columns of one
         Jacobian): each draw of the function is made once, then reused."""
-        if self._names_read and names_changed(self._names_read):
+        if self._names_read and self._names_read.changed():
             self._forget()
         if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
             raise ArgumentError("jvp takes the primals and the tangents as tuples: "
@@ -152,7 +152,7 @@ class JvpFunction:
         self._cache.clear()
         self._variants.clear()
         self._outer = ()
-        self._names_read = []
+        self._names_read.clear()
 
     def _compiled(self, specs: tuple, positions: tuple[int, ...], values: dict[str, Any]
                   ) -> tuple[Any, Callable]:
@@ -165,11 +165,7 @@ class JvpFunction:
 
             module = generate_jvp(self.fun, specs, positions, self.backend, values)
             entry = self._cache[specs] = load(module, False, self.backend)
-            seen = {(id(fun), name) for fun, name, _ in self._names_read}
-            for fun, name, value in module.names_read:  # each once: checked every call
-                if (id(fun), name) not in seen:
-                    seen.add((id(fun), name))
-                    self._names_read.append((fun, name, value))
+            self._names_read.add(module.names_read)
         self.last = entry[0]
         return entry
 

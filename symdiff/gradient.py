@@ -25,6 +25,7 @@ from symdiff.runtime import (
     FreshGenerator,
     OuterArray,
     RandomDraw,
+    WatchedNames,
     arg_spec,
     as_array,
     call_compiled,
@@ -32,7 +33,6 @@ from symdiff.runtime import (
     disk_cached,
     fast_key,
     for_the_code,
-    names_changed,
     numbers_for,
     outer_values,
     owned_gradients,
@@ -90,7 +90,7 @@ class GradFunction:
         self._draws = False  # whether the function draws random numbers (on each call)
         # helper functions and numbers the code was generated with from globals and closures:
         # if one is rebound, the code is stale and is generated again
-        self._names_read: list[tuple[Any, str, Any]] = []
+        self._names_read = WatchedNames()
         functools.update_wrapper(self, fun, updated=())  # not a transform's own state
 
     @property
@@ -215,7 +215,7 @@ class GradFunction:
         if found is None:
             return None
         path, names, constants = found
-        self._watch(constants)  # code generated with them goes stale once one is rebound
+        self._names_read.add(constants)  # code generated with them goes stale once one is rebound
         module = cache.import_file(path)
         loaded = CachedModule(path.read_text(), names["grad"], names["value_and_grad"], specs,
                               tuple(tuple(c) for c in names.get("size_checks", ())))
@@ -228,7 +228,7 @@ class GradFunction:
 
         module = generate(self.fun, specs, options, arguments=values)
         entry = load(module, self.with_value, options.backend)
-        self._watch(module.names_read)
+        self._names_read.add(module.names_read)
         if disk_cached(self.fun, specs, options) and not module.decisions and \
                 not module.assertions:
             key = cache.index_key(self.fun, _process_free(specs), options)
@@ -242,17 +242,8 @@ class GradFunction:
                                 for fun, name, value in module.names_read])
         return entry
 
-    def _watch(self, names_read: Any) -> None:
-        """Check, on every call, the helper functions and numbers from globals and closures
-        that code was generated with (each once)."""
-        seen = {(id(fun), name) for fun, name, _ in self._names_read}
-        for fun, name, value in names_read:
-            if (id(fun), name) not in seen:
-                seen.add((id(fun), name))
-                self._names_read.append((fun, name, value))
-
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._names_read and names_changed(self._names_read):
+        if self._names_read and self._names_read.changed():
             self._forget()
         if not self.plain:
             cotangent = None
@@ -270,10 +261,14 @@ class GradFunction:
             key = self._fast_key(args, outer) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
         if fast is not None:  # a signature seen before: no binding, no specs
-            compiled, checker, defaults = fast
+            compiled, checker, defaults, fresh = fast
             values: Any = args + defaults + outer if defaults or outer else args
             if checker is None or checker(*values) < 0:
-                return self._checked_run(compiled, values)
+                if not fresh:
+                    return self._checked_run(compiled, values)
+                result = call_compiled(compiled, values)
+                owned = tuple([g.copy() for g in self._grads_of(result, self.options)])
+                return self._with_grads(result, self.options, owned)
         bound = [as_array(v) for v in self.bind(args, kwargs)]
         if any(is_structured(v) or i in self.options.argnums and
                isinstance(v, (list, tuple, dict)) and holds_floats(v)
@@ -287,12 +282,28 @@ class GradFunction:
         outer = tuple(values[count:])
         # with sizes pinned and arrays from outside found just now
         key = self._fast_key(args, outer) if not kwargs and not self._draws else None
+        result = self._run(compiled, values)
         if key is not None and not numbers_for(module) - self._pinned and \
                 not isinstance(compiled, Decided):
             # shape-generic code (but for the sizes every call pins): the fast path's;
             # parameters left out take their (fixed) defaults
-            self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):count]))
-        return self._checked_run(compiled, values)
+            self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):count]),
+                               self._fresh_arrays(result, values))
+        return self._owned(result, values)
+
+    def _fresh_arrays(self, result: Any, values: list[Any]) -> bool:
+        """Whether compiled code returned each gradient as a new array of its argument's
+        shape and dtype, held through Numba's base: the code for these argument types does so
+        on every call, so the fast path copies each, with no checks, for an array the caller
+        owns (see ``owned_gradients``)."""
+        if self.options.backend != "numba" or self.options.has_aux or \
+                self.with_value and type(result[0]) is not float:
+            return False
+        grads = self._grads_of(result, self.options)
+        return all(type(g) is np.ndarray and g.base is not None and
+                   type(values[a]) is np.ndarray and g.shape == values[a].shape and
+                   g.dtype == values[a].dtype
+                   for g, a in zip(grads, self.options.argnums, strict=True))
 
     def random_sources(self) -> list[Any]:
         """The generators the code generated so far draws from (not those it makes)."""
@@ -308,10 +319,13 @@ class GradFunction:
             self._fast.clear()
             self._outer = ()
             self._draws = False
-            self._names_read = []
+            self._names_read.clear()
 
     def _checked_run(self, compiled: Callable, values: Any) -> Any:
-        result = self._run(compiled, values)
+        return self._owned(self._run(compiled, values), values)
+
+    def _owned(self, result: Any, values: Any) -> Any:
+        """``result`` with gradients the caller owns (``owned_gradients``)."""
         grads = self._grads_of(result, self.options)
         owned = owned_gradients(grads, [(self.parameter_names[a], values[a])
                                for a in self.options.argnums])

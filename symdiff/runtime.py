@@ -254,7 +254,7 @@ def default_value(fun: Any, name: str) -> Any:
 
 
 def frozen(value: Any, depth: int = 0) -> Any:
-    """``value`` as code is generated with it, for ``names_changed`` to compare with later:
+    """``value`` as code is generated with it, for ``WatchedNames`` to compare with later:
     dicts, lists and tuples are copied (their items too), so that a change to what they hold
     is seen; anything else is the object itself."""
     if depth > 16:
@@ -277,18 +277,57 @@ def read_again(owner: Any, name: str) -> Any:
         raise KeyError(name) from None
 
 
-def names_changed(names_read: Sequence[tuple[Any, str, Any]]) -> bool:
-    """Whether a helper function, number or container that code was generated with, from a
-    global or closure variable or an attribute of an object, has been rebound or changed
-    since (the code would be stale)."""
-    for owner, name, value in names_read:
-        try:
-            now = read_again(owner, name)
-        except (KeyError, ValueError):  # deleted, or an empty cell
-            return True
-        if not _same(now, value):
-            return True
-    return False
+class WatchedNames:
+    """The helper functions, numbers and containers code was generated with, from global or
+    closure variables or attributes of objects, each once: checked on every call, so that
+    code is generated again when one has been rebound or changed (it would be stale). Each
+    one's reader is resolved when it is added, to keep the check cheap."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Any, str, Any]] = []
+        self._checks: list[tuple[Callable[[], Any], Any]] = []
+        self._seen: set[tuple[int, str]] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._checks)
+
+    def add(self, names_read: Sequence[tuple[Any, str, Any]]) -> None:
+        for owner, name, value in names_read:
+            if (id(owner), name) not in self._seen:
+                self._seen.add((id(owner), name))
+                self.entries.append((owner, name, value))
+                self._checks.append((_reader(owner, name), value))
+
+    def changed(self) -> bool:
+        for read, value in self._checks:
+            if _changed(read, value):
+                return True
+        return False
+
+    def clear(self) -> None:
+        self.entries, self._checks, self._seen = [], [], set()
+
+
+def _changed(read: Callable[[], Any], value: Any) -> bool:
+    try:
+        now = read()
+    except (KeyError, ValueError):  # deleted, or an empty cell
+        return True
+    return now is not value and not _same(now, value)
+
+
+def _reader(owner: Any, name: str) -> Callable[[], Any]:
+    """``read_again(owner, name)`` as a function of no arguments, with the scope it reads
+    (a function's globals dict or closure cell, which never change) found once."""
+    if inspect.isfunction(owner):
+        code = owner.__code__
+        if name in code.co_freevars:
+            cell = owner.__closure__[code.co_freevars.index(name)]
+            return lambda: cell.cell_contents
+        if name not in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+            scope = owner.__globals__
+            return lambda: scope[name]
+    return lambda: read_again(owner, name)
 
 
 def _same(a: Any, b: Any, depth: int = 0) -> bool:
@@ -339,20 +378,21 @@ def owned_gradients(grads: tuple, differentiated: list[tuple[str, Any]]) -> tupl
         # an argument or another output is never returned as it is (the code copies it);
         # an array Numba returns holds its data through Numba's own base: copied, so that the
         # caller gets an array that owns its data (``flags.owndata``), as NumPy's results do
-        if type(g) is np.ndarray:
-            if g.base is None and g.shape == value.shape and g.dtype == value.dtype:
-                continue
-        elif type(value) is float and type(g) is float:
+        same_kind = type(g) is np.ndarray and type(value) is np.ndarray and \
+            g.shape == value.shape and g.dtype == value.dtype
+        if same_kind and g.base is None or type(value) is float and type(g) is float:
             continue
         if out is None:
             out = list(grads)
-        if type(value) is float:
+        if same_kind:  # the common case, cheaply
+            out[k] = g.copy()
+        elif type(value) is float:
             out[k] = float(g)
-            continue
-        if np.shape(g) != np.shape(value):
+        elif np.shape(g) != np.shape(value):
             raise SymdiffError(f"the gradient for {name!r} came out with shape {np.shape(g)} "
                                f"instead of {np.shape(value)}")
-        out[k] = np.array(g, dtype=getattr(value, "dtype", np.float64))
+        else:
+            out[k] = np.array(g, dtype=getattr(value, "dtype", np.float64))
     return grads if out is None else tuple(out)
 
 

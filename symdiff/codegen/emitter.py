@@ -20,6 +20,7 @@ from typing import Any
 import libcst as cst
 import sympy as sp
 
+from symdiff.codegen.fusion import fuse_loops
 from symdiff.codegen.helpers import HELPERS
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Graph, Node
@@ -113,6 +114,8 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
     body.extend(_fixed_values(spec))
     body.extend(target.prologue(ctx))
     body.extend(emit_nodes(ctx, target, before=body))
+    if target.fuses_loops:
+        body = fuse_loops(body)
     returned = {i: target.returned(ctx, i) for i in _output_ids(spec.result)}
     result = _result_expr(spec.result, returned, _shared_outputs(graph, spec, returned))
     body.append(cst.SimpleStatementLine([cst.Return(result)]))
@@ -272,6 +275,7 @@ class Target:
     helper_requires: dict[str, tuple[str, ...]] = {}
     early_helpers: tuple[str, ...] = ()
     name_suffix = "_{}"  # see Names.suffix
+    fuses_loops = False  # whether adjacent loops over one range become one (codegen.fusion)
 
     def decorators(self) -> list[cst.Decorator]:
         """Decorators of each generated function and helper."""

@@ -58,6 +58,7 @@ class NumbaTarget(IndexWriting, Target):
     early_helpers = (CYTHON_SPECIAL,)
     calls_user_functions = True  # register_primitive's functions, compiled like helpers
     parallel = False
+    fuses_loops = True
 
     def __init__(self, parallel: bool = False):
         # loops whose iterations are independent run on all cores (``numba.prange``)
