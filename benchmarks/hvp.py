@@ -11,6 +11,10 @@ n = 100,000 would hold 80 GB, so Hessians are timed at n = 1,000 only.
 
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
+
 import numpy as np
 from run import median_seconds, pin_to_one_core
 
@@ -61,7 +65,11 @@ def jax_functions():
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="also write the times to this file (for run.py)")
+    options = parser.parse_args()
     pin_to_one_core()
+    measured: dict[str, dict] = {"hvp": {}, "hessian": {}}
     rng = np.random.default_rng(0)
     peers = jax_functions()
     rows = ["| problem | n | symdiff grad | symdiff HVP | JAX HVP | hand NumPy HVP | "
@@ -87,6 +95,7 @@ def main() -> None:
                 jax_text, ratio = f"{t_jax * 1e3:.3f} ms", f"{t_hvp / t_jax:.2f}"
             else:
                 jax_text, ratio = "not installed", "-"
+            measured["hvp"][f"{name} {n}"] = {"symdiff": t_hvp, "jax": t_jax if peers else None}
             rows.append(f"| {name} | {n:,} | {t_grad * 1e3:.3f} ms | {t_hvp * 1e3:.3f} ms | "
                         f"{jax_text} | {t_hand * 1e3:.3f} ms | {ratio} | "
                         f"{t_hvp / t_grad:.2f} |")
@@ -102,12 +111,16 @@ def main() -> None:
             jax_text, ratio = f"{t_jax * 1e3:.3f} ms", f"{t_sym / t_jax:.2f}"
         else:
             jax_text, ratio = "not installed", "-"
+        measured["hessian"][f"{name} {HESSIAN_SIZE}"] = {"symdiff": t_sym,
+                                                         "jax": t_jax if peers else None}
         hessians.append(f"| {name} | {HESSIAN_SIZE:,} | {t_sym * 1e3:.3f} ms | {jax_text} | "
                         f"{ratio} |")
         print(hessians[-1], flush=True)
     print("\n".join(rows))
     print()
     print("\n".join(hessians))
+    if options.json:
+        Path(options.json).write_text(json.dumps(measured))
 
 
 if __name__ == "__main__":

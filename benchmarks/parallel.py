@@ -67,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--one-core", action="store_true")
+    parser.add_argument("--json", help="also write the times to this file (for run.py)")
     options = parser.parse_args()
     problems = [p for p in PROBLEMS if p.key in KEYS]
     if options.one_core:
@@ -84,18 +85,23 @@ def main() -> None:
           f"JAX {jax.__version__ if jax else 'not installed'}")
     rows = ["| problem | symdiff 1 core | symdiff parallel | JAX jit | 1 core / parallel | "
             "parallel / JAX |", "|---|---|---|---|---|---|"]
+    measured = {"cores": CORES}
     for p in problems:
         args = p.data(options.quick)
         spread = checked(p, symdiff.value_and_grad(p.loss, p.argnums, parallel=True), args)
+        measured[p.key] = {"serial": serial[p.key], "parallel": spread}
         if jax is not None:
             compiled = jax.jit(jax.value_and_grad(jax_loss(p.key), p.argnums))
             peer = checked(p, lambda *a, c=compiled: jax.block_until_ready(c(*a)), args)
+            measured[p.key]["jax"] = peer
             versus = f"{fmt(peer)} | {serial[p.key] / spread:.2f} | {spread / peer:.2f}"
         else:
             versus = f"not installed | {serial[p.key] / spread:.2f} | -"
         rows.append(f"| {p.title} | {fmt(serial[p.key])} | {fmt(spread)} | {versus} |")
         print(rows[-1], flush=True)
     print("\n".join(rows))
+    if options.json:
+        Path(options.json).write_text(json.dumps(measured))
 
 
 if __name__ == "__main__":

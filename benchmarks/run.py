@@ -84,10 +84,19 @@ def methods(problem):
 
 
 FIRST_CALL = """
-import json, sys, time
+import json, logging, sys, time
 t0 = time.perf_counter()
 import symdiff
 t1 = time.perf_counter()
+stages = {{}}
+
+class Stages(logging.Handler):  # the time of each stage, from symdiff's log
+    def emit(self, record):
+        if getattr(record, "stage", None):
+            stages[record.stage] = stages.get(record.stage, 0.0) + record.seconds
+
+logging.getLogger("symdiff").addHandler(Stages())
+logging.getLogger("symdiff").setLevel(logging.DEBUG)
 sys.path.insert(0, {here!r})
 from problems import PROBLEMS
 p = [p for p in PROBLEMS if p.key == {key!r}][0]
@@ -95,7 +104,7 @@ args = p.data({quick})
 t2 = time.perf_counter()
 symdiff.value_and_grad(p.loss, p.argnums, backend="numba")(*args)
 t3 = time.perf_counter()
-print(json.dumps({{"import": t1 - t0, "first_call": t3 - t2,
+print(json.dumps({{"import": t1 - t0, "first_call": t3 - t2, "stages": stages,
                    "sympy": "sympy" in sys.modules, "libcst": "libcst" in sys.modules}}))
 """
 
@@ -138,8 +147,10 @@ def main() -> None:
     if not options.quick:
         import generation
 
+        parallel, second_order = child_json("parallel.py"), child_json("hvp.py")
+
         small, big = generation.generation_seconds(10), generation.generation_seconds(1_000_000)
-        text = results_markdown(rows) + (
+        text = results_markdown(rows) + targets_markdown(rows, parallel, second_order) + (
             "\n## Generation cost does not depend on array sizes\n\n"
             "Logistic regression, generated from scratch (SymPy caches cleared) for each "
             "repeat (`python benchmarks/generation.py`):\n\n"
@@ -149,6 +160,82 @@ def main() -> None:
             "\n" + (HERE / "NOTES.md").read_text())
         (HERE / "RESULTS.md").write_text(text)
         print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+def child_json(script: str) -> dict:
+    """What ``script --json`` measured, run in a new process on every core (it sets its own
+    thread pools: ``parallel.py`` uses every core, ``hvp.py`` pins itself to one)."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    every_core = (lambda: os.sched_setaffinity(0, range(os.cpu_count()))) \
+        if hasattr(os, "sched_setaffinity") else None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "measured.json"
+        subprocess.run([sys.executable, str(HERE / script), "--json", str(path)], env=env,
+                       preexec_fn=every_core, check=True)
+        return json.loads(path.read_text())
+
+
+def targets_markdown(rows, parallel: dict, second_order: dict) -> str:
+    """Each target of the performance work, with what this run measured: met or missed."""
+    lines = ["## Targets", "",
+             "Each target with this run's measurement. The causes of the misses, and their "
+             "fixes, are in the notes below.", "",
+             "| target | measured | |", "|---|---|---|"]
+
+    def target(text: str, measured: str, met: bool) -> None:
+        lines.append(f"| {text} | {measured} | {'met' if met else '**missed**'} |")
+
+    for problem, times, _, forward, calls in rows:
+        key, ours = problem.key, times["symdiff numba"]
+        if key == "P1":
+            target("P1: a value-and-gradient call at most 2 us, wrapper included", fmt(ours),
+                   ours <= 2e-6)
+        else:
+            ratio = ours / times["hand Numba"]
+            target(f"{key}: at most 1.1x hand-written fused Numba (one core)", f"{ratio:.2f}x",
+                   ratio <= 1.1)
+        if "JAX jit" in times:
+            ratio = ours / times["JAX jit"]
+            target(f"{key}: faster than JAX jit (one core)", f"{ratio:.2f}x", ratio < 1)
+        target(f"{key}: value and gradient at most 2x the NumPy forward", f"{ours / forward:.2f}x",
+               ours <= 2 * forward)
+        cold, warm = calls["cold"]["first_call"], calls["warm"]["first_call"]
+        target(f"{key}: first call, cold, at most 2 s", fmt(cold), cold <= 2)
+        target(f"{key}: first call, warm cache, new process, at most 0.3 s", fmt(warm),
+               warm <= 0.3)
+    cores = parallel["cores"]
+    for key in sorted(k for k in parallel if k != "cores"):
+        times = parallel[key]
+        speedup = times["serial"] / times["parallel"]
+        target(f"{key}: `parallel=True` on {cores} cores at least 1.7x one core",
+               f"{speedup:.2f}x", speedup >= 1.7)
+        if "jax" in times:
+            ratio = times["parallel"] / times["jax"]
+            target(f"{key}: `parallel=True` faster than JAX jit on {cores} cores",
+                   f"{ratio:.2f}x", ratio < 1)
+    for kind, label in (("hvp", "Hessian-vector product"), ("hessian", "Hessian")):
+        for problem, times in second_order[kind].items():
+            if times["jax"] is not None:
+                ratio = times["symdiff"] / times["jax"]
+                target(f"{label}, {problem}: faster than JAX (structured problems)",
+                       f"{ratio:.2f}x", ratio < 1)
+    lines += ["", "## First call: where the time goes", "",
+              "Seconds of each stage (symdiff's log), in a new process: cold generates and "
+              "compiles; warm finds the module in the disk cache. `other` is the rest (loading "
+              "SymPy and libcst to generate, Numba's start).", "",
+              "| problem | run | first call | " + " | ".join(_STAGES) + " | other |",
+              "|---|---|---|" + "---|" * (len(_STAGES) + 1)]
+    for problem, _, _, _, calls in rows:
+        for run in ("cold", "warm"):
+            found = calls[run]["stages"]
+            cells = [f"{found[s]:.3f}" if s in found else "-" for s in _STAGES]
+            other = calls[run]["first_call"] - sum(found.values())
+            lines.append(f"| {problem.key} | {run} | {calls[run]['first_call']:.3f} | "
+                         f"{' | '.join(cells)} | {other:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+_STAGES = ("trace", "simplify", "derive", "emit", "compile", "import cached", "load compiled")
 
 
 def fmt(seconds: float) -> str:

@@ -17,13 +17,14 @@ from symdiff.errors import (
     UnsupportedError,
 )
 from symdiff.forward import hessian, jacfwd, jacobian, jacrev, jvp
+from symdiff.log import config
 from symdiff.markers import stop_gradient
 from symdiff.trees import parameters
 from symdiff.version import VERSION as __version__
 
 __all__ = [
     "ArgumentError", "GradOperation", "GradientCheckError", "SizeError", "SymdiffError",
-    "UnsupportedError", "__version__", "check_grad", "custom_vjp", "explain", "extend",
+    "UnsupportedError", "__version__", "check_grad", "config", "custom_vjp", "explain", "extend",
     "formula", "grad", "graph", "hessian", "integrate", "jacfwd", "jacobian", "jacrev", "jvp",
     "latex", "nn", "parameters", "stop_gradient", "value_and_grad", "vjp",
 ]

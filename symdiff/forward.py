@@ -75,7 +75,7 @@ class JvpFunction:
                  drawn: dict[str, Any] | None = None) -> tuple[Any, Any]:
         """``drawn``: random numbers by key, shared by several calls (the columns of one
         Jacobian): each draw of the function is made once, then reused."""
-        if self._names_read and self._names_read.changed():
+        if self._names_read.changed():
             self._forget()
         if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
             raise ArgumentError("jvp takes the primals and the tangents as tuples: "
@@ -327,6 +327,77 @@ jacobian = jacrev
 @runs_while_tracing
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0, *,
             backend: str = "numba") -> Callable:
-    """The Hessian of a scalar ``fun``: the forward-mode Jacobian of its gradient (one
-    Hessian-vector product per input element), shaped input shape then input shape."""
-    return jacfwd(grad(fun, argnums, backend=backend), argnums, backend=backend)
+    """The Hessian of a scalar ``fun``: the forward-mode Jacobian of its gradient, shaped input
+    shape then input shape. In general that takes one Hessian-vector product per input
+    element; for a vector whose gradient depends on it through elementwise operations and
+    slices alone (a sum of elementwise terms, of products of neighbours), the Hessian is
+    banded, and one product per diagonal of the band gives it all (one for a sum of
+    elementwise terms, three for a tridiagonal Hessian): see ``BandedHessian``."""
+    gradient = grad(fun, argnums, backend=backend)
+    dense = jacfwd(gradient, argnums, backend=backend)
+    if not isinstance(argnums, int) or isinstance(argnums, bool):
+        return dense
+    return BandedHessian(fun, gradient, argnums, backend, dense)
+
+
+class BandedHessian:
+    """The Hessian of ``fun`` in one 1-D argument, from as few Hessian-vector products as its
+    band allows. The band is read off the gradient's graph (``symdiff.ir.bands``) once per
+    argument signature; where there is none (the Hessian may be dense), or it is as wide as
+    the vector, the Hessian is ``dense``'s, one product per element. ``products`` is the
+    number of Hessian-vector products the last call made."""
+
+    def __init__(self, fun: Callable, gradient: Callable, argnum: int, backend: str,
+                 dense: Callable):
+        self.fun = library_function(fun)
+        (self.argnum,), _ = _positions(self.fun, argnum)
+        self.dense = dense
+        self.products = 0
+        self._push = JvpFunction(gradient, (self.argnum,), backend)
+        self._bands: dict[tuple, frozenset[int] | None] = {}
+        self._names = list(inspect.signature(self.fun).parameters)
+
+    def __call__(self, *args: Any) -> Any:
+        args = tuple(as_array(a) for a in args)
+        x = args[self.argnum] if self.argnum < len(args) else None
+        band = self._band(args) if type(x) is np.ndarray and x.ndim == 1 and \
+            x.dtype.kind == "f" else None
+        if band is None or band and max(band) - min(band) + 1 >= len(x):
+            self.products = np.size(x)
+            return self.dense(*args)
+        return self._assembled(args, x, band)
+
+    def _band(self, args: tuple) -> frozenset[int] | None:
+        try:
+            specs = tuple(arg_spec(name, value, k == self.argnum)
+                          for k, (name, value) in enumerate(zip(self._names, args, strict=True)))
+        except (ArgumentError, ValueError, TypeError):
+            return None  # the general path says what is wrong
+        if specs not in self._bands:
+            from symdiff.pipeline import gradient_band  # the compiler loads only when needed
+
+            try:
+                self._bands[specs] = gradient_band(self.fun, specs, self.argnum,
+                                                   dict(zip(self._names, args, strict=True)))
+            except Exception:  # noqa: BLE001 - what generation refuses, the general path says
+                self._bands[specs] = None
+        return self._bands[specs]
+
+    def _assembled(self, args: tuple, x: np.ndarray, band: frozenset[int]) -> np.ndarray:
+        """Column ``i`` of the Hessian holds ``H[i - k, i]`` for ``k`` in the band; columns
+        whose indices are equal modulo the band's width share no row, so one product along
+        the indicator of each residue class gives all of them."""
+        n = len(x)
+        width = max(band) - min(band) + 1 if band else 0
+        columns = np.arange(n)
+        drawn: dict[str, Any] = {}
+        products = np.zeros((width, n), dtype=np.result_type(x.dtype, np.float32))
+        for residue in range(width):
+            along = (columns % width == residue).astype(x.dtype)
+            products[residue] = self._push(args, (along,), drawn)[1]
+        hessian = np.zeros((n, n), dtype=products.dtype)
+        for k in band:  # the diagonal H[j, j + k], from the product of column j + k's class
+            rows = columns[max(0, -k):min(n, n - k)]
+            hessian.flat[rows * (n + 1) + k] = products[(rows + k) % width, rows]
+        self.products = width
+        return hessian

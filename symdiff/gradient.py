@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 from symdiff import cache
 from symdiff.decisions import Decided, deciding, load
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
+from symdiff.log import note
 from symdiff.markers import has_source, trace_hook
 from symdiff.runtime import (
     CachedModule,
@@ -52,6 +54,8 @@ from symdiff.size_checks import specialised_entry
 from symdiff.structured import flatten, rebuild
 from symdiff.trees import holds_floats, is_structured
 
+_FAST_ENTRIES = 256  # argument sizes remembered by the fast path
+
 
 class GradFunction:
     """A gradient function, specialised and cached per argument signature."""
@@ -77,7 +81,9 @@ class GradFunction:
         self.parameter_names = list(self._signature.parameters)
         self._position = {n: i for i, n in enumerate(self.parameter_names)}
         self._cache: dict[tuple, tuple[Any, Callable]] = {}
-        self._fast: dict[tuple, Callable] = {}  # cheap argument key -> compiled function
+        # the types and sizes of a call's arguments (``fast_key``) -> the compiled function,
+        # for calls whose sizes passed its size checks before
+        self._fast: dict[tuple, tuple] = {}
         # code generated on the values of earlier calls (decisions.Decided), by cache key
         self._variants: dict[tuple, list[tuple[Any, Callable]]] = {}
         self._lock = threading.Lock()
@@ -216,7 +222,11 @@ class GradFunction:
             return None
         path, names, constants = found
         self._names_read.add(constants)  # code generated with them goes stale once one is rebound
-        module = cache.import_file(path)
+        start = time.perf_counter()
+        module = cache.import_file(path)  # (the first such import loads Numba)
+        seconds = time.perf_counter() - start
+        note("disk cache hit %s: imported %s in %.3f s", self._what(specs), path, seconds,
+             stage="import cached", seconds=seconds)
         loaded = CachedModule(path.read_text(), names["grad"], names["value_and_grad"], specs,
                               tuple(tuple(c) for c in names.get("size_checks", ())))
         return loaded, getattr(module, loaded.value_and_grad_name if self.with_value
@@ -225,6 +235,8 @@ class GradFunction:
     def _generate(self, specs: tuple, options: Options, values: dict[str, Any]
                   ) -> tuple[Any, Callable]:
         from symdiff.pipeline import generate  # the compiler loads only when needed
+
+        note("generating %s for %s", self.transform_name, self._what(specs))
 
         module = generate(self.fun, specs, options, arguments=values)
         entry = load(module, self.with_value, options.backend)
@@ -243,7 +255,7 @@ class GradFunction:
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._names_read and self._names_read.changed():
+        if self._names_read.changed():
             self._forget()
         if not self.plain:
             cotangent = None
@@ -260,15 +272,14 @@ class GradFunction:
             outer = tuple(as_array(o.value()) for o in self._outer) if self._outer else ()
             key = self._fast_key(args, outer) if not kwargs else None
         fast = self._fast.get(key) if key is not None else None
-        if fast is not None:  # a signature seen before: no binding, no specs
-            compiled, checker, defaults, fresh = fast
+        if fast is not None:  # types and sizes seen before: no binding, specs or size checks
+            compiled, defaults, fresh = fast
             values: Any = args + defaults + outer if defaults or outer else args
-            if checker is None or checker(*values) < 0:
-                if not fresh:
-                    return self._checked_run(compiled, values)
-                result = call_compiled(compiled, values)
-                owned = tuple([g.copy() for g in self._grads_of(result, self.options)])
-                return self._with_grads(result, self.options, owned)
+            if not fresh:
+                return self._checked_run(compiled, values)
+            result = call_compiled(compiled, values)
+            owned = tuple([g.copy() for g in self._grads_of(result, self.options)])
+            return self._with_grads(result, self.options, owned)
         bound = [as_array(v) for v in self.bind(args, kwargs)]
         if any(is_structured(v) or i in self.options.argnums and
                isinstance(v, (list, tuple, dict)) and holds_floats(v)
@@ -287,7 +298,9 @@ class GradFunction:
                 not isinstance(compiled, Decided):
             # shape-generic code (but for the sizes every call pins): the fast path's;
             # parameters left out take their (fixed) defaults
-            self._fast[key] = (compiled, module.size_checker, tuple(values[len(args):count]),
+            if len(self._fast) >= _FAST_ENTRIES:  # sizes that change on every call
+                self._fast.clear()
+            self._fast[key] = (compiled, tuple(values[len(args):count]),
                                self._fresh_arrays(result, values))
         return self._owned(result, values)
 
@@ -375,8 +388,14 @@ class GradFunction:
         return (grads,) if options.single else grads
 
     def _run(self, compiled: Callable, values: list[Any]) -> Any:
+        compiling = getattr(compiled, "signatures", None) == []  # a Numba function's first call
         try:
+            start = time.perf_counter()
             result = call_compiled(compiled, values)
+            if compiling:  # Numba compiled the code, or loaded what it compiled before
+                stage = "load compiled" if any(compiled.stats.cache_hits.values()) else "compile"
+                seconds = time.perf_counter() - start
+                note("%s %s: %.3f s", stage, self._what(), seconds, stage=stage, seconds=seconds)
         except Exception as exc:
             if type(exc).__module__.startswith("numba"):  # it failed to compile
                 raise SymdiffError(
@@ -387,6 +406,13 @@ class GradFunction:
         if self.with_value and self.options.output == "scalar":
             result = _scalar_value(result, self.options.has_aux)
         return result
+
+    def _what(self, specs: tuple | None = None) -> str:
+        """The function and signature a log record is about."""
+        if specs is None:
+            specs = self._last.signature if self._last is not None else ()
+        described = ", ".join(s.describe() for s in specs if hasattr(s, "describe"))
+        return f"{self.fun.__qualname__}({described}) [{self.options.backend}]"
 
     def _with_grads(self, result: Any, options: Options, grads: tuple) -> Any:
         """``result`` with ``grads`` in the place of its gradients (see ``_grads_of``)."""

@@ -288,9 +288,6 @@ class WatchedNames:
         self._checks: list[tuple[Callable[[], Any], Any]] = []
         self._seen: set[tuple[int, str]] = set()
 
-    def __bool__(self) -> bool:
-        return bool(self._checks)
-
     def add(self, names_read: Sequence[tuple[Any, str, Any]]) -> None:
         for owner, name, value in names_read:
             if (id(owner), name) not in self._seen:
@@ -299,21 +296,16 @@ class WatchedNames:
                 self._checks.append((_reader(owner, name), value))
 
     def changed(self) -> bool:
-        for read, value in self._checks:
-            if _changed(read, value):
-                return True
+        try:
+            for read, value in self._checks:
+                if read() is not value and not _same(read(), value):
+                    return True
+        except (KeyError, ValueError):  # deleted, or an empty cell
+            return True
         return False
 
     def clear(self) -> None:
         self.entries, self._checks, self._seen = [], [], set()
-
-
-def _changed(read: Callable[[], Any], value: Any) -> bool:
-    try:
-        now = read()
-    except (KeyError, ValueError):  # deleted, or an empty cell
-        return True
-    return now is not value and not _same(now, value)
 
 
 def _reader(owner: Any, name: str) -> Callable[[], Any]:
@@ -412,12 +404,14 @@ def pin_sizes(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:
 
 
 def fast_key(args: tuple) -> tuple | None:
-    """A cheap key that determines the signature, or None where only the slow path can tell."""
+    """A cheap key of the arguments' types and sizes, or None where only the slow path can
+    tell: the code for a call, and whether its sizes pass the code's size checks, depend on
+    nothing else."""
     key = []
     for a in args:
         kind = type(a)
         if kind is np.ndarray:
-            key.append((a.dtype, a.ndim, tuple(d == 1 for d in a.shape) if 1 in a.shape else 0))
+            key.append((a.dtype, a.shape))
         elif kind is float:
             key.append(float)
         elif kind in (int, str, bool, type(None)):
