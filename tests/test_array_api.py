@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 import symdiff
 from symdiff import SymdiffError, UnsupportedError
 from symdiff.signature import check_backend
+from tests.cases import array_api_programs as programs_module
 from tests.cases import corpus
 from tests.test_corpus import FUNCTIONS, arguments
 from tests.test_random_programs import inputs, load, programs
@@ -102,31 +103,23 @@ def test_against_finite_differences():
         symdiff.check_grad(fun, *args, argnums=tuple(range(len(args))), backend="array_api")
 
 
-def test_gathers_and_scans(tmp_path):
-    path = tmp_path / "gathers.py"
-    path.write_text(
-        "import numpy as np\n\n\n"
-        "def f(x, a):\n"
-        "    i = np.array([0, 2, -1, 0])\n"
-        "    return np.sum(x[i] ** 2) + np.sum(a[:, [1, 0]] ** 2) + np.sum(np.cumsum(x) * x)\n")
-    spec = importlib.util.spec_from_file_location("gathers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+PROGRAMS = {  # the arguments of each function of tests/cases/array_api_programs.py
+    "loop": [(3,), (3, 3)], "linear_algebra": [(3, 3), (3,)], "branches": [(5,)],
+    "ordering": [(4,), (2, 3)], "gathers": [(4,), (3, 3)], "not_in_the_standard": [(5,)]}
+
+
+# branches not selected are computed too, and the standard has nothing like np.errstate
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_programs_beyond_the_corpus(name):
     rng = np.random.default_rng(0)
-    compare(module.f, [rng.normal(size=4), rng.normal(size=(3, 3))])
+    compare(getattr(programs_module, name), [rng.uniform(-1, 3, s) for s in PROGRAMS[name]])
 
 
-def test_refused_by_name(tmp_path):
-    path = tmp_path / "refused.py"
-    path.write_text("import numpy as np\n\n\n"
-                    "def f(x):\n"
-                    "    return np.sum(np.cumprod(x))\n")
-    spec = importlib.util.spec_from_file_location("refused", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_refused_by_name():
     with pytest.raises(UnsupportedError, match=r"np\.cumprod.*backend='numpy' or 'numba'") as e:
-        symdiff.grad(module.f, backend="array_api")(xps.asarray([1.0, 2.0]))
-    assert e.value.lineno == 5
+        symdiff.grad(programs_module.refused, backend="array_api")(xps.asarray([1.0, 2.0]))
+    assert e.value.lineno == inspect.getsourcelines(programs_module.refused)[1] + 1
 
 
 def test_other_backends_refuse_other_libraries():

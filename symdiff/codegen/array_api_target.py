@@ -94,7 +94,16 @@ class ArrayApiTarget(NumpyTarget):
     def printer(self, ctx: Context, node: Node, symbols: dict[sp.Symbol, str]
                 ) -> ArrayApiPrinter:
         numbers = {node_symbol(i) for i in node.inputs if is_number(ctx, i)}
-        dtype = node.dtype if node.dtype != "bool" else "float64"
+        floats = [ctx.graph[i].dtype for i in node.inputs if ctx.graph[i].is_float]
+        dtype = node.dtype if node.is_float else max(floats, default="float64")
+        if floats or node.is_float:
+            # the standard promotes within a kind only: integer arrays meet floats as floats
+            for i in node.inputs:
+                if ctx.graph[i].dtype[0] in "iu" and not is_number(ctx, i):
+                    symbols[node_symbol(i)] = f"{NAMESPACE}.astype({ctx.text[i]}, " \
+                        f"{NAMESPACE}.{dtype})"
+        if node.dtype != "bool" and not node.is_float:
+            dtype = node.dtype
         return ArrayApiPrinter(symbols, numbers, dtype)
 
     def as_dtype(self, value: str, dtype: str) -> str:
