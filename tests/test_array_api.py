@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 import symdiff
 from symdiff import SymdiffError, UnsupportedError
+from symdiff.cli import main as cli_main
 from symdiff.signature import check_backend
 from tests.cases import array_api_programs as programs_module
 from tests.cases import corpus
@@ -142,3 +146,33 @@ def test_signature_is_kept_between_calls():
     again = grad(xps.asarray([3.0, 4.0, 5.0]))
     assert again.shape == (3,) and first.shape == (2,)
     assert len(inspect.signature(grad.fun).parameters) == 1
+
+
+def test_written_module_runs_without_symdiff(tmp_path):
+    """``symdiff gen --backend array-api``: a module importing only array_api_compat."""
+    source = tmp_path / "loss.py"
+    source.write_text("import numpy as np\n\n\n"
+                      "def loss(w, x, y):\n"
+                      "    z = x @ w\n"
+                      "    return np.mean(np.logaddexp(0.0, z) - y * z)\n")
+    written = tmp_path / "loss_grad.py"
+    assert cli_main(["gen", "--backend", "array-api", str(source), "--shapes", "w=d", "x=n,d",
+                     "y=n", "-o", str(written)]) in (0, None)
+    assert "import numpy" not in written.read_text()
+    check = (
+        "import sys\n"
+        "import array_api_strict as xp\n"
+        "import loss_grad\n"
+        "w, x = xp.asarray([0.5, -0.2]), xp.asarray([[1.0, 2.0], [3.0, 4.0], [0.0, 1.0]])\n"
+        "value, (bw, bx, by) = loss_grad.value_and_grad_loss(w, x, xp.asarray([1.0, 0.0, 1.0]))\n"
+        "assert 'symdiff' not in sys.modules\n"
+        "print(float(value), float(bw[0]))\n")
+    out = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    w, x, y = np.array([0.5, -0.2]), np.array([[1.0, 2.0], [3.0, 4.0], [0.0, 1.0]]), \
+        np.array([1.0, 0.0, 1.0])
+    z = x @ w
+    expected = np.mean(np.logaddexp(0.0, z) - y * z)
+    bw = x.T @ ((1 / (1 + np.exp(-z)) - y) / 3)
+    np.testing.assert_allclose([float(v) for v in out.stdout.split()], [expected, bw[0]],
+                               rtol=1e-12)

@@ -14,6 +14,7 @@ backends that support it: nothing is written in NumPy's own terms.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import libcst as cst
@@ -78,13 +79,14 @@ class ArrayApiTarget(NumpyTarget):
         return statements
 
     def finished(self, ctx: Context, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        """The device is named only where the code creates an array."""
-        module = cst.Module(body=[])
-        rest = "".join(module.code_for_node(s) for s in body
-                       if not _assigns_device(s))
-        if DEVICE in rest:
-            return body
-        return [s for s in body if not _assigns_device(s)]
+        """The namespace and the device are named only where the code uses them (a gradient
+        of sums and products may call no function at all)."""
+        for name in (DEVICE, NAMESPACE):  # the namespace is read to find the device
+            rest = "".join(cst.Module(body=[]).code_for_node(s) for s in body
+                           if _assigned(s) != name)
+            if not re.search(rf"\b{name}\b", rest):
+                body = [s for s in body if _assigned(s) != name]
+        return body
 
     def empty(self, shape: str, dtype: str) -> str:
         return f"{NAMESPACE}.empty({shape}, dtype={NAMESPACE}.{dtype}, device={DEVICE})"
@@ -149,11 +151,16 @@ class ArrayApiTarget(NumpyTarget):
         return [assignment(target, zeros), assignment(f"{target}[{where}]", ct_text)]
 
 
-def _assigns_device(statement: cst.BaseStatement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and \
-        isinstance(assign := statement.body[0], cst.Assign) and \
-        isinstance(assign.targets[0].target, cst.Name) and \
-        assign.targets[0].target.value == DEVICE
+def _assigned(statement: cst.BaseStatement) -> str | None:
+    """The name a plain ``name = value`` (or ``import ... as name``) statement binds."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+        return small.targets[0].target.value
+    if isinstance(small, cst.Import) and small.names[0].asname is not None:
+        return cst.Module(body=[]).code_for_node(small.names[0].asname.name)
+    return None
 
 
 def is_number(ctx: Context, node_id: int) -> bool:
