@@ -124,6 +124,9 @@ class ArrayApiTarget(NumpyTarget):
 
     def spell(self, ctx: Context, node: Node, args: list[str]) -> str:
         spelling = _SPELLINGS.get(node.op)
+        if primitive(node.op).external:
+            raise refusal(f"{node.op[4:]!r}, a primitive registered with "
+                          "symdiff.extend.register_primitive (its function is NumPy code)")
         if spelling is None:
             raise refusal(_REFUSED.get(node.op, f"{node.op!r}"))
         args = [array_operand(ctx, i, text) for i, text in zip(node.inputs, args, strict=True)]
