@@ -31,10 +31,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "argument; integer arguments such as labels are data)")
     parser.add_argument("--shapes", nargs="+", action="extend", default=[],
                         metavar="NAME=DIMS", help=SHAPES_HELP)
-    parser.add_argument("--backend", default="numpy", choices=BACKENDS,
+    parser.add_argument("--backend", default="numpy", type=lambda name: name.replace("-", "_"),
+                        choices=BACKENDS,
                         help="the code to generate: numpy (default; whole-array NumPy), "
-                             "numba (loops compiled with numba.njit) or cuda (kernels "
-                             "compiled with numba.cuda, launched by a host function)")
+                             "numba (loops compiled with numba.njit), cuda (kernels "
+                             "compiled with numba.cuda, launched by a host function) or "
+                             "array-api (any Array API library, through array-api-compat)")
     parser.add_argument("--parallel", action="store_true",
                         help="with --backend numba: run loops whose iterations are "
                              "independent on all cores (numba.prange), sums included")

@@ -39,6 +39,7 @@ from symdiff.runtime import (
     outer_values,
     owned_gradients,
     pin_sizes,
+    shape_of,
     signature_of,
     specs_for,
 )
@@ -71,6 +72,7 @@ class GradFunction:
         self.fun = fun
         self.options = Options(argnums, single, has_aux, backend, output, custom_rules, parallel)
         self.with_value = with_value
+        self._array_api = backend == "array_api"  # arrays of any Array API library
         self.model = model
         self.frozen = tuple(frozen)
         self.request = request if request is not None else (
@@ -143,7 +145,7 @@ class GradFunction:
     def _compiled(self, values: list[Any]) -> tuple[Any, Callable, list[Any]]:
         """The module and compiled function for these arguments, and the values to call it
         with: the arguments, then the arrays the function reads from outside itself."""
-        specs = specs_for(self.parameter_names, values, self.options.argnums)
+        specs = specs_for(self.parameter_names, values, self.options.argnums, self._array_api)
         module, compiled, every = self._with_outer(specs, values, self.options)
         return module, compiled, list(every.values())
 
@@ -160,7 +162,8 @@ class GradFunction:
             known = self._outer
             # shapes only, while generating: numbers are drawn once the code is there
             extra = [as_array(v) for v in outer_values(known, arguments, False)]
-            extra_specs = tuple(replace(arg_spec(o.param, v, False), outer=o.key)
+            extra_specs = tuple(replace(arg_spec(o.param, v, False, self._array_api),
+                                        outer=o.key)
                                 for o, v in zip(known, extra, strict=True))
             try:
                 module, compiled = self._specialised(
@@ -353,7 +356,7 @@ class GradFunction:
         for name, _ in self._pinned:
             if name not in by_name and (name not in position or position[name] >= len(args)):
                 return None
-        return key + tuple(np.shape(by_name[name] if name in by_name else
+        return key + tuple(shape_of(by_name[name] if name in by_name else
                                     args[position[name]])[axis]
                            for name, axis in sorted(self._pinned))
 

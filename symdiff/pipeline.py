@@ -17,6 +17,7 @@ import libcst as cst
 
 from symdiff.ad.reverse import backward
 from symdiff.calculus.derive import simplification_budget
+from symdiff.codegen.array_api_target import ARRAY_API
 from symdiff.codegen.cuda_target import CudaTarget
 from symdiff.codegen.emitter import FunctionSpec, Output, emit_function, emit_module
 from symdiff.codegen.node_values import ArgumentValues
@@ -96,7 +97,7 @@ _DECIDED = (" Returns, after that, the conditions it checks: those of its while 
 
 def _compilable(signature: tuple[ArgSpec, ...], backend: str) -> None:
     """Numba has no float16: refused here, by name, instead of deep inside Numba."""
-    if backend == "numpy":
+    if backend in ("numpy", "array_api"):
         return
     for spec in passed(signature):
         if spec.kind == "array" and spec.dtype == "float16":
@@ -360,7 +361,7 @@ def target_for(backend: str, parallel: bool = False) -> Any:
         return CudaTarget()
     if parallel:
         return NUMBA_PARALLEL
-    return {"numpy": NUMPY, "numba": NUMBA}[backend]
+    return {"numpy": NUMPY, "numba": NUMBA, "array_api": ARRAY_API}[backend]
 
 
 def _input_position(signature: tuple[ArgSpec, ...], argnum: int) -> int:

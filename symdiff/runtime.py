@@ -66,11 +66,43 @@ def normalise_argnums(fun: Callable, argnums: int | Sequence[int] | None,
     return positions, single
 
 
-def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
+_KINDS = {"f": "float", "i": "integer", "u": "unsigned integer", "b": "bool"}
+
+
+def array_api_dtype(value: Any) -> np.dtype | None:
+    """The dtype of an array of another Array API library (array-api-strict, PyTorch, CuPy)
+    as NumPy names it, found with its own namespace's ``isdtype``; None for one symdiff does
+    not support (complex)."""
+    xp = value.__array_namespace__()
+    for name in ("float64", "float32", "float16", "int64", "int32", "int16", "int8",
+                 "uint64", "uint32", "uint16", "uint8", "bool"):
+        dtype = getattr(xp, name, None)
+        if dtype is not None and value.dtype == dtype:
+            return np.dtype(name)
+    return None
+
+
+def is_array_api_array(value: Any) -> bool:
+    """An array of an Array API library other than NumPy (found without importing any)."""
+    return hasattr(type(value), "__array_namespace__") and not isinstance(value, np.ndarray)
+
+
+def shape_of(value: Any) -> tuple:
+    """An argument's shape, without converting an array of another library to NumPy."""
+    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+
+
+def arg_spec(name: str, value: Any, differentiated: bool, array_api: bool = False) -> ArgSpec:
+    """``array_api``: arrays of any Array API library are taken (``backend="array_api"``)."""
     if isinstance(value, float):
         return ArgSpec(name, "float")
-    if isinstance(value, (np.ndarray, np.generic)):
-        kind = value.dtype.kind
+    foreign = array_api and is_array_api_array(value)
+    if isinstance(value, (np.ndarray, np.generic)) or foreign:
+        dtype = array_api_dtype(value) if foreign else value.dtype
+        if dtype is None:
+            raise ArgumentError(f"argument {name!r} has dtype {value.dtype}, which symdiff does "
+                                "not support")
+        kind = dtype.kind
         if differentiated and kind != "f":
             what = {"i": "an integer", "u": "an unsigned integer", "b": "a boolean",
                     "c": "a complex"}.get(kind, f"a {value.dtype}")
@@ -79,7 +111,11 @@ def arg_spec(name: str, value: Any, differentiated: bool) -> ArgSpec:
         if kind not in "fiub":
             raise ArgumentError(f"argument {name!r} has dtype {value.dtype}, which symdiff does "
                                 "not support")
-        return ArgSpec(name, "array", value.dtype.name, tuple(d == 1 for d in value.shape))
+        return ArgSpec(name, "array", dtype.name, tuple(d == 1 for d in value.shape))
+    if is_array_api_array(value):
+        raise ArgumentError(f"argument {name!r} is an array of {type(value).__module__}: "
+                            "backend='array_api' takes arrays of any Array API library; the "
+                            "other backends take NumPy arrays")
     if differentiated:
         raise ArgumentError(f"argument {name!r} is {type(value).__name__} {value!r}; only "
                             "floats and float arrays can be differentiated")
@@ -104,10 +140,11 @@ def for_the_code(specs: Sequence[ArgSpec], values: Sequence[Any]) -> list[Any]:
             for s, v in zip(specs, values, strict=True)]
 
 
-def specs_for(names: Sequence[str], values: Sequence[Any], differentiated: Sequence[int]
-              ) -> tuple[ArgSpec, ...]:
-    """The signature of a call: one spec per argument, ``differentiated`` by position."""
-    return tuple(arg_spec(name, v, i in differentiated)
+def specs_for(names: Sequence[str], values: Sequence[Any], differentiated: Sequence[int],
+              array_api: bool = False) -> tuple[ArgSpec, ...]:
+    """The signature of a call: one spec per argument, ``differentiated`` by position
+    (``array_api``: see ``arg_spec``)."""
+    return tuple(arg_spec(name, v, i in differentiated, array_api)
                  for i, (name, v) in enumerate(zip(names, values, strict=True)))
 
 
@@ -374,15 +411,21 @@ def owned_gradients(grads: tuple, differentiated: list[tuple[str, Any]]) -> tupl
             g.shape == value.shape and g.dtype == value.dtype
         if same_kind and g.base is None or type(value) is float and type(g) is float:
             continue
+        if type(g) is type(value) and type(g) is not np.ndarray and \
+                shape_of(g) == shape_of(value) and g.dtype == value.dtype:
+            continue  # an array of another library (backend="array_api"), new and owned
         if out is None:
             out = list(grads)
         if same_kind:  # the common case, cheaply
             out[k] = g.copy()
         elif type(value) is float:
             out[k] = float(g)
-        elif np.shape(g) != np.shape(value):
-            raise SymdiffError(f"the gradient for {name!r} came out with shape {np.shape(g)} "
-                               f"instead of {np.shape(value)}")
+        elif shape_of(g) != shape_of(value):
+            raise SymdiffError(f"the gradient for {name!r} came out with shape {shape_of(g)} "
+                               f"instead of {shape_of(value)}")
+        elif is_array_api_array(value):  # in its library, dtype and device
+            xp = value.__array_namespace__()
+            out[k] = xp.asarray(g, dtype=value.dtype, device=value.device, copy=True)
         else:
             out[k] = np.array(g, dtype=getattr(value, "dtype", np.float64))
     return grads if out is None else tuple(out)
@@ -396,7 +439,7 @@ def pin_sizes(specs: tuple, values: dict[str, Any], pinned: frozenset) -> tuple:
     for spec in specs:
         axes = {axis for name, axis in pinned if name == spec.name}
         if axes and spec.kind == "array":
-            shape = np.shape(values[spec.name])
+            shape = shape_of(values[spec.name])
             spec = replace(spec, sizes=tuple(shape[i] if i in axes else None
                                              for i in range(len(shape))))
         out.append(spec)
@@ -416,6 +459,8 @@ def fast_key(args: tuple) -> tuple | None:
             key.append(float)
         elif kind in (int, str, bool, type(None)):
             key.append((kind, a))
+        elif hasattr(kind, "__array_namespace__"):  # another library's (backend="array_api")
+            key.append((kind, a.dtype, tuple(a.shape)))
         else:
             return None
     return tuple(key)

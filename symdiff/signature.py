@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
 from symdiff.errors import ArgumentError
 
-BACKENDS = ("numba", "numpy", "cuda")  # the targets code is generated for
+BACKENDS = ("numba", "numpy", "cuda", "array_api")  # the targets code is generated for
 
 
 def check_backend(backend: str, how: str = "backend={!r}") -> None:
@@ -15,6 +16,9 @@ def check_backend(backend: str, how: str = "backend={!r}") -> None:
     if backend not in BACKENDS:
         raise ArgumentError(f"{how.format(backend)} is not available; choose from "
                             f"{', '.join(BACKENDS)}")
+    if backend == "array_api" and importlib.util.find_spec("array_api_compat") is None:
+        raise ArgumentError(f"{how.format(backend)} needs the array-api-compat package: "
+                            "pip install symdiff[array-api]")
 
 
 def check_parallel(backend: str, parallel: bool) -> None:

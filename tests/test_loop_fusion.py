@@ -37,7 +37,7 @@ for i in range(n - 1):
 """
 
 VIEW_READ = """
-a = np.empty(n + 1)
+a = np.zeros(n + 1)
 v = a[1:]
 for i in range(n):
     a[i] = x[i] * 2

@@ -20,7 +20,6 @@ from typing import Any
 import libcst as cst
 import sympy as sp
 
-from symdiff.codegen.fusion import fuse_loops
 from symdiff.codegen.helpers import HELPERS
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Graph, Node
@@ -105,8 +104,8 @@ class Context:
 
 def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
                   target: Target) -> cst.FunctionDef:
-    names = Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS),
-                  suffix=target.name_suffix)
+    names = Names(taken=set(spec.params) | {"np", "numba", "math"} | set(HELPERS) |
+                  set(target.reserved), suffix=target.name_suffix)
     body: list[cst.BaseStatement] = []
     if spec.doc:
         body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{spec.doc}"""'))]))
@@ -114,11 +113,11 @@ def emit_function(graph: Graph, spec: FunctionSpec, helpers: set[str],
     body.extend(_fixed_values(spec))
     body.extend(target.prologue(ctx))
     body.extend(emit_nodes(ctx, target, before=body))
-    if target.fuses_loops:
-        body = fuse_loops(body)
     returned = {i: target.returned(ctx, i) for i in _output_ids(spec.result)}
-    result = _result_expr(spec.result, returned, _shared_outputs(graph, spec, returned))
+    result = _result_expr(spec.result, returned, _shared_outputs(graph, spec, returned),
+                          target.copy_call)
     body.append(cst.SimpleStatementLine([cst.Return(result)]))
+    body = target.finished(ctx, body)
     params = cst.Parameters([cst.Param(
         cst.Name(p), default=cst.parse_expression(repr(spec.defaults[p])),
         equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
@@ -275,7 +274,18 @@ class Target:
     helper_requires: dict[str, tuple[str, ...]] = {}
     early_helpers: tuple[str, ...] = ()
     name_suffix = "_{}"  # see Names.suffix
-    fuses_loops = False  # whether adjacent loops over one range become one (codegen.fusion)
+    helpers: dict[str, str] = {}  # helper name -> its source, in the target's terms
+    reserved: tuple[str, ...] = ()  # names the target's code gives values of its own
+    copy_call = "np.copy({})"  # an output copied so that the caller owns it
+
+    def empty(self, shape: str, dtype: str) -> str:
+        """A new array to be filled (a loop's tape)."""
+        return f"np.empty({shape}, dtype=np.{dtype})"
+
+    def finished(self, ctx: Context, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """The function's statements, once all are written (a target may drop those of its
+        prologue that nothing uses)."""
+        return body
 
     def decorators(self) -> list[cst.Decorator]:
         """Decorators of each generated function and helper."""
@@ -327,17 +337,17 @@ def _outputs(result: Any) -> list[Output]:
     return []
 
 
-def _result_expr(result: Any, text: dict[int, str],
-                 copied: Sequence[Output] = ()) -> cst.BaseExpression:
+def _result_expr(result: Any, text: dict[int, str], copied: Sequence[Output] = (),
+                 copy_call: str = "np.copy({})") -> cst.BaseExpression:
     if isinstance(result, Output):
         name = cst.parse_expression(text[result.node])
         if result.as_float:
             return cst.Call(cst.Name("float"), [cst.Arg(name)])
         if any(result is c for c in copied):
-            return cst.parse_expression(f"np.copy({text[result.node]})")
+            return cst.parse_expression(copy_call.format(text[result.node]))
         return name
     if isinstance(result, tuple):
-        elements = [cst.Element(_result_expr(r, text, copied)) for r in result]
+        elements = [cst.Element(_result_expr(r, text, copied, copy_call)) for r in result]
         if len(elements) == 1:
             elements[0] = elements[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return cst.Tuple(elements)

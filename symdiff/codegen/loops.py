@@ -75,7 +75,7 @@ def write_loop(target: Any, ctx: Context, loop: Node) -> list[cst.BaseStatement]
             if bounded:
                 shape = f"({', '.join([count, *(dim_text(d) for d in like.shape)])})" \
                     if like.shape else count
-                before.append(assignment(array, f"np.empty({shape}, dtype=np.{like.dtype})"))
+                before.append(assignment(array, target.empty(shape, like.dtype)))
                 head.append(assignment(f"{array}[{counter}]", carried[j]))
             else:
                 before.append(assignment(array, "[" + "]"))

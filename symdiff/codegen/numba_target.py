@@ -20,6 +20,7 @@ import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.emitter import SIMPLE, Context, Target, assignment, operand
+from symdiff.codegen.fusion import fuse_loops
 from symdiff.codegen.loop_nest import (
     REDUCTIONS,
     ScalarPrinter,
@@ -58,7 +59,6 @@ class NumbaTarget(IndexWriting, Target):
     early_helpers = (CYTHON_SPECIAL,)
     calls_user_functions = True  # register_primitive's functions, compiled like helpers
     parallel = False
-    fuses_loops = True
 
     def __init__(self, parallel: bool = False):
         # loops whose iterations are independent run on all cores (``numba.prange``)
@@ -78,6 +78,11 @@ class NumbaTarget(IndexWriting, Target):
         extra = ", parallel=True" if parallel else ""
         return cst.Decorator(cst.parse_expression(
             f'numba.njit(cache=True, error_model="numpy"{extra})'))
+
+    def finished(self, ctx: Context, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """Adjacent loops over one range, fused where that computes the same (a hand-written
+        gradient's one pass over the data)."""
+        return fuse_loops(body)
 
     def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
         """A rank-0 value is a number here: a 0-d array argument gives its element."""

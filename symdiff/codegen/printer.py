@@ -38,7 +38,7 @@ class UnprintableError(TypeError):
     pass
 
 
-def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool,
+def print_value(printer: NumpyPrinter, expr: sp.Basic, floating: bool,
                 cast: str | None = None) -> str:
     """A kernel's value; a float kernel that folded to an integer stays a float (1.0, not 1).
     ``cast``: the float dtype of a kernel computed from integers and booleans only (a size, a
@@ -47,7 +47,7 @@ def print_value(printer: StrPrinter, expr: sp.Basic, floating: bool,
         return repr(float(expr))
     text = printer.doprint(expr)
     if cast is not None and floating and _computes_integers(expr):
-        return f"np.{cast}({text})"
+        return printer.cast(text, cast)
     return text
 
 
@@ -84,6 +84,18 @@ class NumpyPrinter(StrPrinter):
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return self.names.get(expr, expr.name)
 
+    def operand(self, expr: sp.Basic) -> str:
+        """``expr`` as an argument of a function (the Array API printer makes a Python number
+        an array there)."""
+        return self._print(expr)
+
+    def named(self, symbol: sp.Symbol, expr: sp.Basic) -> None:
+        """``symbol`` now names ``expr``, computed before the kernel (a common subexpression)."""
+
+    def cast(self, text: str, dtype: str) -> str:
+        """``text`` (computed from integers) as a number or array of the float ``dtype``."""
+        return f"np.{dtype}({text})"
+
     def _print_Function(self, expr: sp.Function) -> str:
         # (SymPy looks up a subclass's own _print_<name> method only)
         if isinstance(expr, SpecialFunction):
@@ -97,7 +109,7 @@ class NumpyPrinter(StrPrinter):
             raise UnprintableError(f"no NumPy spelling for {type(expr).__name__}")
         if type(expr) in self.HELPER_FUNCTIONS:
             self.helpers.add(name)
-        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        return f"{name}({', '.join(self.operand(a) for a in expr.args)})"
 
     def _print_FloatTest(self, expr: S.FloatTest) -> str:  # isnan, isinf, isfinite
         return self._print_Function(expr)
@@ -125,9 +137,9 @@ class NumpyPrinter(StrPrinter):
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         base, e = expr.args
         if e == sp.S.Half:
-            return f"{self.SQRT}({self._print(base)})"
+            return f"{self.SQRT}({self.operand(base)})"
         if e == -sp.S.Half:
-            return f"1/{self.SQRT}({self._print(base)})"
+            return f"1/{self.SQRT}({self.operand(base)})"
         if e == -1:
             return f"1/{self.parenthesize(base, precedence(expr))}"
         return super()._print_Pow(expr, rational)
@@ -178,7 +190,7 @@ class NumpyPrinter(StrPrinter):
         return self.OR.join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Not(self, expr) -> str:
-        return f"{self.NOT}({self._print(expr.args[0])})"
+        return f"{self.NOT}({self.operand(expr.args[0])})"
 
     def _print_ITE(self, expr) -> str:
         """SymPy's boolean if-then-else, which simplifying nested branches can produce."""

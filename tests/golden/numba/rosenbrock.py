@@ -16,7 +16,6 @@ def grad_rosenbrock(x):
     bx = np.zeros((x.shape[0],), dtype=np.float64)
     for _i0 in range(x.shape[0] - 1):
         bx[_i0] += 2*_t1[_i0] - 2 - 400*_t1[_i0]*(_t0[_i0] - _t1[_i0]**2)
-    for _i0 in range(x.shape[0] - 1):
         bx[1 + _i0] += 200*_t0[_i0] - 200*_t1[_i0]**2
     return bx
 
@@ -28,13 +27,10 @@ def value_and_grad_rosenbrock(x):
     _t0 = x[1:]
     _t1 = x[:-1]
     _t2 = 0.0
-    for _i0 in range(x.shape[0] - 1):
-        _t2 += (_t1[_i0] - 1)**2 + 100*(_t0[_i0] - _t1[_i0]**2)**2
-
-    # backward pass
     bx = np.zeros((x.shape[0],), dtype=np.float64)
     for _i0 in range(x.shape[0] - 1):
+        _t2 += (_t1[_i0] - 1)**2 + 100*(_t0[_i0] - _t1[_i0]**2)**2
+        # backward pass
         bx[_i0] += 2*_t1[_i0] - 2 - 400*_t1[_i0]*(_t0[_i0] - _t1[_i0]**2)
-    for _i0 in range(x.shape[0] - 1):
         bx[1 + _i0] += 200*_t0[_i0] - 200*_t1[_i0]**2
     return (_t2, bx)
