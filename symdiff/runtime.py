@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from symdiff import cache
+from symdiff.arrays import is_array_api_array, namespace_of
 from symdiff.cache import import_file, module_file
 from symdiff.errors import ArgumentError, SymdiffError
 from symdiff.signature import ArgSpec, Options, outer_key, passed
@@ -73,18 +74,13 @@ def array_api_dtype(value: Any) -> np.dtype | None:
     """The dtype of an array of another Array API library (array-api-strict, PyTorch, CuPy)
     as NumPy names it, found with its own namespace's ``isdtype``; None for one symdiff does
     not support (complex)."""
-    xp = value.__array_namespace__()
+    xp = namespace_of(value)
     for name in ("float64", "float32", "float16", "int64", "int32", "int16", "int8",
                  "uint64", "uint32", "uint16", "uint8", "bool"):
         dtype = getattr(xp, name, None)
         if dtype is not None and value.dtype == dtype:
             return np.dtype(name)
     return None
-
-
-def is_array_api_array(value: Any) -> bool:
-    """An array of an Array API library other than NumPy (found without importing any)."""
-    return hasattr(type(value), "__array_namespace__") and not isinstance(value, np.ndarray)
 
 
 def shape_of(value: Any) -> tuple:
@@ -424,7 +420,7 @@ def owned_gradients(grads: tuple, differentiated: list[tuple[str, Any]]) -> tupl
             raise SymdiffError(f"the gradient for {name!r} came out with shape {shape_of(g)} "
                                f"instead of {shape_of(value)}")
         elif is_array_api_array(value):  # in its library, dtype and device
-            xp = value.__array_namespace__()
+            xp = namespace_of(value)
             out[k] = xp.asarray(g, dtype=value.dtype, device=value.device, copy=True)
         else:
             out[k] = np.array(g, dtype=getattr(value, "dtype", np.float64))
@@ -459,7 +455,7 @@ def fast_key(args: tuple) -> tuple | None:
             key.append(float)
         elif kind in (int, str, bool, type(None)):
             key.append((kind, a))
-        elif hasattr(kind, "__array_namespace__"):  # another library's (backend="array_api")
+        elif is_array_api_array(a):  # another library's (backend="array_api")
             key.append((kind, a.dtype, tuple(a.shape)))
         else:
             return None

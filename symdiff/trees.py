@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from symdiff.arrays import is_array_api_array
 from symdiff.errors import ArgumentError
 from symdiff.markers import has_source, trace_hook
 
@@ -48,8 +49,9 @@ class Ref:
 
 
 def is_model(value: Any) -> bool:
-    """An instance of a user class (not an array, number, function, module or class)."""
-    return hasattr(value, "__dict__") and not isinstance(
+    """An instance of a user class (not an array of any library, number, function, module or
+    class)."""
+    return hasattr(value, "__dict__") and not is_array_api_array(value) and not isinstance(
         value, (type, types.FunctionType, types.MethodType, types.ModuleType, np.ndarray,
                 np.generic, functools.partial)) and \
         type(value).__module__ not in ("builtins", "numpy") and \

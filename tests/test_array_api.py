@@ -140,7 +140,7 @@ def test_missing_array_api_compat_names_the_extra(monkeypatch):
 
 
 def test_signature_is_kept_between_calls():
-    """The fast path keys arrays of other libraries by type, dtype and rank."""
+    """The fast path keys arrays of other libraries by type, dtype and shape."""
     grad = symdiff.grad(corpus.polynomial, backend="array_api")
     first = grad(xps.asarray([1.0, 2.0]))
     again = grad(xps.asarray([3.0, 4.0, 5.0]))
@@ -176,3 +176,62 @@ def test_written_module_runs_without_symdiff(tmp_path):
     bw = x.T @ ((1 / (1 + np.exp(-z)) - y) / 3)
     np.testing.assert_allclose([float(v) for v in out.stdout.split()], [expected, bw[0]],
                                rtol=1e-12)
+
+
+# -- PyTorch tensors (CPU), float64 and float32 ----------------------------------------------
+
+
+def torch_compare(fun, args, dtype_name: str) -> None:
+    """value_and_grad on PyTorch tensors equals the NumPy backend's on NumPy arrays of the same
+    dtype: at rtol 1e-12 in float64; in float32, within float32's rounding of the two
+    libraries' own kernels."""
+    torch = pytest.importorskip("torch")
+    numpy_args = [a.astype(dtype_name) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                  else a for a in args]
+    argnums = tuple(range(len(args)))
+    value, grads = symdiff.value_and_grad(fun, argnums, backend="numpy")(*numpy_args)
+    tensors = [torch.asarray(a) if isinstance(a, np.ndarray) else a for a in numpy_args]
+    got_value, got = symdiff.value_and_grad(fun, argnums, backend="array_api")(*tensors)
+    rtol = 1e-12 if dtype_name == "float64" else 1e-5
+    np.testing.assert_allclose(float(got_value), float(value), rtol=rtol)
+    for g, e, a in zip(got, grads, tensors, strict=True):
+        if isinstance(a, float):
+            assert type(g) is float
+        else:
+            assert isinstance(g, torch.Tensor) and g.dtype == a.dtype and g.shape == a.shape
+        scale = max(np.abs(np.asarray(e)).max(initial=0.0), 1.0)
+        np.testing.assert_allclose(np.asarray(g), e, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_corpus_on_torch_tensors(name, dtype):
+    torch_compare(getattr(corpus, name), arguments(getattr(corpus, name)), dtype)
+
+
+def test_random_programs_on_torch_tensors(tmp_path_factory):
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("programs_torch")
+
+    @settings(max_examples=15, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck), database=None)
+    @given(programs())
+    def run(case):
+        source, shapes = case
+        torch_compare(load(source, folder), inputs(shapes, seed=len(shapes)), "float64")
+
+    run()
+
+
+def test_torch_gradients_stay_on_their_device_and_detached():
+    torch = pytest.importorskip("torch")
+    w = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    x = torch.tensor([[1.0, 2.0, 3.0], [0.0, -1.0, 4.0]], dtype=torch.float64)
+    g = symdiff.grad(lambda_free_loss, backend="array_api")(w, x)
+    assert g.device == w.device and not g.requires_grad
+    np.testing.assert_allclose(g.numpy(), symdiff.grad(lambda_free_loss, backend="numpy")(
+        w.numpy(), x.numpy()), rtol=1e-12)
+
+
+def lambda_free_loss(w, x):
+    return np.sum(np.tanh(x @ w) ** 2)

@@ -288,7 +288,9 @@ _SPELLINGS: dict[str, Spelling] = {
                                             f"{node.param('axis')})",
     "take_along_axis_adjoint": lambda ctx, node, a: f"_take_along_axis_adjoint({a[0]}, "
                                                     f"{a[1]}, {a[2]}, {node.param('axis')})",
-    "matmul": lambda ctx, node, a: primitive("matmul").emit(a, node),  # a @ b
+    # xp.matmul, not @: array_api_compat's promotes mixed float dtypes where a library's
+    # own operator does not (PyTorch)
+    "matmul": lambda ctx, node, a: f"{NAMESPACE}.matmul({a[0]}, {a[1]})",
     "outer": _outer,
     "sum": _reduction, "mean": _reduction, "max": _numpy_named, "min": _numpy_named,
     "prod": _numpy_named, "argmax": _numpy_named, "argmin": _numpy_named,
