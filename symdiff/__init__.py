@@ -6,7 +6,7 @@
 >>> symdiff.grad(f)(np.array([0.0, 1.0]))  # doctest: +SKIP
 """
 
-from symdiff import integrate, nn
+from symdiff import distributed, integrate, nn
 from symdiff.api import GradOperation, grad, value_and_grad, vjp
 from symdiff.check.finite_diff import check_grad
 from symdiff.errors import (
@@ -24,9 +24,10 @@ from symdiff.version import VERSION as __version__
 
 __all__ = [
     "ArgumentError", "GradOperation", "GradientCheckError", "SizeError", "SymdiffError",
-    "UnsupportedError", "__version__", "check_grad", "config", "custom_vjp", "explain", "extend",
-    "formula", "grad", "graph", "hessian", "integrate", "jacfwd", "jacobian", "jacrev", "jvp",
-    "latex", "nn", "parameters", "stop_gradient", "value_and_grad", "vjp",
+    "UnsupportedError", "__version__", "check_grad", "config", "custom_vjp", "distributed",
+    "explain", "extend", "formula", "grad", "graph", "hessian", "integrate", "jacfwd",
+    "jacobian", "jacrev", "jvp", "latex", "nn", "parameters", "stop_gradient",
+    "value_and_grad", "vjp",
 ]
 
 _TEACHING = ("explain", "formula", "graph", "latex")

@@ -35,3 +35,8 @@ def namespace_of(value: Any) -> Any:
     compat = _compat()
     return compat.array_namespace(value) if compat is not None else \
         value.__array_namespace__()
+
+
+def is_dask_array(value: Any) -> bool:
+    """A Dask array (found without importing Dask)."""
+    return type(value).__module__.startswith("dask.array")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from symdiff import cache
+from symdiff.arrays import is_dask_array
 from symdiff.decisions import Decided, deciding, load
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
 from symdiff.log import note
@@ -73,6 +74,11 @@ class GradFunction:
         self.options = Options(argnums, single, has_aux, backend, output, custom_rules, parallel)
         self.with_value = with_value
         self._array_api = backend == "array_api"  # arrays of any Array API library
+        # Dask arguments (symdiff.distributed): how the loss splits over their rows, by
+        # signature; the array_api code for those that do not split
+        self._splits: dict[tuple, str | None] = {}
+        self._lazy: GradFunction | None = None
+        self._on_dask = True  # whether Dask arguments go to symdiff.distributed
         self.model = model
         self.frozen = tuple(frozen)
         self.request = request if request is not None else (
@@ -284,6 +290,10 @@ class GradFunction:
             owned = tuple([g.copy() for g in self._grads_of(result, self.options)])
             return self._with_grads(result, self.options, owned)
         bound = [as_array(v) for v in self.bind(args, kwargs)]
+        if self._on_dask and any(is_dask_array(v) for v in bound):
+            from symdiff import distributed  # (Dask loads only when its arrays are passed)
+
+            return distributed.call(self, bound)
         if any(is_structured(v) or i in self.options.argnums and
                isinstance(v, (list, tuple, dict)) and holds_floats(v)
                for i, v in enumerate(bound)):
@@ -409,6 +419,34 @@ class GradFunction:
         if self.with_value and self.options.output == "scalar":
             result = _scalar_value(result, self.options.has_aux)
         return result
+
+    def split_over_rows(self, values: list[Any], data: tuple[int, ...]) -> str | None:
+        """How the loss splits over the rows of the arguments at ``data`` (Dask arrays):
+        ``"sum"``, ``"mean"`` or None (``symdiff.ir.separable``), once per signature."""
+        specs = specs_for(self.parameter_names, values, self.options.argnums, array_api=True)
+        if (specs, data) not in self._splits:
+            from symdiff.pipeline import loss_split  # the compiler loads only when needed
+
+            try:
+                kind = loss_split(self.fun, specs, data,
+                                  dict(zip(self.parameter_names, values, strict=True)))
+            except UnsupportedError:  # the array_api code says what, where
+                kind = None
+            self._splits[(specs, data)] = kind.value if kind is not None else None
+        return self._splits[(specs, data)]
+
+    def lazy(self) -> GradFunction:
+        """This gradient function as array_api code, run on Dask arrays as they are (a task
+        graph of the whole computation)."""
+        if self._lazy is None:
+            o = self.options
+            self._lazy = GradFunction(self.fun, o.argnums, o.single, o.has_aux, "array_api",
+                                      self.with_value,
+                                      request=None if self.plain else self.request,
+                                      frozen=self.frozen, output=o.output, model=self.model,
+                                      custom_rules=o.custom_rules)
+            self._lazy._on_dask = False
+        return self._lazy
 
     def _what(self, specs: tuple | None = None) -> str:
         """The function and signature a log record is about."""

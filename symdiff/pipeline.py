@@ -31,6 +31,7 @@ from symdiff.frontend.transforms import aux_leaves, split_result, trace_jvp, tra
 from symdiff.frontend.values import Tensor, to_tensor
 from symdiff.ir.bands import Band, band
 from symdiff.ir.graph import Graph, Node, make_params
+from symdiff.ir.separable import Kind, split_kind
 from symdiff.ir.shapes import dim_scope
 from symdiff.ir.sizes import argument_size
 from symdiff.log import stage
@@ -154,6 +155,21 @@ def gradient_band(fun: Any, signature: tuple[ArgSpec, ...], argnum: int,
         vector = forward[forward.inputs[_input_position(signature, argnum)]]
         (gradient,) = backward(forward, forward[loss_id], [vector])
         return band(forward, gradient.id, vector.id)
+
+
+def loss_split(fun: Any, signature: tuple[ArgSpec, ...], data: tuple[int, ...],
+               arguments: dict[str, Any]) -> Kind | None:
+    """How the loss ``fun`` splits over the rows of its arguments at the positions ``data``
+    (``symdiff.ir.separable``): ``Kind.TOTAL``, ``Kind.MEAN``, or None."""
+    options = Options(argnums=(), single=True, backend="numpy")
+    with values_known(ArgumentValues(arguments)), dim_scope(), simplification_budget():
+        graph = Graph(custom_rules=options.custom_rules)
+        loss, aux = objective(graph, fun, signature, options)
+        if aux is not None or graph.decisions or graph.assertions:
+            return None
+        forward, (loss_id,) = fuse(graph, [loss.id])
+        rows = {forward.inputs[_input_position(signature, p)] for p in data}
+        return split_kind(forward, loss_id, rows)
 
 
 def _defaults(signature: tuple[ArgSpec, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
