@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from symdiff import cache
+from symdiff import cache, distributed
 from symdiff.arrays import is_dask_array
 from symdiff.decisions import Decided, deciding, load
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
@@ -291,8 +291,6 @@ class GradFunction:
             return self._with_grads(result, self.options, owned)
         bound = [as_array(v) for v in self.bind(args, kwargs)]
         if self._on_dask and any(is_dask_array(v) for v in bound):
-            from symdiff import distributed  # (Dask loads only when its arrays are passed)
-
             return distributed.call(self, bound)
         if any(is_structured(v) or i in self.options.argnums and
                isinstance(v, (list, tuple, dict)) and holds_floats(v)

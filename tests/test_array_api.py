@@ -235,3 +235,30 @@ def test_torch_gradients_stay_on_their_device_and_detached():
 
 def lambda_free_loss(w, x):
     return np.sum(np.tanh(x @ w) ** 2)
+
+
+# -- CuPy arrays on a GPU ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_corpus_on_cupy_arrays(name):
+    """On a machine with an NVIDIA GPU and CuPy; elsewhere skipped, saying so."""
+    cupy = pytest.importorskip("cupy", reason="CuPy is not installed (it needs an NVIDIA GPU)")
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError:
+        pytest.skip("no NVIDIA GPU for CuPy")
+    fun = getattr(corpus, name)
+    args = arguments(fun)
+    argnums = tuple(range(len(args)))
+    value, grads = symdiff.value_and_grad(fun, argnums, backend="numpy")(*args)
+    on_gpu = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+    got_value, got = symdiff.value_and_grad(fun, argnums, backend="array_api")(*on_gpu)
+    np.testing.assert_allclose(float(got_value), float(value), rtol=1e-12)
+    for g, e, a in zip(got, grads, on_gpu, strict=True):
+        if isinstance(a, float):
+            assert type(g) is float
+        else:
+            assert isinstance(g, cupy.ndarray) and g.device == a.device
+        np.testing.assert_allclose(cupy.asnumpy(g) if not isinstance(g, float) else g, e,
+                                   rtol=1e-12, atol=1e-300)

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symdiff"
 # lowest first; a module belongs to the first layer with a prefix that names it
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("symdiff.errors", "symdiff.version", "symdiff.markers", "symdiff.signature",
-              "symdiff.trees", "symdiff.cache")),
+              "symdiff.log", "symdiff.arrays", "symdiff.trees", "symdiff.cache")),
     ("call time", ("symdiff.size_checks", "symdiff.structured", "symdiff.runtime",
                    "symdiff.decisions", "symdiff.library")),
     ("ir", ("symdiff.ir",)),
@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("simplify", ("symdiff.simplify",)),
     ("codegen", ("symdiff.codegen",)),
     ("pipeline", ("symdiff.pipeline",)),
-    ("api", ("symdiff.gradient", "symdiff.api")),
+    ("api", ("symdiff.distributed", "symdiff.gradient", "symdiff.api")),
     ("public", ("symdiff.forward", "symdiff.check", "symdiff.nn", "symdiff.extend")),
     ("tools", ("symdiff.teach", "symdiff.gen", "symdiff.cli", "symdiff.__main__")),
     ("package", ("symdiff",)),

@@ -236,9 +236,11 @@ def test_code_for_pinned_sizes_does_not_take_over_the_fast_path(monkeypatch):
     g = symdiff.value_and_grad(products_of_shifted, (0, 1), backend="numpy")
     g(np.ones(3), np.ones(2))  # fails a check of the shape-generic code: sizes as numbers
     g(np.ones(5), np.ones(5))
+    g(np.ones(6), np.ones(6))  # a size seen once takes the fast path from then on
     slow = []
     original = g._compiled
     monkeypatch.setattr(g, "_compiled", lambda values: slow.append(values) or original(values))
     value, (gx, gy) = g(np.ones(6), np.arange(6.0))
+    g(np.ones(5), np.ones(5))
     assert not slow  # the shape-generic code serves calls from the fast path again
     np.testing.assert_allclose(gx, [0.0, 0.0, 1.0, 2.0, 3.0, 4.0])
