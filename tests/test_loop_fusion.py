@@ -98,16 +98,37 @@ for i in range(n):
 """
 
 
+HELPER_RESULT = """
+a = np.zeros(n)
+v = same(a)
+for i in range(n):
+    a[i] = x[i] * 2
+for i in range(n):
+    y[i] = v[n - 1 - i]
+"""
+
+NEW_ARRAY = """
+a = np.zeros(n) + 1
+c = a * 2.0
+for i in range(n):
+    a[i] = x[i] * 2
+for i in range(n):
+    y[i] = c[n - 1 - i] + a[i]
+"""
+
+
 @pytest.mark.parametrize("source, loops", [
     (ROW_READ, 1), (SHIFTED_READ, 2), (VIEW_READ, 2), (ACCUMULATOR_READ, 2), (SCATTERS, 1),
-    (SCATTER_THEN_READ, 2), (SHARED_TEMPORARY, 1), (CARRIED, 2), (RANGE_CHANGED, 2)],
+    (SCATTER_THEN_READ, 2), (SHARED_TEMPORARY, 1), (CARRIED, 2), (RANGE_CHANGED, 2),
+    (HELPER_RESULT, 2), (NEW_ARRAY, 1)],
     ids=["row-read", "shifted-read", "view-read", "accumulator-read", "scatters",
-         "scatter-then-read", "shared-temporary", "carried", "range-changed"])
+         "scatter-then-read", "shared-temporary", "carried", "range-changed", "helper-result",
+         "new-array"])
 def test_loops_fuse_only_when_the_values_stay(source, loops):
     out = fused(source)
     assert loop_count(out) == loops, out
     x = np.linspace(-1.0, 2.0, 7)
-    before, after = {"np": np, "x": x, "n": 7}, {"np": np, "x": x, "n": 7}
+    before, after = ({"np": np, "x": x, "n": 7, "same": lambda a: a} for _ in range(2))
     for scope in (before, after):
         scope.update(y=np.zeros(7), z=np.zeros(7))
     exec(source, before)

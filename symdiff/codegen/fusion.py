@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-_FRESH = frozenset({"zeros", "empty", "ones", "full", "zeros_like", "empty_like", "ones_like",
-                    "full_like"})
 _CONTROL = (cst.Break, cst.Continue, cst.Return, cst.Yield, cst.Raise)
 
 
@@ -65,16 +63,19 @@ def _fuse_with_previous(out: list[cst.BaseStatement], loop: cst.For,
         return None  # the first loop changes the second's range
     above: list[cst.BaseStatement] = []
     below: list[cst.BaseStatement] = []
+    sunk: list[_Use] = []  # what the statements moved below do
     for between in out[at + 1:]:
         if not isinstance(between, cst.SimpleStatementLine):
             return None
         use = _Use.of(between, groups)
         if in_header & use.bound.keys():
             return None  # the statement changes the second loop's range
-        if not below and _separate(use, first_use):  # (keeping the statements' order)
+        # above, it would pass the first loop and the statements moved below before it
+        if _separate(use, first_use) and all(_separate(use, s) for s in sunk):
             above.append(between)
         elif _separate(use, second_use):
             below.append(between)
+            sunk.append(use)
         else:
             return None
     # the comments of an allocation moved above (the source line, the start of the backward
@@ -127,8 +128,10 @@ def _has(node: cst.CSTNode, kinds: tuple[type, ...]) -> bool:
 
 
 class _Aliases:
-    """Names that may share memory, as groups: a name assigned from an expression may be a
-    view of any array the expression reads (but for its shape), except a new array."""
+    """Names that may share memory, as groups: a name assigned a view of an array (``a[1:]``,
+    ``a.T``, ``np.reshape(a, ...)``), the array itself, or what a call of an unknown function
+    (a helper) returns, joins the arrays it may be. Arithmetic and NumPy's other functions make
+    new arrays."""
 
     def __init__(self, statements: Iterable[cst.BaseStatement]) -> None:
         self.parent: dict[str, str] = {}
@@ -136,11 +139,9 @@ class _Aliases:
 
         class Assignments(cst.CSTVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
-                if _is_new_array(node.value):
-                    return
                 for target in node.targets:
                     if isinstance(target.target, cst.Name):
-                        for name in _data_names(node.value):
+                        for name in _may_be(node.value):
                             aliases.join(target.target.value, name)
 
         for statement in statements:
@@ -155,10 +156,39 @@ class _Aliases:
         self.parent[self.find(a)] = self.find(b)
 
 
-def _is_new_array(value: cst.BaseExpression) -> bool:
-    return isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
-        isinstance(value.func.value, cst.Name) and value.func.value.value == "np" and \
-        value.func.attr.value in _FRESH
+# NumPy's functions and array methods that may return (a view of) their argument
+_VIEWS = frozenset({
+    "reshape", "transpose", "ravel", "squeeze", "expand_dims", "broadcast_to", "asarray",
+    "ascontiguousarray", "asfortranarray", "atleast_1d", "atleast_2d", "atleast_3d",
+    "swapaxes", "moveaxis", "diagonal", "diag", "flip", "fliplr", "flipud", "real", "imag",
+    "view", "T", "flat", "broadcast_arrays", "split", "array_split", "hsplit", "vsplit",
+    "require", "asanyarray", "matrix_transpose", "permute_dims", "astype", "array"})
+
+
+def _may_be(value: cst.BaseExpression) -> set[str]:
+    """The arrays ``value`` may be, or be a view of (conservatively)."""
+    if isinstance(value, cst.Name):
+        return {value.value}
+    if isinstance(value, cst.Subscript):  # an element, or a view
+        return _may_be(value.value)
+    if isinstance(value, cst.Attribute):
+        return _may_be(value.value) if value.attr.value in _VIEWS else set()
+    if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
+                          cst.BooleanOperation, cst.BaseNumber, cst.BaseString)):
+        return set()  # a new value
+    if isinstance(value, cst.IfExp):
+        return _may_be(value.body) | _may_be(value.orelse)
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return set().union(*(_may_be(e.value) for e in value.elements))
+    if isinstance(value, cst.Call):
+        arguments = set().union(*(_may_be(a.value) for a in value.args))
+        func = value.func
+        if isinstance(func, cst.Attribute) and _is_module(func.value):
+            return arguments if func.attr.value in _VIEWS else set()
+        if isinstance(func, cst.Attribute):  # a method: x.reshape(...), x.sum()
+            return _may_be(func.value) if func.attr.value in _VIEWS else set()
+        return arguments  # a helper may return an argument
+    return _data_names(value)
 
 
 def _view_of(statement: cst.BaseStatement) -> tuple[str, set[str]] | None:

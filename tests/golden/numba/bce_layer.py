@@ -37,16 +37,14 @@ def value_and_grad_bce_layer(x, y, w, b):
     _t0 = np.dot(x, w)
     # return nn.binary_cross_entropy_with_logits(z, y, np.ones_like(z), np.ones_like(z))
     _t2 = 0.0
+    bz = np.empty((y.shape[0],), dtype=np.float64)
     for _i0 in range(y.shape[0]):
         _t1 = b[_i0] + _t0[_i0]
         _t2 += y[_i0]*np.logaddexp(0, -_t1) + (1 - y[_i0])*np.logaddexp(0, _t1)
-    _t2 = _t2 / y.shape[0]
-
-    # backward pass
-    # return nn.binary_cross_entropy_with_logits(z, y, np.ones_like(z), np.ones_like(z))
-    bz = np.empty((y.shape[0],), dtype=np.float64)
-    for _i0 in range(y.shape[0]):
+        # backward pass
+        # return nn.binary_cross_entropy_with_logits(z, y, np.ones_like(z), np.ones_like(z))
         bz[_i0] = (_sigmoid(b[_i0] + _t0[_i0]) - y[_i0])/y.shape[0]
+    _t2 = _t2 / y.shape[0]
     # z = np.matmul(x, w) + b
     bw = np.outer(x, bz)
     return (_t2, (bw, bz))

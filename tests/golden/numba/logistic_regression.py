@@ -37,15 +37,13 @@ def value_and_grad_logistic_regression(X, y, w):
     margins = np.dot(X, w)
     # return np.mean(nn.softplus(margins) - y * margins)
     _t0 = 0.0
-    for _i0 in range(y.shape[0]):
-        _t0 += np.logaddexp(0, margins[_i0]) - y[_i0]*margins[_i0]
-    _t0 = _t0 / y.shape[0]
-
-    # backward pass
-    # return np.mean(nn.softplus(margins) - y * margins)
     bmargins = np.empty((y.shape[0],), dtype=np.float64)
     for _i0 in range(y.shape[0]):
+        _t0 += np.logaddexp(0, margins[_i0]) - y[_i0]*margins[_i0]
+        # backward pass
+        # return np.mean(nn.softplus(margins) - y * margins)
         bmargins[_i0] = (_sigmoid(margins[_i0]) - y[_i0])/y.shape[0]
+    _t0 = _t0 / y.shape[0]
     # margins = X @ w
     bw = np.dot(X.T, bmargins)
     return (_t0, bw)

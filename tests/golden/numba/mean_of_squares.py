@@ -21,13 +21,11 @@ def value_and_grad_mean_of_squares(x):
     """Value of mean_of_squares and its gradient with respect to x."""
     # z = y.mean()
     z = 0.0
-    for _i0 in range(x.shape[0]):
-        z += x[_i0]**2
-    z = z / x.shape[0]
-
-    # backward pass
-    # y = x * x
     bx = np.empty((x.shape[0],), dtype=np.float64)
     for _i0 in range(x.shape[0]):
+        z += x[_i0]**2
+        # backward pass
+        # y = x * x
         bx[_i0] = 2*x[_i0]/x.shape[0]
+    z = z / x.shape[0]
     return (z, bx)
