@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import linecache
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from symdiff.errors import ArgumentError
+from symdiff.errors import ArgumentError, UnsupportedError, user_facing
 from symdiff.gradient import GradFunction, differentiable
 from symdiff.library import library_function, spread_arguments, takes_spread
 from symdiff.markers import runs_while_tracing
@@ -25,7 +26,8 @@ from symdiff.trees import is_model, model_method
 def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
           with_value: bool, frozen: Sequence[str] = (), parallel: bool = False) -> Any:
     if fun is None:
-        return lambda f: _make(f, argnums, wrt, has_aux, backend, with_value, frozen, parallel)
+        return user_facing(lambda f: _make(f, argnums, wrt, has_aux, backend, with_value, frozen,
+                                           parallel))
     frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
     fun = library_function(fun)  # grad(np.sqrt): as if written def sqrt(x): return np.sqrt(x)
     if isinstance(fun, functools.partial):
@@ -40,6 +42,7 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
     if not differentiable(fun):
         raise ArgumentError(f"{fun!r} is not a Python function: symdiff differentiates "
                             "functions from their source")
+    _source_is_readable(fun)
     if takes_spread(fun):
         spread = {p.name: "*" if p.kind is p.VAR_POSITIONAL else "**"
                   for p in inspect.signature(fun, follow_wrapped=False).parameters.values()
@@ -70,6 +73,20 @@ def _make(fun: Callable | None, argnums, wrt, has_aux: bool, backend: str,
         [(a, None) for a in positions]
     return GradFunction(fun, positions, single, has_aux, backend, with_value, request=request,
                         frozen=frozen, parallel=parallel)
+
+
+def _source_is_readable(fun: Any) -> None:
+    """A function typed at the interactive prompt or given to ``python -c`` has no source to
+    read: said when ``grad`` is applied, not at the first call."""
+    code = getattr(inspect.unwrap(fun), "__code__", None)
+    if code is None or not code.co_filename.startswith("<") or linecache.getlines(
+            code.co_filename):  # a notebook cell's source is there
+        return
+    raise UnsupportedError(
+        f"cannot read the source of {fun.__qualname__!r}: it was defined in "
+        f"{code.co_filename}, which keeps no source; symdiff reads functions from their "
+        "source, so define them in a file (or a notebook cell)",
+        code.co_filename, code.co_firstlineno, 1)
 
 
 def _model_grad(model: Any, argnums, wrt, has_aux: bool, backend: str, with_value: bool,
@@ -161,6 +178,7 @@ class PartialGrad:
 
 
 @runs_while_tracing
+@user_facing
 def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
          wrt: str | Sequence[str] | None = None, has_aux: bool = False,
          backend: str = "numba", frozen: Sequence[str] = (),
@@ -197,6 +215,7 @@ def grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None
 
 
 @runs_while_tracing
+@user_facing
 def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | None = None, *,
                    wrt: str | Sequence[str] | None = None, has_aux: bool = False,
                    backend: str = "numba", frozen: Sequence[str] = (),
@@ -208,6 +227,7 @@ def value_and_grad(fun: Callable | None = None, argnums: int | Sequence[int] | N
 
 
 @runs_while_tracing
+@user_facing
 def vjp(fun: Callable, *primals: Any, backend: str = "numba") -> tuple[Any, Callable]:
     """JAX's ``vjp``: ``out, f_vjp = vjp(fun, *primals)``; ``f_vjp(cotangent)`` returns the
     tuple of ``cotangent``-weighted gradients, one per primal (a vector-Jacobian product,

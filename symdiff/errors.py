@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import types
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 class SymdiffError(Exception):
     """Base class of every error symdiff raises on purpose."""
@@ -67,3 +76,47 @@ class GradientCheckError(SymdiffError, AssertionError):
 
 class SkippedStatementWarning(UserWarning):
     """A statement in differentiated code that the generated code leaves out (``print``)."""
+
+
+# -- tracebacks without symdiff's own frames ----------------------------------------------------
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def filtering() -> bool:
+    """Whether user-facing errors hide symdiff's frames: on, unless the environment variable
+    ``SYMDIFF_TRACEBACK_FILTERING`` is ``off`` (to debug symdiff itself)."""
+    return os.environ.get("SYMDIFF_TRACEBACK_FILTERING", "on").lower() not in (
+        "off", "0", "false", "no")
+
+
+def shown_frames(exc: BaseException) -> types.TracebackType | None:
+    """``exc``'s traceback without the frames of symdiff's own modules (unless
+    ``filtering()`` is off): what is left is the user's code, and the message (with its
+    located source line and caret) says the rest."""
+    if not filtering():
+        return exc.__traceback__
+    kept = []
+    tb = exc.__traceback__
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+            kept.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for frame in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return rebuilt
+
+
+def user_facing(fun: Callable[P, R]) -> Callable[P, R]:
+    """``fun``, raising symdiff's errors with symdiff's frames left out of their tracebacks
+    (errors of other kinds, symdiff's own bugs, keep every frame)."""
+
+    @functools.wraps(fun)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fun(*args, **kwargs)
+        except SymdiffError as exc:  # (SYMDIFF_TRACEBACK_FILTERING=off shows symdiff's frames)
+            raise exc.with_traceback(shown_frames(exc)) from exc.__cause__
+
+    return call

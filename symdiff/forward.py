@@ -24,7 +24,7 @@ import numpy as np
 
 from symdiff.api import grad
 from symdiff.decisions import deciding, load
-from symdiff.errors import ArgumentError, UnsupportedError
+from symdiff.errors import ArgumentError, UnsupportedError, user_facing
 from symdiff.gradient import GradFunction, differentiable, learned_outer, new_outer
 from symdiff.library import library_function
 from symdiff.markers import runs_while_tracing
@@ -212,6 +212,7 @@ def _trace_jvp(graph: Any, args: list[Any], kwargs: dict[str, Any],
     return trace_jvp(graph, fun, primals, tangents, top_level=top_level)
 
 
+@user_facing
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], *,
         backend: str = "numba") -> tuple[Any, Any]:
     """JAX's ``jvp``: ``out, tangent_out = jvp(fun, primals, tangents)``, the value of
@@ -262,6 +263,7 @@ def _jacobian_of(columns: list[Any], out: Any, x: Any) -> Any:
 
 
 @runs_while_tracing
+@user_facing
 def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
            backend: str = "numba") -> Callable:
     """The Jacobian of ``fun`` by forward mode, shaped output shape then input shape. ``fun``
@@ -271,6 +273,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
     positions, single = _positions(fun, argnums)
     pushes = {p: JvpFunction(fun, (p,), backend) for p in positions}
 
+    @user_facing
     def jacobian_function(*args: Any) -> Any:
         args = tuple(as_array(a) for a in args)
         per_position = []
@@ -292,6 +295,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, *,
 
 
 @runs_while_tracing
+@user_facing
 def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, *,
            backend: str = "numba") -> Callable:
     """The Jacobian of an array-valued ``fun`` by reverse mode, shaped output shape then input
@@ -301,6 +305,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, *,
     pulls = GradFunction(fun, (positions[0],), False, False, backend, False,
                          request=[(p, None) for p in positions], output="cotangent")
 
+    @user_facing
     def jacobian_function(*args: Any) -> Any:
         args = tuple(as_array(a) for a in args)
         out = fun(*args)
@@ -325,6 +330,7 @@ jacobian = jacrev
 
 
 @runs_while_tracing
+@user_facing
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0, *,
             backend: str = "numba") -> Callable:
     """The Hessian of a scalar ``fun``: the forward-mode Jacobian of its gradient, shaped input
@@ -357,6 +363,7 @@ class BandedHessian:
         self._bands: dict[tuple, frozenset[int] | None] = {}
         self._names = list(inspect.signature(self.fun).parameters)
 
+    @user_facing
     def __call__(self, *args: Any) -> Any:
         args = tuple(as_array(a) for a in args)
         x = args[self.argnum] if self.argnum < len(args) else None

@@ -20,7 +20,7 @@ import numpy as np
 from symdiff import cache, distributed
 from symdiff.arrays import is_dask_array
 from symdiff.decisions import Decided, deciding, load
-from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError
+from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError, shown_frames
 from symdiff.log import note
 from symdiff.markers import has_source, trace_hook
 from symdiff.runtime import (
@@ -264,39 +264,42 @@ class GradFunction:
         return entry
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._names_read.changed():
-            self._forget()
-        if not self.plain:
-            cotangent = None
-            if self.options.output == "cotangent":
-                if not args:
-                    raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) "
-                                        "is the last positional argument, and none was given")
-                *args, cotangent = args
-            values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
-            return self._call_structured(values, cotangent)
-        if self._draws:  # numbers drawn on each call, at sizes of the bound arguments
-            key, outer = None, ()
-        else:
-            outer = tuple(as_array(o.value()) for o in self._outer) if self._outer else ()
-            key = self._fast_key(args, outer) if not kwargs else None
-        fast = self._fast.get(key) if key is not None else None
-        if fast is not None:  # types and sizes seen before: no binding, specs or size checks
-            compiled, defaults, fresh = fast
-            values: Any = args + defaults + outer if defaults or outer else args
-            if not fresh:
-                return self._checked_run(compiled, values)
-            result = call_compiled(compiled, values)
-            owned = tuple([g.copy() for g in self._grads_of(result, self.options)])
-            return self._with_grads(result, self.options, owned)
-        bound = [as_array(v) for v in self.bind(args, kwargs)]
-        if self._on_dask and any(is_dask_array(v) for v in bound):
-            return distributed.call(self, bound)
-        if any(is_structured(v) or i in self.options.argnums and
-               isinstance(v, (list, tuple, dict)) and holds_floats(v)
-               for i, v in enumerate(bound)):
-            return self._call_structured(bound, None)
-        return self._deciding(lambda: self._call_plain(args, kwargs, bound))
+        try:
+            if self._names_read.changed():
+                self._forget()
+            if not self.plain:
+                cotangent = None
+                if self.options.output == "cotangent":
+                    if not args:
+                        raise ArgumentError(f"{self.fun.__qualname__}: the cotangent (sensitivity) "
+                                            "is the last positional argument, and none was given")
+                    *args, cotangent = args
+                values = [as_array(v) for v in self.bind(tuple(args), kwargs)]
+                return self._call_structured(values, cotangent)
+            if self._draws:  # numbers drawn on each call, at sizes of the bound arguments
+                key, outer = None, ()
+            else:
+                outer = tuple(as_array(o.value()) for o in self._outer) if self._outer else ()
+                key = self._fast_key(args, outer) if not kwargs else None
+            fast = self._fast.get(key) if key is not None else None
+            if fast is not None:  # types and sizes seen before: no binding, specs or size checks
+                compiled, defaults, fresh = fast
+                values: Any = args + defaults + outer if defaults or outer else args
+                if not fresh:
+                    return self._checked_run(compiled, values)
+                result = call_compiled(compiled, values)
+                owned = tuple([g.copy() for g in self._grads_of(result, self.options)])
+                return self._with_grads(result, self.options, owned)
+            bound = [as_array(v) for v in self.bind(args, kwargs)]
+            if self._on_dask and any(is_dask_array(v) for v in bound):
+                return distributed.call(self, bound)
+            if any(is_structured(v) or i in self.options.argnums and
+                   isinstance(v, (list, tuple, dict)) and holds_floats(v)
+                   for i, v in enumerate(bound)):
+                return self._call_structured(bound, None)
+            return self._deciding(lambda: self._call_plain(args, kwargs, bound))
+        except SymdiffError as exc:  # (SYMDIFF_TRACEBACK_FILTERING=off shows symdiff's frames)
+            raise exc.with_traceback(shown_frames(exc)) from exc.__cause__
 
     def _call_plain(self, args: tuple, kwargs: dict, bound: list[Any]) -> Any:
         module, compiled, values = self._compiled(bound)

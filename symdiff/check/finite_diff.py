@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from symdiff.api import grad
-from symdiff.errors import ArgumentError, GradientCheckError
+from symdiff.errors import ArgumentError, GradientCheckError, user_facing
 from symdiff.library import spread_arguments, takes_spread
 from symdiff.runtime import normalise_argnums
 
@@ -46,6 +46,7 @@ class GradCheckReport:
         return "\n".join(lines)
 
 
+@user_facing
 def check_grad(fun: Callable, *args: Any, argnums: int | Sequence[int] | None = None,
                wrt: str | Sequence[str] | None = None, eps: float | None = None,
                rtol: float | None = None, atol: float | None = None,

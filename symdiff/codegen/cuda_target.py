@@ -37,7 +37,7 @@ from symdiff.codegen.loop_nest import (
     zero_d_arrays,
 )
 from symdiff.codegen.numba_target import NumbaTarget
-from symdiff.codegen.printer import FUNCTIONS
+from symdiff.codegen.printer import FUNCTIONS, numpy_dtype
 from symdiff.codegen.rows import argsort_ranks
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Node
@@ -182,13 +182,13 @@ class CudaTarget(NumbaTarget):
         return name
 
     def _empty(self, shape: str, dtype: str) -> str:
-        return f"cuda.device_array({shape}, dtype=np.{dtype})"
+        return f"cuda.device_array({shape}, dtype={numpy_dtype(dtype)})"
 
     def _zeros(self, shape: str, dtype: str) -> str:
-        return f"_full({shape}, 0, np.{dtype})"
+        return f"_full({shape}, 0, {numpy_dtype(dtype)})"
 
     def _full(self, shape: str, value: str, dtype: str) -> str:
-        return f"_full({shape}, {value}, np.{dtype})"
+        return f"_full({shape}, {value}, {numpy_dtype(dtype)})"
 
     def _add_into(self, target: str, where: list[str], value: str,
                   shared: bool = False) -> cst.SimpleStatementLine:
@@ -312,7 +312,7 @@ class CudaTarget(NumbaTarget):
     def _op_astype(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
         source = ctx.graph[node.inputs[0]]
         if node.rank == 0:
-            return self._store(ctx, node, f"np.{node.dtype}({ctx.text[source.id]})")
+            return self._store(ctx, node, f"{numpy_dtype(node.dtype)}({ctx.text[source.id]})")
         # storing into an array of the new type converts each element
         return self._materialise(ctx, node, element_at(ctx, source, loop_vars(node.rank),
                                                    node.shape))

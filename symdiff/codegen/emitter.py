@@ -21,6 +21,7 @@ import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.helpers import HELPERS
+from symdiff.codegen.printer import numpy_dtype
 from symdiff.errors import UnsupportedError
 from symdiff.ir.graph import Graph, Node
 from symdiff.ir.loop import Body, loop_inputs
@@ -280,7 +281,7 @@ class Target:
 
     def empty(self, shape: str, dtype: str) -> str:
         """A new array to be filled (a loop's tape)."""
-        return f"np.empty({shape}, dtype=np.{dtype})"
+        return f"np.empty({shape}, dtype={numpy_dtype(dtype)})"
 
     def finished(self, ctx: Context, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
         """The function's statements, once all are written (a target may drop those of its

@@ -33,7 +33,7 @@ from symdiff.codegen.loop_nest import (
 from symdiff.codegen.loops import LOOP_WRITERS
 from symdiff.codegen.numba_helpers import NUMBA_HELPERS
 from symdiff.codegen.numba_indexing import IndexWriting
-from symdiff.codegen.printer import integer_inputs, print_value
+from symdiff.codegen.printer import integer_inputs, numpy_dtype, print_value
 from symdiff.codegen.rows import ROW_WRITERS
 from symdiff.codegen.special_helpers import (
     CYTHON_SPECIAL,
@@ -304,7 +304,7 @@ class NumbaTarget(IndexWriting, Target):
             count = dim_product([source.shape[a] for a in axes])
             finish.extend(self._divide(ctx, node, target, operand(str(count))))
         if node.rank == 0 and node.dtype != "float64":
-            finish.append(assignment(target, f"np.{node.dtype}({target})"))
+            finish.append(assignment(target, f"{numpy_dtype(node.dtype)}({target})"))
         return init, update, finish
 
     # --- array operations -------------------------------------------------------------------
@@ -397,13 +397,13 @@ class NumbaTarget(IndexWriting, Target):
         return loop_nest(loops, shape, body, spread and self.parallel)
 
     def _empty(self, shape: str, dtype: str) -> str:
-        return f"np.empty({shape}, dtype=np.{dtype})"
+        return f"np.empty({shape}, dtype={numpy_dtype(dtype)})"
 
     def _zeros(self, shape: str, dtype: str) -> str:
-        return f"np.zeros({shape}, dtype=np.{dtype})"
+        return f"np.zeros({shape}, dtype={numpy_dtype(dtype)})"
 
     def _full(self, shape: str, value: str, dtype: str) -> str:
-        return f"np.full({shape}, {value}, dtype=np.{dtype})"
+        return f"np.full({shape}, {value}, dtype={numpy_dtype(dtype)})"
 
     def _add_into(self, target: str, where: list[str], value: str,
                   shared: bool = False) -> cst.SimpleStatementLine:
@@ -453,7 +453,7 @@ def _blas_operand(ctx: Context, node_id: int, dtype: str) -> str:
     """Numba's np.dot wants both operands of the result's dtype (NumPy would promote)."""
     text = _contiguous(ctx, node_id)
     if ctx.graph[node_id].dtype != dtype:
-        return f"{operand(text)}.astype(np.{dtype})"
+        return f"{operand(text)}.astype({numpy_dtype(dtype)})"
     return text
 
 

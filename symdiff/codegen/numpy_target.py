@@ -16,7 +16,7 @@ from symdiff.codegen.emitter import (
 )
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.loops import LOOP_WRITERS
-from symdiff.codegen.printer import NumpyPrinter, integer_inputs, print_value
+from symdiff.codegen.printer import NumpyPrinter, integer_inputs, numpy_dtype, print_value
 from symdiff.ir.fused import arg_symbol, replace_subexpression
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import broadcast_shapes, same_shape, shape_text
@@ -77,11 +77,11 @@ class NumpyTarget(Target):
 
     def as_dtype(self, value: str, dtype: str) -> str:
         """A number (or 0-d value) of ``dtype``."""
-        return f"np.{dtype}({value})"
+        return f"{numpy_dtype(dtype)}({value})"
 
     def filled(self, shape: str, value: str, dtype: str) -> str:
         """An array of ``shape`` holding ``value`` everywhere."""
-        return f"np.full({shape}, {value}, dtype=np.{dtype})"
+        return f"np.full({shape}, {value}, dtype={numpy_dtype(dtype)})"
 
     def guarded(self, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
         """Branches that np.where does not select are still computed: they may divide by

@@ -16,6 +16,7 @@ from sympy.printing.str import StrPrinter
 from symdiff.calculus import scalar as S
 from symdiff.calculus.special import SpecialFunction, UnsupportedDerivative, helper_name
 from symdiff.errors import UnsupportedError
+from symdiff.ir.primitives import numpy_dtype
 
 FUNCTIONS: dict[type, str] = {
     sp.exp: "np.exp", sp.log: "np.log", S.log1p: "np.log1p", S.expm1: "np.expm1",
@@ -94,7 +95,7 @@ class NumpyPrinter(StrPrinter):
 
     def cast(self, text: str, dtype: str) -> str:
         """``text`` (computed from integers) as a number or array of the float ``dtype``."""
-        return f"np.{dtype}({text})"
+        return f"{numpy_dtype(dtype)}({text})"
 
     def _print_Function(self, expr: sp.Function) -> str:
         # (SymPy looks up a subclass's own _print_<name> method only)

@@ -69,6 +69,24 @@ class FunctionSource:
 _CACHE: dict[Any, FunctionSource] = {}
 
 
+def syntax_error(exc: cst.ParserSyntaxError, text: str, filename: str, file_lines: list[str],
+                 first_line: int = 1, indent: int = 0) -> UnsupportedError:
+    """A syntax error where Python reports it, with Python's message (``'(' was never
+    closed``): libcst's points past the error and lists the tokens it expected. ``text`` is
+    the source from ``first_line`` of the file on, dedented by ``indent``."""
+    try:
+        compile(text, filename, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        lineno = first_line + (error.lineno or 1) - 1
+        line = file_lines[lineno - 1] if 0 < lineno <= len(file_lines) else None
+        return UnsupportedError(f"syntax error: {error.msg}", filename, lineno,
+                                (error.offset or 1) + indent, line)
+    lineno = first_line + exc.raw_line - 1  # Python reads it; libcst cannot
+    line = file_lines[lineno - 1] if 0 < lineno <= len(file_lines) else None
+    return UnsupportedError(f"libcst cannot parse this: {exc.message.splitlines()[0]}",
+                            filename, lineno, exc.raw_column + 1 + indent, line)
+
+
 def function_source(fun: Any) -> FunctionSource:
     """Parse the source of ``fun`` (a Python function or lambda)."""
     code = getattr(fun, "__code__", None)
@@ -93,10 +111,7 @@ def function_source(fun: Any) -> FunctionSource:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        lineno = first_line + exc.raw_line - 1
-        line = file_lines[lineno - 1] if 0 < lineno <= len(file_lines) else None
-        raise UnsupportedError(f"syntax error: {exc.message}", filename, lineno,
-                               exc.raw_column + 1 + indent, line) from None
+        raise syntax_error(exc, text, filename, file_lines, first_line, indent) from None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     node = _find_definition(module, fun, positions, filename, first_line, indent, file_lines)

@@ -24,7 +24,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from symdiff.errors import UnsupportedError
 from symdiff.frontend.callee import MISSING
-from symdiff.frontend.source import FunctionSource, signature_of_parameters
+from symdiff.frontend.source import FunctionSource, signature_of_parameters, syntax_error
 
 TRUSTED = ("numpy", "math", "scipy", "symdiff")
 
@@ -41,9 +41,7 @@ class StaticModule:
         try:
             self.module = cst.parse_module(self.text)
         except cst.ParserSyntaxError as exc:
-            line = self.lines[exc.raw_line - 1] if 0 < exc.raw_line <= len(self.lines) else None
-            raise UnsupportedError(f"syntax error: {exc.message}", path, exc.raw_line,
-                                   exc.raw_column + 1, line) from None
+            raise syntax_error(exc, self.text, path, self.lines) from None
         self.positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(
             PositionProvider)
         self.namespace: dict[str, Any] = {}

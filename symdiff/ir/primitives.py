@@ -99,3 +99,9 @@ def promote(inputs: Sequence[Node], floating: bool = False) -> str:
     if floating and dtype.kind in "biu":
         dtype = np.dtype("float64")
     return dtype.name
+
+
+def numpy_dtype(dtype: str) -> str:
+    """NumPy's name of a dtype in generated code: ``np.bool_`` for booleans, which NumPy 1.x
+    (``np.bool`` is NumPy 2's) and Numba both know."""
+    return "np.bool_" if dtype == "bool" else f"np.{dtype}"

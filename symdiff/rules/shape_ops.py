@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from symdiff.ir import sizes
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.primitives import Primitive, register
+from symdiff.ir.primitives import Primitive, numpy_dtype, register
 from symdiff.ir.shapes import (
     Shape,
     ShapeError,
@@ -167,5 +167,5 @@ register(Primitive(
     "astype", _astype_infer,
     vjp=lambda g, node, ct: [g.add("astype", [ct], make_params(dtype=g[node.inputs[0]].dtype))],
     # a rank-0 value may be a Python or NumPy number, which has no astype
-    emit=lambda a, node: f"np.{node.param('dtype')}({a[0]})" if node.rank == 0 else
-    f"{a[0]}.astype(np.{node.param('dtype')})"))
+    emit=lambda a, node: f"{numpy_dtype(node.param('dtype'))}({a[0]})" if node.rank == 0 else
+    f"{a[0]}.astype({numpy_dtype(node.param('dtype'))})"))

@@ -16,13 +16,14 @@ import numpy as np
 import sympy as sp
 
 from symdiff.calculus.derive import guarded_simplify
-from symdiff.errors import ArgumentError
+from symdiff.errors import ArgumentError, user_facing
 from symdiff.rules import primitive
 from symdiff.teach.evaluate import formula_value
 from symdiff.teach.notation import MARKDOWN, TEXT, Text
 from symdiff.teach.walk import FREE, Step, Walk, walk
 
 
+@user_facing
 def explain(fun: Any, *args: Any, argnums: int | tuple[int, ...] | None = None,
             wrt: str | tuple[str, ...] | None = None, format: str = "text",
             **kwargs: Any) -> str:

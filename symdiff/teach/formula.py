@@ -17,7 +17,7 @@ import sympy as sp
 
 from symdiff.ad.reverse import backward
 from symdiff.calculus.derive import guarded_simplify
-from symdiff.errors import ArgumentError
+from symdiff.errors import ArgumentError, user_facing
 from symdiff.ir.graph import Graph
 from symdiff.pipeline import inputs_by_name, objective
 from symdiff.runtime import normalise_argnums
@@ -25,6 +25,7 @@ from symdiff.signature import ArgSpec, Options
 from symdiff.teach.evaluate import evaluate
 
 
+@user_facing
 def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
             shapes: Mapping[str, tuple[int, ...]] | None = None) -> Any:
     """``fun`` as a SymPy expression in its parameters' names (``wrt=None``), or its derivative

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from symdiff.errors import ArgumentError, SymdiffError
+from symdiff.errors import ArgumentError, SymdiffError, user_facing
 from symdiff.teach.walk import Step, Walk, walk
 
 _FORMATS = ("svg", "png", "pdf")
@@ -63,6 +63,7 @@ class Picture:
         return bundle
 
 
+@user_facing
 def graph(fun: Any, *args: Any, argnums: int | tuple[int, ...] | None = None,
           wrt: str | tuple[str, ...] | None = None, **kwargs: Any) -> Picture:
     """The forward and backward graph of ``fun(*args, **kwargs)`` differentiated with respect
