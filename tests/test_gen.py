@@ -331,3 +331,64 @@ def test_a_module_checks_the_sizes_its_code_assumes(tmp_path, backend):
     for n, m in [(5, 4), (2, 2)]:  # sizes that do not fit; x[:3] of two elements
         with pytest.raises(ValueError, match="sizes must satisfy"):
             module.grad_loss(np.ones(n), np.ones(m))
+
+
+# -- the command line catches mistakes -----------------------------------------------------------
+
+MODEL = '''import numpy as np
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def predict(X, W1, W2):
+    return relu(X @ W1) @ W2
+
+
+def loss(X, labels, W1, W2):
+    logits = predict(X, W1, W2)
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.mean(np.take_along_axis(log_p, labels[:, None], axis=1))
+'''
+
+
+def run_gen(tmp_path, *arguments):
+    import subprocess
+    import sys
+
+    (tmp_path / "model.py").write_text(MODEL)
+    return subprocess.run([sys.executable, "-m", "symdiff", "gen", str(tmp_path / "model.py"),
+                           "-o", str(tmp_path / "model_grad.py"), *arguments],
+                          capture_output=True, text=True)
+
+
+def test_gen_chooses_the_functions_nothing_else_calls_and_takes_a_dtype(tmp_path):
+    out = run_gen(tmp_path, "--check", "--shapes", "X=n,d", "labels=int64[n]", "W1=d,h",
+                  "W2=h,k")
+    assert out.returncode == 0, out.stderr
+    written = (tmp_path / "model_grad.py").read_text()
+    assert "def grad_loss(" in written and "def grad_relu(" not in written
+    assert "def grad_predict(" not in written
+
+
+@pytest.mark.parametrize("shapes, message", [
+    (["X=n,d", "labels=i8[n]", "W1=(d,h)", "W2=h,k"],
+     "'(d', 'h)' is not a dimension (a name such as n, or a number); write W1=d,h"),
+    (["Xx=n,d", "labels=i8[n]", "W1=d,h", "W2=h,k"],
+     "--shapes Xx: no such parameter in"),
+    (["X=n,d", "labels=i9[n]", "W1=d,h", "W2=h,k"], "'i9[n]' is not DTYPE[DIM,...]"),
+], ids=["parentheses", "unknown-name", "unknown-dtype"])
+def test_gen_rejects_a_wrong_shape_spec(tmp_path, shapes, message):
+    out = run_gen(tmp_path, "--shapes", *shapes)
+    assert out.returncode != 0 and message in out.stderr, out.stderr
+    assert "(the parameters: X, labels, W1, W2)" in out.stderr or "unknown" not in message
+
+
+def test_a_numba_module_says_it_needs_scipy_for_matrix_products(tmp_path):
+    out = run_gen(tmp_path, "--backend", "numba", "--shapes", "X=n,d", "labels=int64[n]",
+                  "W1=d,h", "W2=h,k")
+    assert out.returncode == 0, out.stderr
+    assert "and SciPy (Numba's matrix products call its BLAS)" in \
+        (tmp_path / "model_grad.py").read_text()
