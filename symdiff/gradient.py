@@ -471,12 +471,30 @@ class GradFunction:
                                 "(or .specialise(*args)) first")
         return self._last.source
 
+    def _described(self) -> tuple[str, list[str]]:
+        """What this function is (``value_and_grad of loss, backend 'numba'``), and the
+        signatures code has been generated for."""
+        kind = "value_and_grad" if self.with_value else "grad"
+        options = f"backend {self.options.backend!r}" + \
+            (", parallel" if self.options.parallel else "")
+        signatures = [", ".join(s.describe() for s in specs if hasattr(s, "describe"))
+                      for specs, _ in self._cache]
+        return f"{kind} of {self.fun.__qualname__}, {options}", signatures
+
+    def __repr__(self) -> str:
+        what, signatures = self._described()
+        code = "; ".join(f"({s})" for s in signatures) or "none yet (generated at the first call)"
+        return f"<symdiff {what}; code for: {code}>"
+
     def _repr_markdown_(self) -> str:
-        """In a notebook: the generated code, highlighted."""
+        """In a notebook: what it is, the signatures it has code for, and the latest code."""
+        what, signatures = self._described()
         if self._last is None:
-            return (f"`{self.transform_name}`: no code yet; it is generated for the arguments "
-                    "of the first call (or `.specialise(*args)`)")
-        return f"```python\n{self._last.source}\n```"
+            return (f"symdiff {what}: no code yet; it is generated for the arguments of the "
+                    "first call (or `.specialise(*args)`)")
+        listed = "\n".join(f"- `({s})`" for s in signatures)
+        return (f"symdiff {what}; code generated for:\n\n{listed}\n\n"
+                f"The latest:\n\n```python\n{self._last.source}\n```")
 
 
 def learned_outer(outer: tuple, found: tuple, parameter_names: list[str]) -> tuple:

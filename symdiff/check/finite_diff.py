@@ -7,6 +7,7 @@ for big ones.
 
 from __future__ import annotations
 
+import html
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,16 @@ class GradCheckReport:
     value: float
     arguments: list[ArgumentReport]
     ok: bool = True
+
+    def _repr_html_(self) -> str:
+        """In a notebook: a table, one row per argument."""
+        rows = "".join(f"<tr><td><code>{html.escape(a.name)}</code></td><td>{a.checks}</td>"
+                       f"<td>{a.max_abs_error:.2e}</td><td>{a.max_rel_error:.2e}</td></tr>"
+                       for a in self.arguments)
+        return (f"<p>Gradient check passed: value {self.value:.6g}, each derivative against "
+                "central finite differences.</p><table><thead><tr><th>argument</th>"
+                "<th>checks</th><th>max abs error</th><th>max rel error</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
 
     def __str__(self) -> str:
         lines = [f"value {self.value:.6g}"]
