@@ -224,3 +224,24 @@ def test_gradient_functions_show_their_code_in_notebooks():
     g(X)
     shown = g._repr_markdown_()
     assert shown.startswith("```python\n") and "def grad_seed_002(x):" in shown
+
+
+def stable_softmax_loss(z):
+    s = z - np.max(z)
+    return np.log(np.sum(np.exp(s))) - s[0]
+
+
+def test_formula_of_the_stable_softmax_with_shapes_and_a_hint_without():
+    import sympy as sp
+
+    value = symdiff.formula(stable_softmax_loss, shapes={"z": (3,)})
+    grad = symdiff.formula(stable_softmax_loss, "z", shapes={"z": (3,)})
+    point = {sp.Symbol(f"z_{i}"): v for i, v in enumerate([0.3, -1.2, 2.0])}
+    z = np.array([0.3, -1.2, 2.0])
+    assert "stop_gradient" not in str(value)
+    np.testing.assert_allclose(float(value.subs(point)), stable_softmax_loss(z), rtol=1e-12)
+    want = np.exp(z) / np.sum(np.exp(z)) - np.array([1.0, 0.0, 0.0])
+    np.testing.assert_allclose([float(g.subs(point)) for g in grad], want, rtol=1e-12)
+    with pytest.raises(symdiff.UnsupportedError, match=r"give arrays small fixed shapes: "
+                                                       r"shapes=\{'z': \(3,\)\}"):
+        symdiff.formula(stable_softmax_loss)

@@ -74,11 +74,16 @@ def _value(graph: Graph, node: Node, values: dict[int, Any], scope: dict[str, An
     if node.op == "input":
         return scope[node.param("name")]
     args = [values[i] for i in node.inputs]
+    if symbolic and node.dtype != "bool" and node.op != "fused":  # a count, a cast: 1 or 0
+        args = [_counted(a) if graph[i].dtype == "bool" else a
+                for a, i in zip(args, node.inputs, strict=True)]
     prim = primitive(node.op)
     if prim.elementwise:
         return _elementwise(node, args, scope, symbolic)
     if prim.alias or (node.op == "astype" and symbolic):
         return args[0]  # a custom rule's mark is its input's value; a formula has no dtype
+    if symbolic and node.op in ("max", "min"):  # NumPy's would compare formulas
+        return _symbolic_extremum(node, args[0])
     if prim.emit is None or prim.external:
         raise UnsupportedError(f"{node.op} cannot be evaluated step by step (it runs only "
                                "inside generated code)")
@@ -86,6 +91,21 @@ def _value(graph: Graph, node: Node, values: dict[int, Any], scope: dict[str, An
     local = dict(scope, **dict(zip(names, args, strict=True)))
     out = eval(prim.emit(names, node), local)  # noqa: S307 - symdiff's own spelling
     return np.asarray(out, dtype=object) if symbolic else out
+
+
+def _counted(x: Any) -> Any:
+    """Formulas of conditions as numbers: 1 where the condition holds, else 0."""
+    return np.frompyfunc(lambda e: sp.Piecewise((1, e), (0, True)), 1, 1)(
+        np.asarray(x, dtype=object))
+
+
+def _symbolic_extremum(node: Node, x: Any) -> Any:
+    """``max``/``min`` over the node's axes of formulas: SymPy's ``Max``/``Min`` of them."""
+    pick = np.frompyfunc(sp.Max if node.op == "max" else sp.Min, 2, 1)
+    out = np.asarray(x, dtype=object)
+    for axis in sorted(node.param("axes"), reverse=True):
+        out = pick.reduce(out, axis=axis, keepdims=node.param("keepdims"))
+    return np.asarray(out, dtype=object)
 
 
 def _elementwise(node: Node, args: list[Any], scope: dict[str, Any], symbolic: bool) -> Any:

@@ -16,8 +16,9 @@ import numpy as np
 import sympy as sp
 
 from symdiff.ad.reverse import backward
+from symdiff.calculus import scalar as S
 from symdiff.calculus.derive import guarded_simplify
-from symdiff.errors import ArgumentError, user_facing
+from symdiff.errors import ArgumentError, UnsupportedError, user_facing
 from symdiff.ir.graph import Graph
 from symdiff.pipeline import inputs_by_name, objective
 from symdiff.runtime import normalise_argnums
@@ -49,7 +50,16 @@ def formula(fun: Callable, wrt: str | Sequence[str] | None = None, *,
                   if n in shapes else ArgSpec(n, "float") for n in names)
     values = {n: _symbols(n, shapes.get(n)) for n in names}
     graph = Graph(loops=False)  # every iteration is shown
-    output, _ = objective(graph, fun, specs, Options(positions, output="sum"))
+    try:
+        output, _ = objective(graph, fun, specs, Options(positions, output="sum"))
+    except UnsupportedError as exc:
+        scalars = [n for n in names if n not in shapes]
+        if not scalars:
+            raise
+        example = ", ".join(f"{n!r}: (3,)" for n in scalars)
+        raise type(exc)(f"{exc.reason} (formula takes {', '.join(scalars)} for numbers; "
+                        f"give arrays small fixed shapes: shapes={{{example}}})",
+                        exc.filename, exc.lineno, exc.col, exc.source_line) from None
     if not wanted:
         return _tidy(evaluate(graph, values, [output.id], symbolic=True)[output.id])
     if output.rank:
@@ -91,7 +101,8 @@ def _symbols(name: str, shape: tuple[int, ...] | None) -> Any:
 
 def _tidy(value: Any) -> Any:
     def simplest(e: Any) -> sp.Basic:
-        e = sp.sympify(e)
+        # a value is its own: stop_gradient, which only the derivative code heeds, is noise
+        e = sp.sympify(e).replace(S.stop_gradient, lambda a: a)
         return guarded_simplify(e, 5.0) or e
 
     a = np.asarray(value, dtype=object)
