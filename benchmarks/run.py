@@ -293,8 +293,8 @@ def results_markdown(rows) -> str:
         "# Benchmark results", "",
         f"`python benchmarks/run.py`, {datetime.date.today().isoformat()}. Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores (shared), pinned to one core with thread "
-        f"pools capped. {', '.join(versions)}. Medians of repeats; ratios from the same run. "
-        "PyTorch and autograd: not installed.", "",
+        f"pools capped. {', '.join(versions)}. Medians of repeats; ratios from the same run.",
+        "",
         "## Value and gradient", "",
         "| problem | symdiff numba | symdiff numpy | hand NumPy | hand Numba | JAX jit | "
         "numba / hand Numba | numba / JAX | v&g / forward |",
