@@ -5,6 +5,7 @@ One class per format with the same methods, so the explanation is written once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -97,10 +98,12 @@ class Markdown(Text):
     markdown = True
 
     def adjoint(self, out: str, v: str) -> str:
-        return rf"\frac{{\partial {self.name(out)}}}{{\partial {self.name(v)}}}"
+        """The whole derivative of the output (d), as the text version writes it."""
+        return rf"\frac{{\mathrm{{d}} {self.name(out)}}}{{\mathrm{{d}} {self.name(v)}}}"
 
     def partial(self, v: str, u: str) -> str:
-        return self.adjoint(v, u)
+        """One step's local derivative (∂)."""
+        return rf"\frac{{\partial {self.name(v)}}}{{\partial {self.name(u)}}}"
 
     def times(self, *factors: str) -> str:
         return r" \cdot ".join(factors)
@@ -109,7 +112,12 @@ class Markdown(Text):
         return sp.latex(expr)
 
     def name(self, name: str) -> str:
-        return sp.latex(sp.Symbol(name))
+        """A letter (with its subscript) as LaTeX writes one, ``x_{0}``, ``\\alpha``; a word
+        upright, ``\\mathrm{logistic}``, not as a product of italic letters."""
+        base = name.split("_", 1)[0]
+        if re.fullmatch(r"[A-Za-z]\d*", base) or sp.latex(sp.Symbol(base)).startswith("\\"):
+            return sp.latex(sp.Symbol(name))
+        return r"\mathrm{" + name.replace("_", r"\_") + "}"
 
     def transpose(self, text: str) -> str:
         return rf"{text}^\top"
