@@ -8,6 +8,7 @@ generated for its sizes as numbers (``symdiff.size_checks``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -21,7 +22,7 @@ from symdiff import cache, distributed
 from symdiff.arrays import is_dask_array
 from symdiff.decisions import Decided, deciding, load
 from symdiff.errors import ArgumentError, SymdiffError, UnsupportedError, shown_frames
-from symdiff.log import note
+from symdiff.log import note, shown_in_notebook
 from symdiff.markers import has_source, trace_hook
 from symdiff.runtime import (
     CachedModule,
@@ -246,8 +247,8 @@ class GradFunction:
         from symdiff.pipeline import generate  # the compiler loads only when needed
 
         note("generating %s for %s", self.transform_name, self._what(specs))
-
-        module = generate(self.fun, specs, options, arguments=values)
+        with shown_in_notebook(f"generating {self.transform_name} for {self._what(specs)}"):
+            module = generate(self.fun, specs, options, arguments=values)
         entry = load(module, self.with_value, options.backend)
         self._names_read.add(module.names_read)
         if disk_cached(self.fun, specs, options) and not module.decisions and \
@@ -405,7 +406,9 @@ class GradFunction:
         compiling = getattr(compiled, "signatures", None) == []  # a Numba function's first call
         try:
             start = time.perf_counter()
-            result = call_compiled(compiled, values)
+            with shown_in_notebook(f"compiling {self._what()} with Numba") if compiling \
+                    else contextlib.nullcontext():
+                result = call_compiled(compiled, values)
             if compiling:  # Numba compiled the code, or loaded what it compiled before
                 stage = "load compiled" if any(compiled.stats.cache_hits.values()) else "compile"
                 seconds = time.perf_counter() - start

@@ -9,8 +9,10 @@ them at WARNING level, which Python prints without any set-up (as ``jax_log_comp
 
 from __future__ import annotations
 
+import html
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,3 +54,21 @@ def stage(name: str, what: str) -> Iterator[None]:
     yield
     seconds = time.perf_counter() - start
     note("%s %s: %.3f s", name, what, seconds, stage=name, seconds=seconds)
+
+
+@contextmanager
+def shown_in_notebook(doing: str) -> Iterator[None]:
+    """In a Jupyter notebook, a line saying what symdiff is doing (generating, compiling) while
+    it does it, removed when it is done: the first call of a signature takes seconds, and the
+    cell would otherwise sit there without a word. Elsewhere, nothing."""
+    if "ipykernel" not in sys.modules:
+        yield
+        return
+    from IPython.display import HTML, display
+
+    handle = display(HTML(f"<small>symdiff: {html.escape(doing)}…</small>"), display_id=True)
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.update(HTML(""))

@@ -15,6 +15,10 @@ def loss(w, x):
     return np.sum(np.tanh(x * w) ** 2)
 
 
+def cubes(x):
+    return np.sum(np.sin(x) ** 3)
+
+
 def stages_of(records):
     return [r.stage for r in records if getattr(r, "stage", None)]
 
@@ -60,3 +64,29 @@ def test_the_environment_variable_prints_the_stages(tmp_path):
                          text=True, check=True)
     assert "generating grad_f for f(x: float64[:]) [numpy]" in out.stderr
     assert "derive f(x: float64[:]):" in out.stderr
+
+
+def test_a_notebook_shows_what_is_compiling_while_it_compiles(monkeypatch, tmp_path):
+    """In a Jupyter kernel, a transient line says what is being generated and compiled."""
+    import sys
+    import types
+
+    shown = []
+
+    class Handle:
+        def update(self, content):
+            shown.append(("update", content.data))
+
+    display_module = types.ModuleType("IPython.display")
+    display_module.HTML = lambda text: types.SimpleNamespace(data=text)
+    display_module.display = lambda content, display_id: shown.append(("show", content.data)) \
+        or Handle()
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    monkeypatch.setitem(sys.modules, "IPython.display", display_module)
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path))
+    symdiff.grad(cubes, backend="numba")(np.ones(3))  # (compiled nowhere else)
+    messages = [text for kind, text in shown if kind == "show"]
+    assert any("generating grad_cubes for cubes(x: float64[:])" in m for m in messages)
+    assert any("compiling cubes(x: float64[:]) [numba] with Numba" in m for m in messages)
+    assert [text for kind, text in shown if kind == "update"] == [""] * len(messages)
