@@ -259,3 +259,17 @@ def test_markdown_keeps_d_and_partial_apart_and_writes_words_upright():
     assert r"\frac{\partial \mathrm{logistic\_mean}}{\partial \mathrm{logistic}}" in shown
     assert r"\partial logistic" not in shown and r"\mathrm{d} logistic" not in shown
     assert "$t_{1} = " in shown  # a letter and its subscript stay as LaTeX writes them
+
+
+def sigmoid_and_tanh(z, A):
+    s = symdiff.nn.sigmoid(z)
+    t = np.tanh(A)
+    return np.sum(s) + np.sum(t * np.exp(A))
+
+
+def test_explain_writes_local_derivatives_as_textbooks_do():
+    shown = symdiff.explain(sigmoid_and_tanh, np.array([0.5, -2.0]), np.array([0.2, 1.5]),
+                            argnums=(0, 1))
+    assert "∂s/∂z = s*(1 - s) = [0.235, 0.105]" in shown
+    assert "∂t/∂A = 1 - t**2 = " in shown
+    assert "cosh" not in shown and "logaddexp" not in shown.split("Backward")[1]

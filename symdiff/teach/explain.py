@@ -159,7 +159,8 @@ class _Explanation:
         local = guarded_simplify(local, 2.0) or local
         local_value = _numbers(w, s, local)
         part = " (part)" if shared else ""
-        sides = [n.partial(s.name, name), n.formula(local)]
+        shown = textbook_form(local, w.formula(s), sp.Symbol(s.name))
+        sides = [n.partial(s.name, name), n.formula(shown)]
         if not local.is_Number:
             sides.append(n.value(local_value))
         lines = [n.equation(*sides)]
@@ -225,3 +226,30 @@ def _array_rule(w: Walk, n: Text, s: Step, u: int, mine: str) -> str:
 
 def _words(n: Text, math: str, words: str) -> str:
     return f"{math} {words}" if not n.markdown else rf"{math} \text{{ {words}}}"
+
+
+# forms of a derivative in terms of the step's own output, as textbooks write them: the
+# sigmoid's s(1 - s), tanh's 1 - t², exp's e^u
+_TEXTBOOK = (lambda o: o * (1 - o), lambda o: 1 - o ** 2, lambda o: o)
+_POINTS = (-1.3, -0.4, 0.2, 0.7, 1.9)
+
+
+def textbook_form(local: sp.Basic, value: sp.Basic, output: sp.Symbol) -> sp.Basic:
+    """``local`` (the derivative of a one-input step whose formula is ``value``) written in
+    the step's output ``output`` where one of the textbook forms equals it at every point
+    tried; else ``local`` itself. Only what is shown changes: the numbers come from
+    ``local``."""
+    symbols = value.free_symbols
+    if len(symbols) != 1 or local.is_Number:
+        return local
+    (u,) = symbols
+    for form in _TEXTBOOK:
+        candidate = form(output)
+        try:
+            if all(abs(complex(sp.N(local.subs(u, p))) - complex(sp.N(
+                    candidate.subs(output, value).subs(u, p)))) <= 1e-12 * (1 + abs(complex(
+                        sp.N(local.subs(u, p))))) for p in _POINTS):
+                return candidate
+        except (TypeError, ValueError):  # a formula SymPy cannot evaluate to a number
+            return local
+    return local
