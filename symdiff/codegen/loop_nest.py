@@ -10,7 +10,7 @@ import libcst as cst
 import sympy as sp
 
 from symdiff.codegen.emitter import Context, operand
-from symdiff.codegen.printer import NumpyPrinter
+from symdiff.codegen.printer import NumpyPrinter, numpy_dtype
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import canon, dim_text
 
@@ -28,6 +28,10 @@ class ScalarPrinter(NumpyPrinter):
         return text
 
     AND, OR, NOT = " and ", " or ", "not "
+
+    def cast(self, text: str, dtype: str) -> str:
+        """An integer element as a float: a number, one element at a time."""
+        return f"{numpy_dtype(dtype)}({text})"
 
 
 def zero_d_arrays(ctx: Context) -> list[str]:

@@ -94,8 +94,9 @@ class NumpyPrinter(StrPrinter):
         """``symbol`` now names ``expr``, computed before the kernel (a common subexpression)."""
 
     def cast(self, text: str, dtype: str) -> str:
-        """``text`` (computed from integers) as a number or array of the float ``dtype``."""
-        return f"{numpy_dtype(dtype)}({text})"
+        """``text`` (computed from integers) as a number or array of the float ``dtype``:
+        ``np.float64(a)`` of an array of one element is a number in NumPy before 2.3."""
+        return f"np.asarray({text}, dtype={numpy_dtype(dtype)})"
 
     def _print_Function(self, expr: sp.Function) -> str:
         # (SymPy looks up a subclass's own _print_<name> method only)

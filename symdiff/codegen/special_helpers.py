@@ -30,11 +30,26 @@ CYTHON_SPECIAL = "_cython_special"  # defined first, undecorated: it runs when t
 _BINDER = '''
 def _cython_special(name, arity):
     """SciPy's compiled float64 kernel ``name`` (scipy.special.cython_special), bound to a
-    symbol of its own and called from compiled code as an external function."""
+    symbol of its own and called from compiled code as an external function. The kernel's
+    exported name differs between SciPy versions (``__pyx_fuse_0stdtr``, ``stdtr``): the one
+    taking and returning doubles is found by its signature."""
+    import ctypes
+
+    import scipy.special.cython_special as cython_special
     from llvmlite import binding
     from numba.extending import get_cython_function_address
-    symbol = "scipy_special_" + name
-    binding.add_symbol(symbol, get_cython_function_address("scipy.special.cython_special", name))
+    base = name[len("__pyx_fuse_0"):] if name.startswith("__pyx_fuse_") else name
+    signature = "double (" + ", ".join(["double"] * arity + ["int __pyx_skip_dispatch"]) + ")"
+    capsule_name = ctypes.pythonapi.PyCapsule_GetName
+    capsule_name.restype, capsule_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    exported = cython_special.__pyx_capi__
+    found = [n for n in [name, base] + [f"__pyx_fuse_{k}{base}" for k in range(4)]
+             if n in exported and capsule_name(exported[n]).decode() == signature]
+    if not found:
+        raise ImportError(f"scipy.special.cython_special has no float64 kernel {base}")
+    symbol = "scipy_special_" + found[0]
+    binding.add_symbol(symbol, get_cython_function_address("scipy.special.cython_special",
+                                                           found[0]))
     f8 = numba.types.float64
     return numba.types.ExternalFunction(symbol, f8(*(f8,) * arity, numba.types.int32))
 '''
