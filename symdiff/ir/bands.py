@@ -27,21 +27,11 @@ def band(graph: Graph, output: int, vector: int) -> Band | None:
     if graph[vector].rank != 1:
         return None
     bands: dict[int, Band | None] = {}
-    for node_id in sorted(_ancestors(graph, output)):
-        node = graph[node_id]
-        bands[node_id] = frozenset({0}) if node_id == vector else _band_of(node, [
+    live = graph.reachable([output])
+    for node in (n for n in graph.nodes if live[n.id]):
+        bands[node.id] = frozenset({0}) if node.id == vector else _band_of(node, [
             (graph[i], bands[i]) for i in node.inputs])
     return bands[output]
-
-
-def _ancestors(graph: Graph, output: int) -> set[int]:
-    seen, stack = set(), [output]
-    while stack:
-        node_id = stack.pop()
-        if node_id not in seen:
-            seen.add(node_id)
-            stack.extend(graph[node_id].inputs)
-    return seen
 
 
 def _band_of(node: Node, inputs: list[tuple[Node, Band | None]]) -> Band | None:

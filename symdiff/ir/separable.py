@@ -50,8 +50,9 @@ def split_kind(graph: Graph, loss: int, data: set[int]) -> Kind | None:
     # the data's numbers of rows: one number (checked before the chunks run), under as many
     # names as there are data arguments
     rows = {graph[i].shape[0] for i in data if graph[i].rank}
-    for node_id in sorted(_ancestors(graph, loss)):
-        node = graph[node_id]
+    live = graph.reachable([loss])
+    for node in (n for n in graph.nodes if live[n.id]):
+        node_id = node.id
         if node.op == "input":
             kinds[node_id] = Kind.ROWS if node_id in data and node.rank else \
                 None if node_id in data else Kind.PARAM
@@ -68,16 +69,6 @@ def _reads(node: Node, rows: set) -> bool:
     of rows."""
     names = {str(size) for size in rows}
     return any(name in str(value) for _, value in node.params for name in names)
-
-
-def _ancestors(graph: Graph, output: int) -> set[int]:
-    seen, stack = set(), [output]
-    while stack:
-        node_id = stack.pop()
-        if node_id not in seen:
-            seen.add(node_id)
-            stack.extend(graph[node_id].inputs)
-    return seen
 
 
 def _kind_of(node: Node, inputs: list[tuple[Node, Kind | None]], rows: set) -> Kind | None:
