@@ -74,7 +74,8 @@ def test_explain_names_values_read_twice_and_sums_their_parts():
 def test_explain_matrix_steps_and_several_arguments():
     x, w, b = np.array([1.0, 2.0]), np.full((2, 3), 0.1), np.array([0.0, 0.5, -0.5])
     text = symdiff.explain(layer, x, w, b, argnums=(1, 2))
-    assert "xᵀ @ dlayer/dt1" in text  # the matrix product's rule, in the source's names
+    # the matrix product's rule, in the source's names: of vectors, an outer product
+    assert "dlayer/dw = outer(x, dlayer/dt1)" in text
     assert "differentiated with respect to w, b" in text
     assert "dlayer/dx" not in text  # x is data here
     assert symdiff.explain(layer, x, w, b, wrt=("w", "b")) == text
@@ -273,3 +274,18 @@ def test_explain_writes_local_derivatives_as_textbooks_do():
     assert "∂s/∂z = s*(1 - s) = [0.235, 0.105]" in shown
     assert "∂t/∂A = 1 - t**2 = " in shown
     assert "cosh" not in shown and "logaddexp" not in shown.split("Backward")[1]
+
+
+def dot_then_matrix(x, W1, w2):
+    h = np.tanh(W1 @ x)
+    return np.sum(h @ w2)
+
+
+def test_explain_writes_products_of_vectors_as_what_they_are():
+    text = symdiff.explain(dot_then_matrix, np.ones(2), np.ones((3, 2)), np.ones(3),
+                           argnums=(1, 2))
+    assert "ddot_then_matrix/dh = ddot_then_matrix/dt2 · w2 = " in text  # a number times
+    assert "ddot_then_matrix/dW1 = outer(ddot_then_matrix/dt1, x) = " in text
+    markdown = symdiff.explain(dot_then_matrix, np.ones(2), np.ones((3, 2)), np.ones(3),
+                               argnums=(1, 2), format="markdown")
+    assert r"\, x^\top" in markdown

@@ -202,9 +202,14 @@ def _array_rule(w: Walk, n: Text, s: Step, u: int, mine: str) -> str:
             return n.matmul(mine, other) if first == u else n.matmul(n.transpose(mine), other)
         if first == second:
             return f"{n.matmul(mine, n.transpose(name))} + {n.matmul(n.transpose(name), mine)}"
+        # with vectors, a product by a number or an outer product, not a matrix product
+        vectors = np.ndim(w.adjoints[s.node]) == 1 and np.ndim(w.values[
+            second if first == u else first]) == 1
+        if np.ndim(w.adjoints[s.node]) == 0:
+            return n.times(mine, other)
         if first == u:
-            return n.matmul(mine, n.transpose(other))
-        return n.matmul(n.transpose(other), mine)
+            return n.outer(mine, other) if vectors else n.matmul(mine, n.transpose(other))
+        return n.outer(other, mine) if vectors else n.matmul(n.transpose(other), mine)
     if op == "transpose":
         return n.transpose(f"({mine})")
     if op in ("reshape", "expand_dims", "squeeze"):

@@ -59,6 +59,10 @@ class Text:
     def matmul(self, a: str, b: str) -> str:
         return f"{a} @ {b}"
 
+    def outer(self, a: str, b: str) -> str:
+        """The outer product of two vectors (``a @ b`` would be their dot product)."""
+        return f"outer({a}, {b})"
+
     def value(self, value: Any, indent: int = 0) -> str:
         return _array_text(value, indent)
 
@@ -124,6 +128,9 @@ class Markdown(Text):
 
     def matmul(self, a: str, b: str) -> str:
         return rf"{a} \, {b}"
+
+    def outer(self, a: str, b: str) -> str:
+        return rf"{a} \, {b}^\top"
 
     def value(self, value: Any, indent: int = 0) -> str:
         a = np.asarray(value)
