@@ -289,3 +289,20 @@ def test_explain_writes_products_of_vectors_as_what_they_are():
     markdown = symdiff.explain(dot_then_matrix, np.ones(2), np.ones((3, 2)), np.ones(3),
                                argnums=(1, 2), format="markdown")
     assert r"\, x^\top" in markdown
+
+
+def tanh_layer(x, W):
+    return np.sum(np.tanh(x @ W))
+
+
+def test_explain_lays_out_matrices_as_aligned_blocks():
+    text = symdiff.explain(tanh_layer, np.array([[1.0, 2.0], [3.0, 4.0]]),
+                           np.array([[0.1, 0.2], [0.3, 0.4]]), argnums=1)
+    lines = text.splitlines()
+    row = next(k for k, line in enumerate(lines) if line.lstrip().startswith("dlayer/dt1 =")
+               or line.lstrip().startswith("dtanh_layer/dt1 ="))
+    first, second = lines[row], lines[row + 1]
+    # each matrix's second row starts under its first row's bracket
+    for opening in [k for k, c in enumerate(first) if first.startswith("[[", k)]:
+        assert second[opening:opening + 2] == " [", (first, second)
+    assert max(len(line) for line in lines) <= 100

@@ -33,6 +33,21 @@ def _array_text(value: Any, indent: int) -> str:
     return text.replace("\n", "\n" + " " * indent)
 
 
+def side_by_side(parts: list[str], gap: str) -> str:
+    """``parts`` joined by ``gap``; parts of several lines (matrices) as blocks side by side,
+    row by row, each as wide as its widest line, the gap on the first row."""
+    if not any("\n" in part for part in parts):
+        return gap.join(parts)
+    blocks = [part.split("\n") for part in parts]
+    widths = [max(len(line) for line in block) for block in blocks]
+    rows = []
+    for r in range(max(len(block) for block in blocks)):
+        cells = [(block[r] if r < len(block) else "").ljust(width)
+                 for block, width in zip(blocks, widths, strict=True)]
+        rows.append((gap if r == 0 else " " * len(gap)).join(cells).rstrip())
+    return "\n".join(rows)
+
+
 class Text:
     """A terminal: d z/d y, ∂y/∂x, formulas as SymPy prints them, arrays as lists."""
 
@@ -45,7 +60,7 @@ class Text:
         return f"∂{v}/∂{u}"
 
     def times(self, *factors: str) -> str:
-        return " · ".join(factors)
+        return side_by_side(list(factors), " · ")
 
     def formula(self, expr: sp.Basic) -> str:
         return sp.sstr(expr)
@@ -87,13 +102,9 @@ class Text:
         return textwrap.fill(text, width, initial_indent="  ", subsequent_indent="  ")
 
     def equation(self, *sides: str, level: int = 2) -> str:
-        """``a = b = c``; arrays that wrap are indented under their first line."""
+        """``a = b = c``; arrays of several lines stand side by side as aligned blocks."""
         prefix = "  " * level
-        text = ""
-        for side in sides:
-            text += " = " if text else ""
-            text += side.replace("\n", "\n" + " " * (len(prefix) + len(text)))
-        return prefix + text
+        return "\n".join(prefix + line for line in side_by_side(list(sides), " = ").split("\n"))
 
 
 class Markdown(Text):
