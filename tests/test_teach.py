@@ -306,3 +306,20 @@ def test_explain_lays_out_matrices_as_aligned_blocks():
     for opening in [k for k, c in enumerate(first) if first.startswith("[[", k)]:
         assert second[opening:opening + 2] == " [", (first, second)
     assert max(len(line) for line in lines) <= 110  # three 2 x 2 blocks, the names: one line
+
+
+def sigmoid_plus_tanh(z, A):
+    return np.sum(symdiff.nn.sigmoid(z)) + np.sum(np.tanh(A))
+
+
+def test_formula_writes_the_sigmoid_and_tanh_derivatives_as_textbooks_do():
+    import sympy as sp
+
+    dz, dA = symdiff.formula(sigmoid_plus_tanh, ("z", "A"))
+    assert str(dz) == "(1 - sigmoid(z))*sigmoid(z)" and str(dA) == "1 - tanh(A)**2"
+    for value in (-3.0, 0.4, 2.5):
+        s = 1 / (1 + np.exp(-value))
+        np.testing.assert_allclose(float(dz.subs(sp.Symbol("z"), value)), s * (1 - s),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(float(dA.subs(sp.Symbol("A"), value)),
+                                   1 - np.tanh(value) ** 2, rtol=1e-12)

@@ -99,11 +99,25 @@ def _symbols(name: str, shape: tuple[int, ...] | None) -> Any:
     return out
 
 
+_U = sp.Wild("u")
+
+
+def textbook_forms(expr: sp.Basic) -> sp.Basic:
+    """The sigmoid's and tanh's derivatives as students know them, s(1 - s) and 1 - tanh²,
+    where SymPy writes ``1/(4*cosh(x/2)**2)``, ``exp(-logaddexp(0, -x))*sigmoid(-x)`` and
+    ``cosh(x)**(-2)`` (each the same function)."""
+    sigmoid_slope = S.sigmoid(2 * _U) * (1 - S.sigmoid(2 * _U))
+    expr = expr.replace(sp.cosh(_U) ** -2 / 4, sigmoid_slope)
+    expr = expr.replace(sp.cosh(_U) ** -2, 1 - sp.tanh(_U) ** 2)
+    expr = expr.replace(sp.exp(-S.logaddexp(0, -_U)), S.sigmoid(_U))
+    return expr.replace(S.sigmoid(-_U) * S.sigmoid(_U), S.sigmoid(_U) * (1 - S.sigmoid(_U)))
+
+
 def _tidy(value: Any) -> Any:
     def simplest(e: Any) -> sp.Basic:
         # a value is its own: stop_gradient, which only the derivative code heeds, is noise
         e = sp.sympify(e).replace(S.stop_gradient, lambda a: a)
-        return guarded_simplify(e, 5.0) or e
+        return textbook_forms(guarded_simplify(e, 5.0) or e)
 
     a = np.asarray(value, dtype=object)
     if a.ndim == 0:
