@@ -323,3 +323,12 @@ def test_formula_writes_the_sigmoid_and_tanh_derivatives_as_textbooks_do():
                                    rtol=1e-12)
         np.testing.assert_allclose(float(dA.subs(sp.Symbol("A"), value)),
                                    1 - np.tanh(value) ** 2, rtol=1e-12)
+
+
+def tutorial_model(x, w, b):
+    return 1 / (np.exp(-(w * x + b)) + 1)
+
+
+def test_formula_of_the_tutorials_sigmoid_is_the_textbook_one():
+    assert str(symdiff.formula(tutorial_model, wrt="w")) == \
+        "x*(1 - sigmoid(b + w*x))*sigmoid(b + w*x)"

@@ -106,11 +106,20 @@ def textbook_forms(expr: sp.Basic) -> sp.Basic:
     """The sigmoid's and tanh's derivatives as students know them, s(1 - s) and 1 - tanh²,
     where SymPy writes ``1/(4*cosh(x/2)**2)``, ``exp(-logaddexp(0, -x))*sigmoid(-x)`` and
     ``cosh(x)**(-2)`` (each the same function)."""
-    sigmoid_slope = S.sigmoid(2 * _U) * (1 - S.sigmoid(2 * _U))
-    expr = expr.replace(sp.cosh(_U) ** -2 / 4, sigmoid_slope)
-    expr = expr.replace(sp.cosh(_U) ** -2, 1 - sp.tanh(_U) ** 2)
+    expr = expr.replace(lambda e: e.is_Pow and e.exp == -2 and isinstance(e.base, sp.cosh),
+                        _slope)
     expr = expr.replace(sp.exp(-S.logaddexp(0, -_U)), S.sigmoid(_U))
     return expr.replace(S.sigmoid(-_U) * S.sigmoid(_U), S.sigmoid(_U) * (1 - S.sigmoid(_U)))
+
+
+def _slope(power: sp.Pow) -> sp.Basic:
+    """``cosh(v)**-2``: ``1 - tanh(v)**2``, or ``4 s(1 - s)`` with ``s = sigmoid(2 v)`` where
+    ``v`` is half of something (the sigmoid's derivative, as SymPy simplifies it)."""
+    v = power.base.args[0]
+    if sp.count_ops(2 * v) < sp.count_ops(v):
+        s = S.sigmoid(sp.expand(2 * v))
+        return 4 * s * (1 - s)
+    return 1 - sp.tanh(v) ** 2
 
 
 def _tidy(value: Any) -> Any:
