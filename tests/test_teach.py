@@ -332,3 +332,12 @@ def tutorial_model(x, w, b):
 def test_formula_of_the_tutorials_sigmoid_is_the_textbook_one():
     assert str(symdiff.formula(tutorial_model, wrt="w")) == \
         "x*(1 - sigmoid(b + w*x))*sigmoid(b + w*x)"
+
+
+def test_explain_leaves_out_products_by_ones_and_rounding_through_a_shift():
+    text = symdiff.explain(stable_softmax_loss, np.array([0.31, -1.27, 2.05, 0.7]))
+    shift = next(line for line in text.splitlines() if "dstable_softmax_loss/dt1 =" in line)
+    assert shift.rstrip().endswith("= 0.0"), shift  # exactly what the shift passes back
+    through_ones = next(line for line in text.splitlines()
+                        if "dstable_softmax_loss/dz (part) = dstable_softmax_loss/ds" in line)
+    assert "[1.0, 1.0, 1.0, 1.0]" not in through_ones

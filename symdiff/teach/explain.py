@@ -164,14 +164,26 @@ class _Explanation:
         if not local.is_Number:
             sides.append(n.value(local_value))
         lines = [n.equation(*sides)]
-        product = n.times(n.value(w.adjoints[s.node]), n.value(local_value))
-        lines.append(n.equation(theirs + part, n.times(mine, n.partial(s.name, name)),
-                                product, n.value(passed)))
+        terms = np.asarray(w.adjoints[s.node]) * np.asarray(local_value)
+        if local in (1, -1):  # a product by ones is no step: the adjoint passes on as it is
+            steps = [n.times(mine, n.partial(s.name, name))]
+        else:
+            steps = [n.times(mine, n.partial(s.name, name)),
+                     n.times(n.value(w.adjoints[s.node]), n.value(local_value))]
+        lines.append(n.equation(theirs + part, *steps, n.value(_cancelled(passed, terms))))
         if np.shape(passed) != np.shape(w.values[s.node]):
             lines.append(n.line(f"summed over the axes along which {n.math(n.name(name))} "
                                 f"was broadcast to {n.math(n.name(s.name))}'s shape "
                                 f"{np.shape(w.values[s.node])}", level=2))
         return lines
+
+
+def _cancelled(passed: Any, terms: Any) -> Any:
+    """``passed`` (a sum of ``terms`` where a value was broadcast), with what is zero but for
+    rounding (a softmax's shift: its weights sum to one) shown as the 0 it is."""
+    scale = np.max(np.abs(terms), initial=0.0) * max(np.size(terms), 1)
+    passed = np.asarray(passed, dtype=float)
+    return np.where(np.abs(passed) <= 1e-12 * scale, 0.0, passed) if scale else passed
 
 
 def _numbers(w: Walk, s: Step, expr: sp.Basic) -> Any:
