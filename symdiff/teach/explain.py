@@ -3,7 +3,8 @@
 The forward pass lists each value; the backward pass then takes the steps in reverse, and for
 each value a step reads writes its local derivative and the chain rule's product, with numbers:
 ``dz/dx = dz/dy · ∂y/∂x``. Elementwise derivatives are SymPy's, in the source's names; array
-operations (sums, matrix products, indexing) pass adjoints back by the rules below.
+operations (sums, matrix products, indexing) pass adjoints back by the rules of
+``teach/adjoint_rules.py``, which the picture's backward edges write too.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symdiff.calculus.derive import guarded_simplify
 from symdiff.errors import ArgumentError, user_facing
 from symdiff.rules import primitive
+from symdiff.teach.adjoint_rules import REDUCTIONS, array_rule, local_derivative, reduction_factor
 from symdiff.teach.evaluate import formula_value
 from symdiff.teach.notation import MARKDOWN, TEXT, Text
 from symdiff.teach.walk import FREE, Step, Walk, walk
@@ -120,6 +121,10 @@ class _Explanation:
         if self.parts[s.node] > 1:
             out.append(n.equation(mine, f"the sum of its {self.parts[s.node]} parts",
                                   n.value(w.adjoints[s.node])))
+        for u in w.frozen_reads(s):
+            shift = n.math(n.name(w.step(u).name))
+            out.append(n.line(f"{shift} gets 0 from {n.math(n.name(s.name))}: what follows is "
+                              f"unchanged when {shift} changes by any amount", level=2))
         for u in s.reads:
             if (s.node, u) not in w.passed:
                 continue
@@ -128,10 +133,10 @@ class _Explanation:
             passed = w.passed[(s.node, u)]
             if s.elementwise:
                 out += self._elementwise(s, u, mine, theirs, passed, shared)
-            elif w.graph[s.node].op in ("sum", "mean"):
+            elif w.graph[s.node].op in REDUCTIONS:
                 out += self._reduction(s, u, mine, theirs, passed, shared)
             else:
-                rule = _array_rule(w, n, s, u, mine)
+                rule = array_rule(w, n, s, u, mine)
                 out.append(n.equation(theirs + (" (part)" if shared else ""), rule,
                                       n.value(passed)))
         return out
@@ -141,8 +146,7 @@ class _Explanation:
         """A sum's local derivative is 1 for each element it adds, a mean's 1/count."""
         n, w = self.n, self.w
         name = w.step(u).name
-        count = np.size(w.values[u]) // max(np.size(w.values[s.node]), 1)
-        local = "1" if w.graph[s.node].op == "sum" else f"1/{count}"
+        local, count = reduction_factor(w, s, u)
         what = "summed" if local == "1" else "averaged"
         lines = [n.equation(n.partial(s.name, name), local) +
                  f" for each of the {count} elements {what}"]
@@ -155,11 +159,10 @@ class _Explanation:
                      shared: bool) -> list[str]:
         n, w = self.n, self.w
         name = w.step(u).name
-        local = sp.diff(w.formula(s), w.symbol(u))
-        local = guarded_simplify(local, 2.0) or local
+        derivative = local_derivative(w, s, u)
+        local, shown = derivative.exact, derivative.shown
         local_value = _numbers(w, s, local)
         part = " (part)" if shared else ""
-        shown = textbook_form(local, w.formula(s), sp.Symbol(s.name))
         sides = [n.partial(s.name, name), n.formula(shown)]
         if not local.is_Number:
             sides.append(n.value(local_value))
@@ -195,78 +198,3 @@ def _numbers(w: Walk, s: Step, expr: sp.Basic) -> Any:
 def _latex_code(text: str) -> str:
     return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("{", r"\{") \
         .replace("}", r"\}")
-
-
-def _array_rule(w: Walk, n: Text, s: Step, u: int, mine: str) -> str:
-    """How an array operation passes its adjoint back to the value ``u`` it reads."""
-    node = w.graph[s.node]
-    op = node.op
-    name = n.name(w.step(u).name)
-    inputs = list(node.inputs)
-    if op in ("max", "min"):
-        where = "largest" if op == "max" else "smallest"
-        return _words(n, mine, f"where {w.step(u).name} is {where} (shared among ties), "
-                               "0 elsewhere")
-    if op in ("matmul", "outer"):
-        first, second = inputs
-        other = n.name(w.step(second if first == u else first).name)
-        if op == "outer":  # outer(a, b) = a bᵀ
-            return n.matmul(mine, other) if first == u else n.matmul(n.transpose(mine), other)
-        if first == second:
-            return f"{n.matmul(mine, n.transpose(name))} + {n.matmul(n.transpose(name), mine)}"
-        # with vectors, a product by a number or an outer product, not a matrix product
-        vectors = np.ndim(w.adjoints[s.node]) == 1 and np.ndim(w.values[
-            second if first == u else first]) == 1
-        if np.ndim(w.adjoints[s.node]) == 0:
-            return n.times(mine, other)
-        if first == u:
-            return n.outer(mine, other) if vectors else n.matmul(mine, n.transpose(other))
-        return n.outer(other, mine) if vectors else n.matmul(n.transpose(other), mine)
-    if op == "transpose":
-        return n.transpose(f"({mine})")
-    if op in ("reshape", "expand_dims", "squeeze"):
-        return _words(n, mine, f"reshaped back to {w.step(u).name}'s shape "
-                               f"{np.shape(w.values[u])}")
-    if op == "broadcast_to":
-        return _words(n, mine, "summed over the copies broadcasting made")
-    if op in ("getitem", "take_along_axis"):
-        return _words(n, mine, f"put back where it was read from {w.step(u).name}, "
-                               "0 elsewhere")
-    if op == "scatter":
-        return _words(n, mine, "read at the positions written")
-    if op == "astype":
-        return _words(n, mine, f"as {w.graph[u].dtype}")
-    if op == "custom_vjp":
-        return _words(n, mine, f"through the backward of {node.param('rule').name}'s own rule")
-    return _words(n, mine, f"through the adjoint rule of {op}")
-
-
-def _words(n: Text, math: str, words: str) -> str:
-    return f"{math} {words}" if not n.markdown else rf"{math} \text{{ {words}}}"
-
-
-# forms of a derivative in terms of the step's own output, as textbooks write them: the
-# sigmoid's s(1 - s), tanh's 1 - t², exp's e^u
-_TEXTBOOK = (lambda o: o * (1 - o), lambda o: 1 - o ** 2, lambda o: o)
-_POINTS = (-1.3, -0.4, 0.2, 0.7, 1.9)
-
-
-def textbook_form(local: sp.Basic, value: sp.Basic, output: sp.Symbol) -> sp.Basic:
-    """``local`` (the derivative of a one-input step whose formula is ``value``) written in
-    the step's output ``output`` where one of the textbook forms equals it at every point
-    tried; else ``local`` itself. Only what is shown changes: the numbers come from
-    ``local``."""
-    symbols = value.free_symbols
-    if len(symbols) != 1 or local.is_Number:
-        return local
-    (u,) = symbols
-    for form in _TEXTBOOK:
-        candidate = form(output)
-        try:
-            if all(abs(complex(sp.N(local.subs(u, p))) - complex(sp.N(
-                    candidate.subs(output, value).subs(u, p)))) <= 1e-12 * (1 + abs(complex(
-                        sp.N(local.subs(u, p))))) for p in _POINTS):
-                return candidate
-        except (TypeError, ValueError):  # a formula SymPy cannot evaluate to a number
-            return local
-    return local

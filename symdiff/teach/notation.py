@@ -101,10 +101,21 @@ class Text:
 
         return textwrap.fill(text, width, initial_indent="  ", subsequent_indent="  ")
 
+    # the longest line an equation takes before its sides go one under the other
+    WIDTH = 100
+
     def equation(self, *sides: str, level: int = 2) -> str:
-        """``a = b = c``; arrays of several lines stand side by side as aligned blocks."""
+        """``a = b = c``; arrays of several lines stand side by side as aligned blocks. Too
+        wide for a terminal, the sides after the second go one under another, each after an
+        ``=`` under the first one, as a derivation is written on paper."""
         prefix = "  " * level
-        return "\n".join(prefix + line for line in side_by_side(list(sides), " = ").split("\n"))
+        lines = side_by_side(list(sides), " = ").split("\n")
+        if len(sides) > 2 and max(len(prefix + line) for line in lines) > self.WIDTH:
+            indent = " " * max(len(line) for line in sides[0].split("\n"))
+            lines = side_by_side(list(sides[:2]), " = ").split("\n")
+            for side in sides[2:]:
+                lines += side_by_side([indent, side], " = ").split("\n")
+        return "\n".join(prefix + line for line in lines)
 
 
 class Markdown(Text):

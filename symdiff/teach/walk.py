@@ -12,7 +12,7 @@ adjoint (d output / d step) and what its derivative rule passed back to each ste
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -83,12 +83,26 @@ class Walk:
                 elif node.op in FREE:  # ones_like(x) is a constant, whatever x is
                     memo[i] = node_scalar(node, [sp.S.Zero] * len(node.inputs))
                 else:
-                    memo[i] = node_scalar(node, [expr(j) for j in node.inputs])
+                    memo[i] = node_scalar(_as_written(node), [expr(j) for j in node.inputs])
             return memo[i]
         return expr(step.node)
 
+    def frozen_reads(self, step: Step) -> list[int]:
+        """The values ``step`` reads that get no gradient from it because what follows
+        cannot see them (a shift by the maximum that cancels, ``symdiff.ir.shifts``)."""
+        return [self.graph[i].inputs[k] for i in step.owned
+                for k in self.graph[i].param("frozen", ())]
+
     def symbol(self, node: int) -> sp.Symbol:
         return sp.Symbol(self.step(node).name, real=True)
+
+
+def _as_written(node: Node) -> Node:
+    """The node as the source computes it: a shift that carries no gradient to the maximum
+    (``frozen``) is still ``z - max`` to a reader."""
+    if not node.param("frozen"):
+        return node
+    return replace(node, params=tuple((k, v) for k, v in node.params if k != "frozen"))
 
 
 def walk(fun: Any, args: tuple, kwargs: dict, argnums: Any = None, wrt: Any = None) -> Walk:
