@@ -33,6 +33,7 @@ from symdiff.ir.bands import Band, band
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.separable import Kind, split_kind
 from symdiff.ir.shapes import dim_scope
+from symdiff.ir.shifts import freeze_cancelling_shifts
 from symdiff.ir.sizes import argument_size
 from symdiff.log import stage
 from symdiff.rules.reductions import reduce
@@ -234,7 +235,9 @@ def objective(graph: Graph, fun: Any, signature: tuple[ArgSpec, ...],
     """The first stage of every derivative (generated code, formulas, the chain rule step by
     step): ``fun`` traced on ``graph``, and its result read as the value to differentiate and
     the auxiliary outputs."""
-    return split_result(graph, trace(graph, fun, signature), options, source_of(fun))
+    loss, aux = split_result(graph, trace(graph, fun, signature), options, source_of(fun))
+    freeze_cancelling_shifts(graph, loss)
+    return loss, aux
 
 
 def inputs_by_name(graph: Graph) -> dict[str, Node]:

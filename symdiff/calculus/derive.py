@@ -18,7 +18,7 @@ from functools import lru_cache
 import sympy as sp
 
 from symdiff.calculus.finite import no_less_finite
-from symdiff.calculus.scalar import FloatTest, in_own_terms, sigmoid
+from symdiff.calculus.scalar import FloatTest, in_own_terms, maximum, minimum, sigmoid
 from symdiff.calculus.stable import selected_products, stabilize
 from symdiff.ir.fused import replace_subexpression
 
@@ -121,7 +121,9 @@ def guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return sp.simplify(expr)
-    except _OutOfTime:
+    except (_OutOfTime, ValueError, TypeError):
+        # simplifying is optional: SymPy failing on a formula (comparing a NaN it met while
+        # testing numbers) leaves the formula as derived
         return None
     finally:
         armed[0] = False
@@ -168,4 +170,11 @@ def _derivative(expr: sp.Basic, symbol: sp.Symbol) -> sp.Basic:
 
 @lru_cache(maxsize=4096)
 def _through_output(d: sp.Basic, expr: sp.Basic, output: sp.Symbol) -> sp.Basic:
-    return replace_subexpression(d, expr, output)
+    d = replace_subexpression(d, expr, output)
+    if isinstance(expr, (maximum, minimum)):
+        # where a wins, max(a, b) > b exactly (NaN loses both tests): the ReLU's mask reads
+        # the ReLU's value, h > 0, instead of computing its argument again
+        a, b = expr.args
+        d = d.xreplace({expr.wins(a, b): expr.wins(output, b),
+                        expr.wins(b, a): expr.wins(output, a)})
+    return d

@@ -105,8 +105,12 @@ class _Extremum(_RealFunction):
     numeric: type
     wins: type
 
+    ignores_nan = False  # fmax and fmin: a NaN operand loses
+
     @classmethod
     def eval(cls, a, b):
+        if a is sp.nan or b is sp.nan:  # (SymPy's Max refuses NaN)
+            return (b if a is sp.nan else a) if cls.ignores_nan else sp.nan
         if a.is_Number and b.is_Number:
             return cls.numeric(a, b)
         if a == b:
@@ -134,10 +138,12 @@ def _beats_or_other_is_nan(compare: type):
 class fmax(_Extremum):
     """np.fmax: like maximum, but a NaN operand loses."""
     numeric, wins = sp.Max, _beats_or_other_is_nan(sp.StrictGreaterThan)
+    ignores_nan = True
 
 
 class fmin(_Extremum):
     numeric, wins = sp.Min, _beats_or_other_is_nan(sp.StrictLessThan)
+    ignores_nan = True
 
 
 class stop_gradient(_RealFunction):

@@ -101,8 +101,22 @@ def loop_nest(loops: list[str], shape: tuple, body: list[cst.BaseStatement],
     the outer loop's iterations are independent and run on all cores (``numba.prange``)."""
     statements = body
     for k, (var, dim) in reversed(list(enumerate(zip(loops, shape, strict=True)))):
+        if str(dim) == "1" and not (spread and k == 0):  # one iteration: no loop, index 0
+            statements = [s.visit(_AtZero(var)) for s in statements]
+            continue
         span = "numba.prange" if spread and k == 0 else "range"
         statements = [cst.For(target=cst.Name(var),
                               iter=cst.parse_expression(f"{span}({dim})"),
                               body=cst.IndentedBlock(statements))]
     return statements
+
+
+class _AtZero(cst.CSTTransformer):
+    """A loop body with its loop variable replaced by 0, for an axis of length 1."""
+
+    def __init__(self, var: str):
+        super().__init__()
+        self.var = var
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        return cst.Integer("0") if updated.value == self.var else updated

@@ -16,7 +16,13 @@ from symdiff.codegen.emitter import (
 )
 from symdiff.codegen.helpers import HELPERS
 from symdiff.codegen.loops import LOOP_WRITERS
-from symdiff.codegen.printer import NumpyPrinter, integer_inputs, numpy_dtype, print_value
+from symdiff.codegen.printer import (
+    NumpyPrinter,
+    integer_inputs,
+    may_warn_where_not_selected,
+    numpy_dtype,
+    print_value,
+)
 from symdiff.ir.fused import arg_symbol, replace_subexpression
 from symdiff.ir.graph import Node
 from symdiff.ir.shapes import broadcast_shapes, same_shape, shape_text
@@ -37,7 +43,12 @@ class NumpyTarget(Target):
 
     def prologue(self, ctx: Context) -> list[cst.BaseStatement]:
         """Python floats computed with as NumPy's: (-2.0) ** 0.5 is NaN, not complex, and
-        1.0 / 0.0 is inf, not ZeroDivisionError (a branch not taken computes them too)."""
+        1.0 / 0.0 is inf, not ZeroDivisionError (a branch not taken computes them too). Only
+        where the code divides, raises to a power or takes a remainder: Python's sums and
+        products of floats are IEEE's, as NumPy's are, overflow to inf included."""
+        if not any(n.op == "fused" and n.param("expr").has(sp.Pow)
+                   for n in ctx.graph.nodes):
+            return []
         return [assignment(name, f"np.float64({name})") for name in python_floats(ctx)]
 
     def assign(self, ctx: Context, node: Node) -> list[cst.BaseStatement]:
@@ -47,7 +58,8 @@ class NumpyTarget(Target):
         text = ctx.text
         if node.op == "fused":
             value = self._fused_text(ctx, node, statements)
-            if not statements and value in text.values():  # an identity such as stop_gradient
+            # an identity such as stop_gradient, or a number (the output's cotangent, 1.0)
+            if not statements and (value in text.values() or _is_number(node)):
                 text[node.id] = value
                 return []
         else:
@@ -58,7 +70,7 @@ class NumpyTarget(Target):
         target = ctx.names.fresh(node.name)
         text[node.id] = target
         statements.append(assignment(target, value))
-        if node.op == "fused" and node.param("expr").has(sp.Piecewise):
+        if node.op == "fused" and may_warn_where_not_selected(node.param("expr")):
             return self.guarded(statements)
         return statements
 
@@ -118,6 +130,10 @@ class NumpyTarget(Target):
 
 
 _ERRSTATE = cst.parse_expression('np.errstate(divide="ignore", over="ignore", invalid="ignore")')
+
+
+def _is_number(node: Node) -> bool:
+    return node.rank == 0 and node.param("expr").is_Number
 
 
 def node_symbol(node_id: int) -> sp.Symbol:

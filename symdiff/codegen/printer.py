@@ -39,6 +39,33 @@ class UnprintableError(TypeError):
     pass
 
 
+def nan_kept(expr: sp.Piecewise) -> sp.Piecewise:
+    """``where(c, v, where(isnan(v), nan, 0))`` as ``where(c | isnan(v), v, 0)``: a NaN kept
+    where it is selected is the value itself (the adjoint of a ReLU mask, NaN in, NaN out)."""
+    pieces = list(expr.args)
+    for i in range(len(pieces) - 1):
+        (value, condition), (after, test) = pieces[i], pieces[i + 1]
+        if after is sp.nan and test == S.isnan(value):
+            pieces[i:i + 2] = [(value, sp.Or(condition, test))]
+            return nan_kept(sp.Piecewise(*pieces))
+    return expr
+
+
+def may_warn_where_not_selected(expr: sp.Basic) -> bool:
+    """Whether computing the branches of ``expr``'s selections everywhere may divide by zero
+    or overflow where a branch is not selected: not where each branch is a value as it is, and
+    each condition compares sums and products (which the forward pass computed already)."""
+    quiet_condition = (sp.Symbol, sp.Number, sp.Add, sp.Mul, sp.core.relational.Relational,
+                       sp.And, sp.Or, sp.Not, S.FloatTest, sp.logic.boolalg.BooleanAtom)
+    for piecewise in expr.atoms(sp.Piecewise):
+        for value, condition in piecewise.args:
+            if not (value.is_Atom or value is sp.nan):
+                return True
+            if any(not isinstance(e, quiet_condition) for e in sp.preorder_traversal(condition)):
+                return True
+    return False
+
+
 def print_value(printer: NumpyPrinter, expr: sp.Basic, floating: bool,
                 cast: str | None = None) -> str:
     """A kernel's value; a float kernel that folded to an integer stays a float (1.0, not 1).
@@ -170,7 +197,7 @@ class NumpyPrinter(StrPrinter):
         return self.NAN
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
-        *pieces, (last, cond) = expr.args
+        *pieces, (last, cond) = nan_kept(expr).args
         text = self._print(last) if cond == sp.true else f"np.where({self._print(cond)}, " \
             f"{self._print(last)}, {self.NAN})"
         for value, c in reversed(pieces):
@@ -186,10 +213,18 @@ class NumpyPrinter(StrPrinter):
     AND, OR, NOT = " & ", " | ", "np.logical_not"
 
     def _print_And(self, expr) -> str:
-        return self.AND.join(f"({self._print(a)})" for a in expr.args)
+        return self._junction(expr, self.AND)
 
     def _print_Or(self, expr) -> str:
-        return self.OR.join(f"({self._print(a)})" for a in expr.args)
+        return self._junction(expr, self.OR)
+
+    def _junction(self, expr, joiner: str) -> str:
+        """Comparisons first, tests for NaN after them (``(h > 0) | np.isnan(bh)``); a call or
+        a name needs no parentheses, a comparison does (``|`` binds tighter than ``>``)."""
+        def bare(a: sp.Basic) -> bool:
+            return isinstance(a, (S.FloatTest, sp.Symbol))
+        ordered = sorted(expr.args, key=bare)
+        return joiner.join(self._print(a) if bare(a) else f"({self._print(a)})" for a in ordered)
 
     def _print_Not(self, expr) -> str:
         return f"{self.NOT}({self.operand(expr.args[0])})"

@@ -24,6 +24,7 @@ from symdiff.frontend.values import (
 from symdiff.ir.build import const
 from symdiff.ir.graph import Graph, Node, make_params
 from symdiff.ir.shapes import broadcast_shapes, dim_add
+from symdiff.ir.shifts import own_maximum
 from symdiff.rules.reductions import reduce
 from symdiff.rules.shape_ops import reshape_shape
 
@@ -49,7 +50,7 @@ def _softmax(g: Graph, numerator: Tensor, denominator: Tensor) -> Tensor | None:
     if not keep and axes != tuple(range(len(axes))):
         return None  # it would not broadcast like the keepdims form
     u = g[e.inputs[0]]
-    if _already_shifted(g, u):
+    if _already_shifted(g, u, axes):
         return None
     return elementwise(g, "exp", elementwise(g, "sub", Tensor(u),
                                              shifted_logsumexp(g, u, axes, keepdims=True)))
@@ -337,9 +338,18 @@ def log_base(base: float) -> Handler:
     return lambda g, x: elementwise(g, "div", log(g, x), math.log(base))
 
 
-def _already_shifted(g: Graph, u: Node) -> bool:
-    """u = v - stop_gradient(shift), as written by hand in a stable logsumexp."""
-    return u.op == "sub" and g[u.inputs[1]].op == "stop_gradient"
+def _already_shifted(g: Graph, u: Node, axes: tuple[int, ...] | None = None) -> bool:
+    """u = v - stop_gradient(shift), as written by hand in a stable logsumexp; or, where the
+    sum is over ``axes``, u = v - max(v) over some of those axes, whose maximum along them is
+    exactly 0 (the largest element minus itself): exp(u) then neither overflows nor sums to 0,
+    and shifting u again would only compute its maximum twice."""
+    if u.op != "sub":
+        return False
+    shift = g[u.inputs[1]]
+    if shift.op == "stop_gradient":
+        return True
+    return axes is not None and own_maximum(g, u) is not None and \
+        set(shift.param("axes")) <= set(axes)
 
 
 def log(g: Graph, x: Any) -> Tensor:
@@ -347,7 +357,7 @@ def log(g: Graph, x: Any) -> Tensor:
     x = to_tensor(g, x)
     total = x.node
     if total.op == "sum" and g[total.inputs[0]].op == "exp" and \
-            not _already_shifted(g, g[g[total.inputs[0]].inputs[0]]):
+            not _already_shifted(g, g[g[total.inputs[0]].inputs[0]], total.param("axes")):
         u = g[g[total.inputs[0]].inputs[0]]
         return shifted_logsumexp(g, u, total.param("axes"), total.param("keepdims"))
     return elementwise(g, "log", x)

@@ -54,7 +54,9 @@ def defelementwise(name: str, formula: Callable[..., sp.Basic], dtype: str = "fl
     ``dtype`` is "float" (the result is floating), "same" (NumPy promotion) or "bool".
     ``numeric`` arguments are converted from booleans to 0/1 first, as NumPy does.
     """
-    def scalar(*args: sp.Basic, **params) -> sp.Basic:
+    def scalar(*args: sp.Basic, frozen: tuple[int, ...] = (), **params) -> sp.Basic:
+        # ``frozen`` operands carry no gradient (symdiff.ir.shifts): constants to SymPy
+        args = tuple(S.stop_gradient(a) if i in frozen else a for i, a in enumerate(args))
         return formula(*map(S.as_number, args)) if numeric else formula(*args)
     register(Primitive(name, _infer(dtype, divides=name == "div"), scalar=scalar,
                        differentiable=differentiable,
@@ -184,23 +186,61 @@ def kernel_vjp(graph: Graph, node: Node, expr: sp.Basic, ct: Node,
     symbols = {arg_symbol(i): a for i, a in enumerate(args)}
     symbols[OUTPUT] = node
     symbols[COTANGENT] = ct
-    out: list[Node | None] = []
+    contributions: dict[int, sp.Basic] = {}
     for i, arg in enumerate(args):
         # no SymPy work for inputs no gradient flows to (labels, data, constants)
         if not arg.is_float or (graph.wanted is not None and not graph.wanted[arg.id]):
-            out.append(None)
             continue
         d = partial(expr, arg_symbol(i), OUTPUT if reuse_output else None)
-        if d == 0:
-            out.append(None)
-            continue
-        contribution = COTANGENT * d
-        used = [symbols[s] for s in contribution.free_symbols]
-        shape = broadcast_shapes(*(n.shape for n in used))
-        dtype = promote([n for n in used if n.is_float] or [arg])
-        name = _adjoint_name(expr, arg_symbol(i), node.param("names", ()))
-        out.append(make_fused(graph, contribution, symbols, shape, dtype, name))
-    return out
+        if d != 0:
+            contributions[i] = COTANGENT * d
+    names = {i: _adjoint_name(expr, arg_symbol(i), node.param("names", ()))
+             for i in contributions}
+    contributions = _shared_factors(graph, contributions, symbols, names)
+    return [_kernel(graph, contributions[i], symbols, arg, names[i])
+            if i in contributions else None for i, arg in enumerate(args)]
+
+
+def _kernel(graph: Graph, expr: sp.Basic, symbols: dict[sp.Symbol, Node], like: Node,
+            name: str | None = None) -> Node:
+    used = [symbols[s] for s in expr.free_symbols]
+    shape = broadcast_shapes(*(n.shape for n in used))
+    dtype = promote([n for n in used if n.is_float] or [like])
+    return make_fused(graph, expr, symbols, shape, dtype, name)
+
+
+def _worth_an_array(sub: sp.Basic) -> bool:
+    """Whether computing ``sub`` once into an array beats computing it again where it is
+    used: only for functions such as exp and the sigmoid; arithmetic is cheaper than the
+    memory a compiled loop would write and read back."""
+    if not isinstance(sub, sp.Expr):  # a condition, such as maximum(u, 0) < 1
+        return False
+    return any(not isinstance(f, S.stop_gradient) for f in sub.atoms(sp.Function))
+
+
+def _shared_factors(graph: Graph, contributions: dict[int, sp.Basic],
+                    symbols: dict[sp.Symbol, Node], names: dict[int, str | None]
+                    ) -> dict[int, sp.Basic]:
+    """The contributions to several inputs with what they have in common computed once: for
+    ``sigmoid(w * x + b)``, ``ct * s * (1 - s)`` is the same factor of those to w, x and b, as
+    the adjoint of ``w * x + b`` would be in code written by hand. A factor that is the whole
+    of some contributions takes their name (``bz``, all of z's cotangent)."""
+    if len(contributions) < 2:
+        return contributions
+    temps = sp.numbered_symbols("_shared", real=True)
+    replacements, reduced = sp.cse(list(contributions.values()), symbols=temps, order="none")
+    inlined: dict[sp.Symbol, sp.Basic] = {}  # common, but cheaper computed again
+    for temp, sub in replacements:
+        sub = sub.xreplace(inlined)
+        users = [e for e in reduced if e.has(temp)]
+        # (contributions that are all of it are one node already: kernels are shared)
+        if len(users) < 2 or all(e == temp for e in users) or not _worth_an_array(sub):
+            inlined[temp] = sub
+        else:
+            whole = {names[i] for i, e in zip(contributions, reduced, strict=True) if e == temp}
+            name = whole.pop() if len(whole) == 1 else None
+            symbols[temp] = _kernel(graph, sub, symbols, symbols[COTANGENT], name)
+    return {i: e.xreplace(inlined) for i, e in zip(contributions, reduced, strict=True)}
 
 
 def _adjoint_name(expr: sp.Basic, symbol: sp.Symbol, names: tuple) -> str | None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from symdiff.ir.graph import Graph, Node, make_params
-from symdiff.ir.primitives import Primitive, register
+from symdiff.ir.primitives import Primitive, lookup, register
 from symdiff.ir.shapes import (
     Dim,
     ShapeError,
     broadcast_shapes,
     dim_text,
     index_in_range,
+    same_shape,
     slice_length,
 )
 from symdiff.rules.broadcasting import unbroadcast
@@ -85,10 +86,25 @@ def _getitem_infer(inputs: list[Node], params: dict) -> tuple:
     return index_shape(inputs[0], params["index"], inputs[1:]), inputs[0].dtype
 
 
+def shape_witness(g: Graph, x: Node) -> Node:
+    """A value of ``x``'s shape and dtype that the code computes anyway, for an adjoint that
+    reads only those of ``x`` (the zeros it adds into): ``x`` where it is an argument or an
+    array operation's result, else the first such value that elementwise steps keeping its
+    shape compute it from. The gradient of ``-log_probs[rows, labels]`` then need not compute
+    ``log_probs``, which only its shape was read of."""
+    while lookup(x.op).elementwise and x.op not in ("const", "fill"):
+        same = [a for a in g.args(x) if same_shape(a.shape, x.shape) and a.dtype == x.dtype]
+        if not same:
+            break
+        x = same[0]
+    return x
+
+
 def _getitem_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     x, *arrays = g.args(node)
     ct = unbroadcast(g, ct, node.shape, exact=True)
-    adjoint = g.add("scatter", [ct, x, *arrays], make_params(index=node.param("index")))
+    adjoint = g.add("scatter", [ct, shape_witness(g, x), *arrays],
+                    make_params(index=node.param("index")))
     return [adjoint] + [None] * len(arrays)
 
 
@@ -133,7 +149,7 @@ def _take_infer(inputs: list[Node], params: dict) -> tuple:
 def _take_vjp(g: Graph, node: Node, ct: Node) -> list[Node | None]:
     x, idx = g.args(node)
     ct = unbroadcast(g, ct, node.shape, exact=True)
-    return [g.add("take_along_axis_adjoint", [ct, x, idx], node.params), None]
+    return [g.add("take_along_axis_adjoint", [ct, shape_witness(g, x), idx], node.params), None]
 
 
 register(Primitive(

@@ -19,14 +19,13 @@ def grad_softmax_cross_entropy(logits, labels):
     _t0 = np.max(logits, axis=1, keepdims=True)
     _t1 = np.exp(logits - _t0)
     _t2 = np.sum(_t1, axis=1, keepdims=True)
-    log_p = logits - _t0 - np.log(_t2)
     _t3 = np.expand_dims(labels, 1)
 
     # backward pass
     # return nn.cross_entropy(logits, labels)
     bpicked = -1/logits.shape[0]
     _t4 = np.broadcast_to(bpicked, (logits.shape[0], 1))
-    blog_p = _take_along_axis_adjoint(_t4, log_p, _t3, 1)
+    blog_p = _take_along_axis_adjoint(_t4, logits, _t3, 1)
     _t5 = -blog_p/_t2
     _t6 = np.sum(_t5, axis=1, keepdims=True)
     blogits = blog_p + _t6*_t1
@@ -50,7 +49,7 @@ def value_and_grad_softmax_cross_entropy(logits, labels):
     # return nn.cross_entropy(logits, labels)
     bpicked = -1/logits.shape[0]
     _t7 = np.broadcast_to(bpicked, (logits.shape[0], 1))
-    blog_p = _take_along_axis_adjoint(_t7, log_p, _t3, 1)
+    blog_p = _take_along_axis_adjoint(_t7, logits, _t3, 1)
     _t8 = -blog_p/_t2
     _t9 = np.sum(_t8, axis=1, keepdims=True)
     blogits = blog_p + _t9*_t1

@@ -7,9 +7,8 @@ import numpy as np
 def grad_stopped(x, y):
     """Gradient of stopped with respect to x."""
     # backward pass
-    bout = 1.0
     # out = np.matmul(x, y) + symdiff.stop_gradient(np.matmul(x, y))
-    _t0 = np.broadcast_to(bout, (x.shape[0], y.shape[1]))
+    _t0 = np.broadcast_to(1.0, (x.shape[0], y.shape[1]))
     bx = _t0 @ y.T
     return bx
 
@@ -23,8 +22,7 @@ def value_and_grad_stopped(x, y):
     _t1 = np.sum(out)
 
     # backward pass
-    bout = 1.0
     # out = np.matmul(x, y) + symdiff.stop_gradient(np.matmul(x, y))
-    _t2 = np.broadcast_to(bout, (x.shape[0], y.shape[1]))
+    _t2 = np.broadcast_to(1.0, (x.shape[0], y.shape[1]))
     bx = _t2 @ y.T
     return (_t1, bx)

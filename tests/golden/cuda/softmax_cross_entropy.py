@@ -43,31 +43,13 @@ def _t0_kernel(logits, _t0):
 
 
 @cuda.jit
-def _shift_kernel(logits, shift, _t0):
-    _k = cuda.grid(1)
-    if _k < logits.shape[0]:
-        _i0 = _k
-        _i1 = 0
-        shift[_i0, _i1] = _t0[_i0, _i1]
-
-
-@cuda.jit
-def _t2_kernel(logits, _t1, shift, _t2):
+def _t2_kernel(logits, _t1, _t0, _t2):
     _k = cuda.grid(1)
     if _k < logits.shape[0] * logits.shape[1]:
         _i0 = _k // logits.shape[1]
         _i1 = _k % logits.shape[1]
-        _t1[_i0, _i1] = math.exp(logits[_i0, _i1] - shift[_i0, 0])
+        _t1[_i0, _i1] = math.exp(logits[_i0, _i1] - _t0[_i0, 0])
         cuda.atomic.add(_t2, (_i0, 0), _t1[_i0, _i1])
-
-
-@cuda.jit
-def _log_p_kernel(logits, log_p, shift, _t2):
-    _k = cuda.grid(1)
-    if _k < logits.shape[0] * logits.shape[1]:
-        _i0 = _k // logits.shape[1]
-        _i1 = _k % logits.shape[1]
-        log_p[_i0, _i1] = logits[_i0, _i1] - shift[_i0, 0] - math.log(_t2[_i0, 0])
 
 
 @cuda.jit
@@ -107,6 +89,24 @@ def _blogits_kernel(logits, blogits, blog_p, _t5, _t1):
 
 
 @cuda.jit
+def _shift_kernel(logits, shift, _t0):
+    _k = cuda.grid(1)
+    if _k < logits.shape[0]:
+        _i0 = _k
+        _i1 = 0
+        shift[_i0, _i1] = _t0[_i0, _i1]
+
+
+@cuda.jit
+def _log_p_kernel(logits, log_p, shift, _t2):
+    _k = cuda.grid(1)
+    if _k < logits.shape[0] * logits.shape[1]:
+        _i0 = _k // logits.shape[1]
+        _i1 = _k % logits.shape[1]
+        log_p[_i0, _i1] = logits[_i0, _i1] - shift[_i0, 0] - math.log(_t2[_i0, 0])
+
+
+@cuda.jit
 def _picked_kernel(logits, picked, log_p, _t3):
     _k = cuda.grid(1)
     if _k < logits.shape[0]:
@@ -131,13 +131,9 @@ def grad_softmax_cross_entropy(logits, labels):
     # return nn.cross_entropy(logits, labels)
     _t0 = _full((logits.shape[0], 1), -np.inf, np.float64)
     _t0_kernel[_grid(logits.shape[0] * logits.shape[1]), THREADS](logits, _t0)
-    shift = cuda.device_array((logits.shape[0], 1), dtype=np.float64)
-    _shift_kernel[_grid(logits.shape[0]), THREADS](logits, shift, _t0)
     _t1 = cuda.device_array((logits.shape[0], logits.shape[1]), dtype=np.float64)
     _t2 = _full((logits.shape[0], 1), 0.0, np.float64)
-    _t2_kernel[_grid(logits.shape[0] * logits.shape[1]), THREADS](logits, _t1, shift, _t2)
-    log_p = cuda.device_array((logits.shape[0], logits.shape[1]), dtype=np.float64)
-    _log_p_kernel[_grid(logits.shape[0] * logits.shape[1]), THREADS](logits, log_p, shift, _t2)
+    _t2_kernel[_grid(logits.shape[0] * logits.shape[1]), THREADS](logits, _t1, _t0, _t2)
     _t3 = labels.reshape((labels.shape[0], 1))
 
     # backward pass
@@ -145,7 +141,7 @@ def grad_softmax_cross_entropy(logits, labels):
     bpicked = -1/logits.shape[0]
     _t4 = cuda.device_array((logits.shape[0], 1), dtype=np.float64)
     _t4_kernel[_grid(logits.shape[0]), THREADS](logits, _t4, bpicked)
-    blog_p = _full(log_p.shape, 0, np.float64)
+    blog_p = _full(logits.shape, 0, np.float64)
     _blog_p_kernel[_grid(logits.shape[0]), THREADS](logits, blog_p, _t3, _t4)
     _t5 = _full((logits.shape[0], 1), 0.0, np.float64)
     _t5_kernel[_grid(logits.shape[0] * logits.shape[1]), THREADS](logits, _t5, blog_p, _t2)
@@ -183,7 +179,7 @@ def value_and_grad_softmax_cross_entropy(logits, labels):
     bpicked = -1/logits.shape[0]
     _t6 = cuda.device_array((logits.shape[0], 1), dtype=np.float64)
     _t4_kernel[_grid(logits.shape[0]), THREADS](logits, _t6, bpicked)
-    blog_p = _full(log_p.shape, 0, np.float64)
+    blog_p = _full(logits.shape, 0, np.float64)
     _blog_p_kernel[_grid(logits.shape[0]), THREADS](logits, blog_p, _t3, _t6)
     _t7 = _full((logits.shape[0], 1), 0.0, np.float64)
     _t5_kernel[_grid(logits.shape[0] * logits.shape[1]), THREADS](logits, _t7, blog_p, _t2)

@@ -135,14 +135,13 @@ def grad_softmax_regression(x, labels, w):
     _t1 = np.max(_t0, axis=1, keepdims=True)
     _t2 = np.exp(_t0 - _t1)
     _t3 = np.sum(_t2, axis=1, keepdims=True)
-    log_p = _t0 - _t1 - np.log(_t3)
     _t4 = np.expand_dims(labels, 1)
 
     # backward pass
     # return nn.cross_entropy(x @ w, labels)
     bpicked = -1/x.shape[0]
     _t5 = np.broadcast_to(bpicked, (x.shape[0], 1))
-    blog_p = _take_along_axis_adjoint(_t5, log_p, _t4, 1)
+    blog_p = _take_along_axis_adjoint(_t5, _t0, _t4, 1)
     _t6 = -blog_p/_t3
     _t7 = np.sum(_t6, axis=1, keepdims=True)
     _t8 = blog_p + _t7*_t2
@@ -171,7 +170,7 @@ def value_and_grad_softmax_regression(x, labels, w):
     # return nn.cross_entropy(x @ w, labels)
     bpicked = -1/x.shape[0]
     _t8 = np.broadcast_to(bpicked, (x.shape[0], 1))
-    blog_p = _take_along_axis_adjoint(_t8, log_p, _t4, 1)
+    blog_p = _take_along_axis_adjoint(_t8, _t0, _t4, 1)
     _t9 = -blog_p/_t3
     _t10 = np.sum(_t9, axis=1, keepdims=True)
     _t11 = blog_p + _t10*_t2

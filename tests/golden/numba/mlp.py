@@ -31,9 +31,8 @@ def grad_mlp(x, y, w1, b1, w2, b2):
     bz = np.empty((y.shape[0], 1), dtype=np.float64)
     bb2 = np.full((1,), 0.0, dtype=np.float64)
     for _i0 in range(y.shape[0]):
-        for _i1 in range(1):
-            bz[_i0, _i1] = (_sigmoid(b2[_i1] + _t1[_i0, _i1]) - y[_i0, _i1])/y.shape[0]
-            bb2[_i1] += bz[_i0, _i1]
+        bz[_i0, 0] = (_sigmoid(b2[0] + _t1[_i0, 0]) - y[_i0, 0])/y.shape[0]
+        bb2[0] += bz[_i0, 0]
     # z = h @ w2 + b2
     bh = np.dot(bz, w2.T)
     bw2 = np.dot(h.T, bz)
@@ -64,14 +63,12 @@ def value_and_grad_mlp(x, y, w1, b1, w2, b2):
     bz = np.empty((y.shape[0], 1), dtype=np.float64)
     bb2 = np.full((1,), 0.0, dtype=np.float64)
     for _i0 in range(y.shape[0]):
-        for _i1 in range(1):
-            _t2 = b2[_i1] + _t1[_i0, _i1]
-            _t3 += y[_i0, _i1]*np.logaddexp(0, -_t2) + (1 - y[_i0, _i1])*np.logaddexp(0, _t2)
+        _t2 = b2[0] + _t1[_i0, 0]
+        _t3 += y[_i0, 0]*np.logaddexp(0, -_t2) + (1 - y[_i0, 0])*np.logaddexp(0, _t2)
         # backward pass
         # return nn.binary_cross_entropy_with_logits(z, y)
-        for _i1 in range(1):
-            bz[_i0, _i1] = (_sigmoid(b2[_i1] + _t1[_i0, _i1]) - y[_i0, _i1])/y.shape[0]
-            bb2[_i1] += bz[_i0, _i1]
+        bz[_i0, 0] = (_sigmoid(b2[0] + _t1[_i0, 0]) - y[_i0, 0])/y.shape[0]
+        bb2[0] += bz[_i0, 0]
     _t3 = _t3 / y.shape[0]
     # z = h @ w2 + b2
     bh = np.dot(bz, w2.T)

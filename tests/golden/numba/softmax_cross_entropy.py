@@ -18,30 +18,23 @@ def grad_softmax_cross_entropy(logits, labels):
     """Gradient of softmax_cross_entropy with respect to logits."""
     # return nn.cross_entropy(logits, labels)
     _t0 = np.full((logits.shape[0], 1), -np.inf, dtype=np.float64)
-    shift = np.empty((logits.shape[0], 1), dtype=np.float64)
     _t1 = np.empty((logits.shape[0], logits.shape[1]), dtype=np.float64)
     _t2 = np.full((logits.shape[0], 1), 0.0, dtype=np.float64)
-    log_p = np.empty((logits.shape[0], logits.shape[1]), dtype=np.float64)
     _t3 = labels.reshape((labels.shape[0], 1))
     bpicked = -1/logits.shape[0]
     _t4 = np.broadcast_to(bpicked, (logits.shape[0], 1))
-    blog_p = np.zeros(log_p.shape, dtype=np.float64)
+    blog_p = np.zeros(logits.shape, dtype=np.float64)
     _t5 = np.full((logits.shape[0], 1), 0.0, dtype=np.float64)
     blogits = np.empty((logits.shape[0], logits.shape[1]), dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         for _i1 in range(logits.shape[1]):
             _t0[_i0, 0] = max(_t0[_i0, 0], logits[_i0, _i1])
-        for _i1 in range(1):
-            shift[_i0, _i1] = _t0[_i0, _i1]
         for _i1 in range(logits.shape[1]):
-            _t1[_i0, _i1] = np.exp(logits[_i0, _i1] - shift[_i0, 0])
+            _t1[_i0, _i1] = np.exp(logits[_i0, _i1] - _t0[_i0, 0])
             _t2[_i0, 0] += _t1[_i0, _i1]
-        for _i1 in range(logits.shape[1]):
-            log_p[_i0, _i1] = logits[_i0, _i1] - shift[_i0, 0] - np.log(_t2[_i0, 0])
         # backward pass
         # return nn.cross_entropy(logits, labels)
-        for _i1 in range(1):
-            blog_p[_i0, _in_bounds(_t3[_i0, _i1], log_p.shape[1])] += _t4[_i0, _i1]
+        blog_p[_i0, _in_bounds(_t3[_i0, 0], logits.shape[1])] += _t4[_i0, 0]
         for _i1 in range(logits.shape[1]):
             _t5[_i0, 0] += -blog_p[_i0, _i1]/_t2[_i0, 0]
         for _i1 in range(logits.shape[1]):
@@ -63,28 +56,25 @@ def value_and_grad_softmax_cross_entropy(logits, labels):
     for _i0 in range(logits.shape[0]):
         for _i1 in range(logits.shape[1]):
             _t0[_i0, 0] = max(_t0[_i0, 0], logits[_i0, _i1])
-        for _i1 in range(1):
-            shift[_i0, _i1] = _t0[_i0, _i1]
+        shift[_i0, 0] = _t0[_i0, 0]
         for _i1 in range(logits.shape[1]):
             _t1[_i0, _i1] = np.exp(logits[_i0, _i1] - shift[_i0, 0])
             _t2[_i0, 0] += _t1[_i0, _i1]
         for _i1 in range(logits.shape[1]):
             log_p[_i0, _i1] = logits[_i0, _i1] - shift[_i0, 0] - np.log(_t2[_i0, 0])
-        for _i1 in range(1):
-            picked[_i0, _i1] = log_p[_i0, _in_bounds(_t3[_i0, _i1], log_p.shape[1])]
+        picked[_i0, 0] = log_p[_i0, _in_bounds(_t3[_i0, 0], log_p.shape[1])]
     _t4 = picked.reshape((logits.shape[0],))
     _t5 = 0.0
     bpicked = -1/logits.shape[0]
     _t6 = np.broadcast_to(bpicked, (logits.shape[0], 1))
-    blog_p = np.zeros(log_p.shape, dtype=np.float64)
+    blog_p = np.zeros(logits.shape, dtype=np.float64)
     _t7 = np.full((logits.shape[0], 1), 0.0, dtype=np.float64)
     blogits = np.empty((logits.shape[0], logits.shape[1]), dtype=np.float64)
     for _i0 in range(logits.shape[0]):
         _t5 += -_t4[_i0]
         # backward pass
         # return nn.cross_entropy(logits, labels)
-        for _i1 in range(1):
-            blog_p[_i0, _in_bounds(_t3[_i0, _i1], log_p.shape[1])] += _t6[_i0, _i1]
+        blog_p[_i0, _in_bounds(_t3[_i0, 0], logits.shape[1])] += _t6[_i0, 0]
         for _i1 in range(logits.shape[1]):
             _t7[_i0, 0] += -blog_p[_i0, _i1]/_t2[_i0, 0]
         for _i1 in range(logits.shape[1]):
