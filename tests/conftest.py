@@ -1,3 +1,4 @@
+import difflib
 import os
 
 # CUDA kernels run on Numba's simulator unless a run asks for the GPU (NUMBA_ENABLE_CUDASIM=0);
@@ -29,3 +30,16 @@ def env_with_repo() -> dict[str, str]:
     root = str(Path(__file__).parent.parent)
     path = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
+def assert_matches_golden(text: str, path: Path, what: str = "generated code") -> None:
+    """``text`` equals the golden file ``path``; with SYMDIFF_UPDATE_GOLDEN=1 set, the file is
+    written first (after an intended change)."""
+    if os.environ.get("SYMDIFF_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    expected = path.read_text()
+    if text != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
+                                            str(path), "now"))
+        pytest.fail(f"{what} differs from the golden file:\n{diff}")

@@ -7,7 +7,6 @@ Refresh the golden files after an intended change with:
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import subprocess
@@ -22,6 +21,7 @@ import symdiff
 from symdiff.calculus import scalar as S
 from symdiff.codegen.printer import NumpyPrinter
 from tests.cases.golden_functions import CASES
+from tests.conftest import assert_matches_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -59,15 +59,7 @@ def fresh(tmp_path_factory) -> dict[str, str]:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name, backend, fresh):
     path = GOLDEN / ("" if backend == "numpy" else backend) / f"{name}.py"
-    text = fresh[f"{name} {backend}"]
-    if os.environ.get("SYMDIFF_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    expected = path.read_text()
-    if text != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                            str(path), "generated"))
-        pytest.fail(f"generated code differs from the golden file:\n{diff}")
+    assert_matches_golden(fresh[f"{name} {backend}"], path)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

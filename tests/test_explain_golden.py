@@ -10,35 +10,16 @@ out. Refresh them after an intended change with:
 
 from __future__ import annotations
 
-import difflib
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import symdiff
+from tests.cases.explained import logistic, matrix_layer, stable_log_softmax, two_layers
+from tests.conftest import assert_matches_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "explain"
-
-
-def two_layers(x, W1, W2):
-    h = np.tanh(W1 @ x)
-    return np.sum(W2 @ h)
-
-
-def matrix_layer(X, W):
-    return np.sum(np.tanh(X @ W))
-
-
-def logistic(X, y, w):
-    p = 1 / (1 + np.exp(-(X @ w)))
-    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-
-
-def stable_log_softmax(z, w):
-    s = z - np.max(z)
-    return np.sum(w * (s - np.log(np.sum(np.exp(s)))))
 
 
 CASES = {
@@ -58,15 +39,7 @@ CASES = {
 def test_explain_layout(name, format, suffix):
     fun, args, argnums = CASES[name]
     text = symdiff.explain(fun, *args, argnums=argnums, format=format)
-    path = GOLDEN / f"{name}.{suffix}"
-    if os.environ.get("SYMDIFF_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    expected = path.read_text()
-    if text != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                            str(path), "explained"))
-        pytest.fail(f"explain's output differs from the golden file:\n{diff}")
+    assert_matches_golden(text, GOLDEN / f"{name}.{suffix}", "explain's output")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -7,8 +7,6 @@ Refresh the golden modules after an intended change with:
 
 from __future__ import annotations
 
-import difflib
-import os
 import subprocess
 import sys
 import textwrap
@@ -19,7 +17,7 @@ import pytest
 
 from symdiff.cli import main
 from symdiff.gen import Request, generate_file, load_module, random_arguments, write_module
-from tests.conftest import env_with_repo
+from tests.conftest import assert_matches_golden, env_with_repo
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "gen"
@@ -36,14 +34,7 @@ def test_golden_modules(example, tmp_path):
     out = tmp_path / "out.py"
     assert main(["gen", example, "-o", str(out)]) == 0
     text = out.read_text()
-    golden = GOLDEN / (Path(example).stem + "_grad.py")
-    if os.environ.get("SYMDIFF_UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text)
-    if text != golden.read_text():
-        diff = "".join(difflib.unified_diff(golden.read_text().splitlines(True),
-                                            text.splitlines(True), str(golden), "generated"))
-        pytest.fail(f"generated module differs from the golden file:\n{diff}")
+    assert_matches_golden(text, GOLDEN / (Path(example).stem + "_grad.py"), "generated module")
 
 
 def test_generation_is_byte_identical(tmp_path):

@@ -12,15 +12,14 @@ style. Refresh the golden files after an intended change with:
 
 from __future__ import annotations
 
-import difflib
 import inspect
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import symdiff
+from tests.conftest import assert_matches_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "readable"
 RATIO = 1.6  # generated / hand-written code lines, at most
@@ -141,15 +140,7 @@ def generated_gradient(name: str) -> tuple[str, object]:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden_readable_gradient(name):
     text, _ = generated_gradient(name)
-    path = GOLDEN / f"{name}.py"
-    if os.environ.get("SYMDIFF_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    expected = path.read_text()
-    if text != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                            str(path), "generated"))
-        pytest.fail(f"generated code differs from the golden file:\n{diff}")
+    assert_matches_golden(text, GOLDEN / f"{name}.py")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
