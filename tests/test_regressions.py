@@ -450,3 +450,12 @@ def test_a_raise_on_data_of_an_exception_of_ones_own_is_refused_at_its_line():
     with pytest.raises(UnsupportedError, match=r"regressions.py:\d+:\d+: a raise on data .*"
                                                "builtin exceptions"):
         symdiff.grad(regressions.raises_its_own_exception, backend="numpy")(np.ones(2))
+
+
+def test_the_function_table_builds_without_numpy_row_stack(monkeypatch):
+    """NumPy 2.5 removed np.row_stack: symdiff's table of NumPy functions must not need it."""
+    from symdiff.frontend import functions
+
+    monkeypatch.delattr(np, "row_stack", raising=False)
+    monkeypatch.setattr(functions, "_TABLE", None)
+    assert functions.function_handler(np.vstack) is not None

@@ -232,7 +232,7 @@ def _function_table() -> dict[Any, Handler]:
         np.flipud: lambda g, m: A.flip(g, m, 0), np.rot90: A.rot90, np.swapaxes: A.swapaxes,
         np.moveaxis: A.moveaxis, np.rollaxis: A.rollaxis, np.roll: A.roll,
         np.triu: A.triangle(lower=False), np.tril: A.triangle(lower=True),
-        np.vstack: A.vstack, np.row_stack: A.vstack, np.hstack: A.hstack, np.dstack: A.dstack,
+        np.vstack: A.vstack, np.hstack: A.hstack, np.dstack: A.dstack,
         np.column_stack: A.column_stack, np.append: A.append, np.split: A.split,
         np.array_split: A.array_split, np.hsplit: A.split_along(lambda rank: min(1, rank - 1)),
         np.vsplit: A.split_along(lambda rank: 0), np.dsplit: A.split_along(lambda rank: 2),
@@ -241,6 +241,8 @@ def _function_table() -> dict[Any, Handler]:
         np.real_if_close: lambda g, a, tol=100: real_part(g, a),
         **{kind: cast(kind) for kind in (np.float64, np.float32, np.int64, np.int32, np.int16,
                                          np.int8, np.uint8, np.bool_)},
+        # np.row_stack, deprecated in NumPy 2.0, is gone from 2.5
+        **({np.row_stack: A.vstack} if hasattr(np, "row_stack") else {}),
         np.deg2rad: scaled(math.pi / 180), np.radians: scaled(math.pi / 180),
         np.rad2deg: scaled(180 / math.pi), np.degrees: scaled(180 / math.pi),
         np.trace: trace, np.diag: diag, np.diagonal: diagonal, np.inner: inner,
