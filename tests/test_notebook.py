@@ -1,5 +1,8 @@
 """A notebook run headless (nbclient): what a student sees in Jupyter, rich displays included."""
 
+import re
+import shutil
+
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
@@ -14,6 +17,9 @@ CELLS = [
     "g(np.zeros(3), x, y)\ng",
     "symdiff.check_grad(loss, np.zeros(3), x, y)",
     "def broken(x):\n    return np.sum(np.fft.fft(x).real)\nsymdiff.grad(broken)(np.ones(3))",
+    "symdiff.graph(loss, np.zeros(3), x, y)",
+    "from IPython.display import Markdown\n"
+    "Markdown(symdiff.explain(loss, np.zeros(3), x, y, format='markdown'))",
 ]
 
 
@@ -53,3 +59,19 @@ def test_an_error_shows_the_users_cell_not_symdiffs_insides(outputs):
     assert "np.fft.fft() is not supported" in error["evalue"]
     frames = "\n".join(error["traceback"])
     assert frames.count("symdiff/") <= 2, frames  # the re-raise, at most
+
+
+def test_a_graph_shows_as_a_picture_at_notebook_width(outputs):
+    (shown,) = [o["data"] for o in outputs[5] if "data" in o]
+    assert shown["text/plain"].startswith("digraph symdiff")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed: the notebook shows the DOT text")
+    width = re.search(r'<svg width="(\d+)pt"', shown["image/svg+xml"])
+    assert width and int(width.group(1)) <= 1000
+
+
+def test_an_explanation_renders_as_markdown_with_latex(outputs):
+    (shown,) = [o["data"]["text/markdown"] for o in outputs[6] if "text/markdown" in o.get(
+        "data", {})]
+    assert shown.startswith("### Reverse mode for loss")
+    assert r"\frac{\mathrm{d} \mathrm{loss}}{\mathrm{d} w}" in shown
