@@ -150,9 +150,11 @@ class _Explanation:
         what = "summed" if local == "1" else "averaged"
         lines = [n.equation(n.partial(s.name, name), local) +
                  f" for each of the {count} elements {what}"]
-        lines.append(n.equation(theirs + (" (part)" if shared else ""),
-                                n.times(mine, n.partial(s.name, name)),
-                                n.times(n.value(w.adjoints[s.node]), local), n.value(passed)))
+        steps = [n.times(mine, n.partial(s.name, name))]
+        if local != "1":  # a sum passes its adjoint on to each element as it is
+            steps.append(n.times(n.value(w.adjoints[s.node]), local))
+        lines.append(n.equation(theirs + (" (part)" if shared else ""), *steps,
+                                n.value(passed)))
         return lines
 
     def _elementwise(self, s: Step, u: int, mine: str, theirs: str, passed: Any,
