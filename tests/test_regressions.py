@@ -1,5 +1,7 @@
 """Failures found by the random-program tests and the corpora, as fixed regression cases."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -459,3 +461,30 @@ def test_the_function_table_builds_without_numpy_row_stack(monkeypatch):
     monkeypatch.delattr(np, "row_stack", raising=False)
     monkeypatch.setattr(functions, "_TABLE", None)
     assert functions.function_handler(np.vstack) is not None
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_float32_maximum_is_tested_on_its_operands_not_its_rounded_value(backend):
+    """A float32 ReLU's value compared with a bound the compiled code computes in float64
+    (0.1, 0.01 * a) is not the comparison of the operands: the mask must not read it."""
+    z = np.linspace(-1, 1, 9).astype(np.float32)
+    _, g = symdiff.value_and_grad(regressions.max_with_a_float64_constant, backend=backend)(z)
+    np.testing.assert_array_equal(g, (z > np.float32(0.1)).astype(np.float32))
+    rng = np.random.default_rng(0)
+    x, W, V = (rng.standard_normal(s).astype(np.float32) for s in ((6, 4), (4, 5), (5, 3)))
+    got = symdiff.grad(regressions.leaky_relu_layer, (1, 2), backend=backend)(x, W, V)
+    exact = symdiff.grad(regressions.leaky_relu_layer, (1, 2), backend="numpy")(
+        x.astype(float), W.astype(float), V.astype(float))
+    for g32, g64 in zip(got, exact, strict=True):
+        np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-5)
+
+
+def test_a_factor_shared_inside_a_branch_is_computed_under_its_guard():
+    """exp(x * y) overflows where x > 0 is false: NumPy's where computes it there too, under
+    the guard that keeps that quiet; sharing it between the gradients must not move it out."""
+    x, y = np.array([-1.0, 0.5]), np.array([-1000.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gx, gy = symdiff.grad(regressions.shared_factor_in_a_branch, (0, 1),
+                              backend="numpy")(x, y)
+    assert np.all(np.isfinite(gx)) and np.all(np.isfinite(gy))

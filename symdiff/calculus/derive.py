@@ -131,11 +131,14 @@ def guarded_simplify(expr: sp.Basic, seconds: float) -> sp.Basic | None:
         signal.signal(signal.SIGALRM, previous)
 
 
-def partial(expr: sp.Basic, symbol: sp.Symbol, output: sp.Symbol | None) -> sp.Basic:
-    """d expr / d symbol, tidied; with ``output``, occurrences of ``expr`` itself become it."""
+def partial(expr: sp.Basic, symbol: sp.Symbol, output: sp.Symbol | None,
+            exact_output: bool = True) -> sp.Basic:
+    """d expr / d symbol, tidied; with ``output``, occurrences of ``expr`` itself become it.
+    ``exact_output``: the output holds the value the formula computes, rounded no more than
+    the formula's other terms are (float64), so that comparing it is comparing the formula."""
     d = tidy(_derivative(expr, symbol))
     if output is not None and not expr.is_Symbol and not expr.is_Number:
-        d = _through_output(d, expr, output)
+        d = _through_output(d, expr, output, exact_output)
     return d
 
 
@@ -169,11 +172,13 @@ def _derivative(expr: sp.Basic, symbol: sp.Symbol) -> sp.Basic:
 
 
 @lru_cache(maxsize=4096)
-def _through_output(d: sp.Basic, expr: sp.Basic, output: sp.Symbol) -> sp.Basic:
+def _through_output(d: sp.Basic, expr: sp.Basic, output: sp.Symbol,
+                    exact_output: bool) -> sp.Basic:
     d = replace_subexpression(d, expr, output)
-    if isinstance(expr, (maximum, minimum)):
+    if isinstance(expr, (maximum, minimum)) and exact_output:
         # where a wins, max(a, b) > b exactly (NaN loses both tests): the ReLU's mask reads
-        # the ReLU's value, h > 0, instead of computing its argument again
+        # the ReLU's value, h > 0, instead of computing its argument again. Not for a float32
+        # output, which compiled code compares with b computed in float64 (0.01 * z)
         a, b = expr.args
         d = d.xreplace({expr.wins(a, b): expr.wins(output, b),
                         expr.wins(b, a): expr.wins(output, a)})

@@ -191,7 +191,8 @@ def kernel_vjp(graph: Graph, node: Node, expr: sp.Basic, ct: Node,
         # no SymPy work for inputs no gradient flows to (labels, data, constants)
         if not arg.is_float or (graph.wanted is not None and not graph.wanted[arg.id]):
             continue
-        d = partial(expr, arg_symbol(i), OUTPUT if reuse_output else None)
+        d = partial(expr, arg_symbol(i), OUTPUT if reuse_output else None,
+                    exact_output=node.dtype == "float64")
         if d != 0:
             contributions[i] = COTANGENT * d
     names = {i: _adjoint_name(expr, arg_symbol(i), node.param("names", ()))
@@ -225,7 +226,9 @@ def _shared_factors(graph: Graph, contributions: dict[int, sp.Basic],
     ``sigmoid(w * x + b)``, ``ct * s * (1 - s)`` is the same factor of those to w, x and b, as
     the adjoint of ``w * x + b`` would be in code written by hand. A factor that is the whole
     of some contributions takes their name (``bz``, all of z's cotangent)."""
-    if len(contributions) < 2:
+    if len(contributions) < 2 or any(e.has(sp.Piecewise) for e in contributions.values()):
+        # (a factor inside a branch of a selection is computed only under its guard against
+        # warnings from where that branch is not selected)
         return contributions
     temps = sp.numbered_symbols("_shared", real=True)
     replacements, reduced = sp.cse(list(contributions.values()), symbols=temps, order="none")

@@ -526,3 +526,17 @@ def raises_its_own_exception(x):
     if np.any(x < 0.0):
         raise NegativeInput("x must not be negative")
     return np.sum(x ** 2)
+
+
+def max_with_a_float64_constant(z):
+    return np.sum(np.maximum(z, 0.1))
+
+
+def leaky_relu_layer(x, W, V):
+    a = x @ W
+    h = np.maximum(0.01 * a, a)
+    return np.sum(h @ V)
+
+
+def shared_factor_in_a_branch(x, y):
+    return np.sum(np.where(x > 0, np.exp(x * y), 0.0) * np.sin(x + y))
